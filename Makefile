@@ -1,0 +1,51 @@
+# outreach: `make demo` runs one full cycle on the bundled test world; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test lint format bench install services lock clean
+
+$(STAMP): requirements/runtime.lock requirements/dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/outreach demo
+
+# Services the suite uses: PostgreSQL on 127.0.0.1:5432 and Debian's chromium.
+services:
+	scripts/ensure-test-services
+
+test: install services
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python -m bench.cycle
+
+# Re-resolve the pinned versions from pyproject.toml (needs the package registry).
+lock:
+	rm -rf /tmp/outreach-lock && $(PYTHON) -m venv /tmp/outreach-lock
+	/tmp/outreach-lock/bin/pip install --quiet . && \
+	  { echo "# Exact runtime versions CI tested. Regenerate with: make lock"; \
+	    /tmp/outreach-lock/bin/pip freeze --exclude-editable | grep -v '^outreach'; } > requirements/runtime.lock
+	/tmp/outreach-lock/bin/pip install --quiet '.[dev]' && \
+	  { echo "# Runtime pins plus the development tools. Regenerate with: make lock"; echo "-r runtime.lock"; \
+	    /tmp/outreach-lock/bin/pip freeze --exclude-editable | grep -v '^outreach' | \
+	    grep -vxFf requirements/runtime.lock; } > requirements/dev.lock
+
+clean:
+	rm -rf $(VENV) var/demo

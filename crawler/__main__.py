@@ -1,0 +1,44 @@
+"""The crawl child: `python -m crawler --run-id N [--site NAME]`, settings on stdin (see Settings.for_child).
+
+Exit codes: 0 crawled, 2 configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scrapy.crawler import CrawlerProcess
+
+from crawler.settings import scrapy_settings
+from crawler.sites import load_sites
+from crawler.spiders.generic import GenericAdSpider
+from outreach.errors import ConfigError
+from outreach.settings import load_child_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler")
+    parser.add_argument("--run-id", type=int, default=0)
+    parser.add_argument("--site", action="append", default=[], help="only these sites (default: all enabled)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_child_settings(sys.stdin.read())
+        sites = load_sites(settings.sites_dir)
+        if args.site:
+            unknown = set(args.site) - {site.name for site in sites}
+            if unknown:
+                raise ConfigError(f"unknown or disabled site: {', '.join(sorted(unknown))}")
+            sites = [site for site in sites if site.name in args.site]
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    process = CrawlerProcess(scrapy_settings(settings, sites, args.run_id), install_root_handler=True)
+    for site in sites:
+        process.crawl(GenericAdSpider, site=site)
+    process.start()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Site definitions: one YAML file per ad site in the sites folder, validated on load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+
+from outreach.errors import ConfigError
+
+
+class ListingSelectors(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    advert_link: str = Field(description="CSS selector of the links from a listing page to detail pages.")
+    next_page: str | None = Field(None, description="CSS selector of the link to the next listing page.")
+
+
+class DetailSelectors(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ad_id: str = Field(description="CSS selector (with ::text or ::attr()) of the site's own advert id.")
+    title: str
+    text: str
+    city: str | None = None
+    category: str | None = None
+    phone_links: str = Field("a[href^='tel:']::attr(href)", description="Links that carry a phone number.")
+    whatsapp_links: str = Field(
+        "a[href*='wa.me']::attr(href), a[href*='whatsapp.com']::attr(href)",
+        description="Links to WhatsApp.",
+    )
+
+
+class RateLimit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    delay_seconds: float = Field(1.0, ge=0, description="Minimum time between two requests to the site.")
+    concurrency: int = Field(1, ge=1, le=16, description="Requests in flight at once.")
+
+
+class SiteDefinition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
+    enabled: bool = True
+    base_url: HttpUrl
+    start_paths: list[str] = Field(min_length=1)
+    needs_browser: bool = False
+    obey_robots_txt: bool = True
+    listing: ListingSelectors
+    detail: DetailSelectors
+    rate_limit: RateLimit = RateLimit()
+    max_pages: int = Field(1000, ge=1, description="Stop after this many listing and detail pages.")
+
+    def start_urls(self) -> list[str]:
+        base = str(self.base_url).rstrip("/")
+        return [base + "/" + path.lstrip("/") for path in self.start_paths]
+
+
+def load_site(path: Path) -> SiteDefinition:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"site file {path}: unreadable: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"site file {path}: expected a mapping of settings")
+    try:
+        return SiteDefinition.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"site file {path}: {where}: {first['msg']}") from exc
+
+
+def load_sites(folder: Path, *, enabled_only: bool = True) -> list[SiteDefinition]:
+    if not folder.is_dir():
+        raise ConfigError(f"sites_dir: {folder} is not a folder")
+    sites = [load_site(path) for path in sorted(folder.glob("*.yaml"))]
+    names = [site.name for site in sites]
+    duplicates = {name for name in names if names.count(name) > 1}
+    if duplicates:
+        raise ConfigError(f"sites_dir: site name used twice: {', '.join(sorted(duplicates))}")
+    return [site for site in sites if site.enabled or not enabled_only]

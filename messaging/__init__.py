@@ -1,0 +1,1 @@
+"""Language detection, templates, channel senders and the outbox drainer."""

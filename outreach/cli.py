@@ -1,0 +1,223 @@
+"""The `outreach` command. Every error reaches the user as one line with exit code 1 (failure) or 2 (usage or
+configuration); never a traceback."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from outreach.audit import default_actor
+from outreach.errors import ConfigError, OutreachError
+from outreach.settings import Settings, load_settings
+
+app = typer.Typer(
+    name="outreach",
+    help="Reach people who advertise online with a help offer: crawl, dedup, message, review.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="The keys that protect stored phone numbers.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+
+console = Console()
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", envvar="OUTREACH_CONFIG", help="Settings file (default config/outreach.yaml)."),
+]
+ActorOption = Annotated[str | None, typer.Option("--as", help="Who runs this, for the audit log (default: OS user).")]
+
+
+def _settings(config: Path | None) -> Settings:
+    return load_settings(config)
+
+
+def _actor(settings: Settings, given: str | None) -> str:
+    return given or settings.actor or default_actor()
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Create the schema or upgrade it to the newest migration.
+
+    Example: outreach db upgrade
+    """
+    from outreach.store.db import current_revision, upgrade
+
+    settings = _settings(config)
+    upgrade(settings.database_url)
+    console.print(f"database at revision {current_revision(settings.database_url)}")
+
+
+@keys_app.command("new")
+def keys_new() -> None:
+    """Print a new HMAC key and Fernet key for a fresh installation (store them in files with mode 0600).
+
+    Example: outreach keys new
+    """
+    from outreach.crypto import new_keys
+
+    hmac_key, fernet_key = new_keys()
+    console.print(f"OUTREACH_HMAC_KEY={hmac_key}\nOUTREACH_FERNET_KEY={fernet_key}", highlight=False)
+
+
+@app.command()
+def cycle(
+    config: ConfigOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Do everything but send.")] = False,
+    site: Annotated[list[str] | None, typer.Option("--site", help="Only this site (repeatable).")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Run one crawl-and-message cycle now.
+
+    Example: outreach cycle --dry-run --site kinky
+    """
+    from outreach.cycle import run_cycle
+
+    settings = _settings(config)
+    report = run_cycle(settings, actor=_actor(settings, actor), dry_run=dry_run or None, sites=site)
+    _print_cycle(report)
+    if not report.crawl_ok:
+        raise OutreachError(report.crawl_error or "crawl failed")
+
+
+def _print_cycle(report: object) -> None:
+    from outreach.cycle import CycleReport
+
+    assert isinstance(report, CycleReport)
+    table = Table(title=f"Cycle {report.run_id}" + (" (DRY RUN: nothing was sent)" if report.dry_run else ""))
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in (
+        ("adverts seen", report.adverts_seen),
+        ("new adverts", report.adverts_new),
+        ("adverts with a phone number", report.adverts_with_phone),
+        ("persons eligible", report.eligible),
+        ("messages queued", sum(report.queued.values())),
+        ("messages sent", sum(report.sent.values())),
+        ("messages failed", report.failed),
+        ("messages in doubt (unknown)", report.unknown),
+        ("messages delivered", report.statuses.get("delivered", 0)),
+    ):
+        table.add_row(label, str(value))
+    for language, count in sorted(report.sent.items()):
+        table.add_row(f"  sent in {language}", str(count))
+    console.print(table)
+    console.print(f"crawl log: {report.log_file}", highlight=False)
+
+
+@app.command()
+def demo(actor: ActorOption = None) -> None:
+    """One full cycle against the bundled fixture ad site and the test SMS gateway, on a fresh SQLite database
+    under var/demo/. Nothing leaves this machine.
+
+    Example: outreach demo
+    """
+    from outreach.demo import run_demo
+
+    console.print("Starting the fixture ad site and the Twilio-compatible test gateway on 127.0.0.1 ...")
+    result = run_demo(actor=actor or default_actor())
+    _print_cycle(result.report)
+    matches = result.gateway_numbers == result.expected_numbers
+    console.print(
+        f"gateway received messages for {len(result.gateway_numbers)} numbers; ground truth expects "
+        f"{len(result.expected_numbers)}: {'match' if matches else 'MISMATCH'}",
+        highlight=False,
+    )
+    console.print(f"database:     {result.database}", highlight=False)
+    console.print(f"ground truth: {result.ground_truth}", highlight=False)
+    console.print(
+        f"see the contact log: OUTREACH_CONFIG=/dev/null .venv/bin/outreach log --database sqlite:///{result.database}",
+        highlight=False,
+    )
+    if not matches:
+        raise OutreachError("demo messages do not match the ground truth")
+
+
+@app.command()
+def log(
+    config: ConfigOption = None,
+    database: Annotated[
+        str | None, typer.Option("--database", help="Database URL instead of the configured one.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show the newest N messages.")] = 50,
+) -> None:
+    """The contact log: newest messages first, phone numbers masked.
+
+    Example: outreach log --limit 20
+    """
+    from outreach.crypto import PhoneVault
+    from outreach.masking import mask
+    from outreach.store.db import Store
+    from outreach.store.models import Advert, Message, Person, Site
+
+    settings = load_settings(config, **({"database_url": database} if database else {}))
+    store = Store(settings.database_url)
+    vault: PhoneVault | None = None
+    table = Table(title="Contact log")
+    for column in ("id", "created (UTC)", "number", "site", "advert", "lang", "status", "fieldworker"):
+        table.add_column(column)
+    try:
+        with store.session() as session:
+            rows = session.execute(
+                select(Message, Person.phone_encrypted, Site.name, Advert.site_ad_id)
+                .outerjoin(Person, Person.id == Message.person_id)
+                .outerjoin(Advert, Advert.id == Message.advert_id)
+                .outerjoin(Site, Site.id == Advert.site_id)
+                .order_by(Message.id.desc())
+                .limit(limit)
+            ).all()
+            for message, encrypted, site_name, ad_id in rows:
+                number = "-"
+                if encrypted:
+                    vault = vault or PhoneVault.from_settings(settings)
+                    number = mask(vault.decrypt(encrypted))
+                table.add_row(
+                    str(message.id),
+                    message.created_at.strftime("%Y-%m-%d %H:%M"),
+                    number,
+                    site_name or "-",
+                    ad_id or "-",
+                    message.language or "-",
+                    message.status + (" (dry run)" if message.dry_run else ""),
+                    message.fieldworker or "-",
+                )
+    finally:
+        store.close()
+    console.print(table)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; errors become one line on stderr."""
+    err = Console(stderr=True)
+    try:
+        app(args=argv, prog_name="outreach")  # standalone mode: usage errors print and exit 2 themselves
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except OutreachError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        return exc.exit_code
+    except SQLAlchemyError as exc:
+        first_line = str(exc).splitlines()[0]
+        err.print(f"error: database: {exc.__class__.__name__}: {first_line}", highlight=False, markup=False)
+        return 1
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())
+
+
+__all__ = ["ConfigError", "app", "main", "run"]

@@ -1,0 +1,83 @@
+"""From a selected advert to a queued message: detect the language, render, and write the outbox row and the
+contact decision in one transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from messaging.language import LanguageDetector
+from messaging.templates import TemplateBook
+from outreach import audit
+from outreach.selection import Candidate
+from outreach.settings import Settings
+from outreach.store.db import rows_changed
+from outreach.store.models import Advert, Message, Person
+
+
+@dataclass
+class EnqueueReport:
+    queued: Counter[str] = field(default_factory=Counter)  # by language
+    lost_race: int = 0
+
+
+def enqueue_first_contact(
+    session: Session,
+    candidate: Candidate,
+    *,
+    settings: Settings,
+    detector: LanguageDetector,
+    templates: TemplateBook,
+    now: datetime,
+    actor: str,
+) -> str | None:
+    """Queue one first-contact message; returns its language, or None when another process contacted the
+    person first (the conditional UPDATE on persons is the contact decision)."""
+    advert = session.get(Advert, candidate.advert_id)
+    assert advert is not None
+    if advert.language is None:
+        advert.language = detector.detect(f"{advert.title}. {advert.text}")
+    rendered = templates.render(advert.language, settings.organisation)
+    cutoff = now - timedelta(days=settings.recontact_days)
+    decided = rows_changed(
+        session,
+        update(Person)
+        .where(
+            Person.id == candidate.person_id,
+            or_(Person.last_contacted_at.is_(None), Person.last_contacted_at < cutoff),
+        )
+        .values(last_contacted_at=now),
+    )
+    if not decided:
+        return None
+    message = Message(
+        person_id=candidate.person_id,
+        advert_id=advert.id,
+        direction="out",
+        channel=templates.channel,
+        kind="first_contact",
+        language=rendered.language,
+        body=rendered.body,
+        fieldworker=settings.organisation.fieldworker,
+        status="queued",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    session.flush()
+    audit.record(
+        session,
+        "message.queued",
+        actor,
+        message_id=message.id,
+        person_id=candidate.person_id,
+        advert_id=advert.id,
+        language=rendered.language,
+        detected=advert.language,
+        kind="first_contact",
+    )
+    return rendered.language

@@ -1,0 +1,75 @@
+"""Starting a crawl: a child process (`python -m crawler`), because Twisted's reactor cannot be restarted in one
+process and long crawls grow memory. The child writes adverts to the store and its counts to the crawl run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from outreach import audit
+from outreach.errors import ConfigError
+from outreach.settings import Settings
+from outreach.store.db import PROJECT_ROOT, Store
+from outreach.store.models import CrawlRun
+from outreach.store.types import utcnow
+
+
+@dataclass(frozen=True)
+class CrawlOutcome:
+    run_id: int
+    ok: bool
+    log_file: Path
+    stats: dict[str, Any]
+    error: str | None = None
+
+    def total(self, counter: str) -> int:
+        return sum(int(site.get(counter, 0)) for site in self.stats.values() if isinstance(site, dict))
+
+
+def run_crawl(settings: Settings, store: Store, actor: str, sites: list[str] | None = None) -> CrawlOutcome:
+    with store.session() as session:
+        run = CrawlRun(status="running", stats={})
+        session.add(run)
+        session.flush()
+        run_id = run.id
+        audit.record(session, "crawl.started", actor, run_id=run_id, sites=sites or "all")
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = settings.log_dir / f"crawl-{run_id}.log"
+    command = [sys.executable, "-m", "crawler", "--run-id", str(run_id)]
+    for site in sites or []:
+        command += ["--site", site]
+    error: str | None = None
+    with log_file.open("w", encoding="utf-8") as log:
+        try:
+            child = subprocess.run(
+                command,
+                input=settings.for_child(),
+                text=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=PROJECT_ROOT,
+                timeout=settings.crawl.timeout_seconds,
+                check=False,
+            )
+            if child.returncode == 2:
+                raise ConfigError(_last_error_line(log_file) or "crawl child rejected the configuration")
+            if child.returncode != 0:
+                error = f"crawl child exited with {child.returncode}; see {log_file}"
+        except subprocess.TimeoutExpired:
+            error = f"crawl stopped after {settings.crawl.timeout_seconds}s; see {log_file}"
+    with store.session() as session:
+        run_row = session.get(CrawlRun, run_id)
+        assert run_row is not None
+        run_row.status = "failed" if error else "ok"
+        run_row.finished_at = utcnow()
+        stats = dict(run_row.stats)
+        audit.record(session, "crawl.finished", actor, run_id=run_id, status=run_row.status, error=error)
+    return CrawlOutcome(run_id, error is None, log_file, stats, error)
+
+
+def _last_error_line(log_file: Path) -> str | None:
+    lines = [line.strip() for line in log_file.read_text(encoding="utf-8").splitlines() if line.startswith("error:")]
+    return lines[-1].removeprefix("error:").strip() if lines else None

@@ -1,0 +1,57 @@
+"""Phone numbers at rest: a keyed hash identifies a person, Fernet encrypts the number itself.
+
+A plain hash of a phone number can be reversed by trying every number, so the identity key is an HMAC with a
+secret. The number is kept (encrypted) only because we need it to send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from outreach.errors import ConfigError
+from outreach.settings import Settings
+
+
+class PhoneVault:
+    def __init__(self, hmac_key: str, fernet_key: str) -> None:
+        if len(hmac_key) < 32:
+            raise ConfigError("hmac_key: must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        self._hmac_key = hmac_key.encode()
+        try:
+            self._fernet = Fernet(fernet_key.encode())
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                "fernet_key: not a valid Fernet key (32 url-safe base64-encoded bytes; "
+                "make one with `outreach keys new`)"
+            ) from exc
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PhoneVault:
+        if settings.hmac_key is None:
+            raise ConfigError("hmac_key: missing; set OUTREACH_HMAC_KEY or OUTREACH_HMAC_KEY_FILE")
+        if settings.fernet_key is None:
+            raise ConfigError("fernet_key: missing; set OUTREACH_FERNET_KEY or OUTREACH_FERNET_KEY_FILE")
+        return cls(settings.hmac_key.get_secret_value(), settings.fernet_key.get_secret_value())
+
+    def key(self, e164: str) -> str:
+        """The person's identity: HMAC-SHA256 of the E.164 number, hex."""
+        return hmac.new(self._hmac_key, e164.encode(), hashlib.sha256).hexdigest()
+
+    def encrypt(self, e164: str) -> str:
+        return self._fernet.encrypt(e164.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ConfigError("fernet_key: cannot decrypt stored numbers with this key (wrong key?)") from exc
+
+
+def new_keys() -> tuple[str, str]:
+    """A fresh (hmac_key, fernet_key) pair."""
+    import secrets
+
+    return secrets.token_hex(32), Fernet.generate_key().decode()

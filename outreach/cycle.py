@@ -1,0 +1,124 @@
+"""One cycle: crawl -> select -> compose and enqueue -> drain the outbox -> refresh delivery states.
+
+A plain function made of small steps; the scheduler and the CLI only call it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from messaging.channels.base import Channel
+from messaging.channels.dry_run import DryRunChannel
+from messaging.channels.sms import TwilioSms
+from messaging.channels.twilio_client import make_client
+from messaging.language import LangdetectDetector
+from messaging.outbox import Outbox
+from messaging.templates import TemplateBook
+from outreach import audit
+from outreach.compose import enqueue_first_contact
+from outreach.crawl import run_crawl
+from outreach.crypto import PhoneVault
+from outreach.selection import eligible
+from outreach.settings import Settings
+from outreach.store.db import Store
+from outreach.store.types import utcnow
+
+
+@dataclass
+class CycleReport:
+    run_id: int
+    crawl_ok: bool
+    crawl_error: str | None
+    log_file: Path
+    adverts_seen: int = 0
+    adverts_new: int = 0
+    adverts_with_phone: int = 0
+    eligible: int = 0
+    queued: Counter[str] = field(default_factory=Counter)
+    sent: Counter[str] = field(default_factory=Counter)
+    failed: int = 0
+    unknown: int = 0
+    cancelled: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    dry_run: bool = False
+
+
+def make_channel(settings: Settings, dry_run: bool) -> Channel:
+    if dry_run:
+        return DryRunChannel()
+    twilio = settings.twilio
+    return TwilioSms(make_client(twilio), twilio.from_number, twilio.messaging_service_sid)
+
+
+def run_cycle(
+    settings: Settings, *, actor: str, dry_run: bool | None = None, sites: list[str] | None = None
+) -> CycleReport:
+    dry = settings.dry_run if dry_run is None else dry_run
+    vault = PhoneVault.from_settings(settings)
+    templates = TemplateBook(settings.templates_dir, settings.languages, settings.fallback_language)
+    channel = make_channel(settings, dry)
+    detector = LangdetectDetector()
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            audit.record(session, "cycle.started", actor, dry_run=dry)
+        crawl = run_crawl(settings, store, actor, sites)
+        report = CycleReport(
+            run_id=crawl.run_id,
+            crawl_ok=crawl.ok,
+            crawl_error=crawl.error,
+            log_file=crawl.log_file,
+            adverts_seen=crawl.total("adverts_seen"),
+            adverts_new=crawl.total("adverts_new"),
+            adverts_with_phone=crawl.total("adverts_with_phone"),
+            dry_run=dry,
+        )
+        now = utcnow()
+        with store.session() as session:
+            candidates = eligible(
+                session,
+                run_id=crawl.run_id,
+                now=now,
+                recontact_days=settings.recontact_days,
+                mobile_countries=settings.mobile_countries,
+            )
+        report.eligible = len(candidates)
+        for candidate in candidates:
+            # One transaction per person: the message row, the contact decision and the audit event together.
+            with store.session() as session:
+                language = enqueue_first_contact(
+                    session,
+                    candidate,
+                    settings=settings,
+                    detector=detector,
+                    templates=templates,
+                    now=now,
+                    actor=actor,
+                )
+            if language is not None:
+                report.queued[language] += 1
+        outbox = Outbox(store, vault, channel, actor)
+        drained = outbox.drain()
+        report.sent, report.failed, report.unknown, report.cancelled = (
+            drained.sent,
+            drained.failed,
+            drained.unknown,
+            drained.cancelled,
+        )
+        report.statuses = outbox.refresh_statuses()
+        with store.session() as session:
+            audit.record(
+                session,
+                "cycle.finished",
+                actor,
+                run_id=crawl.run_id,
+                crawl_ok=crawl.ok,
+                queued=sum(report.queued.values()),
+                sent=sum(report.sent.values()),
+                failed=report.failed,
+            )
+        return report
+    finally:
+        store.close()

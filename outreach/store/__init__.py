@@ -1,0 +1,1 @@
+"""The store: typed models, the database engine and the schema (through Alembic migrations only)."""

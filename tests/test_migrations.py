@@ -1,0 +1,39 @@
+"""The schema exists only through migrations: they must agree with the models, on both databases."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from outreach.store.db import current_revision, make_engine, upgrade
+from outreach.store.models import Base
+
+
+def test_migrations_agree_with_the_models(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            differences = compare_metadata(context, Base.metadata)
+            tables = set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+    assert differences == []
+    assert set(Base.metadata.tables) <= tables
+
+
+def test_upgrade_twice_is_harmless_and_downgrade_to_base_works(database_url: str) -> None:
+    from alembic import command
+
+    from outreach.store.db import alembic_config
+
+    upgrade(database_url)
+    head = current_revision(database_url)
+    upgrade(database_url)
+    assert current_revision(database_url) == head is not None
+    command.downgrade(alembic_config(database_url), "base")
+    assert current_revision(database_url) is None
+    upgrade(database_url)
+    assert current_revision(database_url) == head

@@ -1,0 +1,271 @@
+"""A Kinky.nl-like fixture ad site: deterministic generated adverts, listing pages with pagination, detail pages,
+a request log, and a ground truth of what every advert contains.
+
+Phone numbers are generated at random in the shapes real numbers have; texts come from tests/world/phrases.py.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import yaml
+
+from tests.world.phrases import CATEGORIES, CITIES, CONTACT_LINES, NAMES, SENTENCES, TITLES
+from tests.world.server import BackgroundServer, QuietHandler
+
+PAGE_SIZE = 24
+LANGUAGE_WEIGHTS = {"nl": 35, "en": 20, "ro": 15, "pl": 15, "es": 15}
+FOREIGN = {"ro": ("40", "7{a}{b}"), "pl": ("48", "{m}"), "es": ("34", "6{a}{b}")}
+SITE_FILE = Path(__file__).parent / "sites" / "kinky_like.yaml"
+
+
+@dataclass
+class GeneratedPerson:
+    language: str
+    kind: str  # "mobile", "landline" or "none"
+    e164: str | None
+    national: str | None  # as dialled inside its country, without the trunk 0
+
+
+@dataclass
+class GeneratedAdvert:
+    id: str
+    path: str
+    title: str
+    text: str
+    city: str
+    category: str
+    language: str
+    phone: str | None
+    phone_kind: str | None
+    phone_written: str | None
+    tel_link: str | None
+    whatsapp: str | None
+    person: int
+
+
+@dataclass
+class FixtureWorld:
+    adverts: list[GeneratedAdvert] = field(default_factory=list)
+    persons: list[GeneratedPerson] = field(default_factory=list)
+
+    def eligible(self, mobile_countries: set[str]) -> dict[str, str]:
+        """E.164 -> language of every person who should get a first message."""
+        prefixes = {"NL": "+31", "RO": "+40", "PL": "+48", "ES": "+34"}
+        allowed = {prefixes[c] for c in mobile_countries if c in prefixes}
+        advertised = {ad.person for ad in self.adverts}
+        return {
+            p.e164: p.language
+            for index, p in enumerate(self.persons)
+            if p.kind == "mobile" and p.e164 and p.e164[:3] in allowed and index in advertised
+        }
+
+    def ground_truth(self) -> dict[str, object]:
+        return {
+            "adverts": [asdict(ad) for ad in self.adverts],
+            "eligible": self.eligible({"NL", "RO", "PL", "ES"}),
+        }
+
+
+def _digits(rng: random.Random, count: int) -> str:
+    return "".join(str(rng.randint(0, 9)) for _ in range(count))
+
+
+def _make_person(rng: random.Random, language: str) -> GeneratedPerson:
+    roll = rng.random()
+    if roll < 0.10:
+        return GeneratedPerson(language, "none", None, None)
+    if roll < 0.19:
+        national = rng.choice(["10", "70"]) + _digits(rng, 7)  # Rotterdam and The Hague landlines
+        return GeneratedPerson(language, "landline", "+31" + national, national)
+    if language in FOREIGN and roll < 0.55:
+        code, pattern = FOREIGN[language]
+        head = pattern.format(a=rng.randint(2, 8), b=rng.randint(0, 9), m=rng.choice(["50", "60", "69", "72", "78"]))
+        national = head + _digits(rng, 9 - len(head))
+        return GeneratedPerson(language, "mobile", f"+{code}{national}", national)
+    national = "6" + str(rng.randint(1, 5)) + _digits(rng, 7)
+    return GeneratedPerson(language, "mobile", "+31" + national, national)
+
+
+def _write_number(rng: random.Random, person: GeneratedPerson) -> str:
+    """The many ways people write one number."""
+    assert person.e164 and person.national
+    n, code = person.national, person.e164[1 : len(person.e164) - len(person.national)]
+    if code != "31":
+        return rng.choice(
+            [
+                f"+{code} {n[:3]} {n[3:6]} {n[6:]}",
+                f"00{code}{n}",
+                f"+{code} {n[:3]}-{n[3:6]}-{n[6:]}",
+                f"+{code}{n}",
+            ]
+        )
+    if person.kind == "landline":
+        return rng.choice([f"0{n[:2]}-{n[2:]}", f"0{n[:2]} {n[2:5]} {n[5:]}", f"+31 {n[:2]} {n[2:5]} {n[5:]}"])
+    return rng.choice(
+        [
+            f"06 {n[1:]}",
+            f"06-{n[1:]}",
+            f"06-{n[1:5]} {n[5:]}",
+            f"+31 6 {n[1:]}",
+            f"+31 (0)6 {n[1:5]} {n[5:]}",
+            f"0031 6 {n[1:]}",
+            f"0031{n}",
+            f"+31{n}",
+            f"06.{n[1:3]}.{n[3:5]}.{n[5:7]}.{n[7:]}",
+        ]
+    )
+
+
+def generate(seed: int = 1, count: int = 300) -> FixtureWorld:
+    rng = random.Random(seed)
+    world = FixtureWorld()
+    languages = list(LANGUAGE_WEIGHTS)
+    weights = list(LANGUAGE_WEIGHTS.values())
+    person_count = int(count * 0.78)
+    world.persons = [_make_person(rng, rng.choices(languages, weights)[0]) for _ in range(person_count)]
+    with_number = [i for i, p in enumerate(world.persons) if p.kind != "none"]
+    owners = list(range(person_count)) + [rng.choice(with_number) for _ in range(count - person_count)]
+    rng.shuffle(owners)
+    for index, owner in enumerate(owners):
+        person = world.persons[owner]
+        lang = person.language
+        name, city = rng.choice(NAMES), rng.choice(CITIES)
+        sentences = rng.sample(SENTENCES[lang], rng.randint(4, 6))
+        text = " ".join(s.format(name=name) for s in sentences)
+        written = tel = whatsapp = None
+        if person.e164 and person.national:
+            placement = rng.random()
+            if placement < 0.75:
+                written = _write_number(rng, person)
+                text += " " + rng.choice(CONTACT_LINES[lang]).format(phone=written)
+            if placement > 0.45:
+                tel = "tel:" + rng.choice(
+                    [person.e164, "0" + person.national if person.e164.startswith("+31") else person.e164]
+                )
+            if person.kind == "mobile" and rng.random() < 0.3:
+                whatsapp = "https://wa.me/" + person.e164.lstrip("+")
+        ad_id = f"K{100000 + index * 7}"
+        world.adverts.append(
+            GeneratedAdvert(
+                id=ad_id,
+                path=f"/advertentie/{ad_id}",
+                title=rng.choice(TITLES[lang]).format(name=name, city=city),
+                text=text,
+                city=city,
+                category=rng.choice(CATEGORIES),
+                language=lang,
+                phone=person.e164,
+                phone_kind=person.kind if person.e164 else None,
+                phone_written=written,
+                tel_link=tel,
+                whatsapp=whatsapp,
+                person=owner,
+            )
+        )
+    return world
+
+
+def _page(title: str, body: str, lang: str = "nl") -> bytes:
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{html.escape(title)}'
+        f' - Fixture Advertenties</title></head><body><header><a href="/">Fixture Advertenties</a></header>'
+        f"{body}<footer>Alle advertenties zijn gegenereerd voor tests.</footer></body></html>"
+    ).encode()
+
+
+def render_listing(world: FixtureWorld, page: int) -> bytes | None:
+    start = (page - 1) * PAGE_SIZE
+    ads = world.adverts[start : start + PAGE_SIZE]
+    if page < 1 or not ads:
+        return None
+    cards = "".join(
+        f'<article class="ad-card"><a class="ad-link" href="{ad.path}">{html.escape(ad.title)}</a>'
+        f'<span class="city">{html.escape(ad.city)}</span></article>'
+        for ad in ads
+    )
+    pages = (len(world.adverts) + PAGE_SIZE - 1) // PAGE_SIZE
+    nav = f'<a class="next" href="/advertenties?page={page + 1}">Volgende</a>' if page < pages else ""
+    return _page(f"Advertenties pagina {page}", f'<main class="listing">{cards}</main><nav>{nav}</nav>')
+
+
+def render_detail(ad: GeneratedAdvert) -> bytes:
+    contact = ""
+    if ad.tel_link:
+        contact += f'<a class="tel" href="{html.escape(ad.tel_link)}">Bel mij</a> '
+    if ad.whatsapp:
+        contact += f'<a class="wa" href="{html.escape(ad.whatsapp)}">WhatsApp</a>'
+    body = (
+        f'<div class="ad" data-ad-id="{ad.id}"><h1 class="ad-title">{html.escape(ad.title)}</h1>'
+        f'<ul class="ad-meta"><li class="ad-city">{html.escape(ad.city)}</li>'
+        f'<li class="ad-category">{ad.category}</li></ul>'
+        f'<div class="ad-text"><p>{html.escape(ad.text)}</p></div><div class="ad-contact">{contact}</div></div>'
+    )
+    return _page(ad.title, body, ad.language)
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    at: float
+    method: str
+    path: str
+    status: int
+    user_agent: str
+
+
+class FixtureSiteHandler(QuietHandler):
+    world: FixtureSite
+
+    def do_GET(self) -> None:
+        site = self.world
+        url = urlparse(self.path)
+        status, body, ctype = 404, _page("Niet gevonden", "<p>Niet gevonden</p>"), "text/html; charset=utf-8"
+        if url.path == "/robots.txt":
+            status, body, ctype = 200, b"User-agent: *\nDisallow: /account/\n", "text/plain"
+        elif url.path in ("/", "/advertenties"):
+            page_text = parse_qs(url.query).get("page", ["1"])[0]
+            page = int(page_text) if page_text.isdigit() else 0
+            listing = render_listing(site.generated, page)
+            if listing is not None:
+                status, body = 200, listing
+        elif url.path in site.by_path:
+            status, body = 200, render_detail(site.by_path[url.path])
+        site.log(LoggedRequest(time.monotonic(), self.command, self.path, status, self.headers.get("User-Agent", "")))
+        self.send_body(status, body, ctype)
+
+    do_HEAD = do_GET
+
+
+class FixtureSite(BackgroundServer):
+    handler_class = FixtureSiteHandler
+
+    def __init__(self, seed: int = 1, count: int = 300, port: int = 0) -> None:
+        super().__init__(port)
+        self.generated = generate(seed, count)
+        self.by_path = {ad.path: ad for ad in self.generated.adverts}
+        self.requests: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+
+    def log(self, request: LoggedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def write_site_file(self, folder: Path, name: str = "fixture") -> Path:
+        """The site definition pointed at this server, as a fieldworker would write it."""
+        definition = yaml.safe_load(SITE_FILE.read_text(encoding="utf-8"))
+        definition.update(name=name, base_url=self.url)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(definition, sort_keys=False), encoding="utf-8")
+        return path
+
+    def write_ground_truth(self, path: Path) -> Path:
+        path.write_text(json.dumps(self.generated.ground_truth(), indent=1, ensure_ascii=False), encoding="utf-8")
+        return path
