@@ -8,6 +8,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from outreach.errors import ConfigError
+from outreach.settings import describe_yaml_error
 
 
 class ListingSelectors(BaseModel):
@@ -57,8 +58,10 @@ class SiteDefinition(BaseModel):
 def load_site(path: Path) -> SiteDefinition:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"site file {path}: unreadable: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"site file {path}: not valid YAML: {describe_yaml_error(exc)}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"site file {path}: expected a mapping of settings")
     try:

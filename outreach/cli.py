@@ -135,10 +135,7 @@ def demo(actor: ActorOption = None) -> None:
     )
     console.print(f"database:     {result.database}", highlight=False)
     console.print(f"ground truth: {result.ground_truth}", highlight=False)
-    console.print(
-        f"see the contact log: OUTREACH_CONFIG=/dev/null .venv/bin/outreach log --database sqlite:///{result.database}",
-        highlight=False,
-    )
+    console.print(f"contact log:  .venv/bin/outreach log --config {result.config_file}", highlight=False)
     if not matches:
         raise OutreachError("demo messages do not match the ground truth")
 
@@ -165,7 +162,7 @@ def log(
     vault: PhoneVault | None = None
     table = Table(title="Contact log")
     for column in ("id", "created (UTC)", "number", "site", "advert", "lang", "status", "fieldworker"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column in ("number", "created (UTC)", "status"))
     try:
         with store.session() as session:
             rows = session.execute(
@@ -196,22 +193,26 @@ def log(
     console.print(table)
 
 
+def _error(message: str) -> None:
+    """One line, never wrapped, on stderr."""
+    print("error: " + " ".join(message.split()), file=sys.stderr)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; errors become one line on stderr."""
-    err = Console(stderr=True)
     try:
         app(args=argv, prog_name="outreach")  # standalone mode: usage errors print and exit 2 themselves
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except OutreachError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
+        _error(str(exc))
         return exc.exit_code
     except SQLAlchemyError as exc:
         first_line = str(exc).splitlines()[0]
-        err.print(f"error: database: {exc.__class__.__name__}: {first_line}", highlight=False, markup=False)
+        _error(f"database: {exc.__class__.__name__}: {first_line}")
         return 1
     except KeyboardInterrupt:
-        err.print("interrupted")
+        _error("interrupted")
         return 130
     return 0
 

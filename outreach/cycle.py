@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crawler.sites import load_sites
 from messaging.channels.base import Channel
 from messaging.channels.dry_run import DryRunChannel
 from messaging.channels.sms import TwilioSms
@@ -20,6 +21,7 @@ from outreach import audit
 from outreach.compose import enqueue_first_contact
 from outreach.crawl import run_crawl
 from outreach.crypto import PhoneVault
+from outreach.errors import ConfigError
 from outreach.selection import eligible
 from outreach.settings import Settings
 from outreach.store.db import Store
@@ -58,6 +60,13 @@ def run_cycle(
     dry = settings.dry_run if dry_run is None else dry_run
     vault = PhoneVault.from_settings(settings)
     templates = TemplateBook(settings.templates_dir, settings.languages, settings.fallback_language)
+    enabled = load_sites(settings.sites_dir)  # a broken site file stops the cycle before anything runs
+    if sites:
+        unknown = set(sites) - {site.name for site in enabled}
+        if unknown:
+            raise ConfigError(f"unknown or disabled site: {', '.join(sorted(unknown))}")
+    elif not enabled:
+        raise ConfigError(f"sites_dir: no enabled site in {settings.sites_dir}")
     channel = make_channel(settings, dry)
     detector = LangdetectDetector()
     store = Store(settings.database_url)

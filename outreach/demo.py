@@ -8,7 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from outreach import store as _store  # noqa: F401 - package import keeps models registered
+import yaml
+
 from outreach.crypto import new_keys
 from outreach.cycle import CycleReport, run_cycle
 from outreach.settings import Settings, load_settings
@@ -19,6 +20,7 @@ from tests.world.twilio_gateway import TwilioGateway
 
 @dataclass
 class DemoResult:
+    config_file: Path
     report: CycleReport
     settings: Settings
     database: Path
@@ -70,4 +72,19 @@ def run_demo(folder: Path = PROJECT_ROOT / "var" / "demo", *, actor: str, advert
         report = run_cycle(settings, actor=actor)
         numbers = set(gateway.sent_to())
     expected = set(json.loads(ground_truth.read_text(encoding="utf-8"))["eligible"])
-    return DemoResult(report, settings, database, ground_truth, numbers, expected)
+    config_file = folder / "outreach.yaml"
+    config_file.write_text(
+        "# Settings to look at the demo database: outreach log --config var/demo/outreach.yaml\n"
+        + yaml.safe_dump(
+            {
+                "database_url": settings.database_url,
+                "hmac_key_file": str(hmac_file),
+                "fernet_key_file": str(fernet_file),
+                "sites_dir": str(folder / "sites"),
+                "log_dir": str(folder / "log"),
+                "dry_run": True,
+            }
+        ),
+        encoding="utf-8",
+    )
+    return DemoResult(config_file, report, settings, database, ground_truth, numbers, expected)

@@ -147,6 +147,13 @@ class Settings(BaseSettings):
         return yaml.safe_dump(data)
 
 
+def describe_yaml_error(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line: what and where."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{problem} (line {mark.line + 1})" if mark is not None else problem
+
+
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "settings"
@@ -161,8 +168,10 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     try:
         if path.is_file():
             yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"config file {path} is not readable YAML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path}: not valid YAML: {describe_yaml_error(exc)}") from exc
     bound = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "yaml_file": path}})
     try:
         return bound(**overrides)

@@ -10,6 +10,7 @@ from typing import Self
 
 class QuietHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: without this, 40 ms per request
 
     def log_message(self, format: str, *args: object) -> None:
         """Servers keep their own request log; nothing on stderr."""

@@ -1,0 +1,99 @@
+"""Benchmark: one full cycle (crawl child -> store -> select -> compose -> send -> status refresh) against the
+fixture site and the test gateway on 127.0.0.1, on a fresh SQLite database each run.
+
+    .venv/bin/python -m bench.cycle [--adverts 300] [--runs 5]
+
+Prints the median and spread of each phase, and peak RSS of this process and of the crawl child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import outreach.cycle as cycle_module
+from outreach.crypto import new_keys
+from outreach.settings import load_settings
+from outreach.store.db import upgrade
+from tests.world.fixture_site import FixtureSite
+from tests.world.twilio_gateway import TwilioGateway
+
+
+def _timed(phases: dict[str, float], name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            phases[name] = phases.get(name, 0.0) + time.perf_counter() - start
+
+    return wrapper
+
+
+def one_run(adverts: int) -> dict[str, float]:
+    phases: dict[str, float] = {}
+    folder = Path(tempfile.mkdtemp(prefix="outreach-bench-"))
+    hmac_key, fernet_key = new_keys()
+    originals = (cycle_module.run_crawl, cycle_module.Outbox.drain, cycle_module.Outbox.refresh_statuses)
+    cycle_module.run_crawl = _timed(phases, "crawl (child process)", originals[0])  # type: ignore[assignment]
+    cycle_module.Outbox.drain = _timed(phases, "send", originals[1])  # type: ignore[method-assign]
+    cycle_module.Outbox.refresh_statuses = _timed(phases, "status refresh", originals[2])  # type: ignore[method-assign]
+    try:
+        with FixtureSite(seed=1, count=adverts) as site, TwilioGateway() as gateway:
+            site.write_site_file(folder / "sites")
+            settings = load_settings(
+                database_url=f"sqlite:///{folder / 'bench.db'}",
+                hmac_key=hmac_key,
+                fernet_key=fernet_key,
+                sites_dir=folder / "sites",
+                log_dir=folder / "log",
+                dry_run=False,
+                twilio={
+                    "account_sid": gateway.account_sid,
+                    "auth_token": gateway.auth_token,
+                    "from_number": "+3197010000001",
+                    "api_base_url": gateway.url,
+                },
+            )
+            upgrade(settings.database_url)
+            start = time.perf_counter()
+            report = cycle_module.run_cycle(settings, actor="bench")
+            phases["total"] = time.perf_counter() - start
+            phases["messages"] = sum(report.sent.values())
+    finally:
+        restored: Any = originals
+        cycle_module.run_crawl, cycle_module.Outbox.drain, cycle_module.Outbox.refresh_statuses = restored
+    phases["select + compose"] = phases["total"] - sum(
+        phases[k] for k in ("crawl (child process)", "send", "status refresh")
+    )
+    return phases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--adverts", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    runs = [one_run(args.adverts) for _ in range(args.runs)]
+    print(f"cycle over {args.adverts} adverts, {args.runs} runs, messages per run: {runs[0]['messages']:.0f}")
+    for phase in ("crawl (child process)", "select + compose", "send", "status refresh", "total"):
+        values = sorted(run[phase] for run in runs)
+        print(f"  {phase:24s} median {statistics.median(values):6.2f} s   min {values[0]:6.2f}   max {values[-1]:6.2f}")
+    per_message = statistics.median(run["send"] / run["messages"] for run in runs) * 1000
+    print(f"  send per message         median {per_message:6.1f} ms")
+    crawl_median = statistics.median(r["crawl (child process)"] for r in runs)
+    print(f"  adverts/s through crawl  median {args.adverts / crawl_median:6.1f}")
+    print(
+        f"  peak RSS: this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "
+        f"crawl child {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""The audit chain verifies, and says which event was edited, removed or reordered."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, update
+
+from outreach import audit
+from outreach.store.db import Store, upgrade
+from outreach.store.models import AuditEvent
+
+
+def _store_with_events(database_url: str, count: int = 5) -> Store:
+    upgrade(database_url)
+    store = Store(database_url)
+    for index in range(count):
+        with store.session() as session:
+            audit.record(session, "test.event", "alice", index=index)
+    return store
+
+
+def test_an_untouched_chain_verifies(database_url: str) -> None:
+    store = _store_with_events(database_url)
+    with store.session() as session:
+        assert audit.verify(session) == []
+    store.close()
+
+
+def test_an_edited_event_is_found(database_url: str) -> None:
+    store = _store_with_events(database_url)
+    with store.session() as session:
+        session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(actor="mallory"))
+    with store.session() as session:
+        assert [(p.seq, p.problem) for p in audit.verify(session)] == [(3, "content was edited")]
+    store.close()
+
+
+def test_a_deleted_event_is_found(database_url: str) -> None:
+    store = _store_with_events(database_url)
+    with store.session() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
+    with store.session() as session:
+        problems = audit.verify(session)
+    assert {p.seq for p in problems} == {3}
+    store.close()

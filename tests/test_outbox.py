@@ -1,0 +1,131 @@
+"""The outbox never sends twice and never sends to someone who stopped, also after a crash."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from messaging.outbox import Outbox
+from outreach.crypto import PhoneVault
+from outreach.settings import Settings
+from outreach.store.adverts import FoundPhone, person_id
+from outreach.store.db import Store
+from outreach.store.models import Message, OptOut
+from outreach.store.types import utcnow
+from tests.conftest import make_settings
+from tests.world.twilio_gateway import TwilioGateway
+
+NUMBER = "+31612345678"
+
+
+@pytest.fixture
+def settings(database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway) -> Settings:
+    from outreach.store.db import upgrade
+
+    settings = make_settings(
+        database_url,
+        keys,
+        tmp_path,
+        twilio={
+            "account_sid": gateway.account_sid,
+            "auth_token": gateway.auth_token,
+            "api_base_url": gateway.url,
+            "from_number": "+3197010000001",
+        },
+    )
+    upgrade(database_url)
+    return settings
+
+
+def _queue(store: Store, vault: PhoneVault, status: str = "queued", claimed_ago: timedelta | None = None) -> int:
+    now = utcnow()
+    with store.session() as session:
+        pid = person_id(session, vault, FoundPhone(NUMBER, "NL", True), now)
+        message = Message(
+            person_id=pid,
+            body="Hoi, test. Antwoord STOP.",
+            language="nl",
+            status=status,
+            claimed_at=now - claimed_ago if claimed_ago else None,
+        )
+        session.add(message)
+        session.flush()
+        return message.id
+
+
+def _outbox(settings: Settings) -> tuple[Outbox, Store, PhoneVault]:
+    from outreach.cycle import make_channel
+
+    store = Store(settings.database_url)
+    vault = PhoneVault.from_settings(settings)
+    return Outbox(store, vault, make_channel(settings, dry_run=False), "alice"), store, vault
+
+
+def _status(store: Store, message_id: int) -> str:
+    with store.session() as session:
+        return session.execute(select(Message.status).where(Message.id == message_id)).scalar_one()
+
+
+def test_it_never_messages_an_opted_out_person_even_when_already_queued(
+    settings: Settings, gateway: TwilioGateway
+) -> None:
+    outbox, store, vault = _outbox(settings)
+    message_id = _queue(store, vault)
+    with store.session() as session:
+        session.add(OptOut(person_key=vault.key(NUMBER), kind="opt_out", source="test", actor="bob"))
+    report = outbox.drain()
+    assert report.cancelled == 1 and _status(store, message_id) == "cancelled"
+    assert gateway.messages == []
+    store.close()
+
+
+def test_a_message_the_provider_got_before_a_crash_is_not_sent_again(
+    settings: Settings, gateway: TwilioGateway
+) -> None:
+    outbox, store, vault = _outbox(settings)
+    # The process died after Twilio accepted the message and before the answer was recorded.
+    message_id = _queue(store, vault, status="sending", claimed_ago=timedelta(minutes=30))
+    with store.session() as session:
+        body = session.get(Message, message_id).body  # type: ignore[union-attr]
+    outbox.channel.send(NUMBER, body)
+    report = outbox.drain()
+    assert report.reconciled == 1 and sum(report.sent.values()) == 0
+    assert _status(store, message_id) == "sent"
+    assert len(gateway.messages) == 1
+    store.close()
+
+
+def test_a_message_the_provider_never_got_is_sent_once_after_a_crash(
+    settings: Settings, gateway: TwilioGateway
+) -> None:
+    outbox, store, vault = _outbox(settings)
+    message_id = _queue(store, vault, status="sending", claimed_ago=timedelta(minutes=30))
+    report = outbox.drain()
+    assert report.reconciled == 1 and sum(report.sent.values()) == 1
+    assert _status(store, message_id) == "sent"
+    assert len(gateway.messages) == 1
+    store.close()
+
+
+def test_a_fresh_claim_of_another_sender_is_left_alone(settings: Settings, gateway: TwilioGateway) -> None:
+    outbox, store, vault = _outbox(settings)
+    message_id = _queue(store, vault, status="sending", claimed_ago=timedelta(seconds=5))
+    outbox.drain()
+    assert _status(store, message_id) == "sending"
+    assert gateway.messages == []
+    store.close()
+
+
+def test_a_permanent_error_fails_the_message_with_its_code(settings: Settings, gateway: TwilioGateway) -> None:
+    outbox, store, vault = _outbox(settings)
+    gateway.opted_out.add(NUMBER)
+    message_id = _queue(store, vault)
+    report = outbox.drain()
+    assert report.failed == 1
+    with store.session() as session:
+        message = session.get(Message, message_id)
+        assert message is not None and (message.status, message.error_code) == ("failed", 21610)
+    store.close()

@@ -1,0 +1,55 @@
+"""Every message says who sends it and how to stop; the advert's language picks the template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from messaging.language import LangdetectDetector, clean_for_detection
+from messaging.templates import TemplateBook
+from outreach.errors import ConfigError
+from outreach.settings import OrganisationSettings
+from outreach.store.db import PROJECT_ROOT
+from tests.world.fixture_site import generate
+
+TEMPLATES = PROJECT_ROOT / "templates"
+LANGUAGES = ["nl", "en", "ro", "pl", "es"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_template_names_the_organisation_the_fieldworker_and_how_to_stop(language: str) -> None:
+    book = TemplateBook(TEMPLATES, LANGUAGES, "en")
+    organisation = OrganisationSettings(name="Stichting Voorbeeld", fieldworker="Fatima", stop_keyword="STOP")
+    rendered = book.render(language, organisation)
+    assert rendered.language == language
+    for needed in ("Stichting Voorbeeld", "Fatima", "STOP"):
+        assert needed in rendered.body
+    assert len(rendered.body) <= 320  # two SMS parts at most in GSM-7
+
+
+def test_a_language_without_template_gets_the_fallback() -> None:
+    book = TemplateBook(TEMPLATES, LANGUAGES, "en")
+    assert book.render("th", OrganisationSettings()).language == "en"
+    assert book.render(None, OrganisationSettings()).language == "en"
+
+
+def test_a_configured_language_without_template_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no template .* for language 'xx'"):
+        TemplateBook(TEMPLATES, ["nl", "xx"], "nl")
+
+
+def test_cleaning_removes_what_is_not_language() -> None:
+    assert clean_for_detection("Bel [number] of mail x@y.nl, €150 24/7 https://a.b/c 😘 nu") == "Bel of mail nu"
+
+
+def test_it_detects_the_language_of_every_fixture_advert_the_same_way_each_time() -> None:
+    detector = LangdetectDetector()
+    adverts = generate(seed=1, count=300).adverts
+    wrong = [
+        (ad.id, ad.language, detector.detect(f"{ad.title}. {ad.text}"))
+        for ad in adverts
+        if detector.detect(f"{ad.title}. {ad.text}") != ad.language
+    ]
+    assert wrong == []
+    assert detector.detect("Bel me") is None  # too few letters to tell
