@@ -21,7 +21,8 @@ COPY templates templates
 COPY config config
 COPY tests/__init__.py tests/__init__.py
 COPY tests/world tests/world
-RUN pip install --no-cache-dir --no-deps . && mkdir -p /app/var && chown outreach /app/var
+# Editable, so the code finds migrations/ and templates/ beside it in /app.
+RUN pip install --no-cache-dir --no-deps -e . && mkdir -p /app/var && chown outreach /app/var
 
 USER outreach
 # Keys, database URL and Twilio credentials come from the environment or mounted key files, never the image.
