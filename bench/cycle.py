@@ -54,12 +54,7 @@ def one_run(adverts: int) -> dict[str, float]:
                 sites_dir=folder / "sites",
                 log_dir=folder / "log",
                 dry_run=False,
-                twilio={
-                    "account_sid": gateway.account_sid,
-                    "auth_token": gateway.auth_token,
-                    "from_number": "+3197010000001",
-                    "api_base_url": gateway.url,
-                },
+                twilio=gateway.twilio_settings(),
             )
             upgrade(settings.database_url)
             start = time.perf_counter()

@@ -29,7 +29,8 @@ keys_app = typer.Typer(help="The keys that protect stored phone numbers.", no_ar
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 
-console = Console()
+# Piped output (scripts, logs) gets a wide table instead of Rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 200)
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", envvar="OUTREACH_CONFIG", help="Settings file (default config/outreach.yaml)."),

@@ -60,13 +60,7 @@ def run_demo(folder: Path = PROJECT_ROOT / "var" / "demo", *, actor: str, advert
             sites_dir=folder / "sites",
             log_dir=folder / "log",
             dry_run=False,
-            twilio={
-                "account_sid": gateway.account_sid,
-                "auth_token": gateway.auth_token,
-                "from_number": "+3197010000001",
-                "messaging_service_sid": "",
-                "api_base_url": gateway.url,
-            },
+            twilio=gateway.twilio_settings(),
         )
         upgrade(settings.database_url)
         report = run_cycle(settings, actor=actor)

@@ -95,12 +95,7 @@ def world_settings(
         database_url,
         keys,
         tmp_path,
-        twilio={
-            "account_sid": gateway.account_sid,
-            "auth_token": gateway.auth_token,
-            "from_number": "+3197010000001",
-            "api_base_url": gateway.url,
-        },
+        twilio=gateway.twilio_settings(),
     )
     upgrade(settings.database_url)
     return settings

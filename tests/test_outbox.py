@@ -29,12 +29,7 @@ def settings(database_url: str, keys: dict[str, str], tmp_path: Path, gateway: T
         database_url,
         keys,
         tmp_path,
-        twilio={
-            "account_sid": gateway.account_sid,
-            "auth_token": gateway.auth_token,
-            "api_base_url": gateway.url,
-            "from_number": "+3197010000001",
-        },
+        twilio=gateway.twilio_settings(),
     )
     upgrade(database_url)
     return settings

@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -143,6 +143,16 @@ class TwilioGateway(BackgroundServer):
         self.undeliverable: set[str] = set()
         self._lock = threading.Lock()
 
+    def twilio_settings(self) -> dict[str, str]:
+        """The `twilio:` settings that point outreach at this gateway."""
+        return {
+            "account_sid": self.account_sid,
+            "auth_token": self.auth_token,
+            "from_number": "+3197010000001",
+            "messaging_service_sid": "",
+            "api_base_url": self.url,
+        }
+
     def get(self, sid: str) -> GatewayMessage | None:
         with self._lock:
             return next((m for m in self.messages if m.sid == sid), None)
@@ -225,14 +235,3 @@ def _matches(message: GatewayMessage, query: dict[str, str]) -> bool:
     if since:
         return message.created.date().isoformat() >= since[:10]
     return True
-
-
-@dataclass
-class GatewayConfig:
-    """What the outreach settings need to reach a gateway."""
-
-    url: str
-    account_sid: str
-    auth_token: str
-    from_number: str = "+3197010000001"
-    extra: dict[str, str] = field(default_factory=dict)
