@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from outreach.audit import default_actor
-from outreach.errors import ConfigError, OutreachError
+from outreach.errors import OutreachError
 from outreach.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -222,4 +222,4 @@ def main() -> None:
     sys.exit(run())
 
 
-__all__ = ["ConfigError", "app", "main", "run"]
+__all__ = ["app", "main", "run"]

@@ -132,10 +132,6 @@ class Settings(BaseSettings):
             raise ValueError(f"fallback_language {self.fallback_language!r} is not one of languages")
         return self
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
     def for_child(self) -> str:
         """Serialise for a child process (sent on its stdin, so secrets stay out of argv and environ)."""
         data = self.model_dump(mode="json", exclude={"hmac_key_file", "fernet_key_file"})
