@@ -3,39 +3,58 @@
 queued -> sending (claimed by a conditional UPDATE, committed) -> provider call -> sent / failed / unknown.
 A row found in `sending` that nobody is working on becomes `unknown` and is reconciled against the provider's
 list of messages to that number; it is never resent blindly.
+
+Several senders may drain one PostgreSQL database at once (rows are claimed with FOR UPDATE SKIP LOCKED plus the
+conditional UPDATE). On SQLite one sender at a time holds the `sender` lease; a second one returns at once.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
 
-from messaging.channels.base import Channel, SendError
-from outreach import audit
+from messaging.channels.base import Channel, Outbound, SendError
+from messaging.delivery import Notify, active_pause, apply_status, error_consequence, log_notify, pause_sending
+from messaging.policy import Pacer, SendWindow, backoff_seconds
+from messaging.twilio_codes import Outcome
+from outreach import audit, optouts
 from outreach.crypto import PhoneVault
+from outreach.errors import OutreachError
+from outreach.settings import SendingSettings
 from outreach.store.db import Store, rows_changed
-from outreach.store.models import Message, OptOut, Person
+from outreach.store.locks import Lease
+from outreach.store.models import Message, Person
 from outreach.store.types import utcnow
 
 logger = logging.getLogger(__name__)
 
-STALE_CLAIM = timedelta(minutes=10)
-PROVIDER_STATES = {
-    "accepted": "sent",
-    "queued": "sent",
-    "sending": "sent",
-    "sent": "sent",
-    "scheduled": "sent",
-    "delivered": "delivered",
-    "read": "delivered",
-    "undelivered": "undelivered",
-    "failed": "failed",
-    "canceled": "cancelled",
-}
+OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+SENT_STATES = ("sending", "unknown", "sent", "delivered", "undelivered")
+
+
+class SendingHalted(OutreachError):
+    """Sending cannot go on until a person fixes something (configuration, account)."""
+
+
+class Stop(StrEnum):
+    """Why a drain stopped before the outbox was empty."""
+
+    WINDOW = "outside the send window"
+    DAILY_CAP = "daily cap reached"
+    CYCLE_CAP = "per-cycle cap reached"
+    PAUSED = "sending is paused"
+    OTHER_SENDER = "another sender is draining this SQLite database"
+    RATE_LIMITED = "the provider keeps rate-limiting us"
+    LEASE_LOST = "the sender lease was lost"
 
 
 @dataclass
@@ -45,29 +64,118 @@ class DrainReport:
     cancelled: int = 0
     unknown: int = 0
     reconciled: int = 0
+    retried: int = 0
+    fell_back: int = 0
+    stopped: Stop | None = None
+    detail: str = ""
 
 
 class Outbox:
-    def __init__(self, store: Store, vault: PhoneVault, channel: Channel, actor: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        vault: PhoneVault,
+        channels: Channel | Mapping[str, Channel],
+        actor: str,
+        *,
+        sending: SendingSettings | None = None,
+        callback_url: Callable[[int], str | None] = lambda message_id: None,
+        notify: Notify = log_notify,
+        sms_fallback: bool = True,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         self.store = store
         self.vault = vault
-        self.channel = channel
+        self.channels: Mapping[str, Channel] = channels if isinstance(channels, Mapping) else {"sms": channels}
         self.actor = actor
+        self.sending = sending or SendingSettings()
+        self.window = SendWindow.from_settings(self.sending)
+        self.callback_url = callback_url
+        self.notify = notify
+        self.sms_fallback = sms_fallback
+        self.rng = rng or random.Random()
+        self._sleep = sleep or time.sleep
+        self.pacer = Pacer(self.sending.per_second, sleep=self._sleep)
+
+    @property
+    def dry_run(self) -> bool:
+        return all(channel.dry_run for channel in self.channels.values())
+
+    # -- draining ------------------------------------------------------------------------------------------------
 
     def drain(self, limit: int | None = None, now: datetime | None = None) -> DrainReport:
         report = DrainReport()
-        self.recover_stale(now or utcnow(), report)
-        done = 0
-        while limit is None or done < limit:
-            claimed = self._claim_next()
-            if claimed is None:
-                break
-            self._send(claimed, report)
-            done += 1
+        lease = None
+        if self.store.engine.dialect.name == "sqlite":
+            lease = Lease(self.store, "sender", timedelta(minutes=self.sending.stale_claim_minutes))
+            if not lease.acquire():
+                report.stopped = Stop.OTHER_SENDER
+                return report
+        try:
+            self.recover_stale(now or utcnow(), report)
+            cycle_left = self.sending.cycle_cap if limit is None else min(limit, self.sending.cycle_cap)
+            daily_left = self._daily_left(now or utcnow())
+            budget = min(cycle_left, daily_left)
+            while budget > 0:
+                if self._must_stop(now or utcnow(), report):
+                    break
+                if lease is not None and not lease.renew():
+                    report.stopped = Stop.LEASE_LOST
+                    break
+                claimed = self._claim_next()
+                if claimed is None:
+                    break
+                self.pacer.wait()
+                self._send(claimed, report, now)
+                budget -= 1
+            if budget <= 0 and report.stopped is None and self._has_queued():
+                report.stopped = Stop.DAILY_CAP if daily_left < cycle_left else Stop.CYCLE_CAP
+            # Messages that went `unknown` in this drain are reconciled now rather than at the next cycle.
+            self._reconcile_all(report)
+        finally:
+            if lease is not None:
+                lease.release()
+        if report.stopped is not None:
+            logger.info("sending stopped: %s %s", report.stopped.value, report.detail)
         return report
 
+    def _daily_left(self, now: datetime) -> int:
+        """Sends left today (local day) under the daily cap, all senders together, counted at the drain's start."""
+        with self.store.session() as session:
+            today = session.execute(
+                select(func.count(Message.id)).where(
+                    Message.direction == "out",
+                    Message.dry_run.is_(self.dry_run),
+                    or_(Message.sent_at >= self.window.day_start(now), Message.status.in_(("sending", "unknown"))),
+                    Message.status.in_(SENT_STATES),
+                )
+            ).scalar_one()
+        return max(self.sending.daily_cap - today, 0)
+
+    def _must_stop(self, now: datetime, report: DrainReport) -> bool:
+        with self.store.session() as session:
+            pause = active_pause(session)
+        if pause is not None:
+            report.stopped, report.detail = Stop.PAUSED, pause.reason
+            return True
+        if not self.dry_run and not self.window.is_open(now):
+            report.stopped = Stop.WINDOW
+            return True
+        return False
+
+    def _has_queued(self) -> bool:
+        with self.store.session() as session:
+            return (
+                session.execute(
+                    select(Message.id).where(Message.status == "queued", Message.direction == "out").limit(1)
+                ).first()
+                is not None
+            )
+
     def _claim_next(self) -> int | None:
-        """queued -> sending for one message; the conditional UPDATE makes two senders never claim the same row."""
+        """queued -> sending for one message. SKIP LOCKED keeps concurrent PostgreSQL senders off each other's
+        rows; the conditional UPDATE is what guarantees that no row is claimed twice."""
         while True:
             with self.store.session() as session:
                 candidate = session.execute(
@@ -75,52 +183,99 @@ class Outbox:
                     .where(Message.status == "queued", Message.direction == "out")
                     .order_by(Message.id)
                     .limit(1)
+                    .with_for_update(skip_locked=True)
                 ).scalar_one_or_none()
                 if candidate is None:
                     return None
-                now = utcnow()
-                claimed = rows_changed(
-                    session,
-                    update(Message)
-                    .where(Message.id == candidate, Message.status == "queued")
-                    .values(status="sending", claimed_at=now, updated_at=now),
-                )
-                if claimed:
-                    audit.record(session, "message.claimed", self.actor, message_id=candidate)
+                if self._claim(session, candidate, "queued"):
                     return candidate
             # another sender took it between our SELECT and UPDATE: look for the next one
 
-    def _send(self, message_id: int, report: DrainReport) -> None:
+    def _claim(self, session: Session, message_id: int, expected: str) -> bool:
+        now = utcnow()
+        claimed = rows_changed(
+            session,
+            update(Message)
+            .where(Message.id == message_id, Message.status == expected)
+            .values(status="sending", claimed_at=now, updated_at=now),
+        )
+        if claimed:
+            audit.record(session, "message.claimed", self.actor, message_id=message_id)
+        return bool(claimed)
+
+    def send_one(self, message_id: int, *, expected: str = "queued") -> DrainReport:
+        """Send one given message now (assist mode, a fieldworker's reply); same claim, same recording."""
+        report = DrainReport()
+        with self.store.session() as session:
+            pause = active_pause(session)
+            if pause is not None:
+                raise SendingHalted(f"sending is paused: {pause.reason} (resume: outreach send --resume)")
+            if not self._claim(session, message_id, expected):
+                raise OutreachError(f"message {message_id} is not {expected}: someone else handled it")
+        self._send(message_id, report, None)
+        self._reconcile_all(report)
+        return report
+
+    # -- one send --------------------------------------------------------------------------------------------
+
+    def _send(self, message_id: int, report: DrainReport, now: datetime | None) -> None:
         with self.store.session() as session:
             message = session.get(Message, message_id)
             assert message is not None and message.person_id is not None
             person = session.get(Person, message.person_id)
             assert person is not None
-            stopped = session.execute(select(exists().where(OptOut.person_key == person.key))).scalar()
-            if stopped:
-                # Invariant 1: an opt-out or block that arrived after queuing still stops the message.
-                message.status, message.updated_at = "cancelled", utcnow()
-                audit.record(session, "message.cancelled", self.actor, message_id=message_id, reason="opted out")
-                report.cancelled += 1
+            stopped = optouts.stopped_kinds(session, person.key)
+            if stopped and not (stopped == {"opt_out"} and message.kind == OPT_OUT_CONFIRMATION):
+                # Invariant 1: an opt-out or block that arrived after queuing still stops the message. The one
+                # exception is the single confirmation that the opt-out worked.
+                self._finish(session, message, "cancelled", "opted out or blocked", report)
                 return
-            to, body, language = self.vault.decrypt(person.phone_encrypted), message.body, message.language
-        try:
-            result = self.channel.send(to, body)
-        except SendError as exc:
-            self._record_failure(message_id, exc, report)
+            if person.invalid_at is not None:
+                self._finish(session, message, "failed", "number marked invalid by the provider", report)
+                return
+            outbound = Outbound(
+                to=self.vault.decrypt(person.phone_encrypted),
+                body=message.body,
+                status_callback=self.callback_url(message_id),
+                validity_seconds=self.window.validity_seconds(now or utcnow()),
+                content_sid=message.content_sid,
+                content_variables={k: str(v) for k, v in (message.content_variables or {}).items()},
+            )
+            channel_name, language = message.channel, message.language
+        channel = self.channels.get(channel_name)
+        if channel is None:
+            self._record_failure(
+                message_id, SendError(f"channel {channel_name} is not configured", outcome=Outcome.CONFIG), report
+            )
             return
+        attempt = 0
+        while True:
+            try:
+                result = channel.send(outbound)
+                break
+            except SendError as exc:
+                if exc.outcome is Outcome.RATE_LIMITED and not exc.maybe_sent and attempt < self.sending.retry_attempts:
+                    # Not accepted, so safe to try again, after a jittered wait.
+                    self._sleep(exc.retry_after or backoff_seconds(attempt, self.sending.retry_max_seconds, self.rng))
+                    attempt += 1
+                    report.retried += 1
+                    continue
+                self._record_failure(message_id, exc, report)
+                return
         with self.store.session() as session:
-            now = utcnow()
-            rows_changed(
+            now_ = utcnow()
+            moved = rows_changed(
                 session,
                 update(Message)
                 .where(Message.id == message_id, Message.status == "sending")
                 .values(
                     status="sent",
                     provider_sid=result.provider_sid,
-                    sent_at=now,
-                    updated_at=now,
-                    dry_run=self.channel.dry_run,
+                    provider_status=result.status,
+                    sent_at=now_,
+                    updated_at=now_,
+                    dry_run=channel.dry_run,
+                    sent_by=self.actor,
                 ),
             )
             audit.record(
@@ -129,42 +284,87 @@ class Outbox:
                 self.actor,
                 message_id=message_id,
                 provider_sid=result.provider_sid,
-                dry_run=self.channel.dry_run,
+                channel=channel_name,
+                dry_run=channel.dry_run,
+                late=not moved,  # a status callback got here first
             )
         report.sent[language or "?"] += 1
-        if self.channel.dry_run:
+        if channel.dry_run:
             logger.info("DRY RUN: message %s not sent to the provider", message_id)
 
+    def _finish(self, session: Session, message: Message, status: str, reason: str, report: DrainReport) -> None:
+        message.status, message.error_message, message.updated_at = status, reason, utcnow()
+        audit.record(session, f"message.{status}", self.actor, message_id=message.id, reason=reason)
+        if status == "cancelled":
+            report.cancelled += 1
+        else:
+            report.failed += 1
+
     def _record_failure(self, message_id: int, exc: SendError, report: DrainReport) -> None:
-        status = "unknown" if exc.maybe_sent else "failed"
+        """Record what the provider said; the outcome decides what happens to the message, person and sending."""
+        values: dict[str, object]
+        if exc.maybe_sent:
+            status, values = "unknown", {}
+        elif exc.outcome in (Outcome.RATE_LIMITED, Outcome.CONFIG):
+            status, values = "queued", {"claimed_at": None}  # never reached the provider: it may go later
+        elif exc.outcome in (Outcome.WHATSAPP_WINDOW, Outcome.NOT_WHATSAPP) and self._can_fall_back(message_id):
+            status, values = "queued", {"claimed_at": None, "channel": "sms", "content_sid": None}
+            report.fell_back += 1
+        else:
+            status, values = "failed", {}
         with self.store.session() as session:
             session.execute(
                 update(Message)
                 .where(Message.id == message_id, Message.status == "sending")
-                .values(status=status, error_code=exc.code, error_message=exc.reason[:500], updated_at=utcnow())
+                .values(
+                    status=status, error_code=exc.code, error_message=exc.reason[:500], updated_at=utcnow(), **values
+                )
             )
             audit.record(
                 session,
-                f"message.{status}",
+                f"message.{'requeued' if status == 'queued' else status}",
                 self.actor,
                 message_id=message_id,
                 code=exc.code,
+                outcome=exc.outcome.value,
                 reason=exc.reason[:200],
-                permanent=exc.permanent,
             )
+            message = session.get(Message, message_id)
+            assert message is not None
+            if status == "failed":
+                error_consequence(session, message, exc.code, actor=self.actor, notify=self.notify)
+            if exc.outcome is Outcome.CONFIG:
+                audit.record(session, "sending.halted", self.actor, code=exc.code, reason=exc.reason[:200])
         if status == "unknown":
             report.unknown += 1
-        else:
+        elif status == "failed":
             report.failed += 1
         logger.warning("message %s %s: %s", message_id, status, exc.reason)
+        if exc.outcome is Outcome.CONFIG:
+            raise SendingHalted(f"sending halted: {exc.reason}; fix the configuration, then run: outreach send")
+        if exc.outcome is Outcome.RATE_LIMITED:
+            report.stopped = Stop.RATE_LIMITED
+        if exc.outcome is Outcome.SPAM_FILTERED:
+            with self.store.session() as session:
+                pause_sending(session, exc.reason, exc.code, self.actor, self.notify)
+
+    def _can_fall_back(self, message_id: int) -> bool:
+        if not self.sms_fallback or "sms" not in self.channels:
+            return False
+        with self.store.session() as session:
+            message = session.get(Message, message_id)
+            return message is not None and message.channel != "sms" and bool(message.body)
+
+    # -- recovery ------------------------------------------------------------------------------------------------
 
     def recover_stale(self, now: datetime, report: DrainReport) -> None:
         """`sending` rows claimed long ago (their sender died) become `unknown`; `unknown` rows are reconciled."""
+        stale_before = now - timedelta(minutes=self.sending.stale_claim_minutes)
         with self.store.session() as session:
             stale = (
                 session.execute(
                     update(Message)
-                    .where(Message.status == "sending", Message.claimed_at < now - STALE_CLAIM)
+                    .where(Message.status == "sending", Message.claimed_at < stale_before)
                     .values(status="unknown", updated_at=now)
                     .returning(Message.id)
                 )
@@ -173,6 +373,10 @@ class Outbox:
             )
             for message_id in stale:
                 audit.record(session, "message.unknown", self.actor, message_id=message_id, reason="stale claim")
+        self._reconcile_all(report)
+
+    def _reconcile_all(self, report: DrainReport) -> None:
+        with self.store.session() as session:
             unknown = session.execute(select(Message.id).where(Message.status == "unknown")).scalars().all()
         for message_id in unknown:
             self.reconcile(message_id, report)
@@ -183,23 +387,32 @@ class Outbox:
             message = session.get(Message, message_id)
             if message is None or message.status != "unknown" or message.person_id is None:
                 return
+            channel = self.channels.get(message.channel)
             person = session.get(Person, message.person_id)
             assert person is not None
             to = self.vault.decrypt(person.phone_encrypted)
             since = (message.claimed_at or message.created_at) - timedelta(minutes=1)
             body = message.body
+        if channel is None:
+            return
         try:
-            candidates = self.channel.sent_to(to, since)
+            candidates = channel.sent_to(to, since)
         except Exception as exc:
+            # The provider is unreachable: the message stays `unknown` and is tried at the next drain.
             logger.warning("reconciling message %s failed: %s", message_id, exc.__class__.__name__)
             return
         with self.store.session() as session:
+            known = set(
+                session.execute(
+                    select(Message.provider_sid).where(Message.provider_sid.in_([c.provider_sid for c in candidates]))
+                ).scalars()
+            )
+            # Twilio filters DateSent by day only: narrow to the claim here.
             match = next(
                 (
                     c
                     for c in candidates
-                    if c.body == body
-                    and not session.execute(select(exists().where(Message.provider_sid == c.provider_sid))).scalar()
+                    if c.body == body and c.provider_sid not in known and (c.created is None or c.created >= since)
                 ),
                 None,
             )
@@ -208,56 +421,46 @@ class Outbox:
                 if match
                 else {"status": "queued", "claimed_at": None}
             )
-            session.execute(
+            moved = rows_changed(
+                session,
                 update(Message)
                 .where(Message.id == message_id, Message.status == "unknown")
-                .values(updated_at=utcnow(), **values)
+                .values(updated_at=utcnow(), **values),
             )
-            audit.record(
-                session,
-                "message.reconciled",
-                self.actor,
-                message_id=message_id,
-                result=values["status"],
-                provider_sid=match.provider_sid if match else None,
-            )
-        report.reconciled += 1
+            if moved:
+                audit.record(
+                    session,
+                    "message.reconciled",
+                    self.actor,
+                    message_id=message_id,
+                    result=values["status"],
+                    provider_sid=match.provider_sid if match else None,
+                )
+        if moved:
+            report.reconciled += 1
 
     def refresh_statuses(self) -> Counter[str]:
         """Ask the provider for the state of sent messages (when no status callback can reach us)."""
         changed: Counter[str] = Counter()
-        if self.channel.dry_run:
-            return changed
         with self.store.session() as session:
             pending = session.execute(
-                select(Message.id, Message.provider_sid).where(
+                select(Message.id, Message.provider_sid, Message.channel).where(
                     Message.status == "sent", Message.dry_run.is_(False), Message.provider_sid.is_not(None)
                 )
             ).all()
-        for message_id, sid in pending:
-            assert sid is not None
+        for message_id, sid, channel_name in pending:
+            channel = self.channels.get(channel_name)
+            if channel is None or channel.dry_run or sid is None:
+                continue
             try:
-                remote = self.channel.fetch(sid)
+                remote = channel.fetch(sid)
             except Exception as exc:
                 logger.warning("status of message %s unavailable: %s", message_id, exc.__class__.__name__)
                 continue
-            status = PROVIDER_STATES.get(remote.status, "sent")
-            if status == "sent":
-                continue
             with self.store.session() as session:
-                moved = session.execute(
-                    update(Message)
-                    .where(Message.id == message_id, Message.status == "sent")
-                    .values(status=status, error_code=remote.error_code, updated_at=utcnow())
+                change = apply_status(
+                    session, message_id, remote.status, remote.error_code, actor=self.actor, notify=self.notify
                 )
-                if moved:
-                    audit.record(
-                        session,
-                        "message.status",
-                        self.actor,
-                        message_id=message_id,
-                        status=status,
-                        code=remote.error_code,
-                    )
-                    changed[status] += 1
+            if change is not None:
+                changed[change.after] += 1
         return changed

@@ -1,4 +1,5 @@
-"""Message templates: one file per channel and language, templates/<channel>/<lang>.txt.j2."""
+"""Message templates: one file per channel and language, templates/<channel>/<lang>.txt.j2 for the first contact
+and templates/<channel>/<kind>/<lang>.txt.j2 for the other kinds (e.g. opt_out_confirmation)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ class Rendered:
 
 
 class TemplateBook:
-    def __init__(self, folder: Path, languages: list[str], fallback: str, channel: str = "sms") -> None:
+    def __init__(
+        self, folder: Path, languages: list[str], fallback: str, channel: str = "sms", kind: str = "first_contact"
+    ) -> None:
         self.channel = channel
+        self.kind = kind
         self.fallback = fallback
         self._env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(folder)),
@@ -29,7 +33,7 @@ class TemplateBook:
         )
         self._templates: dict[str, jinja2.Template] = {}
         for language in languages:
-            name = f"{channel}/{language}.txt.j2"
+            name = f"{channel}/{language}.txt.j2" if kind == "first_contact" else f"{channel}/{kind}/{language}.txt.j2"
             try:
                 self._templates[language] = self._env.get_template(name)
             except jinja2.TemplateNotFound as exc:

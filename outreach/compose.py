@@ -34,9 +34,12 @@ def enqueue_first_contact(
     templates: TemplateBook,
     now: datetime,
     actor: str,
+    draft: bool = False,
 ) -> str | None:
     """Queue one first-contact message; returns its language, or None when another process contacted the
-    person first (the conditional UPDATE on persons is the contact decision)."""
+    person first (the conditional UPDATE on persons is the contact decision).
+
+    draft: the message waits for a person (approve or assist mode) instead of going with the next drain."""
     advert = session.get(Advert, candidate.advert_id)
     assert advert is not None
     if advert.language is None:
@@ -63,7 +66,8 @@ def enqueue_first_contact(
         language=rendered.language,
         body=rendered.body,
         fieldworker=settings.organisation.fieldworker,
-        status="queued",
+        status="draft" if draft else "queued",
+        mode=settings.sending.mode,
         created_at=now,
         updated_at=now,
     )
@@ -71,7 +75,7 @@ def enqueue_first_contact(
     session.flush()
     audit.record(
         session,
-        "message.queued",
+        "message.drafted" if draft else "message.queued",
         actor,
         message_id=message.id,
         person_id=candidate.person_id,
@@ -79,5 +83,6 @@ def enqueue_first_contact(
         language=rendered.language,
         detected=advert.language,
         kind="first_contact",
+        mode=settings.sending.mode,
     )
     return rendered.language

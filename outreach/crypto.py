@@ -40,8 +40,9 @@ class PhoneVault:
         """The person's identity: HMAC-SHA256 of the E.164 number, hex."""
         return hmac.new(self._hmac_key, e164.encode(), hashlib.sha256).hexdigest()
 
-    def encrypt(self, e164: str) -> str:
-        return self._fernet.encrypt(e164.encode()).decode()
+    def encrypt(self, value: str) -> str:
+        """A number, or any other personal text we must keep (the body of a reply)."""
+        return self._fernet.encrypt(value.encode()).decode()
 
     def decrypt(self, token: str) -> str:
         try:

@@ -10,12 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.sites import load_sites
-from messaging.channels.base import Channel
-from messaging.channels.dry_run import DryRunChannel
-from messaging.channels.sms import TwilioSms
-from messaging.channels.twilio_client import make_client
 from messaging.language import LangdetectDetector
-from messaging.outbox import Outbox
+from messaging.outbox import Stop
 from messaging.templates import TemplateBook
 from outreach import audit
 from outreach.compose import enqueue_first_contact
@@ -23,6 +19,7 @@ from outreach.crawl import run_crawl
 from outreach.crypto import PhoneVault
 from outreach.errors import ConfigError
 from outreach.selection import eligible
+from outreach.sending import make_outbox
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.types import utcnow
@@ -45,20 +42,17 @@ class CycleReport:
     cancelled: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     dry_run: bool = False
-
-
-def make_channel(settings: Settings, dry_run: bool) -> Channel:
-    if dry_run:
-        return DryRunChannel()
-    twilio = settings.twilio
-    return TwilioSms(make_client(twilio), twilio.from_number, twilio.messaging_service_sid)
+    mode: str = "auto"
+    drafts: int = 0  # waiting for `outreach approve` or `outreach assist`
+    send_stopped: Stop | None = None
 
 
 def run_cycle(
     settings: Settings, *, actor: str, dry_run: bool | None = None, sites: list[str] | None = None
 ) -> CycleReport:
     dry = settings.dry_run if dry_run is None else dry_run
-    vault = PhoneVault.from_settings(settings)
+    mode = settings.sending.mode
+    PhoneVault.from_settings(settings)  # missing or broken keys stop the cycle before anything runs
     templates = TemplateBook(settings.templates_dir, settings.languages, settings.fallback_language)
     enabled = load_sites(settings.sites_dir)  # a broken site file stops the cycle before anything runs
     if sites:
@@ -67,12 +61,12 @@ def run_cycle(
             raise ConfigError(f"unknown or disabled site: {', '.join(sorted(unknown))}")
     elif not enabled:
         raise ConfigError(f"sites_dir: no enabled site in {settings.sites_dir}")
-    channel = make_channel(settings, dry)
     detector = LangdetectDetector()
     store = Store(settings.database_url)
+    outbox = make_outbox(settings, store, actor, dry)  # a sender misconfiguration stops the cycle here too
     try:
         with store.session() as session:
-            audit.record(session, "cycle.started", actor, dry_run=dry)
+            audit.record(session, "cycle.started", actor, dry_run=dry, mode=mode)
         crawl = run_crawl(settings, store, actor, sites)
         report = CycleReport(
             run_id=crawl.run_id,
@@ -83,6 +77,7 @@ def run_cycle(
             adverts_new=crawl.total("adverts_new"),
             adverts_with_phone=crawl.total("adverts_with_phone"),
             dry_run=dry,
+            mode=mode,
         )
         now = utcnow()
         with store.session() as session:
@@ -105,17 +100,20 @@ def run_cycle(
                     templates=templates,
                     now=now,
                     actor=actor,
+                    draft=mode != "auto",
                 )
             if language is not None:
                 report.queued[language] += 1
-        outbox = Outbox(store, vault, channel, actor)
-        drained = outbox.drain()
+        if mode != "auto":
+            report.drafts = sum(report.queued.values())
+        drained = outbox.drain()  # in approve and assist modes only what people released is queued
         report.sent, report.failed, report.unknown, report.cancelled = (
             drained.sent,
             drained.failed,
             drained.unknown,
             drained.cancelled,
         )
+        report.send_stopped = drained.stopped
         report.statuses = outbox.refresh_statuses()
         with store.session() as session:
             audit.record(

@@ -33,6 +33,10 @@ def eligible(
             Person.country.in_(mobile_countries),
             or_(Person.last_contacted_at.is_(None), Person.last_contacted_at < cutoff),
             ~exists().where(OptOut.person_key == Person.key),
+            # Someone who wrote to us is a fieldworker's conversation now, never an automatic message.
+            Person.last_inbound_at.is_(None),
+            Person.paused_reason.is_(None),
+            Person.invalid_at.is_(None),
         )
         .order_by(Person.id, Advert.last_seen.desc(), Advert.id.desc())
     ).all()

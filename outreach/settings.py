@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -66,6 +68,80 @@ class TwilioSettings(BaseModel):
         return self
 
 
+class SendingSettings(BaseModel):
+    mode: Literal["auto", "approve", "assist"] = Field(
+        "auto",
+        description="auto: the cycle sends; approve: a supervisor approves each batch (`outreach approve`); "
+        "assist: a fieldworker sends first contacts one by one (`outreach assist`).",
+    )
+    timezone: str = Field("Europe/Amsterdam", description="Time zone of the send window.")
+    window_start: time = Field(time(10, 0), description="No message is sent before this local time.")
+    window_end: time = Field(
+        time(20, 0),
+        description="No message is sent or delivered after this local time. Equal to window_start: all day; "
+        "before window_start: the window spans midnight.",
+    )
+    per_second: float = Field(1.0, gt=0, le=100, description="Messages per second per sender process.")
+    daily_cap: int = Field(200, ge=0, description="At most this many messages per local day, all senders together.")
+    cycle_cap: int = Field(100, ge=0, description="At most this many messages per cycle.")
+    retry_attempts: int = Field(5, ge=0, le=20, description="Retries of a rate-limited (429) send.")
+    retry_max_seconds: float = Field(30.0, gt=0, description="Longest wait between rate-limit retries.")
+    stale_claim_minutes: int = Field(
+        10, ge=1, description="A message claimed this long ago whose sender is gone is reconciled."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class WhatsAppSettings(BaseModel):
+    enabled: bool = Field(False, description="Use WhatsApp where Meta's rules allow it (see the README).")
+    from_number: str = Field("", description="The WhatsApp sender number in E.164.")
+    first_contact: bool = Field(
+        False,
+        description="Allow first contact over WhatsApp (only with an approved Content template per language).",
+    )
+    content_sids: dict[str, str] = Field(
+        default_factory=dict, description="Approved Content template SID (HX...) per language, for first contact."
+    )
+    fallback_to_sms: bool = Field(True, description="On 63016 (outside the window) or 63024 (no WhatsApp), send SMS.")
+
+
+class WebSettings(BaseModel):
+    public_url: str = Field(
+        "",
+        description="The address Twilio calls (https://host, as seen from the internet, behind any proxy); "
+        "webhook signatures are checked against it.",
+    )
+    host: str = Field("127.0.0.1", description="Address `outreach serve` listens on.")
+    port: int = Field(8080, ge=0, le=65535, description="Port `outreach serve` listens on.")
+
+
+class NotifySettings(BaseModel):
+    method: Literal["log", "smtp", "webhook"] = Field(
+        "log", description="How fieldworkers hear about a reply: a log line, an e-mail, or a POST to a URL."
+    )
+    smtp_host: str = Field("", description="SMTP server for e-mail notifications.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    smtp_from: str = Field("", description="Sender address of notification e-mails.")
+    smtp_to: list[str] = Field(default_factory=list, description="Who gets notification e-mails.")
+    webhook_url: str = Field("", description="URL that receives a JSON POST per notification (no personal data).")
+
+    @model_validator(mode="after")
+    def _complete(self) -> NotifySettings:
+        if self.method == "smtp" and not (self.smtp_host and self.smtp_from and self.smtp_to):
+            raise ValueError("method smtp needs smtp_host, smtp_from and smtp_to")
+        if self.method == "webhook" and not self.webhook_url:
+            raise ValueError("method webhook needs webhook_url")
+        return self
+
+
 class CrawlSettings(BaseModel):
     timeout_seconds: int = Field(1800, gt=0, description="A crawl child running longer than this is stopped.")
     log_level: str = Field("INFO", description="Scrapy log level in the crawl child's log file.")
@@ -102,6 +178,10 @@ class Settings(BaseSettings):
     actor: str = Field("", description="Who runs commands, for the audit log (default: the OS user).")
     organisation: OrganisationSettings = OrganisationSettings()
     twilio: TwilioSettings = TwilioSettings()
+    sending: SendingSettings = SendingSettings()
+    whatsapp: WhatsAppSettings = WhatsAppSettings()
+    web: WebSettings = WebSettings()
+    notify: NotifySettings = NotifySettings()
     crawl: CrawlSettings = CrawlSettings()
 
     @classmethod

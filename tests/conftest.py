@@ -16,6 +16,7 @@ from outreach.crypto import new_keys
 from outreach.settings import Settings, load_settings
 from outreach.store.db import upgrade
 from tests.world.fixture_site import FixtureSite
+from tests.world.policy import WORLD_SENDING
 from tests.world.twilio_gateway import TwilioGateway
 
 POSTGRES_ADMIN = os.environ.get("OUTREACH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -79,6 +80,7 @@ def make_settings(database_url: str, keys: dict[str, str], tmp_path: Path, **ove
         "database_url": database_url,
         "sites_dir": tmp_path / "sites",
         "log_dir": tmp_path / "log",
+        "sending": WORLD_SENDING,
         **keys,
         **overrides,
     }

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from messaging.channels.base import Outbound
 from messaging.outbox import Outbox
 from outreach.crypto import PhoneVault
+from outreach.sending import make_outbox
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store
@@ -52,11 +54,8 @@ def _queue(store: Store, vault: PhoneVault, status: str = "queued", claimed_ago:
 
 
 def _outbox(settings: Settings) -> tuple[Outbox, Store, PhoneVault]:
-    from outreach.cycle import make_channel
-
     store = Store(settings.database_url)
-    vault = PhoneVault.from_settings(settings)
-    return Outbox(store, vault, make_channel(settings, dry_run=False), "alice"), store, vault
+    return make_outbox(settings, store, "alice", dry_run=False), store, PhoneVault.from_settings(settings)
 
 
 def _status(store: Store, message_id: int) -> str:
@@ -85,7 +84,7 @@ def test_a_message_the_provider_got_before_a_crash_is_not_sent_again(
     message_id = _queue(store, vault, status="sending", claimed_ago=timedelta(minutes=30))
     with store.session() as session:
         body = session.get(Message, message_id).body  # type: ignore[union-attr]
-    outbox.channel.send(NUMBER, body)
+    outbox.channels["sms"].send(Outbound(NUMBER, body))
     report = outbox.drain()
     assert report.reconciled == 1 and sum(report.sent.values()) == 0
     assert _status(store, message_id) == "sent"

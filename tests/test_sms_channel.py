@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
-from messaging.channels.base import SendError
+from messaging.channels.base import Outbound, SendError
 from messaging.channels.sms import TwilioSms
 from messaging.channels.twilio_client import make_client
 from outreach.errors import ConfigError
@@ -25,7 +25,7 @@ def _channel(gateway: TwilioGateway, token: str | None = None) -> TwilioSms:
 
 
 def test_it_sends_and_the_gateway_records_it(gateway: TwilioGateway) -> None:
-    result = _channel(gateway).send("+31612345678", "Hallo")
+    result = _channel(gateway).send(Outbound("+31612345678", "Hallo"))
     assert result.provider_sid.startswith("SM") and result.status == "queued"
     assert [(m.to, m.body) for m in gateway.messages] == [("+31612345678", "Hallo")]
     assert _channel(gateway).fetch(result.provider_sid).status == "delivered"
@@ -33,7 +33,7 @@ def test_it_sends_and_the_gateway_records_it(gateway: TwilioGateway) -> None:
 
 def test_an_invalid_number_is_a_permanent_failure_with_twilios_code(gateway: TwilioGateway) -> None:
     with pytest.raises(SendError) as caught:
-        _channel(gateway).send("+3161234", "Hallo")
+        _channel(gateway).send(Outbound("+3161234", "Hallo"))
     assert caught.value.code == 21211 and caught.value.permanent and not caught.value.maybe_sent
     assert gateway.messages == []
 
@@ -41,13 +41,13 @@ def test_an_invalid_number_is_a_permanent_failure_with_twilios_code(gateway: Twi
 def test_an_unsubscribed_recipient_is_permanent(gateway: TwilioGateway) -> None:
     gateway.opted_out.add("+31612345678")
     with pytest.raises(SendError) as caught:
-        _channel(gateway).send("+31612345678", "Hallo")
+        _channel(gateway).send(Outbound("+31612345678", "Hallo"))
     assert caught.value.code == 21610 and caught.value.permanent
 
 
 def test_a_wrong_auth_token_is_rejected(gateway: TwilioGateway) -> None:
     with pytest.raises(SendError) as caught:
-        _channel(gateway, token="wrong").send("+31612345678", "Hallo")
+        _channel(gateway, token="wrong").send(Outbound("+31612345678", "Hallo"))
     assert caught.value.code == 20003
     assert gateway.messages == []
 
@@ -57,14 +57,14 @@ def test_no_answer_means_maybe_sent_never_a_plain_failure() -> None:
         account_sid="AC" + "1" * 32, auth_token=SecretStr("x"), api_base_url="http://127.0.0.1:9", timeout_seconds=2
     )
     with pytest.raises(SendError) as caught:
-        TwilioSms(make_client(settings), from_number="+3197010000001").send("+31612345678", "Hallo")
+        TwilioSms(make_client(settings), from_number="+3197010000001").send(Outbound("+31612345678", "Hallo"))
     assert caught.value.maybe_sent and not caught.value.permanent
 
 
 def test_it_lists_what_was_sent_to_a_number(gateway: TwilioGateway) -> None:
     channel = _channel(gateway)
-    channel.send("+31612345678", "een")
-    channel.send("+31687654321", "twee")
+    channel.send(Outbound("+31612345678", "een"))
+    channel.send(Outbound("+31687654321", "twee"))
     listed = channel.sent_to("+31612345678", datetime.now(UTC) - timedelta(minutes=5))
     assert [m.body for m in listed] == ["een"]
 

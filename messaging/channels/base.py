@@ -1,10 +1,24 @@
-"""What every channel returns or raises."""
+"""What every channel takes, returns or raises. Channels never touch the database."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from messaging.twilio_codes import Outcome
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message as the provider needs it. WhatsApp first contact carries a Content template, never a body."""
+
+    to: str
+    body: str
+    status_callback: str | None = None
+    validity_seconds: int | None = None
+    content_sid: str | None = None
+    content_variables: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -28,23 +42,37 @@ class ProviderMessage:
 class SendError(Exception):
     """The provider did not take the message.
 
-    permanent: never retry (invalid number, unsubscribed). maybe_sent: the request may have reached the provider
-    (timeout, 5xx): never resend blindly, reconcile.
+    outcome: what the error means for us (messaging.twilio_codes). maybe_sent: the request may have reached the
+    provider (timeout, 5xx, dropped connection): never resend blindly, reconcile.
     """
 
-    def __init__(self, reason: str, *, code: int | None = None, permanent: bool = False, maybe_sent: bool = False):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        code: int | None = None,
+        outcome: Outcome = Outcome.FAILED,
+        maybe_sent: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.code = code
-        self.permanent = permanent
+        self.outcome = outcome
         self.maybe_sent = maybe_sent
+        self.retry_after = retry_after
+
+    @property
+    def permanent(self) -> bool:
+        """Never try this message again."""
+        return not self.maybe_sent and self.outcome in (Outcome.OPT_OUT, Outcome.INVALID_NUMBER, Outcome.FAILED)
 
 
 class Channel(Protocol):
     name: str
     dry_run: bool
 
-    def send(self, to: str, body: str) -> SendResult: ...
+    def send(self, message: Outbound) -> SendResult: ...
 
     def fetch(self, provider_sid: str) -> ProviderMessage: ...
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from messaging.channels.base import ProviderMessage, SendResult
+from messaging.channels.base import Outbound, ProviderMessage, SendResult
 
 
 class DryRunChannel:
-    name = "sms"
     dry_run = True
 
-    def send(self, to: str, body: str) -> SendResult:
+    def __init__(self, name: str = "sms") -> None:
+        self.name = name
+
+    def send(self, message: Outbound) -> SendResult:
         return SendResult(f"dryrun-{uuid.uuid4().hex}", "sent")
 
     def fetch(self, provider_sid: str) -> ProviderMessage:

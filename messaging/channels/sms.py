@@ -1,72 +1,67 @@
-"""SMS through Twilio's Messages API."""
+"""SMS (and, through the same API, WhatsApp) via Twilio's Messages API with the official SDK."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import RequestException, Timeout
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from messaging.channels.base import ProviderMessage, SendError, SendResult
-
-# Codes after which the same message must never be tried again.
-PERMANENT_CODES = {
-    21211,
-    21214,
-    21217,
-    21219,
-    21401,
-    21407,
-    21421,
-    21408,
-    21610,
-    21612,
-    21614,
-    30005,
-    30006,
-    63014,
-}
+from messaging.channels.base import Outbound, ProviderMessage, SendError, SendResult
+from messaging.twilio_codes import outcome_of
 
 
 class TwilioSms:
     name = "sms"
     dry_run = False
+    address_prefix = ""
 
     def __init__(self, client: Client, from_number: str = "", messaging_service_sid: str = "") -> None:
         self._client = client
         self._from = from_number
         self._service = messaging_service_sid
 
-    def send(self, to: str, body: str) -> SendResult:
+    def _parameters(self, message: Outbound) -> dict[str, Any]:
         sender = {"messaging_service_sid": self._service} if self._service else {"from_": self._from}
+        parameters: dict[str, Any] = {"to": message.to, "body": message.body, **sender}
+        if message.status_callback:
+            parameters["status_callback"] = message.status_callback
+        if message.validity_seconds:
+            parameters["validity_period"] = message.validity_seconds
+        return parameters
+
+    def send(self, message: Outbound) -> SendResult:
         try:
-            message = self._client.messages.create(to=to, body=body, **sender)
+            created = self._client.messages.create(**self._parameters(message))
         except TwilioRestException as exc:
             code = exc.code if isinstance(exc.code, int) else None
-            maybe_sent = exc.status >= 500
             raise SendError(
                 f"twilio {code or exc.status}: {exc.msg}",
                 code=code,
-                permanent=code in PERMANENT_CODES,
-                maybe_sent=maybe_sent,
+                outcome=outcome_of(code, exc.status),
+                # A 5xx may come after Twilio accepted the message.
+                maybe_sent=exc.status >= 500,
             ) from exc
         except (Timeout, RequestsConnectionError) as exc:
             # The request may have reached Twilio: never resend blindly.
             raise SendError(f"no answer from twilio: {exc.__class__.__name__}", maybe_sent=True) from exc
         except (TwilioException, RequestException) as exc:
+            # Newer SDKs raise other TwilioException subclasses; we cannot know whether Twilio got the request.
             raise SendError(f"twilio: {exc.__class__.__name__}: {exc}", maybe_sent=True) from exc
-        return SendResult(str(message.sid), str(message.status))
+        return SendResult(str(created.sid), str(created.status))
 
     def fetch(self, provider_sid: str) -> ProviderMessage:
-        return _provider_message(self._client.messages(provider_sid).fetch())
+        return provider_message(self._client.messages(provider_sid).fetch())
 
     def sent_to(self, to: str, since: datetime) -> list[ProviderMessage]:
-        return [_provider_message(m) for m in self._client.messages.list(to=to, date_sent_after=since, limit=200)]
+        address = self.address_prefix + to
+        return [provider_message(m) for m in self._client.messages.list(to=address, date_sent_after=since, limit=200)]
 
 
-def _provider_message(message: object) -> ProviderMessage:
+def provider_message(message: object) -> ProviderMessage:
     error = getattr(message, "error_code", None)
     return ProviderMessage(
         provider_sid=str(getattr(message, "sid", "")),

@@ -104,3 +104,10 @@ def rows_changed(session: Session, statement: Any) -> int:
     """Execute an UPDATE/DELETE and say how many rows it changed (the outcome of a conditional claim)."""
     result = cast(CursorResult[Any], session.execute(statement))
     return result.rowcount
+
+
+def head_revision() -> str | None:
+    """The newest migration in migrations/."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

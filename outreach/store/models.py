@@ -30,8 +30,10 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-# Outbound states, see ARCHITECTURE.md. `received` is the state of an inbound message.
+# Outbound states, see ARCHITECTURE.md. `draft` waits for a person (approve and assist modes); `received` is the
+# state of an inbound message.
 MESSAGE_STATES = (
+    "draft",
     "queued",
     "sending",
     "unknown",
@@ -84,6 +86,14 @@ class Person(Base):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     # Written in the same transaction as the outbox row: the contact decision.
     last_contacted_at: Mapped[datetime | None]
+    # The person wrote to us: no more automatic messages, a fieldworker takes over; WhatsApp's 24-hour window.
+    last_inbound_at: Mapped[datetime | None]
+    needs_fieldworker_since: Mapped[datetime | None]
+    # Automatic messages paused, e.g. "possible opt-out" until a fieldworker has read the reply.
+    paused_reason: Mapped[str | None] = mapped_column(String(60))
+    # The provider said the number cannot receive messages (21211, 21614, 30005, 30006 ...).
+    invalid_at: Mapped[datetime | None]
+    whatsapp_opt_in_at: Mapped[datetime | None]
 
 
 class Advert(Base):
@@ -119,13 +129,17 @@ class AdvertPerson(Base):
 
 
 class Message(Base):
-    """One outbound or inbound message; outbound ones move through the outbox states."""
+    """One outbound or inbound message; outbound ones move through the outbox states.
+
+    An inbound message's body is personal data and is stored encrypted (PhoneVault), like the number.
+    """
 
     __tablename__ = "messages"
     __table_args__ = (
         CheckConstraint("status IN (" + ", ".join(f"'{state}'" for state in MESSAGE_STATES) + ")", name="status"),
         CheckConstraint("direction IN ('out', 'in')", name="direction"),
         Index("ix_messages_status_id", "status", "id"),
+        Index("ix_messages_sent_at", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -139,6 +153,12 @@ class Message(Base):
     fieldworker: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provider_status: Mapped[str | None] = mapped_column(String(20))
+    content_sid: Mapped[str | None] = mapped_column(String(40))  # WhatsApp: an approved Content template
+    content_variables: Mapped[dict[str, Any] | None]
+    mode: Mapped[str | None] = mapped_column(String(10))  # auto / approve / assist / manual
+    approved_by: Mapped[str | None] = mapped_column(String(80))
+    sent_by: Mapped[str | None] = mapped_column(String(80))
     error_code: Mapped[int | None]
     error_message: Mapped[str | None] = mapped_column(Text)
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -182,3 +202,29 @@ class AuditEvent(Base):
     fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class SendingPause(Base):
+    """Sending stops for everyone until a supervisor clears it (e.g. Twilio filtered us as spam, 30004/30007)."""
+
+    __tablename__ = "sending_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    code: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80))
+    cleared_at: Mapped[datetime | None]
+    cleared_by: Mapped[str | None] = mapped_column(String(80))
+    clear_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Lock(Base):
+    """A named lease held by one process until it expires: survives a crashed holder, works on both databases."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

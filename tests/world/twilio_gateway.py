@@ -1,29 +1,44 @@
 """A Twilio-compatible test gateway: the part of the REST API we use, with Twilio's error format and codes.
 
-Messages create / fetch / list under /2010-04-01/Accounts/{AccountSid}/Messages.json, HTTP basic auth.
-Every accepted message is recorded; after creation a message reads as `delivered` (or `undelivered` for numbers
-in `undeliverable`).
+- Messages create / fetch / list under /2010-04-01/Accounts/{AccountSid}/Messages.json, HTTP basic auth.
+- Signed status callbacks (X-Twilio-Signature, computed with the SDK's RequestValidator) to a message's
+  StatusCallback, in order or out of order, optionally twice.
+- Inbound messages from a number to our webhook (`inbound()`), with Twilio's own opt-out handling: after STOP
+  (or UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL) a create to that number fails with 21610 until START.
+- WhatsApp: `whatsapp:` addresses; free text only inside the 24-hour window after the person wrote (63016),
+  numbers not in `whatsapp_users` have no WhatsApp (63024).
+- Fault injection (seeded): 5xx before accepting, 5xx after accepting, 429, a timeout after accepting, and a
+  connection dropped after accepting.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import secrets
 import threading
-from dataclasses import dataclass
-from datetime import UTC, datetime
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import phonenumbers
+from twilio.request_validator import RequestValidator
 
 from tests.world.server import BackgroundServer, QuietHandler
 
 API = "/2010-04-01/Accounts/"
 _PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages(?:/(?P<sid>SM\w+))?\.json$")
+TWILIO_STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+TWILIO_START_WORDS = {"START", "YES", "UNSTOP"}
+FAULT_KINDS = ("500_before", "500_after", "429", "timeout_after", "drop_after")
 
 
 @dataclass
@@ -38,6 +53,8 @@ class GatewayMessage:
     messaging_service_sid: str | None = None
     status_callback: str | None = None
     error_code: int | None = None
+    content_sid: str | None = None
+    validity_period: int | None = None
 
     def resource(self) -> dict[str, Any]:
         date = format_datetime(self.created, usegmt=True)
@@ -63,6 +80,29 @@ class GatewayMessage:
             "uri": f"{API}{self.account_sid}/Messages/{self.sid}.json",
             "subresource_uris": {},
         }
+
+
+@dataclass
+class Faults:
+    """Each create fails with probability `rate`, with one of `kinds`, drawn from a seeded generator."""
+
+    rate: float = 0.0
+    kinds: tuple[str, ...] = FAULT_KINDS
+    seed: int = 0
+    hang_seconds: float = 3.0
+    injected: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    def draw(self) -> str | None:
+        with self._lock:
+            if self.rate <= 0 or self._rng.random() >= self.rate:
+                return None
+            kind = self._rng.choice(self.kinds)
+            self.injected[kind] = self.injected.get(kind, 0) + 1
+            return kind
 
 
 def twilio_error(status: int, code: int, message: str) -> dict[str, Any]:
@@ -112,8 +152,26 @@ class GatewayHandler(QuietHandler):
         if sid is not None:
             self._reply(405, twilio_error(405, 20004, "Method not allowed"))
             return
-        status, payload = self.world.create(account, form)
-        self._reply(status, payload)
+        gateway = self.world
+        fault = gateway.faults.draw()
+        if fault == "500_before":
+            self._reply(500, twilio_error(500, 20500, "Internal Server Error"))
+            return
+        if fault == "429":
+            self._reply(429, twilio_error(429, 20429, "Too Many Requests"))
+            return
+        status, payload = gateway.create(account, form)
+        if status == 201:
+            gateway.after_create(payload["sid"])
+        if fault == "500_after" and status == 201:
+            self._reply(503, twilio_error(503, 20503, "Service Unavailable"))
+        elif fault == "timeout_after" and status == 201:
+            time.sleep(gateway.faults.hang_seconds)  # longer than the client's timeout
+            self.close_connection = True
+        elif fault == "drop_after" and status == 201:
+            self.close_connection = True  # accepted, but the answer never leaves
+        else:
+            self._reply(status, payload)
 
     def do_GET(self) -> None:
         route = self._route()
@@ -141,14 +199,23 @@ class TwilioGateway(BackgroundServer):
         self.messages: list[GatewayMessage] = []
         self.opted_out: set[str] = set()
         self.undeliverable: set[str] = set()
+        self.final_error: dict[str, int] = {}  # number -> error code its messages end with (e.g. 30007)
+        self.whatsapp_users: set[str] = set()
+        self.faults = Faults()
+        self.callbacks = "in_order"  # or "reversed", "twice", "none"
+        self.callback_log: list[tuple[str, str, int]] = []  # (sid, status, HTTP status of our webhook)
+        self.on_create: Callable[[GatewayMessage], None] | None = None
+        self.inbound_numbers: dict[str, datetime] = {}  # number -> when it last wrote to us
+        self.from_number = "+3197010000001"
         self._lock = threading.Lock()
+        self._callback_threads: list[threading.Thread] = []
 
     def twilio_settings(self) -> dict[str, str]:
         """The `twilio:` settings that point outreach at this gateway."""
         return {
             "account_sid": self.account_sid,
             "auth_token": self.auth_token,
-            "from_number": "+3197010000001",
+            "from_number": self.from_number,
             "messaging_service_sid": "",
             "api_base_url": self.url,
         }
@@ -158,17 +225,24 @@ class TwilioGateway(BackgroundServer):
             return next((m for m in self.messages if m.sid == sid), None)
 
     def create(self, account: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        to, body = form.get("To", ""), form.get("Body", "")
+        to, body, content_sid = form.get("To", ""), form.get("Body", ""), form.get("ContentSid") or None
         sender, service = form.get("From", ""), form.get("MessagingServiceSid") or None
+        whatsapp = to.startswith("whatsapp:")
+        number = to.removeprefix("whatsapp:")
         if not sender and not service:
             return 400, twilio_error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required")
-        if not body:
+        if not body and not content_sid:
             return 400, twilio_error(400, 21602, "Message body is required.")
-        if not _valid_e164(to):
-            return 400, twilio_error(400, 21211, f"Invalid 'To' Phone Number: {to}")
-        if to in self.opted_out:
+        if not _valid_e164(number):
+            return 400, twilio_error(400, 21211, f"Invalid 'To' Phone Number: {number}")
+        if number in self.opted_out:
             return 400, twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
-        status = "undelivered" if to in self.undeliverable else "delivered"
+        if whatsapp and number not in self.whatsapp_users:
+            return 400, twilio_error(400, 63024, "Invalid message recipient")
+        if whatsapp and not content_sid and not self._in_whatsapp_window(number):
+            return 400, twilio_error(400, 63016, "Failed to send freeform message because you are outside the window")
+        final_error = self.final_error.get(number)
+        status = "undelivered" if number in self.undeliverable or final_error else "delivered"
         message = GatewayMessage(
             sid="SM" + secrets.token_hex(16),
             account_sid=account,
@@ -179,12 +253,109 @@ class TwilioGateway(BackgroundServer):
             created=datetime.now(UTC).replace(microsecond=0),
             messaging_service_sid=service,
             status_callback=form.get("StatusCallback"),
-            error_code=30003 if status == "undelivered" else None,
+            error_code=(final_error or 30003) if status == "undelivered" else None,
+            content_sid=content_sid,
+            validity_period=int(form["ValidityPeriod"]) if form.get("ValidityPeriod") else None,
         )
         with self._lock:
             self.messages.append(message)
         created = message.resource() | {"status": "queued", "error_code": None, "date_sent": None}
         return 201, created
+
+    def after_create(self, sid: str) -> None:
+        message = self.get(sid)
+        assert message is not None
+        if self.on_create is not None:
+            self.on_create(message)
+        if message.status_callback and self.callbacks != "none":
+            thread = threading.Thread(target=self._send_callbacks, args=(message,), daemon=True)
+            self._callback_threads.append(thread)
+            thread.start()
+
+    def _in_whatsapp_window(self, number: str) -> bool:
+        wrote = self.inbound_numbers.get(number)
+        return wrote is not None and datetime.now(UTC) - wrote < timedelta(hours=24)
+
+    # -- signed requests to our webhooks --------------------------------------------------------------------
+
+    def sign(self, url: str, params: dict[str, str]) -> str:
+        return str(RequestValidator(self.auth_token).compute_signature(url, params))
+
+    def post_signed(self, url: str, params: dict[str, str], signature: str | None = None) -> int:
+        """POST a form like Twilio does; returns the HTTP status our webhook answered with."""
+        request = urllib.request.Request(  # noqa: S310 - tests only post to 127.0.0.1
+            url,
+            data=urlencode(params).encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": self.sign(url, params) if signature is None else signature,
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def _send_callbacks(self, message: GatewayMessage) -> None:
+        assert message.status_callback is not None
+        states = ["sent", message.status]
+        if self.callbacks == "reversed":
+            states.reverse()
+        elif self.callbacks == "twice":
+            states = states + states
+        for state in states:
+            params = {
+                "AccountSid": self.account_sid,
+                "MessageSid": message.sid,
+                "SmsSid": message.sid,
+                "MessageStatus": state,
+                "SmsStatus": state,
+                "To": message.to,
+                "From": message.from_,
+                "ApiVersion": "2010-04-01",
+            }
+            if state in ("undelivered", "failed") and message.error_code:
+                params["ErrorCode"] = str(message.error_code)
+            try:
+                code = self.post_signed(message.status_callback, params)
+            except OSError:
+                code = 0
+            with self._lock:
+                self.callback_log.append((message.sid, state, code))
+
+    def wait_for_callbacks(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        for thread in list(self._callback_threads):
+            thread.join(max(deadline - time.monotonic(), 0))
+
+    def inbound(
+        self, webhook_url: str, from_number: str, body: str, *, whatsapp: bool = False, signature: str | None = None
+    ) -> int:
+        """A person writes to our number. Twilio's own keywords change its opt-out list, as on a real account."""
+        word = body.strip().upper()
+        params = {
+            "AccountSid": self.account_sid,
+            "MessageSid": "SM" + secrets.token_hex(16),
+            "SmsSid": "",
+            "From": ("whatsapp:" if whatsapp else "") + from_number,
+            "To": ("whatsapp:" if whatsapp else "") + self.from_number,
+            "Body": body,
+            "NumMedia": "0",
+            "ApiVersion": "2010-04-01",
+        }
+        params["SmsSid"] = params["MessageSid"]
+        if not whatsapp and word in TWILIO_STOP_WORDS:
+            self.opted_out.add(from_number)
+            params["OptOutType"] = "STOP"
+        elif not whatsapp and word in TWILIO_START_WORDS:
+            self.opted_out.discard(from_number)
+            params["OptOutType"] = "START"
+        self.inbound_numbers[from_number] = datetime.now(UTC)
+        return self.post_signed(webhook_url, params, signature)
+
+    # -- listing ------------------------------------------------------------------------------------------------
 
     def list_page(self, raw_path: str) -> dict[str, Any]:
         url = urlparse(raw_path)
@@ -213,7 +384,7 @@ class TwilioGateway(BackgroundServer):
         with self._lock:
             result: dict[str, list[GatewayMessage]] = {}
             for message in self.messages:
-                result.setdefault(message.to, []).append(message)
+                result.setdefault(message.to.removeprefix("whatsapp:"), []).append(message)
             return result
 
 
@@ -233,5 +404,6 @@ def _matches(message: GatewayMessage, query: dict[str, str]) -> bool:
         return False
     since = query.get("DateSent>")
     if since:
+        # Like Twilio: the filter has a day's precision.
         return message.created.date().isoformat() >= since[:10]
     return True

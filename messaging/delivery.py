@@ -1,0 +1,154 @@
+"""Provider states applied to our messages: from status callbacks and from polling, one function.
+
+A state only ever moves forward (queued < sent < delivered/undelivered/failed), so duplicate and out-of-order
+callbacks change nothing. An error code carries a consequence: an opt-out, an invalid number, or a sending pause.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from messaging.twilio_codes import Outcome, outcome_of
+from outreach import audit, optouts
+from outreach.store.db import rows_changed
+from outreach.store.models import Message, Person, SendingPause
+from outreach.store.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+# Twilio's message states in ours.
+PROVIDER_STATES = {
+    "accepted": "sent",
+    "scheduled": "sent",
+    "queued": "sent",
+    "sending": "sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "failed",
+}
+RANK = {
+    "draft": 0,
+    "queued": 0,
+    "sending": 1,
+    "unknown": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "cancelled": 3,
+}
+
+Notify = Callable[[str, dict[str, object]], None]
+
+
+def log_notify(event: str, fields: dict[str, object]) -> None:
+    logger.warning("notify %s %s", event, fields)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    message_id: int
+    before: str
+    after: str
+    consequence: Outcome | None
+
+
+def apply_status(
+    session: Session,
+    message_id: int,
+    provider_status: str,
+    error_code: int | None,
+    *,
+    actor: str,
+    provider_sid: str | None = None,
+    notify: Notify = log_notify,
+) -> StatusChange | None:
+    """Move one message forward to the provider's state; None when that would not move it forward."""
+    target = PROVIDER_STATES.get(provider_status)
+    message = session.get(Message, message_id)
+    if target is None or message is None or message.direction != "out":
+        return None
+    before = message.status
+    if RANK[target] <= RANK.get(before, 3):
+        return None
+    now = utcnow()
+    values: dict[str, object] = {
+        "status": target,
+        "provider_status": provider_status,
+        "error_code": error_code,
+        "updated_at": now,
+    }
+    if message.provider_sid is None and provider_sid:
+        values["provider_sid"] = provider_sid
+    if message.sent_at is None:
+        values["sent_at"] = now
+    # The conditional UPDATE makes two concurrent callbacks for one message apply once.
+    moved = rows_changed(
+        session, update(Message).where(Message.id == message_id, Message.status == before).values(**values)
+    )
+    if not moved:
+        return None
+    consequence = error_consequence(session, message, error_code, actor=actor, notify=notify)
+    audit.record(
+        session,
+        "message.status",
+        actor,
+        message_id=message_id,
+        before=before,
+        status=target,
+        code=error_code,
+        consequence=consequence,
+    )
+    return StatusChange(message_id, before, target, consequence)
+
+
+def error_consequence(
+    session: Session, message: Message, code: int | None, *, actor: str, notify: Notify
+) -> Outcome | None:
+    """What a provider error code means for the person or for all sending; returns it when it meant something."""
+    if code is None:
+        return None
+    outcome = outcome_of(code)
+    person = session.get(Person, message.person_id) if message.person_id is not None else None
+    if outcome is Outcome.OPT_OUT and person is not None:
+        optouts.stop(session, person.key, kind="opt_out", source=f"twilio-{code}", actor=actor)
+    elif outcome is Outcome.INVALID_NUMBER and person is not None:
+        person.invalid_at = person.invalid_at or utcnow()
+    elif outcome is Outcome.SPAM_FILTERED:
+        pause_sending(session, f"twilio {code}: carriers filtered message {message.id} as spam", code, actor, notify)
+    else:
+        return None
+    return outcome
+
+
+def active_pause(session: Session) -> SendingPause | None:
+    return session.execute(
+        select(SendingPause).where(SendingPause.cleared_at.is_(None)).order_by(SendingPause.id).limit(1)
+    ).scalar_one_or_none()
+
+
+def pause_sending(session: Session, reason: str, code: int | None, actor: str, notify: Notify) -> None:
+    """Stop all sending until a supervisor resumes it (`outreach send --resume`)."""
+    if active_pause(session) is not None:
+        return
+    session.add(SendingPause(reason=reason, code=code, created_by=actor))
+    audit.record(session, "sending.paused", actor, reason=reason, code=code)
+    notify("sending.paused", {"reason": reason, "code": code})
+
+
+def resume_sending(session: Session, actor: str, reason: str) -> int:
+    """Clear every active pause; returns how many."""
+    pauses = session.execute(select(SendingPause).where(SendingPause.cleared_at.is_(None))).scalars().all()
+    for pause in pauses:
+        pause.cleared_at, pause.cleared_by, pause.clear_reason = utcnow(), actor, reason
+    if pauses:
+        audit.record(session, "sending.resumed", actor, reason=reason, pauses=len(pauses))
+    return len(pauses)

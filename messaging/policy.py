@@ -1,0 +1,93 @@
+"""Send policy: the local send window, the per-sender pace and the backoff after a rate limit."""
+
+from __future__ import annotations
+
+import random
+import time as clock
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from outreach.settings import SendingSettings
+
+# Twilio keeps a message in its queue for at most 36,000 seconds (ValidityPeriod's upper bound).
+MAX_VALIDITY_SECONDS = 36_000
+# Below this, a message would probably expire before a carrier delivers it: do not start it.
+MIN_VALIDITY_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class SendWindow:
+    """Local hours in which messages may be sent and delivered. start == end means all day."""
+
+    zone: ZoneInfo
+    start: time
+    end: time
+
+    @classmethod
+    def from_settings(cls, sending: SendingSettings) -> SendWindow:
+        return cls(ZoneInfo(sending.timezone), sending.window_start, sending.window_end)
+
+    @property
+    def all_day(self) -> bool:
+        return self.start == self.end
+
+    def _local(self, now: datetime) -> datetime:
+        return now.astimezone(self.zone)
+
+    def is_open(self, now: datetime) -> bool:
+        left = self.seconds_left(now)
+        return left is None or left >= MIN_VALIDITY_SECONDS
+
+    def seconds_left(self, now: datetime) -> int | None:
+        """Seconds until the window closes (0 when closed); None when it never closes."""
+        if self.all_day:
+            return None
+        local = self._local(now)
+        at = local.time()
+        spans_midnight = self.end < self.start
+        inside = (at >= self.start or at < self.end) if spans_midnight else (self.start <= at < self.end)
+        if not inside:
+            return 0
+        end = datetime.combine(local.date(), self.end, tzinfo=self.zone)
+        if end <= local:
+            end = datetime.combine(local.date() + timedelta(days=1), self.end, tzinfo=self.zone)
+        return int((end - local).total_seconds())
+
+    def validity_seconds(self, now: datetime) -> int | None:
+        """Twilio's ValidityPeriod: the message expires in Twilio's queue rather than arrive after the window."""
+        left = self.seconds_left(now)
+        return None if left is None else min(left, MAX_VALIDITY_SECONDS)
+
+    def day_start(self, now: datetime) -> datetime:
+        """Local midnight of today, in UTC: the daily cap counts from here."""
+        local = self._local(now)
+        return datetime.combine(local.date(), time(0), tzinfo=self.zone).astimezone(UTC)
+
+
+class Pacer:
+    """At most `per_second` sends per second from this process: each send starts one interval after the last."""
+
+    def __init__(
+        self,
+        per_second: float,
+        monotonic: Callable[[], float] = clock.monotonic,
+        sleep: Callable[[float], None] = clock.sleep,
+    ) -> None:
+        self.interval = 1.0 / per_second
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._next: float | None = None
+
+    def wait(self) -> None:
+        now = self._monotonic()
+        if self._next is not None and now < self._next:
+            self._sleep(self._next - now)
+            now = self._next
+        self._next = now + self.interval
+
+
+def backoff_seconds(attempt: int, cap: float, rng: random.Random, base: float = 0.5) -> float:
+    """Exponential backoff with full jitter, so senders that were throttled together do not retry together."""
+    return rng.uniform(0, min(cap, base * 2**attempt))

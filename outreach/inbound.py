@@ -1,0 +1,171 @@
+"""What a person's message to us does: opt out, opt back in, or wait for a fieldworker.
+
+Called by the webhook (outreach.web) after the signature check. Everything for one inbound message happens in one
+transaction: the stored message (its text encrypted), the person's state, cancelled messages, the audit event and,
+for an opt-out that Twilio did not answer itself, one confirmation in the person's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from messaging.keywords import Intent, classify
+from messaging.outbox import OPT_OUT_CONFIRMATION
+from messaging.templates import TemplateBook
+from outreach import audit, optouts
+from outreach.crypto import PhoneVault
+from outreach.settings import Settings
+from outreach.store.adverts import FoundPhone, person_id
+from outreach.store.models import Message, Person
+from outreach.store.types import utcnow
+
+
+@dataclass(frozen=True)
+class Inbound:
+    provider_sid: str
+    from_address: str  # "+316..." or "whatsapp:+316..."
+    body: str
+    opt_out_type: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    intent: Intent | None  # None: a duplicate delivery of a message we already have
+    message_id: int | None
+    person_id: int | None
+    cancelled: int = 0
+    confirmation_id: int | None = None
+
+
+def _e164(address: str, default_region: str) -> tuple[str, str, bool] | None:
+    raw = address.removeprefix("whatsapp:")
+    try:
+        parsed = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    number_type = phonenumbers.number_type(parsed)
+    mobile = number_type in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return e164, phonenumbers.region_code_for_number(parsed) or "ZZ", mobile
+
+
+def receive(
+    session: Session,
+    vault: PhoneVault,
+    settings: Settings,
+    inbound: Inbound,
+    *,
+    actor: str = "twilio",
+    now: datetime | None = None,
+) -> InboundResult:
+    now = now or utcnow()
+    if session.execute(select(Message.id).where(Message.provider_sid == inbound.provider_sid)).first():
+        return InboundResult(None, None, None)  # Twilio retried the webhook: we have it already
+    channel = "whatsapp" if inbound.from_address.startswith("whatsapp:") else "sms"
+    number = _e164(inbound.from_address, settings.default_region)
+    if number is None:
+        # Not a number we could ever answer (short code, alphanumeric): keep the message for a person to read.
+        pid = None
+    else:
+        e164, country, mobile = number
+        pid = person_id(session, vault, FoundPhone(e164, country, mobile), now)
+    intent = classify(inbound.body, inbound.opt_out_type)
+    message = Message(
+        person_id=pid,
+        direction="in",
+        channel=channel,
+        kind=intent.value,
+        body=vault.encrypt(inbound.body),
+        status="received",
+        provider_sid=inbound.provider_sid,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    session.flush()
+    audit.record(session, "message.received", actor, message_id=message.id, person_id=pid, intent=intent.value)
+    person = session.get(Person, pid) if pid is not None else None
+    if person is None:
+        return InboundResult(intent, message.id, None)
+    person.last_inbound_at = now
+    cancelled, confirmation = 0, None
+    if intent is Intent.OPT_OUT:
+        source = "twilio-optout" if inbound.opt_out_type else "keyword"
+        already = optouts.is_stopped(session, person.key)
+        cancelled = optouts.stop(session, person.key, kind="opt_out", source=source, actor=actor, now=now)
+        if not inbound.opt_out_type and channel == "sms" and not already:
+            # Twilio answers its own keywords itself; ours (STOPPEN, AFMELDEN ...) get one confirmation from us.
+            confirmation = _queue_confirmation(session, settings, person, now, actor)
+    elif intent is Intent.OPT_IN:
+        optouts.unstop(session, person.key, kind="opt_out", actor=actor, reason="the person sent START")
+    else:
+        if intent is Intent.POSSIBLE_OPT_OUT:
+            person.paused_reason = "possible opt-out"
+        person.needs_fieldworker_since = person.needs_fieldworker_since or now
+        # No automatic message while a person reads the reply; the fieldworker answers by hand.
+        cancelled = _cancel_automatic(session, person, now, actor)
+    return InboundResult(intent, message.id, person.id, cancelled, confirmation)
+
+
+def _cancel_automatic(session: Session, person: Person, now: datetime, actor: str) -> int:
+    pending = (
+        session.execute(
+            select(Message).where(
+                Message.person_id == person.id,
+                Message.direction == "out",
+                Message.status.in_(optouts.PENDING),
+                Message.kind.in_(("first_contact", "reminder")),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for message in pending:
+        message.status, message.error_message, message.updated_at = "cancelled", "the person replied", now
+        audit.record(session, "message.cancelled", actor, message_id=message.id, reason="the person replied")
+    return len(pending)
+
+
+def _language_of(session: Session, person: Person) -> str | None:
+    return session.execute(
+        select(Message.language)
+        .where(Message.person_id == person.id, Message.direction == "out", Message.language.is_not(None))
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _queue_confirmation(session: Session, settings: Settings, person: Person, now: datetime, actor: str) -> int:
+    folder = settings.templates_dir / "sms" / OPT_OUT_CONFIRMATION
+    languages = [lang for lang in settings.languages if (folder / f"{lang}.txt.j2").is_file()]
+    book = TemplateBook(
+        settings.templates_dir,
+        languages or [settings.fallback_language],
+        settings.fallback_language,
+        "sms",
+        OPT_OUT_CONFIRMATION,
+    )
+    rendered = book.render(_language_of(session, person), settings.organisation)
+    message = Message(
+        person_id=person.id,
+        direction="out",
+        channel="sms",
+        kind=OPT_OUT_CONFIRMATION,
+        language=rendered.language,
+        body=rendered.body,
+        status="queued",
+        mode="auto",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    session.flush()
+    audit.record(session, "message.queued", actor, message_id=message.id, kind=OPT_OUT_CONFIRMATION)
+    return message.id

@@ -1,0 +1,68 @@
+"""Opt-out (the person asked) and block (a fieldworker decided): different states changed through one function
+each way, which also cancels everything still waiting to be sent and writes the audit event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.orm import Session
+
+from outreach import audit
+from outreach.store.db import rows_changed
+from outreach.store.models import Message, OptOut, Person
+from outreach.store.types import utcnow
+from outreach.store.upsert import insert_ignore
+
+KINDS = ("opt_out", "block")
+PENDING = ("draft", "queued")
+
+
+def is_stopped(session: Session, person_key: str) -> bool:
+    return bool(session.execute(select(exists().where(OptOut.person_key == person_key))).scalar())
+
+
+def stopped_kinds(session: Session, person_key: str) -> set[str]:
+    """{"opt_out"}, {"block"}, both, or nothing."""
+    return set(session.execute(select(OptOut.kind).where(OptOut.person_key == person_key)).scalars())
+
+
+def stop(
+    session: Session,
+    person_key: str,
+    *,
+    kind: str,
+    source: str,
+    actor: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Record an opt-out or block (idempotent) and cancel the person's waiting messages; returns how many."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}")
+    now = now or utcnow()
+    insert_ignore(
+        session,
+        OptOut,
+        {"person_key": person_key, "kind": kind, "source": source, "actor": actor, "reason": reason, "created_at": now},
+        ["person_key", "kind"],
+    )
+    person_ids = select(Person.id).where(Person.key == person_key).scalar_subquery()
+    cancelled = rows_changed(
+        session,
+        update(Message)
+        .where(Message.person_id.in_(person_ids), Message.status.in_(PENDING), Message.direction == "out")
+        .values(status="cancelled", error_message=f"{kind}: {source}", updated_at=now),
+    )
+    audit.record(session, f"person.{kind}", actor, person_key=person_key[:12], source=source, reason=reason)
+    return cancelled
+
+
+def unstop(session: Session, person_key: str, *, kind: str, actor: str, reason: str) -> bool:
+    """Undo an opt-out or block; only with a reason, which the audit log keeps."""
+    if not reason.strip():
+        raise ValueError("a reason is required")
+    removed = rows_changed(session, delete(OptOut).where(OptOut.person_key == person_key, OptOut.kind == kind))
+    if removed:
+        audit.record(session, f"person.un_{kind}", actor, person_key=person_key[:12], reason=reason)
+    return bool(removed)

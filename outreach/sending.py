@@ -1,0 +1,68 @@
+"""Builds the outbox from the settings: channels, send policy, status-callback URLs, notifications."""
+
+from __future__ import annotations
+
+import re
+
+from messaging.channels.base import Channel
+from messaging.channels.dry_run import DryRunChannel
+from messaging.channels.sms import TwilioSms
+from messaging.channels.twilio_client import make_client
+from messaging.channels.whatsapp import TwilioWhatsApp
+from messaging.outbox import Outbox
+from outreach.crypto import PhoneVault
+from outreach.errors import ConfigError
+from outreach.notify import Notifier
+from outreach.settings import Settings
+from outreach.store.db import Store
+
+_ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+
+
+def check_sender(settings: Settings) -> None:
+    """An alphanumeric sender cannot receive replies or STOP: refuse it, people must always be able to stop us."""
+    twilio = settings.twilio
+    if twilio.messaging_service_sid:
+        return
+    if not twilio.from_number:
+        raise ConfigError("twilio: set from_number (a two-way number) or messaging_service_sid to send")
+    if _ALPHANUMERIC_SENDER.match(twilio.from_number):
+        raise ConfigError(
+            f"twilio.from_number: {twilio.from_number!r} is an alphanumeric sender, which cannot receive replies "
+            "or STOP; use a two-way number or a Messaging Service"
+        )
+
+
+def make_channels(settings: Settings, dry_run: bool) -> dict[str, Channel]:
+    if dry_run:
+        return {"sms": DryRunChannel(), "whatsapp": DryRunChannel("whatsapp")}
+    check_sender(settings)
+    client = make_client(settings.twilio)
+    channels: dict[str, Channel] = {
+        "sms": TwilioSms(client, settings.twilio.from_number, settings.twilio.messaging_service_sid)
+    }
+    if settings.whatsapp.enabled:
+        if not settings.whatsapp.from_number:
+            raise ConfigError("whatsapp.from_number: required when whatsapp.enabled is true")
+        channels["whatsapp"] = TwilioWhatsApp(client, settings.whatsapp.from_number)
+    return channels
+
+
+def status_callback_url(settings: Settings, message_id: int) -> str | None:
+    """Twilio posts delivery states here; without a public URL we poll instead."""
+    base = settings.web.public_url.rstrip("/")
+    return f"{base}/twilio/status/{message_id}" if base else None
+
+
+def make_outbox(settings: Settings, store: Store, actor: str, dry_run: bool | None = None) -> Outbox:
+    dry = settings.dry_run if dry_run is None else dry_run
+    return Outbox(
+        store,
+        PhoneVault.from_settings(settings),
+        make_channels(settings, dry),
+        actor,
+        sending=settings.sending,
+        callback_url=lambda message_id: status_callback_url(settings, message_id),
+        notify=Notifier(settings.notify, settings.organisation.name),
+        sms_fallback=settings.whatsapp.fallback_to_sms,
+    )
