@@ -73,28 +73,33 @@ def apply_status(
 ) -> StatusChange | None:
     """Move one message forward to the provider's state; None when that would not move it forward."""
     target = PROVIDER_STATES.get(provider_status)
-    message = session.get(Message, message_id)
-    if target is None or message is None or message.direction != "out":
+    if target is None:
         return None
-    before = message.status
-    if RANK[target] <= RANK.get(before, 3):
-        return None
-    now = utcnow()
-    values: dict[str, object] = {
-        "status": target,
-        "provider_status": provider_status,
-        "error_code": error_code,
-        "updated_at": now,
-    }
-    if message.provider_sid is None and provider_sid:
-        values["provider_sid"] = provider_sid
-    if message.sent_at is None:
-        values["sent_at"] = now
-    # The conditional UPDATE makes two concurrent callbacks for one message apply once.
-    moved = rows_changed(
-        session, update(Message).where(Message.id == message_id, Message.status == before).values(**values)
-    )
-    if not moved:
+    # A sender may record its own answer between our read and our write: then read again and decide again, so a
+    # "delivered" that overtook the sender's "sent" is never lost.
+    for _ in range(5):
+        message = session.get(Message, message_id, populate_existing=True)
+        if message is None or message.direction != "out":
+            return None
+        before = message.status
+        if RANK[target] <= RANK.get(before, 3):
+            return None
+        now = utcnow()
+        values: dict[str, object] = {
+            "status": target,
+            "provider_status": provider_status,
+            "error_code": error_code,
+            "updated_at": now,
+        }
+        if message.provider_sid is None and provider_sid:
+            values["provider_sid"] = provider_sid
+        if message.sent_at is None:
+            values["sent_at"] = now
+        if rows_changed(
+            session, update(Message).where(Message.id == message_id, Message.status == before).values(**values)
+        ):
+            break
+    else:
         return None
     consequence = error_consequence(session, message, error_code, actor=actor, notify=notify)
     audit.record(

@@ -4,46 +4,18 @@ configuration); never a traceback."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from outreach.audit import default_actor
+from outreach.commands import messaging as _messaging  # noqa: F401 - registers its commands on app
+from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, db_app, keys_app, settings_from
 from outreach.errors import OutreachError
-from outreach.settings import Settings, load_settings
-
-app = typer.Typer(
-    name="outreach",
-    help="Reach people who advertise online with a help offer: crawl, dedup, message, review.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
-keys_app = typer.Typer(help="The keys that protect stored phone numbers.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(keys_app, name="keys")
-
-# Piped output (scripts, logs) gets a wide table instead of Rich's 80-column default.
-console = Console(width=None if sys.stdout.isatty() else 200)
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", envvar="OUTREACH_CONFIG", help="Settings file (default config/outreach.yaml)."),
-]
-ActorOption = Annotated[str | None, typer.Option("--as", help="Who runs this, for the audit log (default: OS user).")]
-
-
-def _settings(config: Path | None) -> Settings:
-    return load_settings(config)
-
-
-def _actor(settings: Settings, given: str | None) -> str:
-    return given or settings.actor or default_actor()
+from outreach.settings import load_settings
 
 
 @db_app.command("upgrade")
@@ -54,7 +26,7 @@ def db_upgrade(config: ConfigOption = None) -> None:
     """
     from outreach.store.db import current_revision, upgrade
 
-    settings = _settings(config)
+    settings = settings_from(config)
     upgrade(settings.database_url)
     console.print(f"database at revision {current_revision(settings.database_url)}")
 
@@ -84,8 +56,8 @@ def cycle(
     """
     from outreach.cycle import run_cycle
 
-    settings = _settings(config)
-    report = run_cycle(settings, actor=_actor(settings, actor), dry_run=dry_run or None, sites=site)
+    settings = settings_from(config)
+    report = run_cycle(settings, actor=actor_for(settings, actor), dry_run=dry_run or None, sites=site)
     _print_cycle(report)
     if not report.crawl_ok:
         raise OutreachError(report.crawl_error or "crawl failed")

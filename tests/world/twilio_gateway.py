@@ -201,6 +201,7 @@ class TwilioGateway(BackgroundServer):
         self.undeliverable: set[str] = set()
         self.final_error: dict[str, int] = {}  # number -> error code its messages end with (e.g. 30007)
         self.whatsapp_users: set[str] = set()
+        self.forced_errors: dict[str, tuple[int, int]] = {}  # number -> (HTTP status, Twilio code) on create
         self.faults = Faults()
         self.callbacks = "in_order"  # or "reversed", "twice", "none"
         self.callback_log: list[tuple[str, str, int]] = []  # (sid, status, HTTP status of our webhook)
@@ -237,6 +238,9 @@ class TwilioGateway(BackgroundServer):
             return 400, twilio_error(400, 21211, f"Invalid 'To' Phone Number: {number}")
         if number in self.opted_out:
             return 400, twilio_error(400, 21610, "Attempt to send to unsubscribed recipient")
+        if number in self.forced_errors:
+            http_status, code = self.forced_errors[number]
+            return http_status, twilio_error(http_status, code, f"forced error {code}")
         if whatsapp and number not in self.whatsapp_users:
             return 400, twilio_error(400, 63024, "Invalid message recipient")
         if whatsapp and not content_sid and not self._in_whatsapp_window(number):

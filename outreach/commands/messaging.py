@@ -1,0 +1,287 @@
+"""Commands around messages: send, serve (webhooks), approve, assist, inbox, reply."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
+from outreach.errors import OutreachError, UsageError
+from outreach.masking import mask
+
+
+@app.command()
+def send(
+    config: ConfigOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Everything but the provider call.")] = False,
+    limit: Annotated[int | None, typer.Option(min=1, help="Send at most N messages now.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Clear a sending pause (needs --reason).")] = False,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+    actor: ActorOption = None,
+) -> None:
+    """Drain the outbox now within the send policy (window, pace, caps), then refresh delivery states.
+
+    Example: outreach send --limit 20
+    Example: outreach send --resume --reason "spoke to Twilio support, filter lifted"
+    """
+    from messaging.delivery import resume_sending
+    from outreach.sending import make_outbox
+    from outreach.store.db import Store
+
+    settings = settings_from(config)
+    who = actor_for(settings, actor)
+    store = Store(settings.database_url)
+    try:
+        if resume:
+            if not reason.strip():
+                raise UsageError("--resume needs --reason")
+            with store.session() as session:
+                cleared = resume_sending(session, who, reason)
+            console.print(f"cleared {cleared} sending pause(s)")
+        outbox = make_outbox(settings, store, who, dry_run or None)
+        report = outbox.drain(limit)
+        statuses = outbox.refresh_statuses()
+    finally:
+        store.close()
+    table = Table(title="Send" + (" (DRY RUN: nothing was sent)" if outbox.dry_run else ""))
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in (
+        ("sent", sum(report.sent.values())),
+        ("failed", report.failed),
+        ("cancelled (opted out or blocked)", report.cancelled),
+        ("in doubt (unknown)", report.unknown),
+        ("reconciled with the provider", report.reconciled),
+        ("retried after a rate limit", report.retried),
+        ("fell back from WhatsApp to SMS", report.fell_back),
+        ("delivery states updated", sum(statuses.values())),
+    ):
+        table.add_row(label, str(value))
+    console.print(table)
+    if report.stopped is not None:
+        console.print(f"stopped: {report.stopped.value} {report.detail}".rstrip(), highlight=False)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (default web.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default web.port).")] = None,
+) -> None:
+    """Serve Twilio's webhooks (status callbacks, inbound messages) and /healthz, /readyz.
+
+    Point the number's "a message comes in" webhook at <web.public_url>/twilio/inbound.
+
+    Example: outreach serve --port 8080
+    """
+    import uvicorn
+
+    from outreach.web.app import create_app
+
+    settings = settings_from(config)
+    application = create_app(settings)
+    uvicorn.run(
+        application,
+        host=host or settings.web.host,
+        port=settings.web.port if port is None else port,
+        log_level="info",
+        proxy_headers=True,
+        access_log=False,  # access lines would carry the message ids only, but keep logs small
+    )
+
+
+def _draft_table(title: str, drafts: list[object]) -> Table:
+    from outreach.conversations import Draft
+
+    table = Table(title=title)
+    for column in ("id", "created (UTC)", "number", "lang", "advert", "message"):
+        table.add_column(column, no_wrap=column in ("id", "number", "created (UTC)"))
+    for draft in drafts:
+        assert isinstance(draft, Draft)
+        table.add_row(
+            str(draft.message_id),
+            draft.created_at.strftime("%Y-%m-%d %H:%M"),
+            mask(draft.number),
+            draft.language or "-",
+            escape(draft.advert_title[:40]),
+            escape(draft.body[:80] + ("…" if len(draft.body) > 80 else "")),
+        )
+    return table
+
+
+@app.command()
+def approve(
+    ids: Annotated[list[int] | None, typer.Argument(help="Draft ids; none: list the drafts.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Approve every waiting draft.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve (needs --reason).")] = False,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Approve mode: a supervisor releases (or rejects) the batch of first contacts the cycle drafted.
+
+    Example: outreach approve            (list the drafts)
+    Example: outreach approve --all
+    Example: outreach approve 12 14 --reject --reason "advert suggests a minor"
+    """
+    from outreach import conversations
+    from outreach.crypto import PhoneVault
+    from outreach.store.db import Store
+
+    settings = settings_from(config)
+    who = actor_for(settings, actor)
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            waiting = conversations.drafts(session, PhoneVault.from_settings(settings), limit=10_000)
+            chosen = [d.message_id for d in waiting] if all_ else list(ids or [])
+            if not chosen:
+                console.print(_draft_table(f"{len(waiting)} draft(s) waiting", list(waiting[:200])))
+                return
+            if reject:
+                done = conversations.reject(session, chosen, who, reason)
+                console.print(f"rejected {done} draft(s)")
+            else:
+                done = conversations.approve(session, chosen, who)
+                console.print(f"approved {done} draft(s); they go with the next `outreach send` or cycle")
+    finally:
+        store.close()
+
+
+@app.command()
+def assist(config: ConfigOption = None, actor: ActorOption = None) -> None:
+    """Assist mode: walk through the drafted first contacts one by one: send, edit, skip, reject or quit.
+
+    Example: outreach assist --as sanne
+    """
+    from outreach import conversations
+    from outreach.crypto import PhoneVault
+    from outreach.sending import make_outbox
+    from outreach.store.db import Store
+
+    settings = settings_from(config)
+    who = actor_for(settings, actor)
+    store = Store(settings.database_url)
+    try:
+        outbox = make_outbox(settings, store, who)
+        with store.session() as session:
+            waiting = conversations.drafts(session, PhoneVault.from_settings(settings))
+        if not waiting:
+            console.print("no drafts waiting")
+        for index, draft in enumerate(waiting, 1):
+            console.rule(f"{index}/{len(waiting)}  draft {draft.message_id}  {mask(draft.number)}  [{draft.language}]")
+            console.print(f"[bold]{escape(draft.advert_title)}[/bold]\n{escape(draft.advert_text[:400])}")
+            console.print(f"\n[green]message:[/green] {escape(draft.body)}")
+            while True:
+                choice = typer.prompt("[s]end  [e]dit  [k] skip  [r]eject  [q]uit", default="k").strip().lower()
+                if choice == "e":
+                    body = typer.prompt("new text", default=draft.body)
+                    try:
+                        with store.session() as session:
+                            conversations.edit_draft(session, draft.message_id, body, settings, who)
+                    except (UsageError, OutreachError) as exc:
+                        console.print(f"[red]{escape(str(exc))}[/red]")
+                    continue
+                if choice == "s":
+                    with store.session() as session:
+                        conversations.approve(session, [draft.message_id], who)
+                    report = outbox.send_one(draft.message_id)
+                    console.print("sent" if sum(report.sent.values()) else "not sent: see `outreach log`")
+                elif choice == "r":
+                    reason = typer.prompt("reason")
+                    with store.session() as session:
+                        conversations.reject(session, [draft.message_id], who, reason)
+                elif choice == "q":
+                    return
+                break
+    finally:
+        store.close()
+
+
+@app.command()
+def inbox(config: ConfigOption = None) -> None:
+    """Conversations waiting for a fieldworker: people who wrote to us (possible opt-outs flagged).
+
+    Example: outreach inbox
+    """
+    from outreach import conversations
+    from outreach.crypto import PhoneVault
+    from outreach.store.db import Store
+
+    settings = settings_from(config)
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            waiting = conversations.inbox(session, PhoneVault.from_settings(settings))
+    finally:
+        store.close()
+    table = Table(title=f"{len(waiting)} conversation(s) waiting")
+    for column in ("person", "waiting since (UTC)", "number", "flag", "last message"):
+        table.add_column(column, no_wrap=column != "last message")
+    for item in waiting:
+        table.add_row(
+            str(item.person_id),
+            item.since.strftime("%Y-%m-%d %H:%M"),
+            mask(item.number),
+            item.paused_reason or "",
+            escape(item.last_text[:160]),
+        )
+    console.print(table)
+
+
+@app.command()
+def reply(
+    person: Annotated[int, typer.Argument(help="Person id (from `outreach inbox`).")],
+    text: Annotated[str, typer.Argument(help="The answer, in your own words.")],
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Answer a person who wrote to us; sent at once, refused for opted-out or blocked persons.
+
+    Example: outreach reply 42 "Hoi! Ja, je kunt langskomen op dinsdag. Groet, Sanne"
+    """
+    from outreach import conversations
+    from outreach.sending import make_outbox
+    from outreach.store.db import Store
+
+    settings = settings_from(config)
+    who = actor_for(settings, actor)
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            message_id = conversations.queue_reply(session, person, text, settings, who)
+        report = make_outbox(settings, store, who).send_one(message_id)
+    finally:
+        store.close()
+    if not sum(report.sent.values()):
+        raise OutreachError(f"reply {message_id} was not sent: see `outreach log`")
+    console.print(f"reply {message_id} sent")
+
+
+@app.command("handled")
+def handled(
+    person: Annotated[int, typer.Argument(help="Person id (from `outreach inbox`).")],
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Also lift a 'possible opt-out' pause (after reading the message).")
+    ] = False,
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Mark a conversation as handled (it leaves the inbox).
+
+    Example: outreach handled 42
+    """
+    from outreach import conversations
+    from outreach.store.db import Store
+
+    settings = settings_from(config)
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            conversations.mark_handled(session, person, actor_for(settings, actor), resume=resume)
+    finally:
+        store.close()
+    console.print(f"conversation with person {person} handled")

@@ -1,0 +1,197 @@
+"""What people do with messages by hand: approve or reject drafts, edit a draft, answer a reply.
+
+Each action is one transaction with its audit event; sending itself always goes through the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from outreach import audit, optouts
+from outreach.crypto import PhoneVault
+from outreach.errors import OutreachError, UsageError
+from outreach.settings import Settings
+from outreach.store.db import rows_changed
+from outreach.store.models import Advert, Message, Person
+from outreach.store.types import utcnow
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Draft:
+    message_id: int
+    person_id: int
+    created_at: datetime
+    language: str | None
+    body: str
+    advert_title: str
+    advert_text: str
+    number: str
+
+
+def drafts(session: Session, vault: PhoneVault, limit: int = 100) -> list[Draft]:
+    rows = session.execute(
+        select(Message, Person.phone_encrypted, Advert.title, Advert.text)
+        .join(Person, Person.id == Message.person_id)
+        .outerjoin(Advert, Advert.id == Message.advert_id)
+        .where(Message.status == "draft")
+        .order_by(Message.id)
+        .limit(limit)
+    ).all()
+    return [
+        Draft(
+            message.id,
+            message.person_id or 0,
+            message.created_at,
+            message.language,
+            message.body,
+            title or "",
+            text or "",
+            vault.decrypt(encrypted),
+        )
+        for message, encrypted, title, text in rows
+    ]
+
+
+def approve(session: Session, message_ids: list[int], actor: str) -> int:
+    """draft -> queued; the next drain sends them."""
+    now = utcnow()
+    approved = 0
+    for message_id in message_ids:
+        if rows_changed(
+            session,
+            update(Message)
+            .where(Message.id == message_id, Message.status == "draft")
+            .values(status="queued", approved_by=actor, updated_at=now),
+        ):
+            audit.record(session, "message.approved", actor, message_id=message_id)
+            approved += 1
+    return approved
+
+
+def reject(session: Session, message_ids: list[int], actor: str, reason: str) -> int:
+    """draft -> cancelled. The person counts as not contacted: a later cycle may select them again."""
+    if not reason.strip():
+        raise UsageError("--reason is required to reject")
+    now = utcnow()
+    rejected = 0
+    for message_id in message_ids:
+        message = session.get(Message, message_id)
+        if message is None or message.status != "draft":
+            continue
+        message.status, message.error_message, message.updated_at = "cancelled", f"rejected: {reason}", now
+        person = session.get(Person, message.person_id) if message.person_id else None
+        if person is not None and person.last_contacted_at == message.created_at:
+            person.last_contacted_at = None
+        audit.record(session, "message.rejected", actor, message_id=message_id, reason=reason)
+        rejected += 1
+    return rejected
+
+
+def edit_draft(session: Session, message_id: int, body: str, settings: Settings, actor: str) -> None:
+    """A fieldworker's own words, as long as they still say who we are and how to stop (invariant 4)."""
+    message = session.get(Message, message_id)
+    if message is None or message.status != "draft":
+        raise OutreachError(f"message {message_id} is not a draft")
+    require_identity_and_stop(body, settings)
+    message.body, message.updated_at = " ".join(body.split()), utcnow()
+    audit.record(session, "message.edited", actor, message_id=message_id)
+
+
+def require_identity_and_stop(body: str, settings: Settings) -> None:
+    organisation, stop = settings.organisation.name, settings.organisation.stop_keyword
+    if organisation.casefold() not in body.casefold() or stop.casefold() not in body.casefold():
+        raise UsageError(f"a message must name {organisation!r} and say how to stop ({stop!r})")
+
+
+def queue_reply(session: Session, person_id: int, body: str, settings: Settings, actor: str) -> int:
+    """A fieldworker's answer to a person who wrote to us; WhatsApp inside its 24-hour window, else SMS."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise UsageError(f"no person {person_id}")
+    if optouts.is_stopped(session, person.key):
+        raise OutreachError(f"person {person_id} opted out or is blocked: no message can be sent")
+    if not body.strip():
+        raise UsageError("the reply is empty")
+    now = utcnow()
+    last_inbound_channel = session.execute(
+        select(Message.channel)
+        .where(Message.person_id == person_id, Message.direction == "in")
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    in_window = person.last_inbound_at is not None and now - person.last_inbound_at < WHATSAPP_WINDOW
+    channel = "whatsapp" if settings.whatsapp.enabled and last_inbound_channel == "whatsapp" and in_window else "sms"
+    message = Message(
+        person_id=person_id,
+        direction="out",
+        channel=channel,
+        kind="reply",
+        body=body.strip(),
+        fieldworker=actor,
+        status="queued",
+        mode="manual",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    session.flush()
+    person.needs_fieldworker_since = None
+    audit.record(session, "message.queued", actor, message_id=message.id, person_id=person_id, kind="reply")
+    return message.id
+
+
+@dataclass(frozen=True)
+class Waiting:
+    person_id: int
+    since: datetime
+    number: str
+    paused_reason: str | None
+    last_text: str
+
+
+def inbox(session: Session, vault: PhoneVault, limit: int = 50) -> list[Waiting]:
+    persons = (
+        session.execute(
+            select(Person)
+            .where(Person.needs_fieldworker_since.is_not(None))
+            .order_by(Person.needs_fieldworker_since)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    waiting = []
+    for person in persons:
+        last = session.execute(
+            select(Message.body)
+            .where(Message.person_id == person.id, Message.direction == "in")
+            .order_by(Message.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        assert person.needs_fieldworker_since is not None
+        waiting.append(
+            Waiting(
+                person.id,
+                person.needs_fieldworker_since,
+                vault.decrypt(person.phone_encrypted),
+                person.paused_reason,
+                vault.decrypt(last) if last else "",
+            )
+        )
+    return waiting
+
+
+def mark_handled(session: Session, person_id: int, actor: str, *, resume: bool = False) -> None:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise UsageError(f"no person {person_id}")
+    person.needs_fieldworker_since = None
+    if resume:
+        person.paused_reason = None
+    audit.record(session, "conversation.handled", actor, person_id=person_id, resumed=resume)

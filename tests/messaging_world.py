@@ -1,0 +1,85 @@
+"""Helpers for the messaging tests: a migrated store, persons with queued messages, and the webhook server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from messaging.outbox import Outbox
+from outreach.crypto import PhoneVault
+from outreach.sending import make_outbox
+from outreach.settings import Settings
+from outreach.store.adverts import FoundPhone, person_id
+from outreach.store.db import Store, upgrade
+from outreach.store.models import AuditEvent, Message, OptOut
+from outreach.store.types import utcnow
+from outreach.web.app import create_app
+from tests.conftest import make_settings
+from tests.world.twilio_gateway import TwilioGateway
+from tests.world.web_server import UvicornThread, free_port
+
+BODY = "Hoi, ik ben Sanne van Demo Outreach. Geen berichten meer? Antwoord STOP."
+
+
+def numbers(count: int, start: int = 0) -> list[str]:
+    """Valid Dutch mobile numbers that belong to nobody in particular (generated)."""
+    return [f"+3161{(5550000 + start + i):07d}" for i in range(count)]
+
+
+def messaging_settings(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway, **overrides: Any
+) -> Settings:
+    settings = make_settings(database_url, keys, tmp_path, twilio=gateway.twilio_settings(), **overrides)
+    upgrade(database_url)
+    return settings
+
+
+def queue(
+    store: Store, vault: PhoneVault, number: str, *, body: str = BODY, status: str = "queued", **extra: Any
+) -> int:
+    now = utcnow()
+    with store.session() as session:
+        pid = person_id(session, vault, FoundPhone(number, "NL", True), now)
+        message = Message(person_id=pid, body=body, language="nl", status=status, **extra)
+        session.add(message)
+        session.flush()
+        return message.id
+
+
+def status_of(store: Store, message_id: int) -> str:
+    with store.session() as session:
+        return session.execute(select(Message.status).where(Message.id == message_id)).scalar_one()
+
+
+def opt_out_sources(store: Store) -> list[str]:
+    with store.session() as session:
+        return sorted(session.execute(select(OptOut.source)).scalars())
+
+
+def audit_count(store: Store, name: str) -> int:
+    with store.session() as session:
+        return session.execute(select(func.count(AuditEvent.id)).where(AuditEvent.name == name)).scalar_one()
+
+
+def outbox_for(settings: Settings, store: Store, **kwargs: Any) -> Outbox:
+    outbox = make_outbox(settings, store, "alice", dry_run=False)
+    for name, value in kwargs.items():
+        setattr(outbox, name, value)
+    return outbox
+
+
+@contextmanager
+def webhook_server(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway, **overrides: Any
+) -> Iterator[tuple[Settings, UvicornThread]]:
+    """`outreach serve` in a thread; settings whose public_url is where it listens."""
+    port = free_port()
+    settings = messaging_settings(
+        database_url, keys, tmp_path, gateway, web={"public_url": f"http://127.0.0.1:{port}"}, **overrides
+    )
+    with UvicornThread(create_app(settings), port) as server:
+        yield settings, server
