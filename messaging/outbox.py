@@ -109,7 +109,7 @@ class Outbox:
         lease = None
         if self.store.engine.dialect.name == "sqlite":
             lease = Lease(self.store, "sender", timedelta(minutes=self.sending.stale_claim_minutes))
-            if not lease.acquire():
+            if not lease.acquire(now):
                 report.stopped = Stop.OTHER_SENDER
                 return report
         try:

@@ -33,7 +33,8 @@ def numbers(count: int, start: int = 0) -> list[str]:
 def messaging_settings(
     database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway, **overrides: Any
 ) -> Settings:
-    settings = make_settings(database_url, keys, tmp_path, twilio=gateway.twilio_settings(), **overrides)
+    overrides.setdefault("twilio", gateway.twilio_settings())
+    settings = make_settings(database_url, keys, tmp_path, **overrides)
     upgrade(database_url)
     return settings
 

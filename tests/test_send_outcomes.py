@@ -1,0 +1,233 @@
+"""What each Twilio answer does, and the send policy: window, validity period, caps, rate limits, faults."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from messaging.outbox import SendingHalted, Stop
+from messaging.policy import Pacer, SendWindow
+from outreach.crypto import PhoneVault
+from outreach.settings import SendingSettings
+from outreach.store.db import Store
+from outreach.store.locks import Lease
+from outreach.store.models import Message, Person
+from tests.messaging_world import (
+    audit_count,
+    messaging_settings,
+    numbers,
+    opt_out_sources,
+    outbox_for,
+    queue,
+    status_of,
+)
+from tests.world.twilio_gateway import Faults, TwilioGateway
+
+
+def _world(database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway, **overrides: object):  # type: ignore[no-untyped-def]
+    settings = messaging_settings(database_url, keys, tmp_path, gateway, **overrides)
+    return settings, Store(settings.database_url), PhoneVault.from_settings(settings)
+
+
+def test_21610_records_an_opt_out_and_is_never_retried(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    settings, store, vault = _world(database_url, keys, tmp_path, gateway)
+    [number] = numbers(1)
+    gateway.opted_out.add(number)
+    first = queue(store, vault, number)
+    later = queue(store, vault, number, status="draft")
+    report = outbox_for(settings, store).drain()
+    assert report.failed == 1 and status_of(store, first) == "failed"
+    assert opt_out_sources(store) == ["twilio-21610"]
+    assert status_of(store, later) == "cancelled"  # what waited for that person is cancelled too
+    assert outbox_for(settings, store).drain().failed == 0 and gateway.messages == []
+    store.close()
+
+
+@pytest.mark.parametrize("code", [21211, 21614, 30006])
+def test_an_invalid_number_is_marked_and_never_tried_again(
+    code: int, database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    settings, store, vault = _world(database_url, keys, tmp_path, gateway)
+    [number] = numbers(1)
+    gateway.forced_errors[number] = (400, code)
+    queue(store, vault, number)
+    outbox_for(settings, store).drain()
+    with store.session() as session:
+        assert session.execute(select(Person.invalid_at)).scalar_one() is not None
+    del gateway.forced_errors[number]
+    again = queue(store, vault, number)
+    outbox_for(settings, store).drain()
+    assert status_of(store, again) == "failed" and gateway.messages == []
+    store.close()
+
+
+def test_21408_halts_sending_with_a_clear_message_and_loses_nothing(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    settings, store, vault = _world(database_url, keys, tmp_path, gateway)
+    first, second = numbers(2)
+    gateway.forced_errors[first] = (400, 21408)
+    ids = [queue(store, vault, first), queue(store, vault, second)]
+    with pytest.raises(SendingHalted, match="21408"):
+        outbox_for(settings, store).drain()
+    assert [status_of(store, i) for i in ids] == ["queued", "queued"]
+    assert audit_count(store, "sending.halted") == 1
+    store.close()
+
+
+def test_spam_filtering_pauses_all_sending_until_a_supervisor_resumes(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    from messaging.delivery import resume_sending
+
+    settings, store, vault = _world(database_url, keys, tmp_path, gateway)
+    first, second, third = numbers(3)
+    gateway.final_error[first] = 30007  # accepted, then filtered by the carrier (seen by polling here)
+    told: list[str] = []
+    outbox = outbox_for(settings, store, notify=lambda event, fields: told.append(event))
+    queue(store, vault, first)
+    outbox.drain()
+    outbox.refresh_statuses()
+    assert told == ["sending.paused"]
+    waiting = [queue(store, vault, second), queue(store, vault, third)]
+    report = outbox.drain()
+    assert report.stopped is Stop.PAUSED and [status_of(store, i) for i in waiting] == ["queued", "queued"]
+    with store.session() as session:
+        resume_sending(session, "bob", "carrier filter lifted")
+    assert sum(outbox.drain().sent.values()) == 2
+    store.close()
+
+
+def test_rate_limited_sends_are_retried_with_backoff_and_sent_exactly_once(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    settings, store, vault = _world(database_url, keys, tmp_path, gateway)
+    gateway.faults = Faults(rate=0.5, kinds=("429",), seed=3)
+    people = numbers(20)
+    for number in people:
+        queue(store, vault, number)
+    waits: list[float] = []
+    report = outbox_for(settings, store, _sleep=waits.append, rng=random.Random(1)).drain()
+    assert sum(report.sent.values()) == 20 and report.retried == gateway.faults.injected["429"] > 0
+    assert {n: len(m) for n, m in gateway.sent_to().items()} == dict.fromkeys(people, 1)
+    assert all(0 <= wait <= settings.sending.retry_max_seconds for wait in waits if wait > 0.02)
+    store.close()
+
+
+def test_faults_after_acceptance_are_reconciled_never_resent(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    settings, store, vault = _world(
+        database_url, keys, tmp_path, gateway, twilio={**gateway.twilio_settings(), "timeout_seconds": 1}
+    )
+    gateway.faults = Faults(rate=0.3, kinds=("500_before", "500_after", "timeout_after", "drop_after"), seed=7,
+                            hang_seconds=1.5)  # fmt: skip
+    people = numbers(30)
+    ids = [queue(store, vault, number) for number in people]
+    outbox = outbox_for(settings, store)
+    report = outbox.drain()
+    assert report.unknown > 0 and report.reconciled >= report.unknown
+    outbox.drain()  # anything queued again after a 5xx before acceptance goes now
+    assert {status_of(store, i) for i in ids} == {"sent"}
+    assert {n: len(m) for n, m in gateway.sent_to().items()} == dict.fromkeys(people, 1)
+    store.close()
+
+
+def test_nothing_is_sent_outside_the_window_and_twilio_gets_the_validity_period(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    window = {"window_start": "10:00", "window_end": "20:00", "per_second": 100}
+    settings, store, vault = _world(database_url, keys, tmp_path, gateway, sending=window)
+    [first] = numbers(1)
+    queue(store, vault, first)
+    night = datetime(2026, 11, 27, 22, 30, tzinfo=UTC)  # 23:30 in Amsterdam
+    report = outbox_for(settings, store).drain(now=night)
+    assert report.stopped is Stop.WINDOW and gateway.messages == []
+    afternoon = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)  # 18:00 in Amsterdam: two hours left
+    assert sum(outbox_for(settings, store).drain(now=afternoon).sent.values()) == 1
+    assert gateway.messages[0].validity_period == 2 * 3600
+    store.close()
+
+
+def test_the_daily_and_cycle_caps_hold(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    caps = {"window_start": "00:00", "window_end": "00:00", "per_second": 100, "daily_cap": 5, "cycle_cap": 3}
+    settings, store, vault = _world(database_url, keys, tmp_path, gateway, sending=caps)
+    for number in numbers(8):
+        queue(store, vault, number)
+    first = outbox_for(settings, store).drain()
+    assert sum(first.sent.values()) == 3 and first.stopped is Stop.CYCLE_CAP
+    second = outbox_for(settings, store).drain()
+    assert sum(second.sent.values()) == 2 and second.stopped is Stop.DAILY_CAP
+    assert len(gateway.messages) == 5
+    store.close()
+
+
+def test_two_senders_never_send_one_message_twice(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    settings, store, vault = _world(database_url, keys, tmp_path, gateway)
+    people = numbers(60)
+    for number in people:
+        queue(store, vault, number)
+    stores = [Store(settings.database_url) for _ in range(3)]
+    senders = [threading.Thread(target=outbox_for(settings, s).drain) for s in stores]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    assert {n: len(m) for n, m in gateway.sent_to().items()} == dict.fromkeys(people, 1)
+    with store.session() as session:
+        assert set(session.execute(select(Message.status)).scalars()) == {"sent"}
+    for s in stores:
+        s.close()
+    store.close()
+
+
+def test_on_sqlite_a_second_sender_steps_aside(keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway) -> None:
+    settings, store, vault = _world(f"sqlite:///{tmp_path / 'one.db'}", keys, tmp_path, gateway)
+    queue(store, vault, numbers(1)[0])
+    other = Lease(store, "sender", timedelta(minutes=settings.sending.stale_claim_minutes))
+    assert other.acquire()
+    report = outbox_for(settings, store).drain()
+    assert report.stopped is Stop.OTHER_SENDER and gateway.messages == []
+    other.release()
+    assert sum(outbox_for(settings, store).drain().sent.values()) == 1
+    store.close()
+
+
+def test_the_pacer_spaces_sends_by_the_configured_rate() -> None:
+    clock = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    pacer = Pacer(4.0, monotonic=lambda: clock[0], sleep=sleep)
+    starts = []
+    for _ in range(9):
+        pacer.wait()
+        starts.append(clock[0])
+        clock[0] += 0.01  # the send itself
+    assert starts[-1] == pytest.approx(2.0)  # 9 sends at 4/s: the last starts 2 s after the first
+    assert all(b - a == pytest.approx(0.25) for a, b in itertools.pairwise(starts))
+
+
+def test_a_window_across_midnight_and_an_all_day_window() -> None:
+    night = SendWindow.from_settings(SendingSettings(window_start="22:00", window_end="02:00"))
+    assert night.is_open(datetime(2026, 6, 1, 21, 30, tzinfo=UTC))  # 23:30 summer time
+    assert not night.is_open(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+    all_day = SendWindow.from_settings(SendingSettings(window_start="00:00", window_end="00:00"))
+    assert (
+        all_day.is_open(datetime(2026, 6, 1, 3, 0, tzinfo=UTC)) and all_day.validity_seconds(datetime.now(UTC)) is None
+    )
