@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import outreach.cycle as cycle_module
+from messaging.outbox import Outbox
 from outreach.crypto import new_keys
 from outreach.settings import load_settings
 from outreach.store.db import upgrade
 from tests.world.fixture_site import FixtureSite
+from tests.world.policy import WORLD_SENDING
 from tests.world.twilio_gateway import TwilioGateway
 
 
@@ -40,10 +42,10 @@ def one_run(adverts: int) -> dict[str, float]:
     phases: dict[str, float] = {}
     folder = Path(tempfile.mkdtemp(prefix="outreach-bench-"))
     hmac_key, fernet_key = new_keys()
-    originals = (cycle_module.run_crawl, cycle_module.Outbox.drain, cycle_module.Outbox.refresh_statuses)
+    originals = (cycle_module.run_crawl, Outbox.drain, Outbox.refresh_statuses)
     cycle_module.run_crawl = _timed(phases, "crawl (child process)", originals[0])  # type: ignore[assignment]
-    cycle_module.Outbox.drain = _timed(phases, "send", originals[1])  # type: ignore[method-assign]
-    cycle_module.Outbox.refresh_statuses = _timed(phases, "status refresh", originals[2])  # type: ignore[method-assign]
+    Outbox.drain = _timed(phases, "send", originals[1])  # type: ignore[method-assign]
+    Outbox.refresh_statuses = _timed(phases, "status refresh", originals[2])  # type: ignore[method-assign]
     try:
         with FixtureSite(seed=1, count=adverts) as site, TwilioGateway() as gateway:
             site.write_site_file(folder / "sites")
@@ -55,6 +57,7 @@ def one_run(adverts: int) -> dict[str, float]:
                 log_dir=folder / "log",
                 dry_run=False,
                 twilio=gateway.twilio_settings(),
+                sending=WORLD_SENDING,
             )
             upgrade(settings.database_url)
             start = time.perf_counter()
@@ -63,7 +66,7 @@ def one_run(adverts: int) -> dict[str, float]:
             phases["messages"] = sum(report.sent.values())
     finally:
         restored: Any = originals
-        cycle_module.run_crawl, cycle_module.Outbox.drain, cycle_module.Outbox.refresh_statuses = restored
+        cycle_module.run_crawl, Outbox.drain, Outbox.refresh_statuses = restored
     phases["select + compose"] = phases["total"] - sum(
         phases[k] for k in ("crawl (child process)", "send", "status refresh")
     )

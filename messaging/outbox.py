@@ -57,6 +57,14 @@ class Stop(StrEnum):
     LEASE_LOST = "the sender lease was lost"
 
 
+@dataclass(frozen=True)
+class Claimed:
+    message_id: int
+    channel: str
+    language: str | None
+    outbound: Outbound | None  # None: the claim ended without a send (cancelled, invalid number)
+
+
 @dataclass
 class DrainReport:
     sent: Counter[str] = field(default_factory=Counter)  # by language
@@ -117,17 +125,23 @@ class Outbox:
             cycle_left = self.sending.cycle_cap if limit is None else min(limit, self.sending.cycle_cap)
             daily_left = self._daily_left(now or utcnow())
             budget = min(cycle_left, daily_left)
+            next_check = 0.0
             while budget > 0:
-                if self._must_stop(now or utcnow(), report):
+                # The pause flag and the lease are database reads: once a second is soon enough, and keeps the
+                # per-message cost to two short transactions.
+                if time.monotonic() >= next_check:
+                    if self._paused(report) or (lease is not None and not self._renewed(lease, report)):
+                        break
+                    next_check = time.monotonic() + 1.0
+                if not self.dry_run and not self.window.is_open(now or utcnow()):
+                    report.stopped = Stop.WINDOW
                     break
-                if lease is not None and not lease.renew():
-                    report.stopped = Stop.LEASE_LOST
-                    break
-                claimed = self._claim_next()
+                claimed = self._claim_next(report, now)
                 if claimed is None:
                     break
-                self.pacer.wait()
-                self._send(claimed, report, now)
+                if claimed.outbound is not None:
+                    self.pacer.wait()
+                    self._send(claimed, report)
                 budget -= 1
             if budget <= 0 and report.stopped is None and self._has_queued():
                 report.stopped = Stop.DAILY_CAP if daily_left < cycle_left else Stop.CYCLE_CAP
@@ -153,16 +167,19 @@ class Outbox:
             ).scalar_one()
         return max(self.sending.daily_cap - today, 0)
 
-    def _must_stop(self, now: datetime, report: DrainReport) -> bool:
+    def _paused(self, report: DrainReport) -> bool:
         with self.store.session() as session:
             pause = active_pause(session)
         if pause is not None:
             report.stopped, report.detail = Stop.PAUSED, pause.reason
-            return True
-        if not self.dry_run and not self.window.is_open(now):
-            report.stopped = Stop.WINDOW
-            return True
-        return False
+        return pause is not None
+
+    @staticmethod
+    def _renewed(lease: Lease, report: DrainReport) -> bool:
+        if not lease.renew():
+            report.stopped = Stop.LEASE_LOST
+            return False
+        return True
 
     def _has_queued(self) -> bool:
         with self.store.session() as session:
@@ -173,9 +190,9 @@ class Outbox:
                 is not None
             )
 
-    def _claim_next(self) -> int | None:
-        """queued -> sending for one message. SKIP LOCKED keeps concurrent PostgreSQL senders off each other's
-        rows; the conditional UPDATE is what guarantees that no row is claimed twice."""
+    def _claim_next(self, report: DrainReport, now: datetime | None) -> Claimed | None:
+        """queued -> sending for one message, and what to send, in one transaction. SKIP LOCKED keeps concurrent
+        PostgreSQL senders off each other's rows; the conditional UPDATE guarantees no row is claimed twice."""
         while True:
             with self.store.session() as session:
                 candidate = session.execute(
@@ -188,7 +205,7 @@ class Outbox:
                 if candidate is None:
                     return None
                 if self._claim(session, candidate, "queued"):
-                    return candidate
+                    return self._prepare(session, candidate, report, now)
             # another sender took it between our SELECT and UPDATE: look for the next one
 
     def _claim(self, session: Session, message_id: int, expected: str) -> bool:
@@ -199,8 +216,8 @@ class Outbox:
             .where(Message.id == message_id, Message.status == expected)
             .values(status="sending", claimed_at=now, updated_at=now),
         )
-        if claimed:
-            audit.record(session, "message.claimed", self.actor, message_id=message_id)
+        # No audit event for the claim itself: `message.sent` / `failed` / `unknown` follows it, and a claim whose
+        # sender died is audited when it is reconciled.
         return bool(claimed)
 
     def send_one(self, message_id: int, *, expected: str = "queued") -> DrainReport:
@@ -212,36 +229,48 @@ class Outbox:
                 raise SendingHalted(f"sending is paused: {pause.reason} (resume: outreach send --resume)")
             if not self._claim(session, message_id, expected):
                 raise OutreachError(f"message {message_id} is not {expected}: someone else handled it")
-        self._send(message_id, report, None)
+            claimed = self._prepare(session, message_id, report, None)
+        if claimed.outbound is not None:
+            self._send(claimed, report)
         self._reconcile_all(report)
         return report
 
     # -- one send --------------------------------------------------------------------------------------------
 
-    def _send(self, message_id: int, report: DrainReport, now: datetime | None) -> None:
-        with self.store.session() as session:
-            message = session.get(Message, message_id)
-            assert message is not None and message.person_id is not None
-            person = session.get(Person, message.person_id)
-            assert person is not None
-            stopped = optouts.stopped_kinds(session, person.key)
-            if stopped and not (stopped == {"opt_out"} and message.kind == OPT_OUT_CONFIRMATION):
-                # Invariant 1: an opt-out or block that arrived after queuing still stops the message. The one
-                # exception is the single confirmation that the opt-out worked.
-                self._finish(session, message, "cancelled", "opted out or blocked", report)
-                return
-            if person.invalid_at is not None:
-                self._finish(session, message, "failed", "number marked invalid by the provider", report)
-                return
-            outbound = Outbound(
-                to=self.vault.decrypt(person.phone_encrypted),
-                body=message.body,
-                status_callback=self.callback_url(message_id),
-                validity_seconds=self.window.validity_seconds(now or utcnow()),
-                content_sid=message.content_sid,
-                content_variables={k: str(v) for k, v in (message.content_variables or {}).items()},
-            )
-            channel_name, language = message.channel, message.language
+    def _prepare(self, session: Session, message_id: int, report: DrainReport, now: datetime | None) -> Claimed:
+        """Inside the claiming transaction: the last checks, and the provider request. No outbound: finished."""
+        message = session.get(Message, message_id)
+        assert message is not None and message.person_id is not None
+        person = session.get(Person, message.person_id)
+        assert person is not None
+        claimed = Claimed(message_id, message.channel, message.language, None)
+        stopped = optouts.stopped_kinds(session, person.key)
+        if stopped and not (stopped == {"opt_out"} and message.kind == OPT_OUT_CONFIRMATION):
+            # Invariant 1: an opt-out or block that arrived after queuing still stops the message. The one
+            # exception is the single confirmation that the opt-out worked.
+            self._finish(session, message, "cancelled", "opted out or blocked", report)
+            return claimed
+        if person.invalid_at is not None:
+            self._finish(session, message, "failed", "number marked invalid by the provider", report)
+            return claimed
+        outbound = Outbound(
+            to=self.vault.decrypt(person.phone_encrypted),
+            body=message.body,
+            status_callback=self.callback_url(message_id),
+            validity_seconds=self.window.validity_seconds(now or utcnow()),
+            content_sid=message.content_sid,
+            content_variables={k: str(v) for k, v in (message.content_variables or {}).items()},
+        )
+        return Claimed(message_id, message.channel, message.language, outbound)
+
+    def _send(self, claimed: Claimed, report: DrainReport) -> None:
+        message_id, channel_name, language, outbound = (
+            claimed.message_id,
+            claimed.channel,
+            claimed.language,
+            claimed.outbound,
+        )
+        assert outbound is not None
         channel = self.channels.get(channel_name)
         if channel is None:
             self._record_failure(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time as clock
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -66,8 +68,12 @@ class SendWindow:
         return datetime.combine(local.date(), time(0), tzinfo=self.zone).astimezone(UTC)
 
 
+ARRIVAL_MARGIN_SECONDS = 0.03
+
+
 class Pacer:
-    """At most `per_second` sends per second from this process: each send starts one interval after the last."""
+    """At most `per_second` sends (rounded down) in any window of one second from this process; for rates below one,
+    one send per 1/rate seconds. A slow send does not cost the next ones their turn, as strict spacing would."""
 
     def __init__(
         self,
@@ -75,17 +81,22 @@ class Pacer:
         monotonic: Callable[[], float] = clock.monotonic,
         sleep: Callable[[float], None] = clock.sleep,
     ) -> None:
-        self.interval = 1.0 / per_second
+        self.capacity = max(1, math.floor(per_second))
+        # The provider counts arrivals, which jitter by the request's latency: keep a margin so that its
+        # one-second windows never see more than the limit either.
+        self.window = (1.0 if per_second >= 1 else 1.0 / per_second) + ARRIVAL_MARGIN_SECONDS
         self._monotonic = monotonic
         self._sleep = sleep
-        self._next: float | None = None
+        self._starts: deque[float] = deque()
 
     def wait(self) -> None:
         now = self._monotonic()
-        if self._next is not None and now < self._next:
-            self._sleep(self._next - now)
-            now = self._next
-        self._next = now + self.interval
+        if len(self._starts) >= self.capacity:
+            oldest = self._starts.popleft()
+            if now < oldest + self.window:
+                self._sleep(oldest + self.window - now)
+                now = oldest + self.window
+        self._starts.append(now)
 
 
 def backoff_seconds(attempt: int, cap: float, rng: random.Random, base: float = 0.5) -> float:
