@@ -35,6 +35,7 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench.cycle
+	$(BIN)/python -m bench.send
 
 # Re-resolve the pinned versions from pyproject.toml (needs the package registry).
 lock:

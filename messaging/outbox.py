@@ -63,6 +63,8 @@ class Claimed:
     channel: str
     language: str | None
     outbound: Outbound | None  # None: the claim ended without a send (cancelled, invalid number)
+    mode: str | None = None  # auto / approve / assist / manual, for the audit log
+    approved_by: str | None = None
 
 
 @dataclass
@@ -261,7 +263,7 @@ class Outbox:
             content_sid=message.content_sid,
             content_variables={k: str(v) for k, v in (message.content_variables or {}).items()},
         )
-        return Claimed(message_id, message.channel, message.language, outbound)
+        return Claimed(message_id, message.channel, message.language, outbound, message.mode, message.approved_by)
 
     def _send(self, claimed: Claimed, report: DrainReport) -> None:
         message_id, channel_name, language, outbound = (
@@ -314,6 +316,8 @@ class Outbox:
                 message_id=message_id,
                 provider_sid=result.provider_sid,
                 channel=channel_name,
+                mode=claimed.mode,
+                approved_by=claimed.approved_by,
                 dry_run=channel.dry_run,
                 late=not moved,  # a status callback got here first
             )

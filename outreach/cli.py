@@ -75,7 +75,10 @@ def _print_cycle(report: object) -> None:
         ("new adverts", report.adverts_new),
         ("adverts with a phone number", report.adverts_with_phone),
         ("persons eligible", report.eligible),
-        ("messages queued", sum(report.queued.values())),
+        (
+            "messages queued" if report.mode == "auto" else f"drafts waiting ({report.mode} mode)",
+            sum(report.queued.values()),
+        ),
         ("messages sent", sum(report.sent.values())),
         ("messages failed", report.failed),
         ("messages in doubt (unknown)", report.unknown),
@@ -85,6 +88,8 @@ def _print_cycle(report: object) -> None:
     for language, count in sorted(report.sent.items()):
         table.add_row(f"  sent in {language}", str(count))
     console.print(table)
+    if report.send_stopped is not None:
+        console.print(f"sending stopped: {report.send_stopped.value}", highlight=False)
     console.print(f"crawl log: {report.log_file}", highlight=False)
 
 
