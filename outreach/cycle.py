@@ -14,7 +14,7 @@ from messaging.channels.base import Channel
 from messaging.channels.dry_run import DryRunChannel
 from messaging.channels.sms import TwilioSms
 from messaging.channels.twilio_client import make_client
-from messaging.language import LangdetectDetector
+from messaging.language import make_detector
 from messaging.outbox import Outbox
 from messaging.templates import TemplateBook
 from outreach import audit
@@ -68,7 +68,7 @@ def run_cycle(
     elif not enabled:
         raise ConfigError(f"sites_dir: no enabled site in {settings.sites_dir}")
     channel = make_channel(settings, dry)
-    detector = LangdetectDetector()
+    detector = make_detector(settings)
     store = Store(settings.database_url)
     try:
         with store.session() as session:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from messaging.language import LangdetectDetector, clean_for_detection
+from messaging.language import clean_for_detection, make_detector
 from messaging.templates import TemplateBook
 from outreach.errors import ConfigError
-from outreach.settings import OrganisationSettings
+from outreach.settings import OrganisationSettings, load_settings
 from outreach.store.db import PROJECT_ROOT
 from tests.world.fixture_site import generate
 
@@ -43,8 +43,9 @@ def test_cleaning_removes_what_is_not_language() -> None:
     assert clean_for_detection("Bel [number] of mail x@y.nl, €150 24/7 https://a.b/c 😘 nu") == "Bel of mail nu"
 
 
-def test_it_detects_the_language_of_every_fixture_advert_the_same_way_each_time() -> None:
-    detector = LangdetectDetector()
+@pytest.mark.parametrize("name", ["lingua", "langdetect"])
+def test_it_detects_the_language_of_every_fixture_advert_the_same_way_each_time(name: str) -> None:
+    detector = make_detector(load_settings(language={"detector": name}))
     adverts = generate(seed=1, count=300).adverts
     wrong = [
         (ad.id, ad.language, detector.detect(f"{ad.title}. {ad.text}"))
