@@ -97,6 +97,13 @@ class LanguageSettings(BaseModel):
             raise ValueError("must name at least one")
         return value
 
+    @field_validator("mixed_languages")
+    @classmethod
+    def _two_or_more(cls, value: list[str]) -> list[str]:
+        if len(set(value)) < 2:
+            raise ValueError("must name at least two languages")
+        return value
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(

@@ -15,6 +15,7 @@ from messaging.language import (
     clean_for_detection,
     make_detector,
 )
+from outreach.errors import ConfigError
 from outreach.settings import load_settings
 
 TEMPLATES = ["nl", "en", "ro", "pl", "es", "pt"]
@@ -111,6 +112,7 @@ def test_portuguese_uses_the_brazilian_portuguese_template(lingua: AdvertLanguag
     assert (decision.language, decision.rule, decision.template) == ("pt", Rule.DETECTED, "pt")
     regional = AdvertLanguage(_Fixed(Guess("pt-BR", 0.9)), TEMPLATES, fallback="en")
     assert regional.decide(PORTUGUESE).template == "pt"
+    assert regional.detect(PORTUGUESE) == "pt"  # what the composer stores and renders with
 
 
 @pytest.mark.parametrize(("confidence", "rule"), [(0.29, Rule.LOW_CONFIDENCE), (0.3, Rule.DETECTED)])
@@ -133,3 +135,10 @@ def test_the_detector_is_chosen_by_configuration(name: str, backend: type) -> No
 
 def test_lingua_is_the_default_detector() -> None:
     assert isinstance(make_detector(load_settings()).backend, LinguaBackend)
+
+
+def test_an_unknown_detector_or_a_single_mixed_language_fails_at_start_up_with_the_setting_name() -> None:
+    with pytest.raises(ConfigError, match=r"setting language\.detector"):
+        load_settings(language={"detector": "fasttext"})
+    with pytest.raises(ConfigError, match=r"setting language\.mixed_languages"):
+        load_settings(language={"mixed_languages": ["nl"]})

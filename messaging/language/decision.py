@@ -90,7 +90,9 @@ class AdvertLanguage:
         """The advert's language as far as a message is concerned: None when the fallback must be used because
         the advert is mixed, too short or unclear (a language without template is still returned, for the log)."""
         decision = self.decide(text)
-        if decision.rule in (Rule.DETECTED, Rule.NO_TEMPLATE):
+        if decision.rule is Rule.DETECTED:
+            return decision.template  # pt-BR and pt both mean the pt template
+        if decision.rule is Rule.NO_TEMPLATE:
             return decision.language
         return None
 
@@ -100,6 +102,8 @@ class AdvertLanguage:
         return self._shares(clean_lines(text))
 
     def _is_mixed(self, lines: str) -> bool:
+        if len(self.policy.mixed_languages) < 2:  # one language alone is never "mixed"
+            return False
         shares = self._shares(lines)
         return all(shares.get(language, 0.0) >= self.policy.mixed_share for language in self.policy.mixed_languages)
 
