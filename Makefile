@@ -36,7 +36,7 @@ format: install
 bench: install
 	$(BIN)/python -m bench.cycle
 
-# Language detectors on ../shared/data/langid (about 9 minutes; --quick: 1): see BENCHMARKS.md.
+# Language detectors on ../shared/data/langid (about 9 minutes; --quick: 1-2): see BENCHMARKS.md.
 bench-langid: install
 	nice $(BIN)/python -m bench.langid
 

@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> None:
         "--data", type=Path, default=REPO / "../shared/data/langid", help="folder with lingua-py/ (README there)"
     )
     parser.add_argument("--per-language", type=int, default=1000, help="texts per language and variant (max 1000)")
-    parser.add_argument("--quick", action="store_true", help="100 texts per language: a smoke run of about a minute")
+    parser.add_argument("--quick", action="store_true", help="100 texts per language: a smoke run of 1-2 minutes")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cpu", type=int, default=0, help="the CPU each candidate process is pinned to")
     parser.add_argument("--candidates", nargs="+", default=list(CANDIDATES), choices=list(CANDIDATES))

@@ -73,7 +73,7 @@ def _short(text: str, language: str, rng: random.Random) -> str:
     return " ".join(words[: rng.randint(3, 8)])
 
 
-def _advert(text: str, rng: random.Random) -> str:
+def advert_text(text: str, rng: random.Random) -> str:
     pieces = [text]
     for noise in (
         " ".join(rng.choice(_EMOJI) for _ in range(rng.randint(1, 3))),
@@ -94,7 +94,7 @@ def build(data_dir: Path, per_language: int, seed: int) -> dict[str, list[Sample
         sentences = _read(data_dir / "sentences" / f"{language}.txt")
         pairs = _read(data_dir / "word-pairs" / f"{language}.txt")
         chosen = rng.sample(sentences, min(per_language, len(sentences)))
-        adverts = [_advert(_short(text, language, rng), rng) for text in chosen]
+        adverts = [advert_text(_short(text, language, rng), rng) for text in chosen]
         variants["sentences"] += [Sample(language, text) for text in chosen]
         variants["word-pairs"] += [Sample(language, text) for text in rng.sample(pairs, min(per_language, len(pairs)))]
         variants["adverts"] += [Sample(language, text) for text in adverts]
