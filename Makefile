@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint format bench install services lock clean
+.PHONY: demo test lint format bench bench-langid install services lock clean
 
 $(STAMP): requirements/runtime.lock requirements/dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ format: install
 bench: install
 	$(BIN)/python -m bench.cycle
 	$(BIN)/python -m bench.send
+
+# Language detectors on ../shared/data/langid (about 9 minutes; --quick: 1-2): see BENCHMARKS.md.
+bench-langid: install
+	nice $(BIN)/python -m bench.langid
 
 # Re-resolve the pinned versions from pyproject.toml (needs the package registry).
 lock:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.sites import load_sites
-from messaging.language import LangdetectDetector
+from messaging.language import make_detector
 from messaging.outbox import Stop
 from messaging.templates import TemplateBook
 from outreach import audit
@@ -61,7 +61,7 @@ def run_cycle(
             raise ConfigError(f"unknown or disabled site: {', '.join(sorted(unknown))}")
     elif not enabled:
         raise ConfigError(f"sites_dir: no enabled site in {settings.sites_dir}")
-    detector = LangdetectDetector()
+    detector = make_detector(settings)
     store = Store(settings.database_url)
     outbox = make_outbox(settings, store, actor, dry)  # a sender misconfiguration stops the cycle here too
     try:

@@ -147,6 +147,40 @@ class CrawlSettings(BaseModel):
     log_level: str = Field("INFO", description="Scrapy log level in the crawl child's log file.")
 
 
+class LanguageSettings(BaseModel):
+    """Advert language detection; the defaults were chosen and tuned in bench/langid (BENCHMARKS.md)."""
+
+    detector: Literal["lingua", "lingua-low", "langdetect", "py3langid"] = Field(
+        "lingua", description="Language detector: lingua (high accuracy), lingua-low, langdetect or py3langid."
+    )
+    candidates: list[str] = Field(
+        ["nl", "en", "ro", "bg", "pl", "es", "pt", "hu", "ru", "uk", "de", "fr", "it", "sq", "th", "zh", "tr"],
+        description="Languages the detector chooses among (ISO 639-1): the 17 the research names.",
+    )
+    min_letters: int = Field(12, ge=1, description="Fewer letters left after cleaning: too short, fallback template.")
+    min_confidence: float = Field(
+        0.3, ge=0, le=1, description="Below this detector confidence the fallback template is used."
+    )
+    mixed_languages: list[str] = Field(
+        ["nl", "en"], description="When each of these covers mixed_share of the letters, use the fallback template."
+    )
+    mixed_share: float = Field(0.25, gt=0, le=1, description="Share of an advert's letters that counts as mixed.")
+
+    @field_validator("candidates")
+    @classmethod
+    def _some_candidates(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must name at least one")
+        return value
+
+    @field_validator("mixed_languages")
+    @classmethod
+    def _two_or_more(cls, value: list[str]) -> list[str]:
+        if len(set(value)) < 2:
+            raise ValueError("must name at least two languages")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OUTREACH_",
@@ -183,6 +217,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     notify: NotifySettings = NotifySettings()
     crawl: CrawlSettings = CrawlSettings()
+    language: LanguageSettings = LanguageSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,1 @@
+"""Language-detection benchmark: candidates measured on real labelled text, see BENCHMARKS.md."""

@@ -1,0 +1,103 @@
+"""The benchmark's texts: real labelled sentences and word pairs (Leipzig corpora, via Lingua's test set), and
+variants derived from them that look like adverts. Everything is drawn with a seeded generator: the same options give
+the same texts."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from messaging.language.backends import RESEARCH_LANGUAGES
+
+VARIANTS = ("sentences", "word-pairs", "adverts", "no-diacritics", "adverts-no-diacritics")
+DESCRIPTIONS = {
+    "sentences": "a full sentence, as written",
+    "word-pairs": "two words (at least 10 characters)",
+    "adverts": "the first 3-8 words of a sentence (Thai, Chinese: 12-30 characters) wrapped in emoji, prices, fake "
+    "+31 6 numbers, 24/7 and platform words",
+    "no-diacritics": "the full sentence with Latin diacritics removed (é -> e, ł -> l, ş -> s)",
+    "adverts-no-diacritics": "the advert texts with Latin diacritics removed",
+}
+# Scripts written without spaces between words: cut them by characters.
+_UNSPACED = {"th", "zh"}
+_EMOJI = ["😘", "💋", "❤️", "🔥", "😍", "💦", "🌹", "✨", "😈", "💕", "👠", "🍑", "⭐", "🇳🇱", "🥰"]
+_PLATFORM = ["WhatsApp", "SMS", "24/7", "incall", "outcall", "escort", "VIP"]
+# Plain Latin letters that are not a base letter plus a combining mark, so NFD does not split them.
+_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ı": "i", "đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ß": "ss"})
+
+
+@dataclass(frozen=True)
+class Sample:
+    language: str
+    text: str
+
+
+def _read(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def strip_diacritics(text: str) -> str:
+    """Text as typed on a keyboard without the language's accents: only Latin letters lose their marks, because
+    Cyrillic, Thai and Chinese keyboards type their own letters whole."""
+    out: list[str] = []
+    for char in unicodedata.normalize("NFD", text.translate(_FOLD)):
+        if unicodedata.category(char) == "Mn" and out and "LATIN" in unicodedata.name(out[-1], ""):
+            continue
+        out.append(char)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def _fake_phone(rng: random.Random) -> str:
+    digits = "".join(rng.choice("0123456789") for _ in range(8))
+    return rng.choice(
+        [
+            f"+31 6 {digits[:2]} {digits[2:4]} {digits[4:6]} {digits[6:]}",
+            f"06-{digits}",
+            f"+316{digits}",
+            f"06 {digits[:4]} {digits[4:]}",
+        ]
+    )
+
+
+def _price(rng: random.Random) -> str:
+    amount = rng.choice([50, 80, 100, 120, 150, 200, 250, 300])
+    return rng.choice([f"€{amount}", f"{amount} euro", f"{amount}€/30min", f"€ {amount},-", f"{amount}eur/u"])
+
+
+def _short(text: str, language: str, rng: random.Random) -> str:
+    if language in _UNSPACED:
+        return text[: rng.randint(12, 30)]
+    words = text.split()
+    return " ".join(words[: rng.randint(3, 8)])
+
+
+def advert_text(text: str, rng: random.Random) -> str:
+    pieces = [text]
+    for noise in (
+        " ".join(rng.choice(_EMOJI) for _ in range(rng.randint(1, 3))),
+        _price(rng),
+        _fake_phone(rng),
+        rng.choice(_PLATFORM),
+    ):
+        pieces.insert(rng.randint(0, len(pieces)), noise)
+    return " ".join(pieces)
+
+
+def build(data_dir: Path, per_language: int, seed: int) -> dict[str, list[Sample]]:
+    """per_language texts of each variant for each of the 17 languages (fewer where the data has fewer)."""
+    rng = random.Random(seed)
+    variants: dict[str, list[Sample]] = {name: [] for name in VARIANTS}
+    for language in RESEARCH_LANGUAGES:
+        # Sentence files are sorted alphabetically (README): sample, never take the first lines.
+        sentences = _read(data_dir / "sentences" / f"{language}.txt")
+        pairs = _read(data_dir / "word-pairs" / f"{language}.txt")
+        chosen = rng.sample(sentences, min(per_language, len(sentences)))
+        adverts = [advert_text(_short(text, language, rng), rng) for text in chosen]
+        variants["sentences"] += [Sample(language, text) for text in chosen]
+        variants["word-pairs"] += [Sample(language, text) for text in rng.sample(pairs, min(per_language, len(pairs)))]
+        variants["adverts"] += [Sample(language, text) for text in adverts]
+        variants["no-diacritics"] += [Sample(language, strip_diacritics(text)) for text in chosen]
+        variants["adverts-no-diacritics"] += [Sample(language, strip_diacritics(text)) for text in adverts]
+    return variants

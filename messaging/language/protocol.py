@@ -1,0 +1,17 @@
+"""What the composer needs from language detection: one decision per advert."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from messaging.language.decision import LanguageDecision
+
+
+class LanguageDetector(Protocol):
+    def decide(self, text: str) -> LanguageDecision:
+        """The language of an advert, the rule that decided it and the template its message uses."""
+        ...
+
+    def detect(self, text: str) -> str | None:
+        """ISO 639-1 code, or None when the fallback template must be used (mixed, too short, unclear)."""
+        ...
