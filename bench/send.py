@@ -2,20 +2,28 @@
 
     .venv/bin/python -m bench.send [--messages 10000] [--rate 50] [--fault-messages 2000] [--database URL]
 
-Clean run: achieved rate against the limit, duplicates at the gateway, peak RSS and RSS sampled during the drain
-(flat memory means no per-message growth). Fault run: 10% injected faults (5xx before and after acceptance, 429,
-timeouts, dropped connections): every message must end sent exactly once, or failed with a reason.
+The gateway runs in its own process, as Twilio would be elsewhere: this process is only the sender.
+Clean run: achieved rate against the limit, duplicates at the gateway, the busiest one-second window the gateway saw,
+peak RSS and RSS sampled during the drain (flat memory means no per-message growth).
+Fault run: 10% injected faults (5xx before and after acceptance, 429, timeouts, dropped connections): every message
+must end sent exactly once, or failed with a reason.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +36,7 @@ from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store, upgrade
 from outreach.store.models import Message
 from outreach.store.types import utcnow
-from tests.world.twilio_gateway import Faults, TwilioGateway
+from tests.world.web_server import free_port
 
 BODY = "Hoi, ik ben Sanne van Demo Outreach. Wij helpen gratis en anoniem. Geen berichten meer? Antwoord STOP."
 
@@ -57,14 +65,45 @@ def max_in_any_window(times: list[float], window: float = 1.0) -> int:
     return best
 
 
-def settings_for(database: str, gateway: TwilioGateway, rate: float, timeout: float = 15.0) -> Settings:
+@contextmanager
+def gateway_process(fault_rate: float = 0.0) -> Iterator[str]:
+    """The test gateway in a child process; yields its URL."""
+    port = free_port()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.world.twilio_gateway", "--port", str(port), "--fault-rate", str(fault_rate),
+         "--seed", "42", "--hang-seconds", "1.5"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None
+        url = child.stdout.readline().strip()
+        yield url
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+def gateway_stats(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/_test/stats", timeout=30) as response:  # noqa: S310 - 127.0.0.1
+        stats: dict[str, Any] = json.load(response)
+    return stats
+
+
+def settings_for(database: str, url: str, rate: float, timeout: float = 15.0) -> Settings:
     hmac_key, fernet_key = new_keys()
+    twilio = {
+        "account_sid": "AC" + "0" * 32,
+        "auth_token": "test-token",
+        "from_number": "+3197010000001",
+        "api_base_url": url,
+    }
     return load_settings(
         database_url=database,
         hmac_key=hmac_key,
         fernet_key=fernet_key,
         dry_run=False,
-        twilio={**gateway.twilio_settings(), "timeout_seconds": timeout},
+        twilio={**twilio, "timeout_seconds": timeout},
         sending={
             "window_start": "00:00",
             "window_end": "00:00",
@@ -77,11 +116,8 @@ def settings_for(database: str, gateway: TwilioGateway, rate: float, timeout: fl
 
 
 def clean_run(database: str, messages: int, rate: float) -> dict[str, Any]:
-    with TwilioGateway() as gateway:
-        gateway.callbacks = "none"
-        arrivals: list[float] = []
-        gateway.on_create = lambda message: arrivals.append(time.monotonic())
-        settings = settings_for(database, gateway, rate)
+    with gateway_process() as url:
+        settings = settings_for(database, url, rate)
         upgrade(settings.database_url)
         store = Store(settings.database_url)
         fill(store, PhoneVault.from_settings(settings), messages)
@@ -100,15 +136,15 @@ def clean_run(database: str, messages: int, rate: float) -> dict[str, Any]:
         elapsed = time.perf_counter() - start
         done.set()
         sent = sum(report.sent.values())
-        per_number = Counter(len(m) for m in gateway.sent_to().values())
+        stats = gateway_stats(url)
         store.close()
     return {
         "sent": sent,
         "elapsed_s": round(elapsed, 1),
         "achieved_per_s": round(sent / elapsed, 2),
         "ratio_to_limit": round(sent / elapsed / rate, 3),
-        "duplicates": sum(count for sends, count in per_number.items() if sends > 1),
-        "max_in_any_1s_window": max_in_any_window(arrivals),
+        "duplicates": sum(1 for count in stats["per_number"].values() if count > 1),
+        "max_in_any_1s_window": max_in_any_window(stats["arrivals"]),
         "rss_first_mb": round(samples[0], 1) if samples else None,
         "rss_last_mb": round(samples[-1], 1) if samples else None,
         "rss_median_mb": round(statistics.median(samples), 1) if samples else None,
@@ -117,10 +153,8 @@ def clean_run(database: str, messages: int, rate: float) -> dict[str, Any]:
 
 
 def fault_run(database: str, messages: int, rate: float) -> dict[str, Any]:
-    with TwilioGateway() as gateway:
-        gateway.callbacks = "none"
-        gateway.faults = Faults(rate=0.10, seed=42, hang_seconds=1.5)
-        settings = settings_for(database, gateway, rate, timeout=1.0)
+    with gateway_process(fault_rate=0.10) as url:
+        settings = settings_for(database, url, rate, timeout=1.0)
         upgrade(settings.database_url)
         store = Store(settings.database_url)
         fill(store, PhoneVault.from_settings(settings), messages)
@@ -141,16 +175,17 @@ def fault_run(database: str, messages: int, rate: float) -> dict[str, Any]:
             rows = session.execute(select(Message.status, Message.error_message)).all()
         statuses = Counter(status for status, _ in rows)
         failed_without_reason = sum(1 for status, reason in rows if status == "failed" and not reason)
-        per_number = Counter(len(m) for m in gateway.sent_to().values())
+        stats = gateway_stats(url)
         store.close()
         return {
             "messages": messages,
             "drains": drains,
             "elapsed_s": round(elapsed, 1),
-            "faults_injected": dict(gateway.faults.injected),
+            "faults_injected": stats["faults"],
             "statuses": dict(statuses),
             "failed_without_reason": failed_without_reason,
-            "numbers_with_more_than_one_message": sum(c for sends, c in per_number.items() if sends > 1),
+            "numbers_with_more_than_one_message": sum(1 for count in stats["per_number"].values() if count > 1),
+            "numbers_at_gateway": len(stats["per_number"]),
             "last_drain_stopped": report.stopped.value if report.stopped else None,
         }
 

@@ -174,6 +174,10 @@ class GatewayHandler(QuietHandler):
             self._reply(status, payload)
 
     def do_GET(self) -> None:
+        if self.path == "/_test/stats":
+            # Not Twilio: what a benchmark running the gateway in another process needs to read back.
+            self._reply(200, self.world.stats())
+            return
         route = self._route()
         if route is None:
             return
@@ -206,6 +210,7 @@ class TwilioGateway(BackgroundServer):
         self.callbacks = "in_order"  # or "reversed", "twice", "none"
         self.callback_log: list[tuple[str, str, int]] = []  # (sid, status, HTTP status of our webhook)
         self.on_create: Callable[[GatewayMessage], None] | None = None
+        self.arrivals: list[float] = []  # time.monotonic() of every accepted create
         self.inbound_numbers: dict[str, datetime] = {}  # number -> when it last wrote to us
         self.from_number = "+3197010000001"
         self._lock = threading.Lock()
@@ -269,6 +274,7 @@ class TwilioGateway(BackgroundServer):
     def after_create(self, sid: str) -> None:
         message = self.get(sid)
         assert message is not None
+        self.arrivals.append(time.monotonic())
         if self.on_create is not None:
             self.on_create(message)
         if message.status_callback and self.callbacks != "none":
@@ -384,6 +390,14 @@ class TwilioGateway(BackgroundServer):
             "uri": raw_path,
         }
 
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            per_number: dict[str, int] = {}
+            for message in self.messages:
+                number = message.to.removeprefix("whatsapp:")
+                per_number[number] = per_number.get(number, 0) + 1
+            return {"arrivals": list(self.arrivals), "per_number": per_number, "faults": dict(self.faults.injected)}
+
     def sent_to(self) -> dict[str, list[GatewayMessage]]:
         with self._lock:
             result: dict[str, list[GatewayMessage]] = {}
@@ -411,3 +425,25 @@ def _matches(message: GatewayMessage, query: dict[str, str]) -> bool:
         # Like Twilio: the filter has a day's precision.
         return message.created.date().isoformat() >= since[:10]
     return True
+
+
+def main() -> None:
+    """Run the gateway on its own (a benchmark keeps it out of the measured process, as Twilio would be)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Twilio-compatible test gateway on 127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hang-seconds", type=float, default=3.0)
+    args = parser.parse_args()
+    gateway = TwilioGateway(port=args.port)
+    gateway.callbacks = "none"
+    gateway.faults = Faults(rate=args.fault_rate, seed=args.seed, hang_seconds=args.hang_seconds)
+    with gateway:
+        print(gateway.url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
