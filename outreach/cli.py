@@ -162,13 +162,22 @@ def log(
                     number,
                     site_name or "-",
                     ad_id or "-",
-                    message.language or "-",
+                    _language_cell(message.language, message.language_rule, message.language_detected),
                     message.status + (" (dry run)" if message.dry_run else ""),
                     message.fieldworker or "-",
                 )
     finally:
         store.close()
     console.print(table)
+
+
+def _language_cell(template: str | None, rule: str | None, detected: str | None) -> str:
+    """ "nl", or "en (mixed)" / "en (no_template: th)" when the fallback was used and why."""
+    if template is None:
+        return "-"
+    if rule in (None, "detected"):
+        return template
+    return f"{template} ({rule}: {detected})" if detected else f"{template} ({rule})"
 
 
 def _error(message: str) -> None:

@@ -42,9 +42,9 @@ def enqueue_first_contact(
     draft: the message waits for a person (approve or assist mode) instead of going with the next drain."""
     advert = session.get(Advert, candidate.advert_id)
     assert advert is not None
-    if advert.language is None:
-        advert.language = detector.detect(f"{advert.title}. {advert.text}")
-    rendered = templates.render(advert.language, settings.organisation)
+    decision = detector.decide(f"{advert.title}. {advert.text}")
+    advert.language = decision.language
+    rendered = templates.render(decision.template, settings.organisation)
     cutoff = now - timedelta(days=settings.recontact_days)
     decided = rows_changed(
         session,
@@ -64,6 +64,9 @@ def enqueue_first_contact(
         channel=templates.channel,
         kind="first_contact",
         language=rendered.language,
+        language_detected=decision.language,
+        language_confidence=round(decision.confidence, 3),
+        language_rule=decision.rule.value,
         body=rendered.body,
         fieldworker=settings.organisation.fieldworker,
         status="draft" if draft else "queued",
@@ -81,7 +84,8 @@ def enqueue_first_contact(
         person_id=candidate.person_id,
         advert_id=advert.id,
         language=rendered.language,
-        detected=advert.language,
+        detected=decision.language,
+        rule=decision.rule.value,
         kind="first_contact",
         mode=settings.sending.mode,
     )

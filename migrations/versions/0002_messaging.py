@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-27 18:08:56.468996
 
-Adds the `draft` message state (approve and assist modes), who approved and sent a message, the person's reply
+Adds how a message's language was chosen, the `draft` message state (approve and assist modes), who approved and sent a message, the person's reply
 and pause state, global sending pauses, and named leases (the single-sender guard on SQLite).
 """
 
@@ -46,6 +46,9 @@ def upgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("provider_status", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("content_sid", sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column("language_detected", sa.String(length=8), nullable=True))
+        batch_op.add_column(sa.Column("language_confidence", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("language_rule", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("content_variables", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("mode", sa.String(length=10), nullable=True))
         batch_op.create_index("ix_messages_sent_at", ["sent_at"], unique=False)
@@ -81,6 +84,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_messages_sent_at")
         batch_op.drop_column("mode")
         batch_op.drop_column("content_variables")
+        batch_op.drop_column("language_rule")
+        batch_op.drop_column("language_confidence")
+        batch_op.drop_column("language_detected")
         batch_op.drop_column("content_sid")
         batch_op.drop_column("provider_status")
 

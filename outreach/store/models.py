@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -148,7 +149,11 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(3), default="out")
     channel: Mapped[str] = mapped_column(String(16), default="sms")
     kind: Mapped[str] = mapped_column(String(20), default="first_contact")
-    language: Mapped[str | None] = mapped_column(String(8))
+    language: Mapped[str | None] = mapped_column(String(8))  # the template's language
+    # How the language was chosen: what the detector saw, how sure it was, and the rule that decided.
+    language_detected: Mapped[str | None] = mapped_column(String(8))
+    language_confidence: Mapped[float | None] = mapped_column(Float)
+    language_rule: Mapped[str | None] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     fieldworker: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(16), default="queued")
