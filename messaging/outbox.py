@@ -193,22 +193,36 @@ class Outbox:
             )
 
     def _claim_next(self, report: DrainReport, now: datetime | None) -> Claimed | None:
-        """queued -> sending for one message, and what to send, in one transaction. SKIP LOCKED keeps concurrent
-        PostgreSQL senders off each other's rows; the conditional UPDATE guarantees no row is claimed twice."""
+        """queued -> sending for the oldest queued message, and what to send, in one transaction.
+
+        One statement: UPDATE ... WHERE id = (oldest queued, FOR UPDATE SKIP LOCKED on PostgreSQL) AND status =
+        'queued' RETURNING id. SKIP LOCKED keeps concurrent senders off each other's rows; the status condition is
+        what guarantees that no row is claimed twice."""
         while True:
             with self.store.session() as session:
-                candidate = session.execute(
+                oldest = (
                     select(Message.id)
                     .where(Message.status == "queued", Message.direction == "out")
                     .order_by(Message.id)
                     .limit(1)
                     .with_for_update(skip_locked=True)
+                    .scalar_subquery()
+                )
+                stamp = utcnow()
+                claimed = session.execute(
+                    update(Message)
+                    .where(Message.id == oldest, Message.status == "queued")
+                    .values(status="sending", claimed_at=stamp, updated_at=stamp)
+                    .returning(Message.id)
                 ).scalar_one_or_none()
-                if candidate is None:
+                if claimed is not None:
+                    return self._prepare(session, claimed, report, now)
+                waiting = session.execute(
+                    select(Message.id).where(Message.status == "queued", Message.direction == "out").limit(1)
+                ).first()
+                if waiting is None:
                     return None
-                if self._claim(session, candidate, "queued"):
-                    return self._prepare(session, candidate, report, now)
-            # another sender took it between our SELECT and UPDATE: look for the next one
+            # another sender took the oldest between our subquery and update: look for the next one
 
     def _claim(self, session: Session, message_id: int, expected: str) -> bool:
         now = utcnow()
