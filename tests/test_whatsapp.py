@@ -1,0 +1,62 @@
+"""WhatsApp only where Meta's rules allow it: inside the 24-hour window after the person wrote to us there; a
+message WhatsApp refuses (63016 outside the window, 63024 not a WhatsApp user) falls back to SMS when configured."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from outreach.conversations import queue_reply
+from outreach.crypto import PhoneVault
+from outreach.inbound import Inbound, receive
+from outreach.sending import make_outbox
+from outreach.store.db import Store
+from outreach.store.models import Message
+from tests.messaging_world import messaging_settings, numbers
+from tests.world.twilio_gateway import TwilioGateway
+
+WHATSAPP = {"enabled": True, "from_number": "+3197010000002", "fallback_to_sms": True}
+
+
+def test_a_reply_to_someone_who_wrote_on_whatsapp_goes_by_whatsapp(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    settings = messaging_settings(database_url, keys, tmp_path, gateway, whatsapp=WHATSAPP)
+    store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+    [number] = numbers(1)
+    gateway.whatsapp_users.add(number)
+    gateway.inbound_numbers[number] = datetime.now(UTC)  # they wrote: WhatsApp's 24-hour window is open
+    with store.session() as session:
+        asked = receive(session, vault, settings, Inbound("SM" + "c" * 32, f"whatsapp:{number}", "Hoi, wie ben jij?"))
+        assert asked.person_id is not None
+        reply_id = queue_reply(session, asked.person_id, "Hoi! Ik ben Sanne van Demo Outreach.", settings, "sanne")
+    report = make_outbox(settings, store, "sanne").send_one(reply_id)
+    assert sum(report.sent.values()) == 1
+    assert [m.to for m in gateway.messages] == [f"whatsapp:{number}"]
+    assert gateway.messages[0].from_ == "whatsapp:+3197010000002"
+    store.close()
+
+
+def test_outside_the_window_whatsapp_falls_back_to_sms(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    settings = messaging_settings(database_url, keys, tmp_path, gateway, whatsapp=WHATSAPP)
+    store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+    [number] = numbers(1)
+    gateway.whatsapp_users.add(number)  # a WhatsApp user, but the gateway never saw them write: 63016
+    with store.session() as session:
+        asked = receive(session, vault, settings, Inbound("SM" + "d" * 32, f"whatsapp:{number}", "Hoi"))
+        assert asked.person_id is not None
+        reply_id = queue_reply(session, asked.person_id, "Hoi! Ik ben Sanne van Demo Outreach.", settings, "sanne")
+    outbox = make_outbox(settings, store, "sanne")
+    first = outbox.send_one(reply_id)
+    assert first.fell_back == 1 and gateway.messages == []
+    outbox.drain()
+    assert [m.to for m in gateway.messages] == [number]
+    with store.session() as session:
+        message = session.get(Message, reply_id)
+        assert message is not None and (message.channel, message.status) == ("sms", "sent")
+        assert session.execute(select(Message.error_code).where(Message.id == reply_id)).scalar_one() == 63016
+    store.close()
