@@ -154,6 +154,7 @@ class Message(Base):
     language_detected: Mapped[str | None] = mapped_column(String(8))
     language_confidence: Mapped[float | None] = mapped_column(Float)
     language_rule: Mapped[str | None] = mapped_column(String(20))
+    template_variant: Mapped[str | None] = mapped_column(String(40))  # which wording of the template (A/B)
     body: Mapped[str] = mapped_column(Text)
     fieldworker: Mapped[str | None] = mapped_column(String(60))
     status: Mapped[str] = mapped_column(String(16), default="queued")
