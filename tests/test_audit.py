@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import yaml
 from sqlalchemy import delete, update
 
 from outreach import audit
@@ -41,4 +45,23 @@ def test_a_deleted_event_is_found(database_url: str) -> None:
     with store.session() as session:
         problems = audit.verify(session)
     assert {p.seq for p in problems} == {3}
+    store.close()
+
+
+def test_the_cli_says_the_chain_is_intact_and_names_an_edited_event(
+    database_url: str, tmp_path: Path, keys: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from outreach.cli import run
+
+    store = _store_with_events(database_url)
+    config = tmp_path / "audit.yaml"
+    config.write_text(yaml.safe_dump({"database_url": database_url, **keys}), encoding="utf-8")
+    assert run(["audit", "verify", "--config", str(config)]) == 0
+    assert "audit chain intact: 5 events" in capsys.readouterr().out
+    with store.session() as session:
+        session.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(name="forged"))
+    assert run(["audit", "verify", "--config", str(config)]) == 1
+    captured = capsys.readouterr()
+    assert "content was edited" in captured.out
+    assert captured.err.strip() == "error: audit chain broken at 1 place(s); first at event 4"
     store.close()
