@@ -44,6 +44,31 @@ def keys_new() -> None:
     console.print(f"OUTREACH_HMAC_KEY={hmac_key}\nOUTREACH_FERNET_KEY={fernet_key}", highlight=False)
 
 
+@keys_app.command("rotate")
+def keys_rotate(config: ConfigOption = None, actor: ActorOption = None) -> None:
+    """Re-encrypt every stored number and reply under the current fernet_key, without stopping anything.
+
+    First make a new key (`outreach keys new`), set it as fernet_key and move the old one to
+    fernet_previous_keys; run this; then remove the old key.
+
+    Example: outreach keys rotate
+    """
+    from outreach.crypto import PhoneVault
+    from outreach.keys import rotate_keys
+    from outreach.store.db import Store
+
+    settings = settings_from(config)
+    store = Store(settings.database_url)
+    try:
+        report = rotate_keys(store, PhoneVault.from_settings(settings), actor_for(settings, actor))
+    finally:
+        store.close()
+    console.print(
+        f"re-encrypted {report.numbers} numbers and {report.message_texts} message texts under the current key; "
+        "you can now remove fernet_previous_keys"
+    )
+
+
 @app.command()
 def cycle(
     config: ConfigOption = None,

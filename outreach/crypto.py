@@ -9,24 +9,31 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from outreach.errors import ConfigError
 from outreach.settings import Settings
 
 
+def _fernet(key: str, setting: str) -> Fernet:
+    try:
+        return Fernet(key.encode())
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"{setting}: not a valid Fernet key (32 url-safe base64-encoded bytes; make one with `outreach keys new`)"
+        ) from exc
+
+
 class PhoneVault:
-    def __init__(self, hmac_key: str, fernet_key: str) -> None:
+    """Encrypts with the current Fernet key; decrypts with it or any previous key (during a key rotation)."""
+
+    def __init__(self, hmac_key: str, fernet_key: str, previous_keys: list[str] | None = None) -> None:
         if len(hmac_key) < 32:
             raise ConfigError("hmac_key: must be at least 32 characters (e.g. `openssl rand -hex 32`)")
         self._hmac_key = hmac_key.encode()
-        try:
-            self._fernet = Fernet(fernet_key.encode())
-        except (ValueError, TypeError) as exc:
-            raise ConfigError(
-                "fernet_key: not a valid Fernet key (32 url-safe base64-encoded bytes; "
-                "make one with `outreach keys new`)"
-            ) from exc
+        current = _fernet(fernet_key, "fernet_key")
+        older = [_fernet(key, "fernet_previous_keys") for key in previous_keys or []]
+        self._fernet = MultiFernet([current, *older])
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PhoneVault:
@@ -34,7 +41,11 @@ class PhoneVault:
             raise ConfigError("hmac_key: missing; set OUTREACH_HMAC_KEY or OUTREACH_HMAC_KEY_FILE")
         if settings.fernet_key is None:
             raise ConfigError("fernet_key: missing; set OUTREACH_FERNET_KEY or OUTREACH_FERNET_KEY_FILE")
-        return cls(settings.hmac_key.get_secret_value(), settings.fernet_key.get_secret_value())
+        return cls(
+            settings.hmac_key.get_secret_value(),
+            settings.fernet_key.get_secret_value(),
+            [key.get_secret_value() for key in settings.fernet_previous_keys],
+        )
 
     def key(self, e164: str) -> str:
         """The person's identity: HMAC-SHA256 of the E.164 number, hex."""
@@ -43,6 +54,13 @@ class PhoneVault:
     def encrypt(self, value: str) -> str:
         """A number, or any other personal text we must keep (the body of a reply)."""
         return self._fernet.encrypt(value.encode()).decode()
+
+    def rotate(self, token: str) -> str:
+        """The same value, encrypted under the current key."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise ConfigError("fernet_key: a stored value matches neither the current nor a previous key") from exc
 
     def decrypt(self, token: str) -> str:
         try:

@@ -194,6 +194,13 @@ class Settings(BaseSettings):
     hmac_key_file: Path | None = Field(None, description="File holding hmac_key (mode 0600).")
     fernet_key: SecretStr | None = Field(None, description="Fernet key that encrypts stored phone numbers.")
     fernet_key_file: Path | None = Field(None, description="File holding fernet_key (mode 0600).")
+    fernet_previous_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Older Fernet keys, still accepted for reading while `outreach keys rotate` re-encrypts.",
+    )
+    fernet_previous_keys_file: Path | None = Field(
+        None, description="File with older Fernet keys, one per line (mode 0600)."
+    )
     sites_dir: Path = Field(Path("config/sites"), description="Folder with one YAML file per ad site.")
     templates_dir: Path = Field(Path("templates"), description="Folder with the message templates.")
     log_dir: Path = Field(Path("var/log"), description="Folder for crawl logs.")
@@ -243,15 +250,19 @@ class Settings(BaseSettings):
             self.hmac_key = SecretStr(read_secret_file(self.hmac_key_file, "hmac_key_file"))
         if self.fernet_key is None and self.fernet_key_file is not None:
             self.fernet_key = SecretStr(read_secret_file(self.fernet_key_file, "fernet_key_file"))
+        if not self.fernet_previous_keys and self.fernet_previous_keys_file is not None:
+            text = read_secret_file(self.fernet_previous_keys_file, "fernet_previous_keys_file")
+            self.fernet_previous_keys = [SecretStr(line.strip()) for line in text.splitlines() if line.strip()]
         if self.fallback_language not in self.languages:
             raise ValueError(f"fallback_language {self.fallback_language!r} is not one of languages")
         return self
 
     def for_child(self) -> str:
         """Serialise for a child process (sent on its stdin, so secrets stay out of argv and environ)."""
-        data = self.model_dump(mode="json", exclude={"hmac_key_file", "fernet_key_file"})
+        data = self.model_dump(mode="json", exclude={"hmac_key_file", "fernet_key_file", "fernet_previous_keys_file"})
         data["hmac_key"] = self.hmac_key.get_secret_value() if self.hmac_key else None
         data["fernet_key"] = self.fernet_key.get_secret_value() if self.fernet_key else None
+        data["fernet_previous_keys"] = [key.get_secret_value() for key in self.fernet_previous_keys]
         token = self.twilio.auth_token
         data["twilio"]["auth_token"] = token.get_secret_value() if token else None
         data["twilio"].pop("auth_token_file", None)
