@@ -142,6 +142,18 @@ class NotifySettings(BaseModel):
         return self
 
 
+class RetentionSettings(BaseModel):
+    advert_days: int = Field(
+        30, ge=1, description="Adverts not seen for this many days, and persons never contacted, are deleted."
+    )
+    contact_days: int = Field(
+        365,
+        ge=1,
+        description="Messages, and persons not seen or contacted for this many days, are deleted; the opt-out or "
+        "block key stays. Must be at least recontact_days, or the re-contact window would be forgotten.",
+    )
+
+
 class CrawlSettings(BaseModel):
     timeout_seconds: int = Field(1800, gt=0, description="A crawl child running longer than this is stopped.")
     log_level: str = Field("INFO", description="Scrapy log level in the crawl child's log file.")
@@ -224,6 +236,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     notify: NotifySettings = NotifySettings()
     crawl: CrawlSettings = CrawlSettings()
+    retention: RetentionSettings = RetentionSettings()
     language: LanguageSettings = LanguageSettings()
 
     @classmethod
@@ -253,6 +266,8 @@ class Settings(BaseSettings):
         if not self.fernet_previous_keys and self.fernet_previous_keys_file is not None:
             text = read_secret_file(self.fernet_previous_keys_file, "fernet_previous_keys_file")
             self.fernet_previous_keys = [SecretStr(line.strip()) for line in text.splitlines() if line.strip()]
+        if self.retention.contact_days < self.recontact_days:
+            raise ValueError("retention.contact_days must be at least recontact_days")
         if self.fallback_language not in self.languages:
             raise ValueError(f"fallback_language {self.fallback_language!r} is not one of languages")
         return self

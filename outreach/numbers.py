@@ -1,0 +1,17 @@
+"""A phone number typed by a person (CLI) in any common format, to E.164, or one clear error."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from outreach.errors import UsageError
+
+
+def normalise_number(raw: str, default_region: str) -> str:
+    try:
+        parsed = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise UsageError(f"not a phone number: {raw!r}") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise UsageError(f"not a valid phone number: {raw!r}")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

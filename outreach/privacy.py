@@ -1,0 +1,124 @@
+"""What the organisation owes the people in its database: keep little, for a short time, and show or erase it all
+on request. The opt-out or block key always stays, so an erased person is never contacted again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy.orm import Session
+
+from outreach import audit, optouts
+from outreach.crypto import PhoneVault
+from outreach.settings import RetentionSettings
+from outreach.store.db import rows_changed
+from outreach.store.models import Advert, AdvertPerson, Message, OptOut, Person, Site
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    adverts: int
+    uncontacted_persons: int
+    messages: int
+    persons: int
+
+
+def purge(session: Session, retention: RetentionSettings, now: datetime, actor: str) -> PurgeReport:
+    """Delete what the retention settings no longer allow us to keep."""
+    advert_cutoff = now - timedelta(days=retention.advert_days)
+    contact_cutoff = now - timedelta(days=retention.contact_days)
+    adverts = rows_changed(session, delete(Advert).where(Advert.last_seen < advert_cutoff))
+    has_messages = exists().where(Message.person_id == Person.id)
+    uncontacted = rows_changed(
+        session,
+        delete(Person).where(Person.last_contacted_at.is_(None), ~has_messages, Person.last_seen < advert_cutoff),
+    )
+    messages = rows_changed(session, delete(Message).where(Message.created_at < contact_cutoff))
+    persons = rows_changed(
+        session,
+        delete(Person).where(
+            Person.last_seen < contact_cutoff,
+            or_(Person.last_contacted_at.is_(None), Person.last_contacted_at < contact_cutoff),
+            ~has_messages,
+        ),
+    )
+    report = PurgeReport(adverts, uncontacted, messages, persons)
+    audit.record(session, "retention.purged", actor, **report.__dict__)
+    return report
+
+
+def _person(session: Session, vault: PhoneVault, e164: str) -> Person | None:
+    return session.execute(select(Person).where(Person.key == vault.key(e164))).scalar_one_or_none()
+
+
+def export_subject(session: Session, vault: PhoneVault, e164: str, actor: str) -> dict[str, Any]:
+    """Everything held about one number (GDPR art. 15), as plain data."""
+    key = vault.key(e164)
+    person = _person(session, vault, e164)
+    data: dict[str, Any] = {"number": e164, "person": None, "adverts": [], "messages": [], "opt_outs": []}
+    data["opt_outs"] = [
+        {"kind": o.kind, "source": o.source, "reason": o.reason, "at": o.created_at.isoformat()}
+        for o in session.execute(select(OptOut).where(OptOut.person_key == key)).scalars()
+    ]
+    if person is not None:
+        data["person"] = {
+            "id": person.id,
+            "country": person.country,
+            "first_seen": person.first_seen.isoformat(),
+            "last_seen": person.last_seen.isoformat(),
+            "last_contacted_at": person.last_contacted_at.isoformat() if person.last_contacted_at else None,
+            "last_inbound_at": person.last_inbound_at.isoformat() if person.last_inbound_at else None,
+        }
+        for advert, site in session.execute(
+            select(Advert, Site.name)
+            .join(AdvertPerson, AdvertPerson.advert_id == Advert.id)
+            .join(Site, Site.id == Advert.site_id)
+            .where(AdvertPerson.person_id == person.id)
+        ):
+            data["adverts"].append(
+                {
+                    "site": site,
+                    "url": advert.url,
+                    "title": advert.title,
+                    "text": advert.text,
+                    "city": advert.city,
+                    "first_seen": advert.first_seen.isoformat(),
+                    "last_seen": advert.last_seen.isoformat(),
+                }
+            )
+        for message in session.execute(
+            select(Message).where(Message.person_id == person.id).order_by(Message.id)
+        ).scalars():
+            data["messages"].append(
+                {
+                    "direction": message.direction,
+                    "channel": message.channel,
+                    "status": message.status,
+                    "text": vault.decrypt(message.body) if message.direction == "in" else message.body,
+                    "at": message.created_at.isoformat(),
+                }
+            )
+    audit.record(session, "subject.exported", actor, person_key=key[:12], found=person is not None)
+    return data
+
+
+def erase_subject(session: Session, vault: PhoneVault, e164: str, actor: str, reason: str) -> bool:
+    """Remove everything about a number (GDPR art. 17) but the opt-out key, which is recorded if missing, so the
+    person is never contacted again. Adverts that show only this number go too."""
+    key = vault.key(e164)
+    if not optouts.is_stopped(session, key):
+        optouts.stop(session, key, kind="opt_out", source="erasure", actor=actor, reason=reason)
+    person = _person(session, vault, e164)
+    if person is None:
+        audit.record(session, "subject.erased", actor, person_key=key[:12], found=False, reason=reason)
+        return False
+    others = exists().where(and_(AdvertPerson.advert_id == Advert.id, AdvertPerson.person_id != person.id))
+    own_adverts = select(AdvertPerson.advert_id).where(AdvertPerson.person_id == person.id)
+    session.execute(delete(Message).where(Message.person_id == person.id))
+    session.execute(delete(Advert).where(Advert.id.in_(own_adverts), ~others))
+    session.execute(delete(AdvertPerson).where(AdvertPerson.person_id == person.id))
+    session.delete(person)
+    audit.record(session, "subject.erased", actor, person_key=key[:12], found=True, reason=reason)
+    return True

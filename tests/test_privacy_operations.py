@@ -1,0 +1,85 @@
+"""Subject requests and the retention purge: everything about a number can be shown or removed, and the opt-out
+key always stays, so nobody erased or purged is ever contacted again."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from outreach.cli import run
+from outreach.cycle import run_cycle
+from outreach.privacy import purge
+from outreach.settings import Settings
+from outreach.store.db import Store
+from outreach.store.models import Advert, Message, OptOut, Person
+from outreach.store.types import utcnow
+from tests.world.twilio_gateway import TwilioGateway
+
+
+def _config(settings: Settings, tmp_path: Path) -> str:
+    path = tmp_path / "privacy.yaml"
+    path.write_text(settings.for_child(), encoding="utf-8")
+    return str(path)
+
+
+def _count(store: Store, model: type) -> int:
+    with store.session() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_a_subject_is_exported_then_erased_and_never_contacted_again(
+    world_settings: Settings, tmp_path: Path, gateway: TwilioGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_cycle(world_settings, actor="alice")
+    number = sorted(gateway.sent_to())[0]
+    national = "0" + number[3:]  # typed the Dutch way: 06...
+    config = _config(world_settings, tmp_path)
+    capsys.readouterr()
+    assert run(["subject", "export", national, "--config", config]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["number"] == number and exported["person"] is not None
+    assert exported["adverts"] and [m["direction"] for m in exported["messages"]] == ["out"]
+    assert run(["subject", "erase", national, "--config", config]) == 2  # a reason is required
+    assert run(["subject", "erase", national, "--reason", "request 1", "--config", config]) == 0
+    store = Store(world_settings.database_url)
+    with store.session() as session:
+        keys = list(session.execute(select(OptOut.source)).scalars())
+        persons = session.execute(select(func.count()).select_from(Person)).scalar_one()
+    assert keys == ["erasure"]
+    capsys.readouterr()
+    assert run(["subject", "export", number, "--config", config]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert after["person"] is None and after["adverts"] == [] and after["messages"] == []
+    assert len(after["opt_outs"]) == 1
+    # The advert is still online: the next crawl finds the number again, and the opt-out key stops it.
+    sent_before = len(gateway.messages)
+    run_cycle(world_settings, actor="alice")
+    assert len(gateway.messages) == sent_before
+    with store.session() as session:
+        assert session.execute(select(func.count()).select_from(Person)).scalar_one() == persons + 1
+    store.close()
+
+
+def test_the_purge_removes_what_retention_no_longer_allows_and_keeps_opt_outs(
+    world_settings: Settings, tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    run_cycle(world_settings, actor="alice")
+    store = Store(world_settings.database_url)
+    with store.session() as session:
+        session.add(OptOut(person_key="k" * 64, kind="block", source="cli", actor="bob"))
+    adverts, persons, messages = _count(store, Advert), _count(store, Person), _count(store, Message)
+    contacted = len(gateway.sent_to())
+    with store.session() as session:
+        soon = purge(session, world_settings.retention, utcnow() + timedelta(days=31), "retention")
+    assert soon.adverts == adverts and soon.messages == 0
+    assert soon.uncontacted_persons == persons - contacted  # the contacted ones are kept for the re-contact window
+    with store.session() as session:
+        late = purge(session, world_settings.retention, utcnow() + timedelta(days=366), "retention")
+    assert late.messages == messages and late.persons == contacted
+    assert (_count(store, Advert), _count(store, Person), _count(store, Message)) == (0, 0, 0)
+    assert _count(store, OptOut) == 1
+    store.close()
