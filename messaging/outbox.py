@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -55,6 +56,7 @@ class Stop(StrEnum):
     OTHER_SENDER = "another sender is draining this SQLite database"
     RATE_LIMITED = "the provider keeps rate-limiting us"
     LEASE_LOST = "the sender lease was lost"
+    SHUTDOWN = "the process is shutting down"
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ class Outbox:
         self.rng = rng or random.Random()
         self._sleep = sleep or time.sleep
         self.pacer = Pacer(self.sending.per_second, sleep=self._sleep)
+        self.stop: threading.Event | None = None  # set by a SIGTERM handler: finish the current message, then stop
 
     @property
     def dry_run(self) -> bool:
@@ -129,6 +132,9 @@ class Outbox:
             budget = min(cycle_left, daily_left)
             next_check = 0.0
             while budget > 0:
+                if self.stop is not None and self.stop.is_set():
+                    report.stopped = Stop.SHUTDOWN
+                    break
                 # The pause flag and the lease are database reads: once a second is soon enough, and keeps the
                 # per-message cost to two short transactions.
                 if time.monotonic() >= next_check:

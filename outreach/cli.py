@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from outreach.audit import default_actor
 from outreach.commands import audit as _audit  # noqa: F401 - registers its commands on app
 from outreach.commands import messaging as _messaging  # noqa: F401 - registers its commands on app
+from outreach.commands import operations as _operations  # noqa: F401 - registers its commands on app
 from outreach.commands import privacy as _privacy  # noqa: F401 - registers its commands on app
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, db_app, keys_app, settings_from
 from outreach.errors import OutreachError
@@ -81,10 +82,11 @@ def cycle(
 
     Example: outreach cycle --dry-run --site kinky
     """
-    from outreach.cycle import run_cycle
+    from outreach.scheduler import locked_cycle
 
     settings = settings_from(config)
-    report = run_cycle(settings, actor=actor_for(settings, actor), dry_run=dry_run or None, sites=site)
+    # The same lock as the scheduler's: a second cycle exits at once with one line.
+    report = locked_cycle(settings, actor=actor_for(settings, actor), dry_run=dry_run or None, sites=site)
     _print_cycle(report)
     if not report.crawl_ok:
         raise OutreachError(report.crawl_error or "crawl failed")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,13 @@ class CrawlOutcome:
         return sum(int(site.get(counter, 0)) for site in self.stats.values() if isinstance(site, dict))
 
 
-def run_crawl(settings: Settings, store: Store, actor: str, sites: list[str] | None = None) -> CrawlOutcome:
+def run_crawl(
+    settings: Settings,
+    store: Store,
+    actor: str,
+    sites: list[str] | None = None,
+    stop: threading.Event | None = None,
+) -> CrawlOutcome:
     with store.session() as session:
         run = CrawlRun(status="running", stats={})
         session.add(run)
@@ -43,23 +51,21 @@ def run_crawl(settings: Settings, store: Store, actor: str, sites: list[str] | N
         command += ["--site", site]
     error: str | None = None
     with log_file.open("w", encoding="utf-8") as log:
-        try:
-            child = subprocess.run(
-                command,
-                input=settings.for_child(),
-                text=True,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=PROJECT_ROOT,
-                timeout=settings.crawl.timeout_seconds,
-                check=False,
-            )
-            if child.returncode == 2:
-                raise ConfigError(_last_error_line(log_file) or "crawl child rejected the configuration")
-            if child.returncode != 0:
-                error = f"crawl child exited with {child.returncode}; see {log_file}"
-        except subprocess.TimeoutExpired:
+        child = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, text=True
+        )
+        assert child.stdin is not None
+        child.stdin.write(settings.for_child())
+        child.stdin.close()
+        returncode = _wait(child, settings.crawl.timeout_seconds, stop)
+        if returncode is None:
             error = f"crawl stopped after {settings.crawl.timeout_seconds}s; see {log_file}"
+        elif stop is not None and stop.is_set():
+            error = f"crawl stopped on request (shutdown); see {log_file}"
+        elif returncode == 2:
+            raise ConfigError(_last_error_line(log_file) or "crawl child rejected the configuration")
+        elif returncode != 0:
+            error = f"crawl child exited with {returncode}; see {log_file}"
     with store.session() as session:
         run_row = session.get(CrawlRun, run_id)
         assert run_row is not None
@@ -68,6 +74,28 @@ def run_crawl(settings: Settings, store: Store, actor: str, sites: list[str] | N
         stats = dict(run_row.stats)
         audit.record(session, "crawl.finished", actor, run_id=run_id, status=run_row.status, error=error)
     return CrawlOutcome(run_id, error is None, log_file, stats, error)
+
+
+def _wait(child: subprocess.Popen[str], timeout: float, stop: threading.Event | None) -> int | None:
+    """The child's exit code; on `stop`, SIGTERM first (Scrapy then closes its spiders and pipelines cleanly);
+    None when it ran past the timeout and was killed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return child.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            pass
+        if stop is not None and stop.is_set():
+            child.terminate()
+            try:
+                return child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                return child.wait()
+        if time.monotonic() > deadline:
+            child.kill()
+            child.wait()
+            return None
 
 
 def _last_error_line(log_file: Path) -> str | None:

@@ -5,6 +5,7 @@ A plain function made of small steps; the scheduler and the CLI only call it.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,8 +49,14 @@ class CycleReport:
 
 
 def run_cycle(
-    settings: Settings, *, actor: str, dry_run: bool | None = None, sites: list[str] | None = None
+    settings: Settings,
+    *,
+    actor: str,
+    dry_run: bool | None = None,
+    sites: list[str] | None = None,
+    stop: threading.Event | None = None,
 ) -> CycleReport:
+    """stop: set by a SIGTERM handler; the crawl child is asked to stop and sending ends after the current message."""
     dry = settings.dry_run if dry_run is None else dry_run
     mode = settings.sending.mode
     PhoneVault.from_settings(settings)  # missing or broken keys stop the cycle before anything runs
@@ -64,10 +71,11 @@ def run_cycle(
     detector = make_detector(settings)
     store = Store(settings.database_url)
     outbox = make_outbox(settings, store, actor, dry)  # a sender misconfiguration stops the cycle here too
+    outbox.stop = stop
     try:
         with store.session() as session:
             audit.record(session, "cycle.started", actor, dry_run=dry, mode=mode)
-        crawl = run_crawl(settings, store, actor, sites)
+        crawl = run_crawl(settings, store, actor, sites, stop)
         report = CycleReport(
             run_id=crawl.run_id,
             crawl_ok=crawl.ok,

@@ -142,6 +142,34 @@ class NotifySettings(BaseModel):
         return self
 
 
+class ScheduleSettings(BaseModel):
+    cycle_cron: str = Field(
+        "*/30 8-22 * * *",
+        description="When `outreach scheduler` runs a cycle (crontab: minute hour day month weekday).",
+    )
+    purge_cron: str = Field("30 3 * * *", description="When `outreach scheduler` runs the retention purge.")
+    timezone: str = Field("Europe/Amsterdam", description="Time zone of the two schedules.")
+    lock_seconds: int = Field(
+        300, ge=30, description="A cycle's lock expires this long after its holder stopped renewing it (a crash)."
+    )
+
+    @field_validator("cycle_cron", "purge_cron")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"not a crontab expression ({exc})") from exc
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return SendingSettings._known_zone(value)
+
+
 class RetentionSettings(BaseModel):
     advert_days: int = Field(
         30, ge=1, description="Adverts not seen for this many days, and persons never contacted, are deleted."
@@ -237,6 +265,7 @@ class Settings(BaseSettings):
     notify: NotifySettings = NotifySettings()
     crawl: CrawlSettings = CrawlSettings()
     retention: RetentionSettings = RetentionSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
     language: LanguageSettings = LanguageSettings()
 
     @classmethod

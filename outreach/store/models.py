@@ -9,13 +9,17 @@ from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Column,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
+    Unicode,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -234,3 +238,24 @@ class Lock(Base):
     holder: Mapped[str] = mapped_column(String(120))
     acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class Heartbeat(Base):
+    """A long-running process says it is alive, and what it last did (`outreach status` reads it)."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# APScheduler's job store, in the same database. It would create this table itself; the schema exists only through
+# migrations, so it is declared here exactly as apscheduler.jobstores.sqlalchemy defines it.
+apscheduler_jobs = Table(
+    "apscheduler_jobs",
+    Base.metadata,
+    Column("id", Unicode(191), primary_key=True),
+    Column("next_run_time", Float(25), index=True),
+    Column("job_state", LargeBinary, nullable=False),
+)

@@ -1,0 +1,75 @@
+"""Running it: the scheduler and the status overview."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from outreach.commands.base import ConfigOption, app, console, settings_from
+
+
+@app.command()
+def scheduler(config: ConfigOption = None) -> None:
+    """Run cycles and the retention purge on the schedule in `schedule:` until SIGTERM or Ctrl-C.
+
+    A cycle never overlaps another (a database lock, also against `outreach cycle`); missed runs coalesce into one.
+
+    Example: outreach scheduler --config /etc/outreach/outreach.yaml
+    """
+    from outreach.scheduler import run_scheduler
+
+    settings = settings_from(config)
+    console.print(f"scheduler: cycles at '{settings.schedule.cycle_cron}' ({settings.schedule.timezone}); Ctrl-C stops")
+    run_scheduler(settings, config)
+    console.print("scheduler stopped")
+
+
+@app.command()
+def status(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Is it running, what did the last cycle do, and what is waiting for a person.
+
+    Example: outreach status --json
+    """
+    from outreach.status import status as read_status
+    from outreach.store.db import Store
+
+    settings = settings_from(config)
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            data = read_status(session)
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(data, indent=2, default=str))
+        return
+    table = Table(title="outreach status", show_header=False)
+    table.add_column("what")
+    table.add_column("state")
+    beat = data["scheduler"]
+    alive = "alive" if beat and beat.get("alive") else "stopped"
+    table.add_row(
+        "scheduler",
+        f"{alive}, last beat {beat['last_beat']}, next cycle {beat.get('next_cycle')}" if beat else "never ran",
+    )
+    cycle = data["last_cycle"] or {}
+    table.add_row(
+        "last cycle",
+        f"{cycle.get('result')}: {cycle.get('started_at')} - {cycle.get('finished_at')}" if cycle else "none yet",
+    )
+    running = data["cycle_running"]
+    table.add_row("cycle running", f"{running['holder']} since {running['since']}" if running else "no")
+    waiting = data["messages_waiting"]
+    table.add_row("messages waiting", ", ".join(f"{count} {state}" for state, count in waiting.items()))
+    table.add_row(
+        "conversations waiting", f"{data['conversations_waiting']} ({data['possible_opt_outs']} possible opt-outs)"
+    )
+    pause = data["sending_paused"]
+    table.add_row("sending", f"PAUSED since {pause['since']}: {pause['reason']}" if pause else "not paused")
+    console.print(table)

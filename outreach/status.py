@@ -1,0 +1,47 @@
+"""What the engineer on call and the supervisor want to know first: is it running, what happened last, and what
+is waiting for a person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from messaging.delivery import active_pause
+from outreach.scheduler import CYCLE_LOCK
+from outreach.store.models import Heartbeat, Lock, Message, Person
+
+WAITING_STATES = ("queued", "draft", "sending", "unknown")
+
+
+def status(session: Session) -> dict[str, Any]:
+    beats = {beat.name: beat for beat in session.execute(select(Heartbeat)).scalars()}
+    by_status = dict(
+        session.execute(
+            select(Message.status, func.count(Message.id))
+            .where(Message.direction == "out", Message.status.in_(WAITING_STATES))
+            .group_by(Message.status)
+        ).all()
+    )
+    waiting = session.execute(
+        select(func.count(Person.id)).where(Person.needs_fieldworker_since.is_not(None))
+    ).scalar_one()
+    flagged = session.execute(
+        select(func.count(Person.id)).where(Person.paused_reason == "possible opt-out")
+    ).scalar_one()
+    lock = session.get(Lock, CYCLE_LOCK)
+    pause = active_pause(session)
+    scheduler = beats.get("scheduler")
+    cycle = beats.get("cycle")
+    return {
+        "scheduler": {"last_beat": scheduler.beat_at.isoformat(), **scheduler.state} if scheduler else None,
+        "last_cycle": cycle.state if cycle else None,
+        "cycle_running": {"holder": lock.holder, "since": lock.acquired_at.isoformat()} if lock else None,
+        "messages_waiting": {
+            state: int(by_status.get(state, 0)) for state in ("queued", "draft", "sending", "unknown")
+        },
+        "conversations_waiting": int(waiting),
+        "possible_opt_outs": int(flagged),
+        "sending_paused": {"reason": pause.reason, "since": pause.created_at.isoformat()} if pause else None,
+    }
