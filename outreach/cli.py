@@ -15,6 +15,7 @@ from outreach.audit import default_actor
 from outreach.commands import audit as _audit  # noqa: F401 - registers its commands on app
 from outreach.commands import messaging as _messaging  # noqa: F401 - registers its commands on app
 from outreach.commands import operations as _operations  # noqa: F401 - registers its commands on app
+from outreach.commands import people as _people  # noqa: F401 - registers its commands on app
 from outreach.commands import privacy as _privacy  # noqa: F401 - registers its commands on app
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, db_app, keys_app, settings_from
 from outreach.errors import OutreachError

@@ -17,3 +17,7 @@ class UsageError(OutreachError):
     """The command was called wrongly (exit code 2)."""
 
     exit_code = 2
+
+
+class PermissionDenied(OutreachError):
+    """Only a supervisor may do this (exit code 1)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +18,8 @@ from messaging.outbox import OPT_OUT_CONFIRMATION
 from messaging.templates import TemplateBook
 from outreach import audit, optouts
 from outreach.crypto import PhoneVault
+from outreach.errors import UsageError
+from outreach.numbers import describe_number, normalise_number
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import Message, Person
@@ -43,17 +44,12 @@ class InboundResult:
 
 
 def _e164(address: str, default_region: str) -> tuple[str, str, bool] | None:
-    raw = address.removeprefix("whatsapp:")
     try:
-        parsed = phonenumbers.parse(raw, default_region)
-    except phonenumbers.NumberParseException:
+        e164 = normalise_number(address.removeprefix("whatsapp:"), default_region)
+    except UsageError:
         return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    number_type = phonenumbers.number_type(parsed)
-    mobile = number_type in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
-    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    return e164, phonenumbers.region_code_for_number(parsed) or "ZZ", mobile
+    country, mobile = describe_number(e164)
+    return e164, country, mobile
 
 
 def receive(

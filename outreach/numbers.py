@@ -15,3 +15,11 @@ def normalise_number(raw: str, default_region: str) -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise UsageError(f"not a valid phone number: {raw!r}")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def describe_number(e164: str) -> tuple[str, bool]:
+    """(country, is_mobile) of a valid E.164 number."""
+    parsed = phonenumbers.parse(e164)
+    kind = phonenumbers.number_type(parsed)
+    mobile = kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return phonenumbers.region_code_for_number(parsed) or "ZZ", mobile

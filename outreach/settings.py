@@ -257,6 +257,10 @@ class Settings(BaseSettings):
     recontact_days: int = Field(180, ge=1, description="Nobody is contacted twice within this many days.")
     dry_run: bool = Field(False, description="Do everything but call the provider; marked in the log.")
     actor: str = Field("", description="Who runs commands, for the audit log (default: the OS user).")
+    supervisors: list[str] = Field(
+        default_factory=list,
+        description="Actors (OS user or --as name) allowed to reveal numbers, unblock and force a resend.",
+    )
     organisation: OrganisationSettings = OrganisationSettings()
     twilio: TwilioSettings = TwilioSettings()
     sending: SendingSettings = SendingSettings()

@@ -1,0 +1,90 @@
+"""Blocking from the CLI: any common number format, a reason always, waiting messages cancelled, unblocking only
+by a supervisor, and a CSV import that names its bad lines and imports nothing then."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from outreach.cli import run
+from outreach.crypto import PhoneVault
+from outreach.settings import Settings
+from outreach.store.db import Store
+from outreach.store.models import AuditEvent, OptOut
+from tests.messaging_world import messaging_settings, numbers, outbox_for, queue, status_of
+from tests.world.twilio_gateway import TwilioGateway
+
+
+def _config(settings: Settings, tmp_path: Path) -> str:
+    path = tmp_path / "people.yaml"
+    data = settings.for_child() + "supervisors: [bob]\n"
+    path.write_text(data, encoding="utf-8")
+    return str(path)
+
+
+def test_a_blocked_number_gets_nothing_and_only_a_supervisor_unblocks(
+    database_url: str,
+    keys: dict[str, str],
+    tmp_path: Path,
+    gateway: TwilioGateway,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = messaging_settings(database_url, keys, tmp_path, gateway)
+    store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+    [number] = numbers(1)
+    waiting = queue(store, vault, number)
+    config = _config(settings, tmp_path)
+    typed = "06-" + number[4:6] + " " + number[6:]  # 06-15 550000: how a fieldworker might type it
+    assert run(["block", typed, "--config", config]) == 2  # no reason
+    assert run(["block", "06 12", "--reason", "x", "--config", config]) == 2  # not a number
+    assert run(["block", typed, "--reason", "asked us by phone", "--as", "alice", "--config", config]) == 0
+    assert status_of(store, waiting) == "cancelled"
+    queue(store, vault, number)
+    outbox_for(settings, store).drain()
+    assert gateway.messages == []
+    capsys.readouterr()
+    assert run(["blocklist", "--config", config]) == 0
+    listed = capsys.readouterr().out
+    assert "asked us by phone" in listed and number not in listed
+    assert run(["unblock", number, "--reason", "wrong number", "--as", "alice", "--config", config]) == 1
+    assert "only a supervisor" in capsys.readouterr().err
+    assert run(["unblock", number, "--reason", "wrong number", "--as", "bob", "--config", config]) == 0
+    with store.session() as session:
+        assert session.execute(select(OptOut)).first() is None
+        names = list(session.execute(select(AuditEvent.name).order_by(AuditEvent.seq)).scalars())
+        actors = list(session.execute(select(AuditEvent.actor).where(AuditEvent.name.like("person.%"))).scalars())
+    assert "person.block" in names and "person.un_block" in names and actors == ["alice", "bob"]
+    store.close()
+
+
+def test_a_csv_import_with_a_bad_line_imports_nothing_and_names_the_line(
+    database_url: str,
+    keys: dict[str, str],
+    tmp_path: Path,
+    gateway: TwilioGateway,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = messaging_settings(database_url, keys, tmp_path, gateway)
+    config = _config(settings, tmp_path)
+    first, second = numbers(2)
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"number,reason\n{first},spam\nnot-a-number,x\n{second}\n", encoding="utf-8")
+    assert run(["blocklist", "import", str(bad), "--config", config]) == 2
+    assert "line 3" in capsys.readouterr().err
+    store = Store(settings.database_url)
+    with store.session() as session:
+        assert session.execute(select(OptOut)).first() is None
+    good = tmp_path / "good.csv"
+    good.write_text(f"number,reason\n{first},spam\n{second}\n", encoding="utf-8")
+    assert run(["blocklist", "import", str(good), "--config", config]) == 0
+    exported = tmp_path / "out.csv"
+    assert run(["blocklist", "export", str(exported), "--as", "alice", "--config", config]) == 1
+    assert run(["blocklist", "export", str(exported), "--as", "bob", "--config", config]) == 0
+    lines = exported.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "number,reason,blocked_by,blocked_at" and {line.split(",")[0] for line in lines[1:]} == {
+        first,
+        second,
+    }
+    store.close()
