@@ -8,18 +8,17 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from outreach.audit import default_actor
 from outreach.commands import audit as _audit  # noqa: F401 - registers its commands on app
+from outreach.commands import contact_log as _contact_log  # noqa: F401 - registers its commands on app
 from outreach.commands import messaging as _messaging  # noqa: F401 - registers its commands on app
 from outreach.commands import operations as _operations  # noqa: F401 - registers its commands on app
 from outreach.commands import people as _people  # noqa: F401 - registers its commands on app
 from outreach.commands import privacy as _privacy  # noqa: F401 - registers its commands on app
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, db_app, keys_app, settings_from
 from outreach.errors import OutreachError
-from outreach.settings import load_settings
 
 
 @db_app.command("upgrade")
@@ -146,68 +145,6 @@ def demo(actor: ActorOption = None) -> None:
     console.print(f"contact log:  .venv/bin/outreach log --config {result.config_file}", highlight=False)
     if not matches:
         raise OutreachError("demo messages do not match the ground truth")
-
-
-@app.command()
-def log(
-    config: ConfigOption = None,
-    database: Annotated[
-        str | None, typer.Option("--database", help="Database URL instead of the configured one.")
-    ] = None,
-    limit: Annotated[int, typer.Option(min=1, help="Show the newest N messages.")] = 50,
-) -> None:
-    """The contact log: newest messages first, phone numbers masked.
-
-    Example: outreach log --limit 20
-    """
-    from outreach.crypto import PhoneVault
-    from outreach.masking import mask
-    from outreach.store.db import Store
-    from outreach.store.models import Advert, Message, Person, Site
-
-    settings = load_settings(config, **({"database_url": database} if database else {}))
-    store = Store(settings.database_url)
-    vault: PhoneVault | None = None
-    table = Table(title="Contact log")
-    for column in ("id", "created (UTC)", "number", "site", "advert", "lang", "status", "fieldworker"):
-        table.add_column(column, no_wrap=column in ("number", "created (UTC)", "status"))
-    try:
-        with store.session() as session:
-            rows = session.execute(
-                select(Message, Person.phone_encrypted, Site.name, Advert.site_ad_id)
-                .outerjoin(Person, Person.id == Message.person_id)
-                .outerjoin(Advert, Advert.id == Message.advert_id)
-                .outerjoin(Site, Site.id == Advert.site_id)
-                .order_by(Message.id.desc())
-                .limit(limit)
-            ).all()
-            for message, encrypted, site_name, ad_id in rows:
-                number = "-"
-                if encrypted:
-                    vault = vault or PhoneVault.from_settings(settings)
-                    number = mask(vault.decrypt(encrypted))
-                table.add_row(
-                    str(message.id),
-                    message.created_at.strftime("%Y-%m-%d %H:%M"),
-                    number,
-                    site_name or "-",
-                    ad_id or "-",
-                    _language_cell(message.language, message.language_rule, message.language_detected),
-                    message.status + (" (dry run)" if message.dry_run else ""),
-                    message.fieldworker or "-",
-                )
-    finally:
-        store.close()
-    console.print(table)
-
-
-def _language_cell(template: str | None, rule: str | None, detected: str | None) -> str:
-    """ "nl", or "en (mixed)" / "en (no_template: th)" when the fallback was used and why."""
-    if template is None:
-        return "-"
-    if rule in (None, "detected"):
-        return template
-    return f"{template} ({rule}: {detected})" if detected else f"{template} ({rule})"
 
 
 def _error(message: str) -> None:

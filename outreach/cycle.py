@@ -48,6 +48,20 @@ class CycleReport:
     send_stopped: Stop | None = None
 
 
+def check_configuration(settings: Settings, sites: list[str] | None = None) -> TemplateBook:
+    """What would stop a cycle, found before anything runs: keys, templates, site files."""
+    PhoneVault.from_settings(settings)
+    templates = TemplateBook(settings.templates_dir, settings.languages, settings.fallback_language)
+    enabled = load_sites(settings.sites_dir)
+    if sites:
+        unknown = set(sites) - {site.name for site in enabled}
+        if unknown:
+            raise ConfigError(f"unknown or disabled site: {', '.join(sorted(unknown))}")
+    elif not enabled:
+        raise ConfigError(f"sites_dir: no enabled site in {settings.sites_dir}")
+    return templates
+
+
 def run_cycle(
     settings: Settings,
     *,
@@ -59,15 +73,7 @@ def run_cycle(
     """stop: set by a SIGTERM handler; the crawl child is asked to stop and sending ends after the current message."""
     dry = settings.dry_run if dry_run is None else dry_run
     mode = settings.sending.mode
-    PhoneVault.from_settings(settings)  # missing or broken keys stop the cycle before anything runs
-    templates = TemplateBook(settings.templates_dir, settings.languages, settings.fallback_language)
-    enabled = load_sites(settings.sites_dir)  # a broken site file stops the cycle before anything runs
-    if sites:
-        unknown = set(sites) - {site.name for site in enabled}
-        if unknown:
-            raise ConfigError(f"unknown or disabled site: {', '.join(sorted(unknown))}")
-    elif not enabled:
-        raise ConfigError(f"sites_dir: no enabled site in {settings.sites_dir}")
+    templates = check_configuration(settings, sites)
     detector = make_detector(settings)
     store = Store(settings.database_url)
     outbox = make_outbox(settings, store, actor, dry)  # a sender misconfiguration stops the cycle here too

@@ -18,9 +18,9 @@ from typing import Any
 
 from sqlalchemy import update
 
-from outreach.errors import OutreachError
+from outreach.errors import ConfigError, OutreachError
 from outreach.settings import Settings, load_settings
-from outreach.store.db import Store, rows_changed
+from outreach.store.db import Store, current_revision, head_revision, rows_changed
 from outreach.store.locks import Lease
 from outreach.store.models import Heartbeat
 from outreach.store.types import utcnow
@@ -74,8 +74,11 @@ def _plain(value: Any) -> Any:
 
 def locked_cycle(settings: Settings, *, actor: str, stop: threading.Event | None = None, **options: Any) -> Any:
     """One cycle under the cycle lock, with its start and end on the `cycle` heartbeat."""
-    from outreach.cycle import run_cycle
+    from outreach.cycle import check_configuration, run_cycle
 
+    # What would stop the cycle anyway is reported before the lock: keys, templates, site files, the schema.
+    check_configuration(settings, options.get("sites"))
+    require_current_schema(settings.database_url)
     store = Store(settings.database_url)
     try:
         with cycle_lock(store, timedelta(seconds=settings.schedule.lock_seconds)):
@@ -90,6 +93,12 @@ def locked_cycle(settings: Settings, *, actor: str, stop: threading.Event | None
             return report
     finally:
         store.close()
+
+
+def require_current_schema(url: str) -> None:
+    current, head = current_revision(url), head_revision()
+    if current != head:
+        raise ConfigError(f"database is at schema {current or 'none'}, the code needs {head}: run outreach db upgrade")
 
 
 def scheduled_cycle(config_file: str | None) -> None:

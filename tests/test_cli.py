@@ -132,3 +132,41 @@ def test_the_contact_log_masks_numbers(
     assert "•••• •" in out and "delivered" in out
     numbers = {ad.phone for ad in fixture_site.generated.adverts if ad.phone}
     assert not [n for n in numbers if n in out or n[3:] in out]
+
+
+def test_the_contact_log_filters_speaks_json_and_csv_and_reveals_only_for_supervisors(
+    world_settings: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import csv
+    import io
+    import json
+
+    from sqlalchemy import select
+
+    from outreach.store.db import Store
+    from outreach.store.models import AuditEvent
+
+    run_cycle(world_settings, actor="alice")
+    config = tmp_path / "log.yaml"
+    config.write_text(world_settings.for_child() + "supervisors: [bob]\n", encoding="utf-8")
+    args = ["--config", str(config), "--limit", "1000"]
+    capsys.readouterr()
+    assert run(["log", "--json", "--lang", "ro", *args]) == 0
+    romanian = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert romanian and {row["lang"] for row in romanian} == {"ro"}
+    assert all("•" in row["number"] for row in romanian)
+    assert run(["log", "--csv", "--status", "delivered", "--since", "1d", *args]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert table and {row["status"] for row in table} == {"delivered"}
+    assert run(["log", "--since", "last week", *args]) == 2
+    assert "--since" in capsys.readouterr().err
+    assert run(["log", "--reveal", "--as", "alice", *args]) == 1
+    assert "only a supervisor" in capsys.readouterr().err
+    assert run(["log", "--reveal", "--json", "--lang", "ro", "--as", "bob", *args]) == 0
+    revealed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all(row["number"].startswith("+") and "•" not in row["number"] for row in revealed)
+    store = Store(world_settings.database_url)
+    with store.session() as session:
+        reveal_events = session.execute(select(AuditEvent).where(AuditEvent.name == "numbers.revealed")).scalars().all()
+    assert [(event.actor, len(event.fields["message_ids"])) for event in reveal_events] == [("bob", len(revealed))]
+    store.close()
