@@ -12,6 +12,7 @@ from pathlib import Path
 from crawler.sites import load_sites
 from messaging.language import make_detector
 from messaging.outbox import Stop
+from messaging.template_check import require_templates_pass
 from messaging.templates import TemplateBook
 from outreach import audit
 from outreach.compose import enqueue_first_contact
@@ -53,7 +54,13 @@ def run_cycle(
     dry = settings.dry_run if dry_run is None else dry_run
     mode = settings.sending.mode
     PhoneVault.from_settings(settings)  # missing or broken keys stop the cycle before anything runs
-    templates = TemplateBook(settings.templates_dir, settings.languages, settings.fallback_language)
+    require_templates_pass(settings)  # a template that fails `outreach templates check` stops the cycle here
+    templates = TemplateBook(
+        settings.templates_dir,
+        settings.languages,
+        settings.fallback_language,
+        variant_seed=settings.templates.variant_seed,
+    )
     enabled = load_sites(settings.sites_dir)  # a broken site file stops the cycle before anything runs
     if sites:
         unknown = set(sites) - {site.name for site in enabled}
