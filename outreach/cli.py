@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from outreach.audit import default_actor
 from outreach.commands import messaging as _messaging  # noqa: F401 - registers its commands on app
+from outreach.commands import stats as _stats  # noqa: F401 - registers its commands on app
 from outreach.commands import templates as _templates  # noqa: F401 - registers its commands on app
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, db_app, keys_app, settings_from
 from outreach.errors import OutreachError
