@@ -177,3 +177,47 @@ def test_preview_of_a_language_without_template_shows_the_fallback(capsys: pytes
 
 def test_preview_needs_a_language_or_an_advert() -> None:
     assert run(["templates", "preview"]) == 2
+
+
+def test_preview_of_an_advert_detects_its_language_and_shows_its_persons_variant(
+    tmp_path: Path, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from messaging.templates import assign_variant
+    from outreach.crypto import PhoneVault
+    from outreach.store.adverts import FoundPhone, person_id
+    from outreach.store.db import Store, upgrade
+    from outreach.store.models import Advert, AdvertPerson, Site
+    from outreach.store.types import utcnow
+
+    database_url = f"sqlite:///{tmp_path / 'outreach.db'}"
+    upgrade(database_url)
+    store = Store(database_url)
+    vault = PhoneVault.from_settings(_settings(database_url=database_url, **keys))
+    with store.session() as session:
+        site = Site(name="example")
+        session.add(site)
+        session.flush()
+        advert = Advert(
+            site_id=site.id,
+            site_ad_id="1",
+            url="https://example.invalid/1",
+            title="Nieuw in de stad",
+            text="Hoi, ik ben net nieuw in de stad en ik ontvang je graag in mijn rustige appartement.",
+            content_hash="0" * 64,
+        )
+        session.add(advert)
+        session.flush()
+        person = person_id(session, vault, FoundPhone("+31612345678", "NL", True), utcnow())
+        session.add(AdvertPerson(advert_id=advert.id, person_id=person))
+        advert_id = advert.id
+    store.close()
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", database_url)
+
+    assert run(["templates", "preview", "--advert", str(advert_id)]) == 0
+    out = capsys.readouterr().out
+    variant = assign_variant(["a", "b"], person, "outreach")
+    assert "detected nl" in out and "rule detected, template nl" in out
+    assert f"person {person} is assigned variant {variant}" in out
+    assert f"sms/nl variant {variant}: GSM-7" in out
+    assert ("Hoi, dit is Demo Outreach." in out) == (variant == "b")
+    assert run(["templates", "preview", "--advert", "999"]) == 2
