@@ -44,7 +44,7 @@ def enqueue_first_contact(
     assert advert is not None
     decision = detector.decide(f"{advert.title}. {advert.text}")
     advert.language = decision.language
-    rendered = templates.render(decision.template, settings.organisation)
+    rendered = templates.render(decision.template, settings.organisation, person_id=candidate.person_id)
     cutoff = now - timedelta(days=settings.recontact_days)
     decided = rows_changed(
         session,
@@ -67,6 +67,7 @@ def enqueue_first_contact(
         language_detected=decision.language,
         language_confidence=round(decision.confidence, 3),
         language_rule=decision.rule.value,
+        template_variant=rendered.variant,
         body=rendered.body,
         fieldworker=settings.organisation.fieldworker,
         status="draft" if draft else "queued",
@@ -84,6 +85,7 @@ def enqueue_first_contact(
         person_id=candidate.person_id,
         advert_id=advert.id,
         language=rendered.language,
+        variant=rendered.variant,
         detected=decision.language,
         rule=decision.rule.value,
         kind="first_contact",

@@ -13,6 +13,7 @@ from pathlib import Path
 from crawler.sites import load_sites
 from messaging.language import make_detector
 from messaging.outbox import Stop
+from messaging.template_check import require_templates_pass
 from messaging.templates import TemplateBook
 from outreach import audit
 from outreach.compose import enqueue_first_contact
@@ -49,9 +50,16 @@ class CycleReport:
 
 
 def check_configuration(settings: Settings, sites: list[str] | None = None) -> TemplateBook:
-    """What would stop a cycle, found before anything runs: keys, templates, site files."""
+    """What would stop a cycle, found before anything runs: keys, templates (`outreach templates check`), site
+    files."""
     PhoneVault.from_settings(settings)
-    templates = TemplateBook(settings.templates_dir, settings.languages, settings.fallback_language)
+    require_templates_pass(settings)
+    templates = TemplateBook(
+        settings.templates_dir,
+        settings.languages,
+        settings.fallback_language,
+        variant_seed=settings.templates.variant_seed,
+    )
     enabled = load_sites(settings.sites_dir)
     if sites:
         unknown = set(sites) - {site.name for site in enabled}

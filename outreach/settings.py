@@ -221,6 +221,42 @@ class LanguageSettings(BaseModel):
         return value
 
 
+# Someone controlling the recipient may read their phone: a first message must not name what the advert is about.
+DISCRETION_WORDS = [
+    "sekswerk",
+    "sekswerker",
+    "sekswerkers",
+    "prostitutie",
+    "prostituee",
+    "prostituees",
+    "uitbuiting",
+    "mensenhandel",
+    "politie",
+    "sex work",
+    "sex worker",
+    "sex workers",
+    "prostitution",
+    "prostitute",
+    "prostitutes",
+    "exploitation",
+    "trafficking",
+    "police",
+]
+
+
+class TemplateSettings(BaseModel):
+    """What `outreach templates check` enforces before any cycle runs."""
+
+    max_segments: int = Field(2, ge=1, le=10, description="Most SMS parts one message may cost.")
+    forbidden_words: list[str] = Field(
+        default_factory=lambda: list(DISCRETION_WORDS),
+        description="Words no template may contain (whole words, case and accents ignored), for discretion.",
+    )
+    variant_seed: str = Field(
+        "outreach", description="Seed for assigning each person a template variant; changing it reshuffles."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OUTREACH_",
@@ -271,6 +307,7 @@ class Settings(BaseSettings):
     retention: RetentionSettings = RetentionSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     language: LanguageSettings = LanguageSettings()
+    templates: TemplateSettings = TemplateSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -14,7 +14,7 @@ from tests.world.twilio_gateway import TwilioGateway
 
 
 def _language_of(body: str) -> str:
-    openings = {"Hoi,": "nl", "Hi,": "en", "Bună,": "ro", "Cześć,": "pl", "Hola,": "es"}
+    openings = {"Hoi,": "nl", "Hi,": "en", "Buna,": "ro", "Czesc,": "pl", "Hola,": "es"}  # ro, pl: GSM-7 spelling
     return next(lang for opening, lang in openings.items() if body.startswith(opening))
 
 

@@ -1,0 +1,90 @@
+"""Which wording works: per template variant, how many persons got it, answered it and opted out.
+
+A person counts once, under the variant of their first first-contact message that left us. A reply is an inbound
+message after it that is not a bare opt-out or opt-in keyword (those are counted as opt-outs, not as answers).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from messaging.keywords import Intent
+from messaging.outbox import SENT_STATES
+from outreach.store.models import Message, OptOut, Person
+
+NOT_A_REPLY = (Intent.OPT_OUT.value, Intent.OPT_IN.value)
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval for a proportion: unlike the normal approximation it stays inside [0, 1] and is
+    honest for the small counts a variant test has in its first weeks."""
+    if trials == 0:
+        return (0.0, 1.0)
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass
+class VariantStats:
+    language: str
+    variant: str
+    messaged: int = 0
+    replied: int = 0  # persons who answered
+    replies: int = 0  # their inbound messages
+    opted_out: int = 0
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.replied / self.messaged if self.messaged else None
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.replied, self.messaged)
+
+
+def template_stats(session: Session) -> list[VariantStats]:
+    first: dict[int, tuple[datetime, str, str]] = {}  # person -> (first contact time, language, variant)
+    for person, created, language, variant in session.execute(
+        select(Message.person_id, Message.created_at, Message.language, Message.template_variant)
+        .where(
+            Message.direction == "out",
+            Message.kind == "first_contact",
+            Message.template_variant.is_not(None),
+            Message.person_id.is_not(None),
+            Message.status.in_(SENT_STATES),
+        )
+        .order_by(Message.created_at, Message.id)
+    ):
+        if person is not None and variant is not None:  # filtered above; narrows the types
+            first.setdefault(person, (created, language or "-", variant))
+    by_variant: dict[tuple[str, str], VariantStats] = {}
+    for _, language, variant in first.values():
+        by_variant.setdefault((language, variant), VariantStats(language, variant)).messaged += 1
+    answered: set[int] = set()
+    for person, created, kind in session.execute(
+        select(Message.person_id, Message.created_at, Message.kind).where(
+            Message.direction == "in", Message.person_id.is_not(None)
+        )
+    ):
+        contact = first.get(person) if person is not None else None
+        if person is None or contact is None or created < contact[0] or kind in NOT_A_REPLY:
+            continue
+        by_variant[contact[1:]].replies += 1
+        if person not in answered:
+            answered.add(person)
+            by_variant[contact[1:]].replied += 1
+    opted_out = session.execute(
+        select(Person.id).join(OptOut, OptOut.person_key == Person.key).where(OptOut.kind == "opt_out")
+    ).scalars()
+    for person in set(opted_out):
+        if person in first:
+            by_variant[first[person][1:]].opted_out += 1
+    return [by_variant[key] for key in sorted(by_variant)]
