@@ -195,3 +195,68 @@ def mark_handled(session: Session, person_id: int, actor: str, *, resume: bool =
     if resume:
         person.paused_reason = None
     audit.record(session, "conversation.handled", actor, person_id=person_id, resumed=resume)
+
+
+def queue_resend(
+    session: Session,
+    settings: Settings,
+    *,
+    actor: str,
+    reason: str,
+    message_id: int | None = None,
+    advert_id: int | None = None,
+    force: bool = False,
+) -> int:
+    """A fieldworker sends a message again by hand: never to an opted-out or blocked person, and inside the
+    re-contact window only when forced (a supervisor's decision, checked by the caller)."""
+    if not reason.strip():
+        raise UsageError("--reason is required")
+    if message_id is not None:
+        original = session.get(Message, message_id)
+        if original is None or original.direction != "out" or original.person_id is None:
+            raise UsageError(f"no outbound message {message_id}")
+        person_id, advert, body, language = original.person_id, original.advert_id, original.body, original.language
+    elif advert_id is not None:
+        original = session.execute(
+            select(Message)
+            .where(Message.advert_id == advert_id, Message.direction == "out", Message.kind == "first_contact")
+            .order_by(Message.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if original is None or original.person_id is None:
+            raise UsageError(f"advert {advert_id} has no first-contact message to send again")
+        person_id, advert, body, language = original.person_id, advert_id, original.body, original.language
+    else:
+        raise UsageError("name a message or an advert")
+    person = session.get(Person, person_id)
+    assert person is not None
+    if optouts.is_stopped(session, person.key):
+        raise OutreachError(f"person {person_id} opted out or is blocked: no message can be sent")
+    now = utcnow()
+    window = timedelta(days=settings.recontact_days)
+    if person.last_contacted_at is not None and now - person.last_contacted_at < window and not force:
+        raise OutreachError(
+            f"person {person_id} was contacted on {person.last_contacted_at:%Y-%m-%d}, inside the re-contact window "
+            f"of {settings.recontact_days} days; a supervisor may --force with a reason"
+        )
+    message = Message(
+        person_id=person_id,
+        advert_id=advert,
+        direction="out",
+        channel="sms",
+        kind="resend",
+        language=language,
+        body=body,
+        fieldworker=actor,
+        status="queued",
+        mode="manual",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    session.flush()
+    person.last_contacted_at = now
+    audit.record(
+        session, "message.resend", actor, message_id=message.id, person_id=person_id, reason=reason, forced=force
+    )
+    return message.id

@@ -1,0 +1,116 @@
+"""Looking at one advert or person, and sending a message again by hand."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
+from outreach.errors import OutreachError, UsageError
+
+
+@app.command()
+def show(
+    kind: Annotated[str, typer.Argument(help="advert or person")],
+    ident: Annotated[str, typer.Argument(help="Advert id; person id or phone number (any common format).")],
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Everything about one advert or person: adverts, messages and statuses, replies, opt-out, audit trail.
+
+    Example: outreach show person "06 12 34 56 78"
+    Example: outreach show advert 118 --json
+    """
+    from outreach.crypto import PhoneVault
+    from outreach.inspect import advert_view, person_view
+    from outreach.numbers import normalise_number
+    from outreach.store.db import Store
+    from outreach.store.models import Person
+
+    if kind not in ("advert", "person"):
+        raise UsageError("show advert ID, or show person ID|NUMBER")
+    settings = settings_from(config)
+    vault = PhoneVault.from_settings(settings)
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            if kind == "advert":
+                if not ident.isdigit():
+                    raise UsageError(f"an advert id is a number, got {ident!r}")
+                data = advert_view(session, vault, int(ident))
+            else:
+                if ident.isdigit() and len(ident) < 8:
+                    person = session.get(Person, int(ident))
+                else:
+                    key = vault.key(normalise_number(ident, settings.default_region))
+                    person = session.query(Person).filter(Person.key == key).one_or_none()
+                if person is None:
+                    raise UsageError(f"no person {ident}")
+                data = person_view(session, vault, person)
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+        return
+    people = data.get("persons", [data])
+    if kind == "advert":
+        console.print(f"[bold]advert {data['advert']}[/bold] {data['site']}/{escape(str(data['ad']))} {data['city']}")
+        console.print(escape(f"{data['title']}\n{data['text']}"))
+    for person in people:
+        console.rule(f"person {person['person']}  {person['number']}")
+        flags = [f"{s['kind']} ({s['source']}, {s['by']})" for s in person["stopped"]]
+        for label, value in (
+            ("last contacted", person["last_contacted"]),
+            ("stopped", ", ".join(flags) or "no"),
+            ("waiting for a fieldworker", person["waiting_for_fieldworker"]),
+            ("paused", person["paused"] or "no"),
+        ):
+            console.print(f"{label}: {value}", highlight=False)
+        table = Table(title="messages")
+        for column in ("id", "created", "dir", "kind", "status", "code", "text"):
+            table.add_column(column)
+        for m in person["messages"]:
+            row = (m["id"], m["created"], m["direction"], m["kind"], m["status"], m["code"], m["text"][:80])
+            table.add_row(*(escape(str(v)) if v is not None else "-" for v in row))
+        console.print(table)
+
+
+@app.command()
+def resend(
+    message: Annotated[int | None, typer.Argument(help="Message id (from `outreach log`).")] = None,
+    advert: Annotated[int | None, typer.Option(help="Or: the advert whose first contact to send again.")] = None,
+    reason: Annotated[str, typer.Option(help="Why, for the audit log (required).")] = "",
+    force: Annotated[bool, typer.Option("--force", help="Inside the re-contact window (supervisors).")] = False,
+    config: ConfigOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Send a message again by hand; refused for opted-out or blocked persons, and inside the re-contact window
+    unless a supervisor forces it.
+
+    Example: outreach resend 412 --reason "the first one was sent to the wrong template"
+    """
+    from outreach.conversations import queue_resend
+    from outreach.roles import require_supervisor
+    from outreach.sending import make_outbox
+    from outreach.store.db import Store
+
+    settings = settings_from(config)
+    who = actor_for(settings, actor)
+    if force:
+        require_supervisor(settings, who, "force a resend inside the re-contact window")
+    store = Store(settings.database_url)
+    try:
+        with store.session() as session:
+            message_id = queue_resend(
+                session, settings, actor=who, reason=reason, message_id=message, advert_id=advert, force=force
+            )
+        report = make_outbox(settings, store, who).send_one(message_id)
+    finally:
+        store.close()
+    if not sum(report.sent.values()):
+        raise OutreachError(f"message {message_id} was not sent: see `outreach log`")
+    console.print(f"message {message_id} sent")

@@ -1,0 +1,64 @@
+"""`outreach show` tells everything about one person or advert; `outreach resend` sends again by hand, but never to
+someone who stopped, and inside the re-contact window only when a supervisor forces it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from outreach.cli import run
+from outreach.cycle import run_cycle
+from outreach.settings import Settings
+from outreach.store.db import Store
+from outreach.store.models import AuditEvent, Message
+from tests.world.twilio_gateway import TwilioGateway
+
+
+def _config(settings: Settings, tmp_path: Path) -> str:
+    path = tmp_path / "records.yaml"
+    path.write_text(settings.for_child() + "supervisors: [bob]\n", encoding="utf-8")
+    return str(path)
+
+
+def test_show_and_resend_through_the_cli(
+    world_settings: Settings, tmp_path: Path, gateway: TwilioGateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_cycle(world_settings, actor="alice")
+    config = _config(world_settings, tmp_path)
+    store = Store(world_settings.database_url)
+    with store.session() as session:
+        first = session.execute(select(Message).order_by(Message.id).limit(1)).scalar_one()
+        message_id, advert_id = first.id, first.advert_id
+    number = gateway.messages[0].to
+    capsys.readouterr()
+    assert run(["show", "person", "0" + number[3:], "--json", "--config", config]) == 0
+    person = json.loads(capsys.readouterr().out)
+    assert [m["status"] for m in person["messages"]] == ["delivered"] and number not in json.dumps(person)
+    assert any(event["event"] == "message.sent" for event in person["audit"])
+    assert run(["show", "advert", str(advert_id), "--json", "--config", config]) == 0
+    assert json.loads(capsys.readouterr().out)["persons"]
+    assert run(["show", "advert", "99999", "--config", config]) == 2
+    assert run(["show", "ticket", "1", "--config", config]) == 2
+    capsys.readouterr()
+
+    sent_before = len(gateway.messages)
+    assert run(["resend", str(message_id), "--config", config]) == 2  # a reason is required
+    assert run(["resend", str(message_id), "--reason", "wrong template", "--as", "alice", "--config", config]) == 1
+    assert "re-contact window" in capsys.readouterr().err
+    assert run(["resend", str(message_id), "--reason", "x", "--force", "--as", "alice", "--config", config]) == 1
+    assert "only a supervisor" in capsys.readouterr().err
+    assert len(gateway.messages) == sent_before
+    args = ["--reason", "the first went to an old number", "--force", "--as", "bob", "--config", config]
+    assert run(["resend", str(message_id), *args]) == 0
+    assert len(gateway.messages) == sent_before + 1
+    assert run(["block", number, "--reason", "asked us to stop", "--config", config]) == 0
+    assert run(["resend", str(message_id), *args]) == 1
+    assert "opted out or is blocked" in capsys.readouterr().err
+    assert len(gateway.messages) == sent_before + 1
+    with store.session() as session:
+        resends = session.execute(select(AuditEvent).where(AuditEvent.name == "message.resend")).scalars().all()
+    assert [(e.actor, e.fields["forced"]) for e in resends] == [("bob", True)]
+    store.close()
