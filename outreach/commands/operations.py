@@ -73,3 +73,30 @@ def status(
     pause = data["sending_paused"]
     table.add_row("sending", f"PAUSED since {pause['since']}: {pause['reason']}" if pause else "not paused")
     console.print(table)
+
+
+config_app = typer.Typer(help="The installation's configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(config: ConfigOption = None) -> None:
+    """Check the whole installation: settings, keys, database and schema, Twilio settings, site files, templates.
+
+    Example: outreach config check --config /etc/outreach/outreach.yaml
+    """
+    from outreach.config_check import check_installation
+
+    settings = settings_from(config)
+    results = check_installation(settings)
+    table = Table(title="configuration check")
+    for column in ("part", "result", "detail"):
+        table.add_column(column)
+    for part, ok, detail in results:
+        table.add_row(part, "[green]ok[/green]" if ok else "[red]FAIL[/red]", detail)
+    console.print(table)
+    failed = [part for part, ok, _ in results if not ok]
+    if failed:
+        from outreach.errors import ConfigError
+
+        raise ConfigError(f"configuration check failed: {', '.join(failed)}")

@@ -1,0 +1,74 @@
+"""`outreach config check`: every part a cycle needs, each checked on its own so one failure does not hide the
+next."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from outreach.errors import OutreachError
+from outreach.settings import Settings
+
+
+def _keys(settings: Settings) -> str:
+    from outreach.crypto import PhoneVault
+
+    vault = PhoneVault.from_settings(settings)
+    vault.decrypt(vault.encrypt("+31600000000"))
+    return f"{1 + len(settings.fernet_previous_keys)} Fernet key(s)"
+
+
+def _database(settings: Settings) -> str:
+    from outreach.scheduler import require_current_schema
+
+    require_current_schema(settings.database_url)
+    return "reachable, schema current"
+
+
+def _twilio(settings: Settings) -> str:
+    if settings.dry_run:
+        return "dry_run is on: nothing is sent"
+    from outreach.sending import check_sender
+
+    twilio = settings.twilio
+    if not re.fullmatch(r"AC[0-9a-fA-F]{32}", twilio.account_sid):
+        raise OutreachError("twilio.account_sid: expected AC followed by 32 hexadecimal characters")
+    if twilio.auth_token is None or not twilio.auth_token.get_secret_value():
+        raise OutreachError("twilio.auth_token: missing")
+    check_sender(settings)
+    return f"sender {twilio.messaging_service_sid or twilio.from_number}"
+
+
+def _sites(settings: Settings) -> str:
+    from crawler.sites import load_sites
+
+    sites = load_sites(settings.sites_dir)
+    return f"{len(sites)} enabled: {', '.join(site.name for site in sites)}" if sites else "no enabled site"
+
+
+def _templates(settings: Settings) -> str:
+    from messaging.template_check import require_templates_pass
+
+    require_templates_pass(settings)
+    return f"{len(settings.languages)} languages pass"
+
+
+CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
+    ("keys", _keys),
+    ("database", _database),
+    ("twilio", _twilio),
+    ("sites", _sites),
+    ("templates", _templates),
+)
+
+
+def check_installation(settings: Settings) -> list[tuple[str, bool, str]]:
+    results = []
+    for part, check in CHECKS:
+        try:
+            results.append((part, True, check(settings)))
+        except OutreachError as exc:
+            results.append((part, False, str(exc)))
+        except Exception as exc:  # a database driver error, say: report it as this part's failure
+            results.append((part, False, f"{exc.__class__.__name__}: {str(exc).splitlines()[0]}"))
+    return results
