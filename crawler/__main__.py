@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.utils.reactor import install_reactor
 
-from crawler.settings import scrapy_settings
+from crawler.settings import REACTOR, process_settings, scrapy_settings
 from crawler.sites import load_sites
 from crawler.spiders.generic import GenericAdSpider
 from outreach.errors import ConfigError
@@ -33,9 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    process = CrawlerProcess(scrapy_settings(settings, sites, args.run_id), install_root_handler=True)
+    # Each site gets its own Crawler (created here, not by the process), so the reactor is installed up front.
+    install_reactor(REACTOR)
+    process = CrawlerProcess(process_settings(settings), install_root_handler=True)
     for site in sites:
-        process.crawl(GenericAdSpider, site=site)
+        # One Crawler per site: its own politeness settings, stats and limits.
+        process.crawl(Crawler(GenericAdSpider, scrapy_settings(settings, site, args.run_id)), site=site)
     process.start()
     return 0
 

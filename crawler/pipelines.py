@@ -18,7 +18,6 @@ from outreach.crypto import PhoneVault
 from outreach.settings import Settings
 from outreach.store.adverts import FoundAdvert, FoundPhone, save_advert, site_id
 from outreach.store.db import Store
-from outreach.store.models import CrawlRun
 from outreach.store.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -108,18 +107,5 @@ class StorePipeline:
         return item
 
     def close_spider(self, spider: Spider | None = None) -> None:
-        assert self.store is not None and self.crawler.stats is not None
-        spider_name = self.crawler.spider.name if self.crawler.spider else "unknown"
-        stats = {
-            key.removeprefix("outreach/"): value
-            for key, value in self.crawler.stats.get_stats().items()
-            if key.startswith("outreach/")
-            or key in ("downloader/request_count", "finish_reason")
-            or key.startswith("downloader/response_status_count/")
-        }
-        if self.run_id is not None:
-            with self.store.session() as session:
-                run = session.get(CrawlRun, self.run_id, with_for_update=True)
-                if run is not None:
-                    run.stats = {**run.stats, spider_name: json.loads(json.dumps(stats, default=str))}
+        assert self.store is not None
         self.store.close()

@@ -32,9 +32,44 @@ class DetailSelectors(BaseModel):
 
 
 class RateLimit(BaseModel):
+    """How hard the site is crawled: the promise the organisation can make to a site's owner."""
+
     model_config = ConfigDict(extra="forbid")
-    delay_seconds: float = Field(1.0, ge=0, description="Minimum time between two requests to the site.")
+    requests_per_second: float = Field(
+        1.0, gt=0, le=1000, description="Never more requests than this in any one-second window."
+    )
+    delay_seconds: float = Field(
+        1.0, ge=0, description="Minimum time between two requests (robots.txt Crawl-delay wins when larger)."
+    )
     concurrency: int = Field(1, ge=1, le=16, description="Requests in flight at once.")
+
+
+class Backoff(BaseModel):
+    """What to do when the site says it is overloaded (429, 5xx) or does not answer."""
+
+    model_config = ConfigDict(extra="forbid")
+    base_seconds: float = Field(2.0, gt=0, description="First wait after a failure without Retry-After.")
+    cap_seconds: float = Field(120.0, gt=0, description="Longest wait between two failures.")
+    max_retry_after_seconds: float = Field(
+        600.0, gt=0, description="A Retry-After longer than this abandons the site for the run."
+    )
+    max_consecutive_failures: int = Field(
+        6, ge=1, description="After this many failures in a row the site is abandoned for the run."
+    )
+    max_retries_per_request: int = Field(3, ge=0, description="Retries of one request after 429/503.")
+
+
+class RunLimits(BaseModel):
+    """Hard limits on one crawl of the site."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_pages: int = Field(1000, ge=1, description="Stop after this many responses (listing and detail).")
+    max_listing_pages: int = Field(200, ge=1, description="Stop following 'next' after this many listing pages.")
+    max_duration_seconds: int = Field(1800, ge=1, description="Stop the site's crawl after this long.")
+    download_timeout_seconds: float = Field(30.0, gt=0, description="Give up on one response after this long.")
+    max_response_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, description="Responses larger than this are dropped (and counted)."
+    )
 
 
 class SiteDefinition(BaseModel):
@@ -48,7 +83,8 @@ class SiteDefinition(BaseModel):
     listing: ListingSelectors
     detail: DetailSelectors
     rate_limit: RateLimit = RateLimit()
-    max_pages: int = Field(1000, ge=1, description="Stop after this many listing and detail pages.")
+    backoff: Backoff = Backoff()
+    limits: RunLimits = RunLimits()
 
     def start_urls(self) -> list[str]:
         base = str(self.base_url).rstrip("/")

@@ -69,6 +69,10 @@ class TwilioSettings(BaseModel):
 class CrawlSettings(BaseModel):
     timeout_seconds: int = Field(1800, gt=0, description="A crawl child running longer than this is stopped.")
     log_level: str = Field("INFO", description="Scrapy log level in the crawl child's log file.")
+    contact_url: str = Field(
+        "",
+        description="Where a site owner can reach us, in the crawler's User-Agent (default: organisation.contact).",
+    )
 
 
 class Settings(BaseSettings):

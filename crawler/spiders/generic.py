@@ -24,6 +24,8 @@ class GenericAdSpider(scrapy.Spider):
     def __init__(self, site: SiteDefinition, **kwargs: Any) -> None:
         super().__init__(name=site.name, **kwargs)
         self.site = site
+        self.listing_urls: set[str] = set()
+        self.advert_urls: set[str] = set()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.site.start_urls():
@@ -31,12 +33,36 @@ class GenericAdSpider(scrapy.Spider):
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[scrapy.Request]:
         listing = self.site.listing
+        self.listing_urls.add(response.url)
+        self.crawler.stats.inc_value("outreach/listing_pages")
+        new_adverts = 0
         for href in response.css(f"{listing.advert_link}::attr(href)").getall():
-            yield response.follow(href, callback=self.parse_detail, priority=DETAIL_PRIORITY)
+            url = response.urljoin(href)
+            if url in self.advert_urls:
+                continue
+            self.advert_urls.add(url)
+            new_adverts += 1
+            yield scrapy.Request(url, callback=self.parse_detail, priority=DETAIL_PRIORITY)
         if listing.next_page:
             next_href = response.css(f"{listing.next_page}::attr(href)").get()
             if next_href:
-                yield response.follow(next_href, callback=self.parse)
+                next_url = response.urljoin(next_href)
+                stop = self._pagination_stop(next_url, new_adverts)
+                if stop:
+                    self.crawler.stats.set_value("outreach/pagination_stopped", stop)
+                    self.logger.info("not following the next listing page %s: %s", next_url, stop)
+                else:
+                    yield scrapy.Request(next_url, callback=self.parse)
+
+    def _pagination_stop(self, next_url: str, new_adverts: int) -> str | None:
+        """Why a "next" link is not followed: pagination traps end here instead of at the page limit."""
+        if next_url in self.listing_urls:
+            return "next link points to a listing page already seen"
+        if new_adverts == 0:
+            return "listing page without new adverts"
+        if len(self.listing_urls) >= self.site.limits.max_listing_pages:
+            return f"max_listing_pages ({self.site.limits.max_listing_pages}) reached"
+        return None
 
     def parse_detail(self, response: Response) -> Iterator[RawAdvert]:
         detail = self.site.detail

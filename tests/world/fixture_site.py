@@ -6,6 +6,7 @@ Phone numbers are generated at random in the shapes real numbers have; texts com
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import random
@@ -13,6 +14,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import yaml
@@ -181,8 +183,12 @@ def _page(title: str, body: str, lang: str = "nl") -> bytes:
     ).encode()
 
 
-def render_listing(world: FixtureWorld, page: int) -> bytes | None:
-    start = (page - 1) * PAGE_SIZE
+def render_listing(world: FixtureWorld, page: int, trap: str | None = None) -> bytes | None:
+    """One listing page. Traps: "loop" links the last page back to page 1; "endless" serves the last page's
+    adverts again on every page after it, each with a next link."""
+    pages = (len(world.adverts) + PAGE_SIZE - 1) // PAGE_SIZE
+    shown = min(page, pages) if trap == "endless" else page
+    start = (shown - 1) * PAGE_SIZE
     ads = world.adverts[start : start + PAGE_SIZE]
     if page < 1 or not ads:
         return None
@@ -191,8 +197,11 @@ def render_listing(world: FixtureWorld, page: int) -> bytes | None:
         f'<span class="city">{html.escape(ad.city)}</span></article>'
         for ad in ads
     )
-    pages = (len(world.adverts) + PAGE_SIZE - 1) // PAGE_SIZE
     nav = f'<a class="next" href="/advertenties?page={page + 1}">Volgende</a>' if page < pages else ""
+    if page >= pages and trap == "loop":
+        nav = '<a class="next" href="/advertenties?page=1">Volgende</a>'
+    elif page >= pages and trap == "endless":
+        nav = f'<a class="next" href="/advertenties?page={page + 1}">Volgende</a>'
     return _page(f"Advertenties pagina {page}", f'<main class="listing">{cards}</main><nav>{nav}</nav>')
 
 
@@ -211,6 +220,27 @@ def render_detail(ad: GeneratedAdvert) -> bytes:
     return _page(ad.title, body, ad.language)
 
 
+@dataclass
+class Fault:
+    """A fault switch: the next `times` requests whose path starts with `path_prefix` get `kind` instead.
+
+    kinds: "429" and "503" (with `retry_after` if given), "slow" (answer after `seconds`), "malformed" (broken
+    HTML), "huge" (`size` bytes of HTML), "binary" (random bytes served as HTML).
+    """
+
+    kind: str
+    path_prefix: str = "/"
+    times: int = 1
+    retry_after: str | None = None
+    seconds: float = 0.0
+    size: int = 10 * 1024 * 1024
+
+
+def _malformed(body: bytes) -> bytes:
+    """Cut off in the middle and with unclosed tags, the way a half-deployed template looks."""
+    return body[: len(body) // 2] + b'<div><p><span class="ad-text"><<<>>\xff\xfe'
+
+
 @dataclass(frozen=True)
 class LoggedRequest:
     at: float
@@ -227,18 +257,42 @@ class FixtureSiteHandler(QuietHandler):
         site = self.world
         url = urlparse(self.path)
         status, body, ctype = 404, _page("Niet gevonden", "<p>Niet gevonden</p>"), "text/html; charset=utf-8"
+        headers: dict[str, str] = {}
+        arrived = time.monotonic()
         if url.path == "/robots.txt":
-            status, body, ctype = 200, b"User-agent: *\nDisallow: /account/\n", "text/plain"
+            status, body, ctype = 200, site.robots_txt().encode(), "text/plain"
         elif url.path in ("/", "/advertenties"):
             page_text = parse_qs(url.query).get("page", ["1"])[0]
             page = int(page_text) if page_text.isdigit() else 0
-            listing = render_listing(site.generated, page)
+            listing = render_listing(site.generated, page, site.pagination_trap)
             if listing is not None:
                 status, body = 200, listing
         elif url.path in site.by_path:
             status, body = 200, render_detail(site.by_path[url.path])
-        site.log(LoggedRequest(time.monotonic(), self.command, self.path, status, self.headers.get("User-Agent", "")))
-        self.send_body(status, body, ctype)
+        fault = site.take_fault(url.path)
+        if fault is not None:
+            status, body, headers = self.apply_fault(fault, status, body)
+        site.log(LoggedRequest(arrived, self.command, self.path, status, self.headers.get("User-Agent", "")))
+        # The crawler may give up waiting (download timeout, size limit): that is what the faults test.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.send_body(status, body, ctype, headers)
+
+    @staticmethod
+    def apply_fault(fault: Fault, status: int, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+        if fault.kind in ("429", "503"):
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            return int(fault.kind), _page("Even geduld", "<p>Te veel verzoeken</p>"), headers
+        if fault.kind == "slow":
+            time.sleep(fault.seconds)
+            return status, body, {}
+        if fault.kind == "malformed":
+            return status, _malformed(body), {}
+        if fault.kind == "huge":
+            filler = b"<p>" + b"lorem ipsum " * 1000 + b"</p>"
+            return status, body[:-14] + filler * (fault.size // len(filler) + 1) + b"</body></html>", {}
+        if fault.kind == "binary":
+            return status, random.Random(len(body)).randbytes(64 * 1024), {}
+        raise ValueError(f"unknown fault kind {fault.kind!r}")
 
     do_HEAD = do_GET
 
@@ -251,16 +305,48 @@ class FixtureSite(BackgroundServer):
         self.generated = generate(seed, count)
         self.by_path = {ad.path: ad for ad in self.generated.adverts}
         self.requests: list[LoggedRequest] = []
+        self.faults: list[Fault] = []
+        self.crawl_delay: float | None = None
+        self.pagination_trap: str | None = None  # "loop" (last page links to page 1) or "endless"
         self._lock = threading.Lock()
+
+    def add_fault(self, fault: Fault) -> Fault:
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.times > 0 and path.startswith(fault.path_prefix):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def robots_txt(self) -> str:
+        lines = ["User-agent: *", "Disallow: /account/"]
+        if self.crawl_delay is not None:
+            lines.append(f"Crawl-delay: {self.crawl_delay}")
+        return "\n".join(lines) + "\n"
+
+    def requests_to(self, prefix: str = "/") -> list[LoggedRequest]:
+        with self._lock:
+            return [request for request in self.requests if request.path.startswith(prefix)]
 
     def log(self, request: LoggedRequest) -> None:
         with self._lock:
             self.requests.append(request)
 
-    def write_site_file(self, folder: Path, name: str = "fixture") -> Path:
-        """The site definition pointed at this server, as a fieldworker would write it."""
+    def write_site_file(self, folder: Path, name: str = "fixture", **overrides: Any) -> Path:
+        """The site definition pointed at this server, as a fieldworker would write it; `overrides` replace
+        top-level fields and are merged into nested ones (`rate_limit={"requests_per_second": 5}`)."""
         definition = yaml.safe_load(SITE_FILE.read_text(encoding="utf-8"))
         definition.update(name=name, base_url=self.url)
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(definition.get(key), dict):
+                definition[key] = {**definition[key], **value}
+            else:
+                definition[key] = value
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.yaml"
         path.write_text(yaml.safe_dump(definition, sort_keys=False), encoding="utf-8")
