@@ -5,18 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from typing import Any
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
-from crawler.items import RawAdvert
+from crawler.items import ListedAdvert, RawAdvert
 from crawler.phones import find_phones, is_whatsapp_link, phone_from_link, scrub_numbers
 from outreach.crypto import PhoneVault
 from outreach.settings import Settings
-from outreach.store.adverts import FoundAdvert, FoundPhone, save_advert, site_id
+from outreach.store.adverts import FoundAdvert, FoundPhone, mark_gone, mark_listed, save_advert, site_id
 from outreach.store.db import Store
 from outreach.store.types import utcnow
 
@@ -35,7 +38,9 @@ class ExtractPipeline:
         settings: Settings = crawler.settings["OUTREACH_SETTINGS"]
         return cls(crawler, settings.default_region)
 
-    def process_item(self, item: Any) -> FoundAdvert:
+    def process_item(self, item: Any) -> FoundAdvert | ListedAdvert:
+        if isinstance(item, ListedAdvert):
+            return item
         if not isinstance(item, RawAdvert):
             raise DropItem(f"unexpected item type {type(item).__name__}")
         phones: dict[str, FoundPhone] = {}
@@ -67,11 +72,20 @@ class ExtractPipeline:
             has_whatsapp=any(is_whatsapp_link(href) for href in item.whatsapp_links),
             content_hash=digest,
             phones=list(phones.values()),
+            listing_hash=item.listing_hash,
         )
 
 
 class StorePipeline:
-    """FoundAdvert -> the store, one transaction per advert so a killed crawl leaves no half-written advert."""
+    """FoundAdvert / ListedAdvert -> the store, in batches.
+
+    A batch is one transaction, so a killed crawl loses at most the unwritten batch and never leaves a
+    half-written advert. A batch that fails is written again advert by advert, so one bad advert costs only
+    itself (counted and logged with its URL).
+    """
+
+    BATCH_SIZE = 100
+    BATCH_SECONDS = 5.0  # a slow, rate-limited crawl still writes what it found every few seconds
 
     def __init__(self, crawler: Crawler, settings: Settings, run_id: int | None) -> None:
         self.crawler = crawler
@@ -80,32 +94,95 @@ class StorePipeline:
         self.store: Store | None = None
         self.vault = PhoneVault.from_settings(settings)
         self.site_ids: dict[str, int] = {}
+        self.found: list[FoundAdvert] = []
+        self.listed: list[ListedAdvert] = []
+        self.last_flush = time.monotonic()
+        self.started = utcnow()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         return cls(crawler, crawler.settings["OUTREACH_SETTINGS"], crawler.settings.getint("OUTREACH_RUN_ID") or None)
 
+    @property
+    def stats(self) -> StatsCollector:
+        assert self.crawler.stats is not None
+        return self.crawler.stats
+
     def open_spider(self, spider: Spider | None = None) -> None:
         self.store = Store(self.settings.database_url)
+        self.started = utcnow()
 
-    def process_item(self, item: Any) -> FoundAdvert:
-        assert self.store is not None and self.crawler.stats is not None
-        now = utcnow()
-        try:
-            with self.store.session() as session:
-                if item.site not in self.site_ids:
-                    self.site_ids[item.site] = site_id(session, item.site)
-                result = save_advert(session, self.vault, item, self.run_id, now, self.site_ids[item.site])
-        except SQLAlchemyError as exc:
-            self.crawler.stats.inc_value("outreach/store_errors")
-            logger.error("could not store advert %s: %s", item.url, exc.__class__.__name__)
-            raise DropItem("store error") from exc
-        if result.is_new:
-            self.crawler.stats.inc_value("outreach/adverts_new")
-        elif result.changed:
-            self.crawler.stats.inc_value("outreach/adverts_changed")
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, ListedAdvert):
+            self.listed.append(item)
+        elif isinstance(item, FoundAdvert):
+            self.found.append(item)
+        else:
+            raise DropItem(f"unexpected item type {type(item).__name__}")
+        if (
+            len(self.found) + len(self.listed) >= self.BATCH_SIZE
+            or time.monotonic() - self.last_flush >= self.BATCH_SECONDS
+        ):
+            self.flush()
         return item
+
+    def flush(self) -> None:
+        found, listed = self.found, self.listed
+        self.found, self.listed = [], []
+        self.last_flush = time.monotonic()
+        if not found and not listed:
+            return
+        try:
+            self._write(found, listed)
+        except SQLAlchemyError:
+            # One transaction per advert now, to find the one that fails.
+            for advert in found:
+                self._write_or_count([advert], [])
+            self._write_or_count([], listed)
+
+    def _write_or_count(self, found: list[FoundAdvert], listed: list[ListedAdvert]) -> None:
+        try:
+            self._write(found, listed)
+        except SQLAlchemyError as exc:
+            self.stats.inc_value("outreach/store_errors")
+            url = found[0].url if found else "(listing entries)"
+            logger.error("could not store advert %s: %s", url, exc.__class__.__name__)
+
+    def _write(self, found: list[FoundAdvert], listed: list[ListedAdvert]) -> None:
+        assert self.store is not None
+        now = utcnow()
+        results = []
+        with self.store.session() as session:
+            for advert in found:
+                results.append(
+                    save_advert(session, self.vault, advert, self.run_id, now, self._site(session, advert.site))
+                )
+            by_site: dict[str, list[str]] = {}
+            for entry in listed:
+                by_site.setdefault(entry.site, []).append(entry.url)
+            for site, urls in by_site.items():
+                mark_listed(session, self._site(session, site), urls, self.run_id, now)
+        # Counted only once the transaction is committed.
+        for result in results:
+            if result.is_new:
+                self.stats.inc_value("outreach/adverts_new")
+            elif result.changed:
+                self.stats.inc_value("outreach/adverts_changed")
+        self.stats.inc_value("outreach/adverts_listed_unchanged", len(listed))
+
+    def _site(self, session: Session, name: str) -> int:
+        if name not in self.site_ids:
+            self.site_ids[name] = site_id(session, name)
+        return self.site_ids[name]
 
     def close_spider(self, spider: Spider | None = None) -> None:
         assert self.store is not None
+        self.flush()
+        if spider is None:
+            spider = self.crawler.spider
+        if getattr(spider, "listing_complete", False) and not self.stats.get_value("outreach/stopped"):
+            # Only a walk that reached the listing's end may say an advert is no longer listed.
+            with self.store.session() as session:
+                gone = mark_gone(session, self._site(session, spider.name), self.started, utcnow())  # type: ignore[union-attr]
+            self.stats.set_value("outreach/adverts_gone", gone)
         self.store.close()

@@ -13,6 +13,11 @@ from outreach.settings import describe_yaml_error
 
 class ListingSelectors(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    advert_card: str | None = Field(
+        None,
+        description="CSS selector of the element that holds one advert on a listing page; its text is compared "
+        "between crawls to see whether the advert changed. advert_link is then looked up inside it.",
+    )
     advert_link: str = Field(description="CSS selector of the links from a listing page to detail pages.")
     next_page: str | None = Field(None, description="CSS selector of the link to the next listing page.")
 
@@ -59,6 +64,20 @@ class Backoff(BaseModel):
     max_retries_per_request: int = Field(3, ge=0, description="Retries of one request after 429/503.")
 
 
+class Incremental(BaseModel):
+    """Recrawls fetch what changed: listing pages until one shows only known, unchanged adverts; detail pages only
+    for new or changed listing entries, or after `refresh_days`."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    refresh_days: float = Field(7.0, ge=0, description="Fetch an unchanged advert's detail page again after this.")
+    full_walk_hours: float = Field(
+        24.0,
+        ge=0,
+        description="Walk the whole listing at most this often; only such a walk marks unlisted adverts gone.",
+    )
+
+
 class RunLimits(BaseModel):
     """Hard limits on one crawl of the site."""
 
@@ -84,6 +103,7 @@ class SiteDefinition(BaseModel):
     detail: DetailSelectors
     rate_limit: RateLimit = RateLimit()
     backoff: Backoff = Backoff()
+    incremental: Incremental = Incremental()
     limits: RunLimits = RunLimits()
 
     def start_urls(self) -> list[str]:

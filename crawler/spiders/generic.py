@@ -1,15 +1,26 @@
-"""One spider for every site that a SiteDefinition can describe: listing pages -> detail pages."""
+"""One spider for every site that a SiteDefinition can describe: listing pages -> detail pages.
+
+Incremental: a listing entry (the advert's card) is hashed; a known advert whose entry did not change is only
+marked as still listed, its detail page is not fetched again until `refresh_days` have passed. The listing walk
+stops at the first page that shows only such adverts, except on a full walk (at most every `full_walk_hours`),
+which goes to the end so that adverts no longer listed can be marked gone.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from typing import Any
 
 import scrapy
 from scrapy.http import Response
 
-from crawler.items import RawAdvert
+from crawler.items import ListedAdvert, RawAdvert
 from crawler.sites import SiteDefinition
+from outreach.store.adverts import KnownAdvert, full_walk_due, known_adverts
+from outreach.store.db import Store
+from outreach.store.types import utcnow
 
 DETAIL_PRIORITY = 10  # detail pages before further listing pages keeps the request queue small
 
@@ -26,33 +37,95 @@ class GenericAdSpider(scrapy.Spider):
         self.site = site
         self.listing_urls: set[str] = set()
         self.advert_urls: set[str] = set()
+        self.known: dict[str, KnownAdvert] = {}
+        self.full_walk = True
+        self.listing_complete = False
+        self.started = utcnow()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self._load_known()
         for url in self.site.start_urls():
             yield scrapy.Request(url, callback=self.parse)
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[scrapy.Request]:
+    def _load_known(self) -> None:
+        if not self.site.incremental.enabled:
+            return
+        store = Store(self.crawler.settings["OUTREACH_SETTINGS"].database_url)
+        try:
+            with store.session() as session:
+                self.known = known_adverts(session, self.site.name)
+                self.full_walk = full_walk_due(
+                    session, self.site.name, self.started, self.site.incremental.full_walk_hours
+                )
+        finally:
+            store.close()
+        self.crawler.stats.set_value("outreach/full_walk", self.full_walk)
+
+    # -- listing pages --------------------------------------------------------------------------------------------
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[scrapy.Request | ListedAdvert]:
         listing = self.site.listing
+        stats = self.crawler.stats
         self.listing_urls.add(response.url)
-        self.crawler.stats.inc_value("outreach/listing_pages")
-        new_adverts = 0
-        for href in response.css(f"{listing.advert_link}::attr(href)").getall():
-            url = response.urljoin(href)
+        stats.inc_value("outreach/listing_pages")
+        entries = self._listing_entries(response)
+        stats.inc_value("outreach/listing_entries", len(entries))
+        new_here = fetched_here = 0
+        for url, listing_hash in entries:
             if url in self.advert_urls:
                 continue
             self.advert_urls.add(url)
-            new_adverts += 1
-            yield scrapy.Request(url, callback=self.parse_detail, priority=DETAIL_PRIORITY)
-        if listing.next_page:
-            next_href = response.css(f"{listing.next_page}::attr(href)").get()
-            if next_href:
-                next_url = response.urljoin(next_href)
-                stop = self._pagination_stop(next_url, new_adverts)
-                if stop:
-                    self.crawler.stats.set_value("outreach/pagination_stopped", stop)
-                    self.logger.info("not following the next listing page %s: %s", next_url, stop)
-                else:
-                    yield scrapy.Request(next_url, callback=self.parse)
+            new_here += 1
+            known = self.known.get(url)
+            if known is not None:
+                yield ListedAdvert(self.site.name, url)
+            if self._needs_detail(known, listing_hash):
+                fetched_here += 1
+                yield scrapy.Request(
+                    url, callback=self.parse_detail, priority=DETAIL_PRIORITY, cb_kwargs={"listing_hash": listing_hash}
+                )
+            else:
+                stats.inc_value("outreach/details_skipped")
+        next_href = response.css(f"{listing.next_page}::attr(href)").get() if listing.next_page else None
+        if not next_href:
+            self.listing_complete = self.full_walk
+            return
+        next_url = response.urljoin(next_href)
+        stop = self._pagination_stop(next_url, new_here)
+        if stop is None and entries and fetched_here == 0 and not self.full_walk:
+            stop = "listing page shows only known, unchanged adverts"
+            stats.set_value("outreach/incremental_stop", response.url)
+        if stop:
+            stats.set_value("outreach/pagination_stopped", stop)
+            self.logger.info("not following the next listing page %s: %s", next_url, stop)
+        else:
+            yield scrapy.Request(next_url, callback=self.parse)
+
+    def _listing_entries(self, response: Response) -> list[tuple[str, str]]:
+        """(detail URL, hash of what the listing shows about the advert), in page order."""
+        listing = self.site.listing
+        entries: list[tuple[str, str]] = []
+        holders: list[Any] = (
+            list(response.css(listing.advert_card)) if listing.advert_card else list(response.css(listing.advert_link))
+        )
+        for holder in holders:
+            href = (
+                holder.css(f"{listing.advert_link}::attr(href)").get()
+                if listing.advert_card
+                else holder.attrib.get("href")
+            )
+            if not href:
+                continue
+            url = response.urljoin(href)
+            shown = _join(holder.css("::text").getall())
+            entries.append((url, hashlib.sha256(f"{url}\n{shown}".encode()).hexdigest()))
+        return entries
+
+    def _needs_detail(self, known: KnownAdvert | None, listing_hash: str) -> bool:
+        if known is None or not self.site.incremental.enabled or known.listing_hash != listing_hash:
+            return True
+        refresh = timedelta(days=self.site.incremental.refresh_days)
+        return known.detail_fetched_at is None or self.started - known.detail_fetched_at >= refresh
 
     def _pagination_stop(self, next_url: str, new_adverts: int) -> str | None:
         """Why a "next" link is not followed: pagination traps end here instead of at the page limit."""
@@ -64,7 +137,9 @@ class GenericAdSpider(scrapy.Spider):
             return f"max_listing_pages ({self.site.limits.max_listing_pages}) reached"
         return None
 
-    def parse_detail(self, response: Response) -> Iterator[RawAdvert]:
+    # -- detail pages ---------------------------------------------------------------------------------------------
+
+    def parse_detail(self, response: Response, listing_hash: str | None = None) -> Iterator[RawAdvert]:
         detail = self.site.detail
         ad_id = (response.css(detail.ad_id).get() or "").strip()
         if not ad_id:
@@ -81,4 +156,5 @@ class GenericAdSpider(scrapy.Spider):
             category=_join(response.css(detail.category).getall()) or None if detail.category else None,
             phone_links=response.css(detail.phone_links).getall(),
             whatsapp_links=response.css(detail.whatsapp_links).getall(),
+            listing_hash=listing_hash,
         )

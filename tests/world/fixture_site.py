@@ -12,7 +12,7 @@ import json
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -183,13 +183,13 @@ def _page(title: str, body: str, lang: str = "nl") -> bytes:
     ).encode()
 
 
-def render_listing(world: FixtureWorld, page: int, trap: str | None = None) -> bytes | None:
+def render_listing(listed: list[GeneratedAdvert], page: int, trap: str | None = None) -> bytes | None:
     """One listing page. Traps: "loop" links the last page back to page 1; "endless" serves the last page's
     adverts again on every page after it, each with a next link."""
-    pages = (len(world.adverts) + PAGE_SIZE - 1) // PAGE_SIZE
+    pages = (len(listed) + PAGE_SIZE - 1) // PAGE_SIZE
     shown = min(page, pages) if trap == "endless" else page
     start = (shown - 1) * PAGE_SIZE
-    ads = world.adverts[start : start + PAGE_SIZE]
+    ads = listed[start : start + PAGE_SIZE]
     if page < 1 or not ads:
         return None
     cards = "".join(
@@ -205,7 +205,10 @@ def render_listing(world: FixtureWorld, page: int, trap: str | None = None) -> b
     return _page(f"Advertenties pagina {page}", f'<main class="listing">{cards}</main><nav>{nav}</nav>')
 
 
-def render_detail(ad: GeneratedAdvert) -> bytes:
+def render_detail(ad: GeneratedAdvert, numbers_hidden: bool = False) -> bytes:
+    if numbers_hidden:  # the site moved numbers into an image or behind a login
+        text = ad.text.replace(ad.phone_written, "[zie foto]") if ad.phone_written else ad.text
+        ad = replace(ad, text=text, tel_link=None, whatsapp=None)
     contact = ""
     if ad.tel_link:
         contact += f'<a class="tel" href="{html.escape(ad.tel_link)}">Bel mij</a> '
@@ -264,11 +267,13 @@ class FixtureSiteHandler(QuietHandler):
         elif url.path in ("/", "/advertenties"):
             page_text = parse_qs(url.query).get("page", ["1"])[0]
             page = int(page_text) if page_text.isdigit() else 0
-            listing = render_listing(site.generated, page, site.pagination_trap)
+            listing = render_listing(site.listed(), page, site.pagination_trap)
             if listing is not None:
                 status, body = 200, listing
-        elif url.path in site.by_path:
-            status, body = 200, render_detail(site.by_path[url.path])
+                if site.markup_change == "cards_renamed":
+                    body = body.replace(b'class="ad-card"', b'class="tile"')
+        elif url.path in site.by_path and site.by_path[url.path].id not in site.hidden:
+            status, body = 200, render_detail(site.by_path[url.path], site.markup_change == "numbers_hidden")
         fault = site.take_fault(url.path)
         if fault is not None:
             status, body, headers = self.apply_fault(fault, status, body)
@@ -308,7 +313,20 @@ class FixtureSite(BackgroundServer):
         self.faults: list[Fault] = []
         self.crawl_delay: float | None = None
         self.pagination_trap: str | None = None  # "loop" (last page links to page 1) or "endless"
+        self.hidden: set[str] = set()  # advert ids not (or no longer) published
+        self.markup_change: str | None = None  # "cards_renamed" (listing) or "numbers_hidden" (detail pages)
         self._lock = threading.Lock()
+
+    def listed(self) -> list[GeneratedAdvert]:
+        """Published adverts in listing order (the generated order: the first ones are the newest)."""
+        return [ad for ad in self.generated.adverts if ad.id not in self.hidden]
+
+    def hide(self, *ad_ids: str) -> None:
+        """Withdraw adverts: gone from the listing, their detail pages answer 404."""
+        self.hidden.update(ad_ids)
+
+    def publish(self, *ad_ids: str) -> None:
+        self.hidden.difference_update(ad_ids)
 
     def add_fault(self, fault: Fault) -> Fault:
         with self._lock:
