@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # Each site gets its own Crawler (created here, not by the process), so the reactor is installed up front.
     install_reactor(REACTOR)
-    process = CrawlerProcess(process_settings(settings), install_root_handler=True)
+    process = CrawlerProcess(process_settings(settings))
     for site in sites:
         # One Crawler per site: its own politeness settings, stats and limits.
         process.crawl(Crawler(GenericAdSpider, scrapy_settings(settings, site, args.run_id)), site=site)

@@ -17,6 +17,7 @@ class RawAdvert:
     phone_links: list[str] = field(default_factory=list)
     whatsapp_links: list[str] = field(default_factory=list)
     listing_hash: str | None = None  # the listing entry that led here, to compare on the next crawl
+    revealed: str = ""  # what a "show number" button loaded: searched for numbers, never stored
 
 
 @dataclass(frozen=True)

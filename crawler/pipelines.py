@@ -44,7 +44,7 @@ class ExtractPipeline:
         if not isinstance(item, RawAdvert):
             raise DropItem(f"unexpected item type {type(item).__name__}")
         phones: dict[str, FoundPhone] = {}
-        for phone in find_phones(f"{item.title}\n{item.text}", self.default_region):
+        for phone in find_phones(f"{item.title}\n{item.text}\n{item.revealed}", self.default_region):
             phones.setdefault(phone.e164, FoundPhone(phone.e164, phone.country, phone.is_mobile))
         for href in item.phone_links + item.whatsapp_links:
             link_phone = phone_from_link(href, self.default_region)

@@ -86,7 +86,11 @@ class PolitenessMiddleware:
         self.holding[id(request)] = request
         try:
             self._check_limits()
-            wait = pace.reserve(time.monotonic()) - time.monotonic()
+            # A browser page load also fetches the page's data: it counts as that many requests.
+            browser = self.site.browser
+            weight = browser.requests_per_page if browser is not None and request.meta.get("playwright") else 1
+            at = max(pace.reserve(time.monotonic()) for _ in range(weight))
+            wait = at - time.monotonic()
             if wait > 0:
                 self.stats.inc_value("outreach/politeness/waits")
                 await self._sleep(wait)

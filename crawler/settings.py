@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlparse
 
+from crawler.browser import browser_settings
 from crawler.sites import SiteDefinition
 from outreach.settings import Settings
 
@@ -36,7 +37,7 @@ def scrapy_settings(settings: Settings, site: SiteDefinition, run_id: int | None
         # The PolitenessMiddleware owns the pace (rate window, gap, Crawl-delay, pauses); the slot repeats the
         # site's delay and concurrency so that nothing else can go faster.
         "DOWNLOAD_DELAY": limit.delay_seconds,
-        "RANDOMIZE_DOWNLOAD_DELAY": False,
+        "DOWNLOAD_DELAY_JITTER": 0,
         "DOWNLOAD_SLOTS": {host: {"concurrency": limit.concurrency, "delay": limit.delay_seconds, "jitter": 0}},
         "AUTOTHROTTLE_ENABLED": False,
         "DOWNLOAD_TIMEOUT": limits.download_timeout_seconds,
@@ -61,6 +62,7 @@ def scrapy_settings(settings: Settings, site: SiteDefinition, run_id: int | None
         "OUTREACH_SETTINGS": settings,
         "OUTREACH_SITE": site,
         "OUTREACH_RUN_ID": run_id or 0,
+        **browser_settings(settings, site),
     }
 
 
@@ -70,4 +72,5 @@ def process_settings(settings: Settings) -> dict[str, Any]:
         "TWISTED_REACTOR": REACTOR,
         "LOG_LEVEL": settings.crawl.log_level,
         "TELNETCONSOLE_ENABLED": False,
+        "LOG_INSTALL_ROOT_HANDLER": True,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
 from outreach.errors import ConfigError
 from outreach.settings import describe_yaml_error
@@ -22,6 +22,23 @@ class ListingSelectors(BaseModel):
     next_page: str | None = Field(None, description="CSS selector of the link to the next listing page.")
 
 
+class NumberReveal(BaseModel):
+    """A "show number" button: the number is loaded by a request, or (browser sites) shown by a click."""
+
+    model_config = ConfigDict(extra="forbid")
+    request_url: str | None = Field(
+        None, description="CSS selector (with ::attr()) of the URL the button loads; the crawl follows it."
+    )
+    click: str | None = Field(None, description="Browser sites: CSS selector of the button to click.")
+    wait_for: str | None = Field(None, description="Browser sites: CSS selector that appears once it is shown.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> NumberReveal:
+        if (self.request_url is None) == (self.click is None):
+            raise ValueError("give either request_url or click")
+        return self
+
+
 class DetailSelectors(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ad_id: str = Field(description="CSS selector (with ::text or ::attr()) of the site's own advert id.")
@@ -33,6 +50,38 @@ class DetailSelectors(BaseModel):
     whatsapp_links: str = Field(
         "a[href*='wa.me']::attr(href), a[href*='whatsapp.com']::attr(href)",
         description="Links to WhatsApp.",
+    )
+    reveal_number: NumberReveal | None = Field(None, description="When the number hides behind a button.")
+
+
+class Gate(BaseModel):
+    """An age or consent gate in front of the site: accepted by a cookie, a form post, or (browser) a click."""
+
+    model_config = ConfigDict(extra="forbid")
+    cookies: dict[str, str] | None = Field(None, description="Cookies that say the gate was accepted.")
+    form_url: str | None = Field(None, description="Path the gate's form posts to.")
+    form_data: dict[str, str] = Field(default_factory=dict, description="Fields of the gate's form.")
+    click: str | None = Field(None, description="Browser sites: CSS selector of the button that accepts the gate.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Gate:
+        ways = [self.cookies is not None, self.form_url is not None, self.click is not None]
+        if sum(ways) != 1:
+            raise ValueError("give exactly one of cookies, form_url or click")
+        return self
+
+
+class Browser(BaseModel):
+    """For sites that render adverts with JavaScript (needs_browser: true)."""
+
+    model_config = ConfigDict(extra="forbid")
+    listing_ready: str = Field(description="CSS selector present once a listing page has rendered.")
+    detail_ready: str = Field(description="CSS selector present once a detail page has rendered.")
+    requests_per_page: int = Field(
+        2,
+        ge=1,
+        le=20,
+        description="Requests one page load makes to the site (document + data): counted against the rate limit.",
     )
 
 
@@ -98,6 +147,8 @@ class SiteDefinition(BaseModel):
     base_url: HttpUrl
     start_paths: list[str] = Field(min_length=1)
     needs_browser: bool = False
+    browser: Browser | None = None
+    gate: Gate | None = None
     obey_robots_txt: bool = True
     listing: ListingSelectors
     detail: DetailSelectors
@@ -106,9 +157,20 @@ class SiteDefinition(BaseModel):
     incremental: Incremental = Incremental()
     limits: RunLimits = RunLimits()
 
+    @model_validator(mode="after")
+    def _browser_when_needed(self) -> SiteDefinition:
+        if self.needs_browser and self.browser is None:
+            raise ValueError("needs_browser: true needs a browser section (listing_ready, detail_ready)")
+        clicks = (self.gate and self.gate.click) or (self.detail.reveal_number and self.detail.reveal_number.click)
+        if clicks and not self.needs_browser:
+            raise ValueError("a click (gate or reveal_number) needs needs_browser: true")
+        return self
+
+    def absolute(self, path: str) -> str:
+        return str(self.base_url).rstrip("/") + "/" + path.lstrip("/")
+
     def start_urls(self) -> list[str]:
-        base = str(self.base_url).rstrip("/")
-        return [base + "/" + path.lstrip("/") for path in self.start_paths]
+        return [self.absolute(path) for path in self.start_paths]
 
 
 def load_site(path: Path) -> SiteDefinition:

@@ -73,6 +73,9 @@ class CrawlSettings(BaseModel):
         "",
         description="Where a site owner can reach us, in the crawler's User-Agent (default: organisation.contact).",
     )
+    chromium_path: Path = Field(
+        Path("/usr/bin/chromium"), description="Chromium for sites that need JavaScript (Debian's package)."
+    )
 
 
 class Settings(BaseSettings):

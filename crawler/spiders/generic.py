@@ -15,6 +15,7 @@ from typing import Any
 
 import scrapy
 from scrapy.http import Response
+from scrapy_playwright.page import PageMethod
 
 from crawler.items import ListedAdvert, RawAdvert
 from crawler.sites import SiteDefinition
@@ -44,8 +45,49 @@ class GenericAdSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         self._load_known()
-        for url in self.site.start_urls():
-            yield scrapy.Request(url, callback=self.parse)
+        gate = self.site.gate
+        if gate is not None and gate.form_url is not None:
+            # The gate's answer sets a cookie (CookiesMiddleware keeps it) and redirects: the redirect is not
+            # followed, the listing is requested as usual afterwards.
+            yield scrapy.FormRequest(
+                self.site.absolute(gate.form_url),
+                formdata=gate.form_data,
+                callback=self.gate_passed,
+                meta={"dont_redirect": True, "handle_httpstatus_list": [301, 302, 303, 307]},
+                dont_filter=True,
+            )
+            return
+        for request in self._start_requests():
+            yield request
+
+    def gate_passed(self, response: Response) -> Iterator[scrapy.Request]:
+        self.crawler.stats.inc_value("outreach/gate_accepted")
+        yield from self._start_requests()
+
+    def _start_requests(self) -> Iterator[scrapy.Request]:
+        gate = self.site.gate
+        for index, url in enumerate(self.site.start_urls()):
+            request = self._request(
+                url, self.parse, ready=self.site.browser.listing_ready if self.site.browser else None
+            )
+            if gate is not None and gate.cookies:
+                request = request.replace(cookies=dict(gate.cookies))
+            if gate is not None and gate.click and index == 0:
+                # The gate shows on the first page; clicking it sets the browser context's cookie for the rest.
+                request.meta["playwright_page_methods"].insert(0, PageMethod("click", gate.click))
+            yield request
+
+    def _request(
+        self, url: str, callback: Any, *, ready: str | None = None, priority: int = 0, **cb_kwargs: Any
+    ) -> scrapy.Request:
+        """A request; through the browser for sites that need one, waiting until `ready` has rendered."""
+        meta: dict[str, Any] = {}
+        if self.site.needs_browser:
+            meta = {
+                "playwright": True,
+                "playwright_page_methods": [PageMethod("wait_for_selector", ready, state="attached")] if ready else [],
+            }
+        return scrapy.Request(url, callback=callback, priority=priority, meta=meta, cb_kwargs=cb_kwargs)
 
     def _load_known(self) -> None:
         if not self.site.incremental.enabled:
@@ -81,9 +123,7 @@ class GenericAdSpider(scrapy.Spider):
                 yield ListedAdvert(self.site.name, url)
             if self._needs_detail(known, listing_hash):
                 fetched_here += 1
-                yield scrapy.Request(
-                    url, callback=self.parse_detail, priority=DETAIL_PRIORITY, cb_kwargs={"listing_hash": listing_hash}
-                )
+                yield self._detail_request(url, listing_hash)
             else:
                 stats.inc_value("outreach/details_skipped")
         next_href = response.css(f"{listing.next_page}::attr(href)").get() if listing.next_page else None
@@ -99,7 +139,9 @@ class GenericAdSpider(scrapy.Spider):
             stats.set_value("outreach/pagination_stopped", stop)
             self.logger.info("not following the next listing page %s: %s", next_url, stop)
         else:
-            yield scrapy.Request(next_url, callback=self.parse)
+            yield self._request(
+                next_url, self.parse, ready=self.site.browser.listing_ready if self.site.browser else None
+            )
 
     def _listing_entries(self, response: Response) -> list[tuple[str, str]]:
         """(detail URL, hash of what the listing shows about the advert), in page order."""
@@ -139,14 +181,60 @@ class GenericAdSpider(scrapy.Spider):
 
     # -- detail pages ---------------------------------------------------------------------------------------------
 
-    def parse_detail(self, response: Response, listing_hash: str | None = None) -> Iterator[RawAdvert]:
+    def _detail_request(self, url: str, listing_hash: str) -> scrapy.Request:
+        browser, reveal = self.site.browser, self.site.detail.reveal_number
+        request = self._request(
+            url,
+            self.parse_detail,
+            ready=browser.detail_ready if browser else None,
+            priority=DETAIL_PRIORITY,
+            listing_hash=listing_hash,
+        )
+        if reveal is not None and reveal.click:
+            methods = request.meta["playwright_page_methods"]
+            methods.append(PageMethod("click", reveal.click))
+            if reveal.wait_for:
+                methods.append(PageMethod("wait_for_selector", reveal.wait_for, state="attached"))
+        return request
+
+    def parse_detail(self, response: Response, listing_hash: str | None = None) -> Iterator[RawAdvert | scrapy.Request]:
         detail = self.site.detail
         ad_id = (response.css(detail.ad_id).get() or "").strip()
         if not ad_id:
             self.crawler.stats.inc_value("outreach/detail_without_id")
             self.logger.warning("detail page without an advert id: %s", response.url)
             return
-        yield RawAdvert(
+        advert = self._advert(response, ad_id, listing_hash)
+        reveal = detail.reveal_number
+        number_url = response.css(reveal.request_url).get() if reveal is not None and reveal.request_url else None
+        if number_url:
+            # Follow what the "show number" button loads; the advert is complete only with its answer.
+            yield scrapy.Request(
+                response.urljoin(number_url),
+                callback=self.parse_number,
+                errback=self.number_failed,
+                priority=DETAIL_PRIORITY + 1,
+                cb_kwargs={"advert": advert},
+            )
+            return
+        yield advert
+
+    def parse_number(self, response: Response, advert: RawAdvert) -> Iterator[RawAdvert]:
+        detail = self.site.detail
+        self.crawler.stats.inc_value("outreach/numbers_revealed")
+        advert.phone_links += response.css(detail.phone_links).getall()
+        advert.whatsapp_links += response.css(detail.whatsapp_links).getall()
+        advert.revealed = _join(response.css("::text").getall())
+        yield advert
+
+    def number_failed(self, failure: Any) -> Iterator[RawAdvert]:
+        """The number could not be loaded: the advert is still stored (without it), and counted."""
+        self.crawler.stats.inc_value("outreach/number_reveal_failed")
+        yield failure.request.cb_kwargs["advert"]
+
+    def _advert(self, response: Response, ad_id: str, listing_hash: str | None) -> RawAdvert:
+        detail = self.site.detail
+        return RawAdvert(
             site=self.site.name,
             site_ad_id=ad_id,
             url=response.url,

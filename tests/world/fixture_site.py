@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -25,7 +26,12 @@ from tests.world.server import BackgroundServer, QuietHandler
 PAGE_SIZE = 24
 LANGUAGE_WEIGHTS = {"nl": 35, "en": 20, "ro": 15, "pl": 15, "es": 15}
 FOREIGN = {"ro": ("40", "7{a}{b}"), "pl": ("48", "{m}"), "es": ("34", "6{a}{b}")}
-SITE_FILE = Path(__file__).parent / "sites" / "kinky_like.yaml"
+SITES = Path(__file__).parent / "sites"
+SITE_FILES = {
+    "kinky": SITES / "kinky_like.yaml",
+    "js": SITES / "js_like.yaml",
+    "profiles": SITES / "profiles_like.yaml",
+}
 
 
 @dataclass
@@ -253,34 +259,82 @@ class LoggedRequest:
     user_agent: str
 
 
+@dataclass(frozen=True)
+class Visit:
+    """One request as a layout sees it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    cookies: dict[str, str]
+    form: dict[str, str]
+
+    def page(self) -> int:
+        text = self.query.get("page", ["1"])[0]
+        return int(text) if text.isdigit() else 0
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def not_found() -> Answer:
+    return Answer(404, _page("Niet gevonden", "<p>Niet gevonden</p>"))
+
+
+def kinky_answer(site: FixtureSite, visit: Visit) -> Answer | None:
+    """The Kinky.nl-like layout: server-rendered listing pages with pagination, one detail page per advert."""
+    if visit.path in ("/", "/advertenties"):
+        listing = render_listing(site.listed(), visit.page(), site.pagination_trap)
+        if listing is None:
+            return None
+        if site.markup_change == "cards_renamed":
+            listing = listing.replace(b'class="ad-card"', b'class="tile"')
+        return Answer(200, listing)
+    ad = site.by_path.get(visit.path)
+    if ad is None or ad.id in site.hidden:
+        return None
+    return Answer(200, render_detail(ad, site.markup_change == "numbers_hidden"))
+
+
 class FixtureSiteHandler(QuietHandler):
     world: FixtureSite
 
     def do_GET(self) -> None:
+        self.serve()
+
+    def do_POST(self) -> None:
+        self.serve()
+
+    def serve(self) -> None:
         site = self.world
-        url = urlparse(self.path)
-        status, body, ctype = 404, _page("Niet gevonden", "<p>Niet gevonden</p>"), "text/html; charset=utf-8"
-        headers: dict[str, str] = {}
         arrived = time.monotonic()
+        url = urlparse(self.path)
+        form: dict[str, str] = {}
+        if self.command == "POST":
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
+            form = {key: values[0] for key, values in parse_qs(raw).items()}
+        cookies = {name: morsel.value for name, morsel in SimpleCookie(self.headers.get("Cookie", "")).items()}
+        visit = Visit(self.command, url.path, parse_qs(url.query), cookies, form)
         if url.path == "/robots.txt":
-            status, body, ctype = 200, site.robots_txt().encode(), "text/plain"
-        elif url.path in ("/", "/advertenties"):
-            page_text = parse_qs(url.query).get("page", ["1"])[0]
-            page = int(page_text) if page_text.isdigit() else 0
-            listing = render_listing(site.listed(), page, site.pagination_trap)
-            if listing is not None:
-                status, body = 200, listing
-                if site.markup_change == "cards_renamed":
-                    body = body.replace(b'class="ad-card"', b'class="tile"')
-        elif url.path in site.by_path and site.by_path[url.path].id not in site.hidden:
-            status, body = 200, render_detail(site.by_path[url.path], site.markup_change == "numbers_hidden")
+            answer: Answer | None = Answer(200, site.robots_txt().encode(), "text/plain")
+        else:
+            answer = site.layout_answer(site, visit)
+        answer = answer or not_found()
+        status, body, headers = answer.status, answer.body, answer.headers
         fault = site.take_fault(url.path)
         if fault is not None:
             status, body, headers = self.apply_fault(fault, status, body)
         site.log(LoggedRequest(arrived, self.command, self.path, status, self.headers.get("User-Agent", "")))
         # The crawler may give up waiting (download timeout, size limit): that is what the faults test.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.send_body(status, body, ctype, headers)
+            self.send_body(status, body, answer.content_type, headers)
+
+    do_HEAD = do_GET
 
     @staticmethod
     def apply_fault(fault: Fault, status: int, body: bytes) -> tuple[int, bytes, dict[str, str]]:
@@ -299,16 +353,25 @@ class FixtureSiteHandler(QuietHandler):
             return status, random.Random(len(body)).randbytes(64 * 1024), {}
         raise ValueError(f"unknown fault kind {fault.kind!r}")
 
-    do_HEAD = do_GET
-
 
 class FixtureSite(BackgroundServer):
     handler_class = FixtureSiteHandler
 
-    def __init__(self, seed: int = 1, count: int = 300, port: int = 0) -> None:
+    def __init__(self, seed: int = 1, count: int = 300, port: int = 0, layout: str = "kinky") -> None:
+        """layout: "kinky" (server-rendered, paginated), "js" (rendered by JavaScript from a JSON API, with an
+        age gate accepted by a click) or "profiles" (profile cards for men and trans advertisers, an age gate
+        form, the number behind a "show number" button)."""
         super().__init__(port)
+        from tests.world import js_layout, profile_layout  # they build on this module
+
+        answers = {"kinky": kinky_answer, "js": js_layout.answer, "profiles": profile_layout.answer}
+        self.layout = layout
+        self.layout_answer = answers[layout]
         self.generated = generate(seed, count)
+        if layout == "profiles":
+            profile_layout.adapt(self.generated, seed)
         self.by_path = {ad.path: ad for ad in self.generated.adverts}
+        self.by_id = {ad.id: ad for ad in self.generated.adverts}
         self.requests: list[LoggedRequest] = []
         self.faults: list[Fault] = []
         self.crawl_delay: float | None = None
@@ -358,7 +421,7 @@ class FixtureSite(BackgroundServer):
     def write_site_file(self, folder: Path, name: str = "fixture", **overrides: Any) -> Path:
         """The site definition pointed at this server, as a fieldworker would write it; `overrides` replace
         top-level fields and are merged into nested ones (`rate_limit={"requests_per_second": 5}`)."""
-        definition = yaml.safe_load(SITE_FILE.read_text(encoding="utf-8"))
+        definition = yaml.safe_load(SITE_FILES[self.layout].read_text(encoding="utf-8"))
         definition.update(name=name, base_url=self.url)
         for key, value in overrides.items():
             if isinstance(value, dict) and isinstance(definition.get(key), dict):
