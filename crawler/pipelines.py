@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 from scrapy import Spider
@@ -16,7 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crawler.items import ListedAdvert, RawAdvert
-from crawler.phones import find_phones, is_whatsapp_link, phone_from_link, scrub_numbers
+from crawler.phones import PhonePolicy, is_whatsapp_link, phone_from_link, scan_phones, scrub_numbers
+from crawler.places import municipality
 from outreach.crypto import PhoneVault
 from outreach.settings import Settings
 from outreach.store.adverts import FoundAdvert, FoundPhone, mark_gone, mark_listed, save_advert, site_id
@@ -27,53 +29,81 @@ logger = logging.getLogger(__name__)
 
 
 class ExtractPipeline:
-    """RawAdvert -> FoundAdvert: numbers from text and links, numbers removed from the text."""
+    """RawAdvert -> FoundAdvert: numbers from text and links (mobiles of accepted countries only), numbers removed
+    from the text, city as a municipality.
 
-    def __init__(self, crawler: Crawler, default_region: str) -> None:
-        self.stats = crawler.stats
-        self.default_region = default_region
+    Broken input (odd encodings, half pages, binary) must never stop the crawl: an advert that cannot be extracted
+    is dropped whole, counted and logged with its URL.
+    """
+
+    def __init__(self, crawler: Crawler, policy: PhonePolicy) -> None:
+        self.crawler = crawler
+        self.policy = policy
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         settings: Settings = crawler.settings["OUTREACH_SETTINGS"]
-        return cls(crawler, settings.default_region)
+        return cls(crawler, PhonePolicy(settings.default_region, frozenset(settings.mobile_countries)))
+
+    @property
+    def stats(self) -> StatsCollector:
+        assert self.crawler.stats is not None
+        return self.crawler.stats
 
     def process_item(self, item: Any) -> FoundAdvert | ListedAdvert:
         if isinstance(item, ListedAdvert):
             return item
         if not isinstance(item, RawAdvert):
             raise DropItem(f"unexpected item type {type(item).__name__}")
-        phones: dict[str, FoundPhone] = {}
-        for phone in find_phones(f"{item.title}\n{item.text}\n{item.revealed}", self.default_region):
-            phones.setdefault(phone.e164, FoundPhone(phone.e164, phone.country, phone.is_mobile))
+        try:
+            found, counts = self.extract(item)
+        except Exception as exc:  # a boundary: one broken advert must not end the crawl
+            self.stats.inc_value("outreach/broken_adverts")
+            logger.warning("could not extract advert %s: %s", item.url, exc.__class__.__name__)
+            raise DropItem("broken advert") from exc
+        for name, count in counts.items():
+            self.stats.inc_value(f"outreach/{name}", count)
+        self.stats.inc_value("outreach/adverts_seen")
+        if found.phones:
+            self.stats.inc_value("outreach/adverts_with_phone")
+        return found
+
+    def extract(self, item: RawAdvert) -> tuple[FoundAdvert, Counter[str]]:
+        region = self.policy.default_region
+        counts: Counter[str] = Counter()
+        scanned = scan_phones(f"{item.title}\n{item.text}\n{item.revealed}", region)
+        counts["numbers_invalid"] += scanned.invalid
+        candidates = list(scanned.phones)
         for href in item.phone_links + item.whatsapp_links:
-            link_phone = phone_from_link(href, self.default_region)
-            if link_phone is not None:
-                phones.setdefault(
-                    link_phone.e164, FoundPhone(link_phone.e164, link_phone.country, link_phone.is_mobile)
-                )
-        title, text = scrub_numbers(item.title), scrub_numbers(item.text)
+            link_phone = phone_from_link(href, region)
+            if link_phone is None:
+                counts["numbers_invalid"] += 1
+            else:
+                candidates.append(link_phone)
+        unique = list({phone.e164: phone for phone in candidates}.values())
+        phones = {
+            phone.e164: FoundPhone(phone.e164, phone.country, phone.is_mobile)
+            for phone in self.policy.sort(unique, counts)
+        }
+        title, text = scrub_numbers(item.title, region), scrub_numbers(item.text, region)
+        city = municipality(item.city)
         numbers = sorted(phones)
         digest = hashlib.sha256(
-            json.dumps([title, text, item.city, item.category, numbers], ensure_ascii=False).encode()
+            json.dumps([title, text, city, item.category, numbers], ensure_ascii=False).encode()
         ).hexdigest()
-        assert self.stats is not None
-        self.stats.inc_value("outreach/adverts_seen")
-        if phones:
-            self.stats.inc_value("outreach/adverts_with_phone")
         return FoundAdvert(
             site=item.site,
-            site_ad_id=item.site_ad_id,
+            site_ad_id=item.site_ad_id[:200],
             url=item.url,
             title=title,
             text=text,
-            city=item.city,
-            category=item.category,
+            city=city[:120] if city else None,
+            category=item.category[:40] if item.category else None,
             has_whatsapp=any(is_whatsapp_link(href) for href in item.whatsapp_links),
             content_hash=digest,
             phones=list(phones.values()),
             listing_hash=item.listing_hash,
-        )
+        ), counts
 
 
 class StorePipeline:
