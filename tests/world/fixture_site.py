@@ -234,7 +234,8 @@ class Fault:
     """A fault switch: the next `times` requests whose path starts with `path_prefix` get `kind` instead.
 
     kinds: "429" and "503" (with `retry_after` if given), "slow" (answer after `seconds`), "malformed" (broken
-    HTML), "huge" (`size` bytes of HTML), "binary" (random bytes served as HTML).
+    HTML), "huge" (`size` bytes of HTML), "binary" (random bytes served as HTML), "wrong_encoding" (declared UTF-8,
+    written in Windows-1252).
     """
 
     kind: str
@@ -349,6 +350,8 @@ class FixtureSiteHandler(QuietHandler):
         if fault.kind == "huge":
             filler = b"<p>" + b"lorem ipsum " * 1000 + b"</p>"
             return status, body[:-14] + filler * (fault.size // len(filler) + 1) + b"</body></html>", {}
+        if fault.kind == "wrong_encoding":  # declared UTF-8, written in Windows-1252
+            return status, body.decode("utf-8").encode("cp1252", "replace"), {}
         if fault.kind == "binary":
             return status, random.Random(len(body)).randbytes(64 * 1024), {}
         raise ValueError(f"unknown fault kind {fault.kind!r}")
