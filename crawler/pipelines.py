@@ -21,7 +21,7 @@ from crawler.phones import PhonePolicy, is_whatsapp_link, phone_from_link, scan_
 from crawler.places import municipality
 from outreach.crypto import PhoneVault
 from outreach.settings import Settings
-from outreach.store.adverts import FoundAdvert, FoundPhone, mark_gone, mark_listed, save_advert, site_id
+from outreach.store.adverts import FoundAdvert, FoundPhone, mark_gone, mark_listed, save_adverts, site_id
 from outreach.store.db import Store
 from outreach.store.types import utcnow
 
@@ -183,10 +183,12 @@ class StorePipeline:
         now = utcnow()
         results = []
         with self.store.session() as session:
+            per_site: dict[str, list[FoundAdvert]] = {}
             for advert in found:
-                results.append(
-                    save_advert(session, self.vault, advert, self.run_id, now, self._site(session, advert.site))
-                )
+                per_site.setdefault(advert.site, []).append(advert)
+            for site, adverts in per_site.items():
+                results += save_adverts(session, self.vault, adverts, self.run_id, now, self._site(session, site))
+
             by_site: dict[str, list[str]] = {}
             for entry in listed:
                 by_site.setdefault(entry.site, []).append(entry.url)
