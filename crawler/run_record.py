@@ -26,7 +26,14 @@ SCRAPY_COUNTERS = (
     "item_scraped_count",
     "elapsed_time_seconds",
 )
-SCRAPY_PREFIXES = ("downloader/response_status_count/", "downloader/exception_type_count/", "robotstxt/")
+SCRAPY_PREFIXES = (
+    "downloader/response_status_count/",
+    "downloader/exception_type_count/",
+    "robotstxt/",
+    "spider_exceptions/",
+    "item_dropped_reasons_count/",
+    "log_count/ERROR",
+)
 
 
 def site_counters(stats: dict[str, Any], finish_reason: str) -> dict[str, Any]:

@@ -62,6 +62,7 @@ def scrapy_settings(settings: Settings, site: SiteDefinition, run_id: int | None
         "EXTENSIONS": {"crawler.run_record.CrawlRunRecorder": 500},
         "ITEM_PIPELINES": {"crawler.pipelines.ExtractPipeline": 100, "crawler.pipelines.StorePipeline": 200},
         "LOG_LEVEL": settings.crawl.log_level,
+        "LOG_FORMATTER": "crawler.logformatter.PrivateLogFormatter",  # no advert contents in the log
         "OUTREACH_SETTINGS": settings,
         "OUTREACH_SITE": site,
         "OUTREACH_RUN_ID": run_id or 0,
