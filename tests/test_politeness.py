@@ -163,3 +163,25 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
     assert retry_after_seconds("Fri, 27 Nov 2026 17:00:00 GMT", now) == 0.0
     assert retry_after_seconds("soon", now) is None
     assert retry_after_seconds(None, now) is None
+
+
+def test_it_never_requests_what_robots_txt_disallows(small_site: FixtureSite, tmp_path: Path) -> None:
+    forbidden = small_site.generated.adverts[7].path
+    small_site.disallow = [forbidden]
+    small_site.write_site_file(tmp_path / "sites", rate_limit={"requests_per_second": 200, "concurrency": 4})
+    crawled = crawl(crawl_settings(tmp_path))
+
+    assert forbidden not in {request.path for request in small_site.requests_to()}
+    assert crawled.count("robotstxt/forbidden") == 1
+    assert crawled.count("adverts_seen") == 29
+
+
+def test_it_reads_the_detail_pages_of_a_listing_page_before_the_next_listing_page(
+    small_site: FixtureSite, tmp_path: Path
+) -> None:
+    small_site.write_site_file(tmp_path / "sites", rate_limit={"requests_per_second": 200, "concurrency": 1})
+    crawl(crawl_settings(tmp_path))
+
+    paths = [request.path for request in sorted(small_site.requests_to(), key=lambda r: r.at)]
+    first_page = {ad.path for ad in small_site.generated.adverts[:24]}
+    assert max(paths.index(path) for path in first_page) < paths.index("/advertenties?page=2")

@@ -378,6 +378,7 @@ class FixtureSite(BackgroundServer):
         self.requests: list[LoggedRequest] = []
         self.faults: list[Fault] = []
         self.crawl_delay: float | None = None
+        self.disallow: list[str] = []  # more robots.txt Disallow lines
         self.pagination_trap: str | None = None  # "loop" (last page links to page 1) or "endless"
         self.hidden: set[str] = set()  # advert ids not (or no longer) published
         self.markup_change: str | None = None  # "cards_renamed" (listing) or "numbers_hidden" (detail pages)
@@ -408,7 +409,7 @@ class FixtureSite(BackgroundServer):
         return None
 
     def robots_txt(self) -> str:
-        lines = ["User-agent: *", "Disallow: /account/"]
+        lines = ["User-agent: *", "Disallow: /account/", *(f"Disallow: {path}" for path in self.disallow)]
         if self.crawl_delay is not None:
             lines.append(f"Crawl-delay: {self.crawl_delay}")
         return "\n".join(lines) + "\n"
