@@ -186,7 +186,7 @@ def load_site(path: Path) -> SiteDefinition:
         return SiteDefinition.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
+        where = ".".join(str(part) for part in first["loc"]) or "site"
         raise ConfigError(f"site file {path}: {where}: {first['msg']}") from exc
 
 

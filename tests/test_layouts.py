@@ -78,6 +78,8 @@ def test_the_profiles_layout_gate_can_be_accepted_by_a_cookie(tmp_path: Path) ->
 
 
 def test_a_browser_crawl_of_the_javascript_layout_matches_its_ground_truth(tmp_path: Path) -> None:
+    """Through the gate by a click, every number revealed by a click, within the rate limit (page loads count
+    with their data requests)."""
     with FixtureSite(seed=13, count=30, layout="js") as site:
         site.write_site_file(
             tmp_path / "sites",
@@ -90,12 +92,20 @@ def test_a_browser_crawl_of_the_javascript_layout_matches_its_ground_truth(tmp_p
         requests = site.requests_to()
     assert crawled.count("adverts_new") == 30
     assert any(r.path.startswith("/api/adverts/") for r in requests)  # the data came through the page's own script
+    assert sum(r.path.endswith("/number") for r in requests) == 30  # one click on "show number" per advert
     assert busiest_window(requests) <= 20
 
 
 def test_without_a_browser_the_javascript_layout_shows_no_adverts(tmp_path: Path) -> None:
     with FixtureSite(seed=13, count=5, layout="js") as site:
-        site.write_site_file(tmp_path / "sites", name="jsapp", needs_browser=False, browser=None, gate=None)
+        site.write_site_file(
+            tmp_path / "sites",
+            name="jsapp",
+            needs_browser=False,
+            browser=None,
+            gate=None,
+            detail={"reveal_number": None},
+        )
         crawled = crawl(crawl_settings(tmp_path), "jsapp")
     assert crawled.count("listing_entries") == 0
     assert crawled.count("adverts_seen") == 0

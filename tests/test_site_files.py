@@ -33,7 +33,7 @@ def _write(tmp_path: Path, **changes: object) -> Path:
     [
         ({"rate_limit": {"requests_per_second": 0}}, "rate_limit.requests_per_second: Input should be greater than 0"),
         ({"gate": {"cookies": {"ok": "1"}, "form_url": "/gate"}}, "gate: Value error, give exactly one of"),
-        ({"gate": {"click": "button.enter"}}, "a click (gate or reveal_number) needs needs_browser: true"),
+        ({"gate": {"click": "button.enter"}}, "site: Value error, a click (gate or reveal_number) needs needs_browser"),
         ({"needs_browser": True}, "needs_browser: true needs a browser section"),
         ({"limits": {"max_pages": 0}}, "limits.max_pages: Input should be greater than or equal to 1"),
         ({"incremental": {"refresh_days": "weekly"}}, "incremental.refresh_days: Input should be a valid number"),

@@ -1,5 +1,6 @@
 """A layout that renders listing and detail pages with JavaScript from a JSON API: without a browser a crawler
-sees only an empty shell. An age gate shows first; clicking it sets a cookie the API insists on."""
+sees only an empty shell. An age gate shows first; clicking it sets a cookie the API insists on. The phone number
+is not in the advert: a "show number" button loads it (only a click in the browser reveals it)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
 GATE_COOKIE = "gate"
 _DETAIL = re.compile(r"^/app/advert/(?P<id>[A-Z0-9]+)$")
-_API_DETAIL = re.compile(r"^/api/adverts/(?P<id>[A-Z0-9]+)$")
+_API_DETAIL = re.compile(r"^/api/adverts/(?P<id>[A-Z0-9]+)(?P<number>/number)?$")
 
 _SCRIPT = """
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
@@ -25,12 +26,21 @@ function listing(data) {
     `${esc(a.title)}</a><span class="city">${esc(a.city)}</span></article>`).join("") +
     (data.next ? `<a class="next" href="${data.next}">Volgende</a>` : "");
 }
+function contact(n) {
+  let links = n.tel ? `<a class="tel" href="${esc(n.tel)}">${esc(n.shown)}</a>` : "Geen nummer";
+  if (n.whatsapp) links += ` <a class="wa" href="${esc(n.whatsapp)}">WhatsApp</a>`;
+  return links + '<p class="number-shown"></p>';
+}
+function reveal(id) {
+  fetch(`/api/adverts/${id}/number`).then((r) => r.json()).then((n) => {
+    document.querySelector("div.contact").innerHTML = contact(n);
+  });
+}
 function detail(a) {
-  let links = a.tel ? `<a class="tel" href="${esc(a.tel)}">Bel</a>` : "";
-  if (a.whatsapp) links += ` <a class="wa" href="${esc(a.whatsapp)}">WhatsApp</a>`;
   return `<div class="ad" data-ad-id="${a.id}"><h1 class="title">${esc(a.title)}</h1>` +
     `<p class="city">${esc(a.city)}</p><p class="category">${esc(a.category)}</p>` +
-    `<div class="text">${esc(a.text)}</div><div class="contact">${links}</div></div>`;
+    `<div class="text">${esc(a.text)}</div>` +
+    `<div class="contact"><button class="reveal" onclick="reveal('${a.id}')">Toon nummer</button></div></div>`;
 }
 function show() {
   const id = location.pathname.startsWith("/app/advert/") ? location.pathname.split("/").pop() : null;
@@ -62,13 +72,14 @@ def _json(data: object) -> Answer:
 
 
 def _advert(ad: GeneratedAdvert) -> dict[str, object]:
+    text = ad.text.replace(ad.phone_written, "(toon nummer)") if ad.phone_written else ad.text
+    return {"id": ad.id, "title": ad.title, "city": ad.city, "category": ad.category, "text": text}
+
+
+def _number(ad: GeneratedAdvert) -> dict[str, object]:
     return {
-        "id": ad.id,
-        "title": ad.title,
-        "city": ad.city,
-        "category": ad.category,
-        "text": ad.text,
-        "tel": ad.tel_link,
+        "tel": f"tel:{ad.phone}" if ad.phone else None,
+        "shown": ad.phone_written or ad.phone,
         "whatsapp": ad.whatsapp,
     }
 
@@ -96,4 +107,4 @@ def answer(site: FixtureSite, visit: Visit) -> Answer | None:
     ad = site.by_id.get(match["id"]) if match else None
     if ad is None or ad.id in site.hidden:
         return Answer(404, b'{"error": "not found"}', "application/json")
-    return _json(_advert(ad))
+    return _json(_number(ad) if match and match["number"] else _advert(ad))
