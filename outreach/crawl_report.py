@@ -100,3 +100,18 @@ def site_warnings(session: Session, recent_runs: int = 20) -> dict[str, list[str
         if found:
             warnings[name] = found
     return warnings
+
+
+def summary_rows(summary: RunSummary) -> list[tuple[str, str, str]]:
+    """(site, what, value) rows for a table in `outreach crawl --stats`."""
+    rows: list[tuple[str, str, str]] = []
+    for site in summary.sites:
+        rows.append((site.site, "finished", site.finish_reason))
+        rows += [(site.site, name, str(value)) for name, value in site.counters.items()]
+        rows += [
+            (site.site, f"responses {status}", str(count)) for status, count in sorted(site.responses_by_status.items())
+        ]
+        if site.abandoned:
+            rows.append((site.site, "abandoned", site.abandoned))
+        rows += [(site.site, "markup warning", flag) for flag in site.markup_flags]
+    return rows

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from outreach.crawl_report import run_summary, site_warnings
+from outreach.crawl_report import run_summary, site_warnings, summary_rows
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Advert
@@ -151,6 +151,7 @@ def test_each_crawl_run_records_requests_statuses_adverts_and_duration(
     assert fixture.counters["adverts_new"] == 60
     assert fixture.counters["adverts_seen"] == 60
     assert fixture.counters["elapsed_time_seconds"] > 0
+    assert ("fixture", "responses 200", "64") in summary_rows(summary)
 
 
 @pytest.mark.parametrize(("change", "flag"), [("cards_renamed", "zero_adverts"), ("numbers_hidden", "no_numbers")])
