@@ -28,7 +28,14 @@ def site() -> Iterator[FixtureSite]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
+    """On SQLite and PostgreSQL: for what writes or marks adverts in the store."""
     return crawl_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    """SQLite only, to keep the suite fast: for what the spider decides, which does not depend on the database."""
+    return crawl_settings(tmp_path)
 
 
 def _adverts(settings: Settings) -> dict[str, Advert]:
@@ -75,26 +82,26 @@ def test_it_fetches_new_adverts_on_top_and_stops_at_the_first_page_without_news(
 
 
 def test_it_fetches_an_advert_again_when_its_listing_entry_changed(
-    site: FixtureSite, settings: Settings, tmp_path: Path
+    site: FixtureSite, sqlite_settings: Settings, tmp_path: Path
 ) -> None:
     site.write_site_file(tmp_path / "sites", rate_limit=FAST)
-    crawl(settings)
+    crawl(sqlite_settings)
     changed = site.generated.adverts[5]
     changed.title = "Nieuw: " + changed.title
     before = len(site.requests_to())
-    second = crawl(settings)
+    second = crawl(sqlite_settings)
 
     assert [r.path for r in site.requests_to()[before:] if r.path.startswith("/advertentie/")] == [changed.path]
     assert second.count("adverts_changed") == 1
-    assert _adverts(settings)[changed.id].title == changed.title
+    assert _adverts(sqlite_settings)[changed.id].title == changed.title
 
 
 def test_it_fetches_unchanged_adverts_again_after_the_refresh_interval(
-    site: FixtureSite, settings: Settings, tmp_path: Path
+    site: FixtureSite, sqlite_settings: Settings, tmp_path: Path
 ) -> None:
     site.write_site_file(tmp_path / "sites", rate_limit=FAST, incremental={"refresh_days": 0})
-    crawl(settings)
-    second = crawl(settings)
+    crawl(sqlite_settings)
+    second = crawl(sqlite_settings)
 
     assert second.count("adverts_seen") == 60
     assert second.count("adverts_new") == second.count("adverts_changed") == 0
@@ -132,12 +139,12 @@ def test_an_incremental_walk_never_marks_adverts_gone(site: FixtureSite, setting
 
 
 def test_each_crawl_run_records_requests_statuses_adverts_and_duration(
-    site: FixtureSite, settings: Settings, tmp_path: Path
+    site: FixtureSite, sqlite_settings: Settings, tmp_path: Path
 ) -> None:
     site.write_site_file(tmp_path / "sites", rate_limit=FAST)
-    crawled = crawl(settings)
+    crawled = crawl(sqlite_settings)
 
-    store = Store(settings.database_url)
+    store = Store(sqlite_settings.database_url)
     try:
         with store.session() as session:
             summary = run_summary(session, crawled.outcome.run_id)
@@ -156,16 +163,16 @@ def test_each_crawl_run_records_requests_statuses_adverts_and_duration(
 
 @pytest.mark.parametrize(("change", "flag"), [("cards_renamed", "zero_adverts"), ("numbers_hidden", "no_numbers")])
 def test_it_flags_a_site_whose_markup_changed(
-    site: FixtureSite, settings: Settings, tmp_path: Path, change: str, flag: str
+    site: FixtureSite, sqlite_settings: Settings, tmp_path: Path, change: str, flag: str
 ) -> None:
     site.write_site_file(tmp_path / "sites", rate_limit=FAST, incremental={"refresh_days": 0})
-    first = crawl(settings)
+    first = crawl(sqlite_settings)
     site.markup_change = change
-    second = crawl(settings)
+    second = crawl(sqlite_settings)
 
     assert "markup_flags" not in first.site
     assert [f.split(":")[0] for f in second.site["markup_flags"]] == [flag]
-    store = Store(settings.database_url)
+    store = Store(sqlite_settings.database_url)
     try:
         with store.session() as session:
             warnings = site_warnings(session)
