@@ -22,6 +22,9 @@ class Pace:
 
     requests_per_second: float
     min_gap: float
+    # The download slot's own delay (AutoThrottle changes it): reserving at least that far apart means the slot
+    # never holds a released request back, so requests cannot bunch up after their reservation.
+    slot_delay: float = 0.0
     paused_until: float = 0.0
     consecutive_failures: int = 0
     _last: float = -math.inf
@@ -35,7 +38,7 @@ class Pace:
     def gap(self) -> float:
         # Below one request per second the window rule alone would allow one request a second: spread them.
         slowest = 1.0 / self.requests_per_second if self.requests_per_second < 1 else 0.0
-        return max(self.min_gap, slowest)
+        return max(self.min_gap, self.slot_delay, slowest)
 
     def reserve(self, now: float) -> float:
         """The earliest time the next request may be sent, reserved for it."""

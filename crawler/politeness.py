@@ -89,6 +89,7 @@ class PolitenessMiddleware:
             # A browser page load also fetches the page's data: it counts as that many requests.
             browser = self.site.browser
             weight = browser.requests_per_page if browser is not None and request.meta.get("playwright") else 1
+            pace.slot_delay = self._slot_delay(request)
             at = max(pace.reserve(time.monotonic()) for _ in range(weight))
             wait = at - time.monotonic()
             if wait > 0:
@@ -100,6 +101,16 @@ class PolitenessMiddleware:
         except BaseException:
             self._release(request)
             raise
+
+    def _slot_delay(self, request: Request) -> float:
+        """The delay Scrapy's download slot will keep for this request (AutoThrottle may have raised it)."""
+        engine = self.crawler.engine
+        downloader = getattr(engine, "downloader", None) if engine is not None else None
+        slots = getattr(downloader, "slots", None)
+        if downloader is None or not isinstance(slots, dict):
+            return 0.0
+        slot = slots.get(downloader.get_slot_key(request))
+        return float(getattr(slot, "delay", 0.0) or 0.0)
 
     def _check_limits(self) -> None:
         limits = self.site.limits
