@@ -1,16 +1,19 @@
 """The crawl child: `python -m crawler --run-id N [--site NAME]`, settings on stdin (see Settings.for_child).
 
-Exit codes: 0 crawled, 2 configuration error.
+Exit codes: 0 crawled, 1 a site's crawl failed to run (see the log), 2 configuration error.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.utils.reactor import install_reactor
+from twisted.python.failure import Failure
 
-from crawler.settings import scrapy_settings
+from crawler.settings import REACTOR, process_settings, scrapy_settings
 from crawler.sites import load_sites
 from crawler.spiders.generic import GenericAdSpider
 from outreach.errors import ConfigError
@@ -33,11 +36,25 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    process = CrawlerProcess(scrapy_settings(settings, sites, args.run_id), install_root_handler=True)
+    # Each site gets its own Crawler (created here, not by the process), so the reactor is installed up front.
+    install_reactor(REACTOR)
+    process = CrawlerProcess(process_settings(settings))
+    failed: list[str] = []
     for site in sites:
-        process.crawl(GenericAdSpider, site=site)
+        # One Crawler per site: its own politeness settings, stats and limits.
+        crawl = process.crawl(Crawler(GenericAdSpider, scrapy_settings(settings, site, args.run_id)), site=site)
+        crawl.addErrback(_record_failure, site.name, failed)
     process.start()
+    if failed:
+        # The parent marks the run failed; the log above holds the traceback.
+        print(f"error: the crawl of {', '.join(failed)} failed", file=sys.stderr)
+        return 1
     return 0
+
+
+def _record_failure(failure: Failure, site: str, failed: list[str]) -> None:
+    failed.append(site)
+    logging.getLogger(__name__).error("crawl of site %s failed: %s", site, failure.getTraceback())
 
 
 if __name__ == "__main__":

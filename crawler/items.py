@@ -16,3 +16,13 @@ class RawAdvert:
     category: str | None
     phone_links: list[str] = field(default_factory=list)
     whatsapp_links: list[str] = field(default_factory=list)
+    listing_hash: str | None = None  # the listing entry that led here, to compare on the next crawl
+    revealed: str = ""  # what a "show number" button loaded: searched for numbers, never stored
+
+
+@dataclass(frozen=True)
+class ListedAdvert:
+    """A known advert seen unchanged on a listing page: it is still listed, its detail page was not fetched."""
+
+    site: str
+    url: str

@@ -185,6 +185,13 @@ class RetentionSettings(BaseModel):
 class CrawlSettings(BaseModel):
     timeout_seconds: int = Field(1800, gt=0, description="A crawl child running longer than this is stopped.")
     log_level: str = Field("INFO", description="Scrapy log level in the crawl child's log file.")
+    contact_url: str = Field(
+        "",
+        description="Where a site owner can reach us, in the crawler's User-Agent (default: organisation.contact).",
+    )
+    chromium_path: Path = Field(
+        Path("/usr/bin/chromium"), description="Chromium for sites that need JavaScript (Debian's package)."
+    )
 
 
 class LanguageSettings(BaseModel):

@@ -63,6 +63,8 @@ class Site(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Adverts are marked gone only after a listing walk that reached the end; incremental crawls stop early.
+    last_full_walk_at: Mapped[datetime | None]
 
 
 class CrawlRun(Base):
@@ -122,6 +124,11 @@ class Advert(Base):
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    # Incremental crawling: the listing entry as last seen, when the detail page was last fetched, and when the
+    # advert stopped being listed (never deleted by the crawl; listed again clears it).
+    listing_hash: Mapped[str | None] = mapped_column(String(64))
+    detail_fetched_at: Mapped[datetime | None]
+    gone_at: Mapped[datetime | None]
 
 
 class AdvertPerson(Base):

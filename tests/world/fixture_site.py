@@ -6,13 +6,16 @@ Phone numbers are generated at random in the shapes real numbers have; texts com
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from http.cookies import SimpleCookie
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import yaml
@@ -23,7 +26,12 @@ from tests.world.server import BackgroundServer, QuietHandler
 PAGE_SIZE = 24
 LANGUAGE_WEIGHTS = {"nl": 35, "en": 20, "ro": 15, "pl": 15, "es": 15}
 FOREIGN = {"ro": ("40", "7{a}{b}"), "pl": ("48", "{m}"), "es": ("34", "6{a}{b}")}
-SITE_FILE = Path(__file__).parent / "sites" / "kinky_like.yaml"
+SITES = Path(__file__).parent / "sites"
+SITE_FILES = {
+    "kinky": SITES / "kinky_like.yaml",
+    "js": SITES / "js_like.yaml",
+    "profiles": SITES / "profiles_like.yaml",
+}
 
 
 @dataclass
@@ -181,9 +189,13 @@ def _page(title: str, body: str, lang: str = "nl") -> bytes:
     ).encode()
 
 
-def render_listing(world: FixtureWorld, page: int) -> bytes | None:
-    start = (page - 1) * PAGE_SIZE
-    ads = world.adverts[start : start + PAGE_SIZE]
+def render_listing(listed: list[GeneratedAdvert], page: int, trap: str | None = None) -> bytes | None:
+    """One listing page. Traps: "loop" links the last page back to page 1; "endless" serves the last page's
+    adverts again on every page after it, each with a next link."""
+    pages = (len(listed) + PAGE_SIZE - 1) // PAGE_SIZE
+    shown = min(page, pages) if trap == "endless" else page
+    start = (shown - 1) * PAGE_SIZE
+    ads = listed[start : start + PAGE_SIZE]
     if page < 1 or not ads:
         return None
     cards = "".join(
@@ -191,12 +203,18 @@ def render_listing(world: FixtureWorld, page: int) -> bytes | None:
         f'<span class="city">{html.escape(ad.city)}</span></article>'
         for ad in ads
     )
-    pages = (len(world.adverts) + PAGE_SIZE - 1) // PAGE_SIZE
     nav = f'<a class="next" href="/advertenties?page={page + 1}">Volgende</a>' if page < pages else ""
+    if page >= pages and trap == "loop":
+        nav = '<a class="next" href="/advertenties?page=1">Volgende</a>'
+    elif page >= pages and trap == "endless":
+        nav = f'<a class="next" href="/advertenties?page={page + 1}">Volgende</a>'
     return _page(f"Advertenties pagina {page}", f'<main class="listing">{cards}</main><nav>{nav}</nav>')
 
 
-def render_detail(ad: GeneratedAdvert) -> bytes:
+def render_detail(ad: GeneratedAdvert, numbers_hidden: bool = False) -> bytes:
+    if numbers_hidden:  # the site moved numbers into an image or behind a login
+        text = ad.text.replace(ad.phone_written, "[zie foto]") if ad.phone_written else ad.text
+        ad = replace(ad, text=text, tel_link=None, whatsapp=None)
     contact = ""
     if ad.tel_link:
         contact += f'<a class="tel" href="{html.escape(ad.tel_link)}">Bel mij</a> '
@@ -211,6 +229,28 @@ def render_detail(ad: GeneratedAdvert) -> bytes:
     return _page(ad.title, body, ad.language)
 
 
+@dataclass
+class Fault:
+    """A fault switch: the next `times` requests whose path starts with `path_prefix` get `kind` instead.
+
+    kinds: "429" and "503" (with `retry_after` if given), "slow" (answer after `seconds`), "malformed" (broken
+    HTML), "huge" (`size` bytes of HTML), "binary" (random bytes served as HTML), "wrong_encoding" (declared UTF-8,
+    written in Windows-1252).
+    """
+
+    kind: str
+    path_prefix: str = "/"
+    times: int = 1
+    retry_after: str | None = None
+    seconds: float = 0.0
+    size: int = 10 * 1024 * 1024
+
+
+def _malformed(body: bytes) -> bytes:
+    """Cut off in the middle and with unclosed tags, the way a half-deployed template looks."""
+    return body[: len(body) // 2] + b'<div><p><span class="ad-text"><<<>>\xff\xfe'
+
+
 @dataclass(frozen=True)
 class LoggedRequest:
     at: float
@@ -220,47 +260,178 @@ class LoggedRequest:
     user_agent: str
 
 
+@dataclass(frozen=True)
+class Visit:
+    """One request as a layout sees it."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    cookies: dict[str, str]
+    form: dict[str, str]
+
+    def page(self) -> int:
+        text = self.query.get("page", ["1"])[0]
+        return int(text) if text.isdigit() else 0
+
+
+@dataclass
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = "text/html; charset=utf-8"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def not_found() -> Answer:
+    return Answer(404, _page("Niet gevonden", "<p>Niet gevonden</p>"))
+
+
+def kinky_answer(site: FixtureSite, visit: Visit) -> Answer | None:
+    """The Kinky.nl-like layout: server-rendered listing pages with pagination, one detail page per advert."""
+    if visit.path in ("/", "/advertenties"):
+        listing = render_listing(site.listed(), visit.page(), site.pagination_trap)
+        if listing is None:
+            return None
+        if site.markup_change == "cards_renamed":
+            listing = listing.replace(b'class="ad-card"', b'class="tile"')
+        return Answer(200, listing)
+    ad = site.by_path.get(visit.path)
+    if ad is None or ad.id in site.hidden:
+        return None
+    return Answer(200, render_detail(ad, site.markup_change == "numbers_hidden"))
+
+
 class FixtureSiteHandler(QuietHandler):
     world: FixtureSite
 
     def do_GET(self) -> None:
+        self.serve()
+
+    def do_POST(self) -> None:
+        self.serve()
+
+    def serve(self) -> None:
         site = self.world
+        arrived = time.monotonic()
         url = urlparse(self.path)
-        status, body, ctype = 404, _page("Niet gevonden", "<p>Niet gevonden</p>"), "text/html; charset=utf-8"
+        form: dict[str, str] = {}
+        if self.command == "POST":
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
+            form = {key: values[0] for key, values in parse_qs(raw).items()}
+        cookies = {name: morsel.value for name, morsel in SimpleCookie(self.headers.get("Cookie", "")).items()}
+        visit = Visit(self.command, url.path, parse_qs(url.query), cookies, form)
         if url.path == "/robots.txt":
-            status, body, ctype = 200, b"User-agent: *\nDisallow: /account/\n", "text/plain"
-        elif url.path in ("/", "/advertenties"):
-            page_text = parse_qs(url.query).get("page", ["1"])[0]
-            page = int(page_text) if page_text.isdigit() else 0
-            listing = render_listing(site.generated, page)
-            if listing is not None:
-                status, body = 200, listing
-        elif url.path in site.by_path:
-            status, body = 200, render_detail(site.by_path[url.path])
-        site.log(LoggedRequest(time.monotonic(), self.command, self.path, status, self.headers.get("User-Agent", "")))
-        self.send_body(status, body, ctype)
+            answer: Answer | None = Answer(200, site.robots_txt().encode(), "text/plain")
+        else:
+            answer = site.layout_answer(site, visit)
+        answer = answer or not_found()
+        status, body, headers = answer.status, answer.body, answer.headers
+        fault = site.take_fault(url.path)
+        if fault is not None:
+            status, body, headers = self.apply_fault(fault, status, body)
+        site.log(LoggedRequest(arrived, self.command, self.path, status, self.headers.get("User-Agent", "")))
+        # The crawler may give up waiting (download timeout, size limit): that is what the faults test.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.send_body(status, body, answer.content_type, headers)
 
     do_HEAD = do_GET
+
+    @staticmethod
+    def apply_fault(fault: Fault, status: int, body: bytes) -> tuple[int, bytes, dict[str, str]]:
+        if fault.kind in ("429", "503"):
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            return int(fault.kind), _page("Even geduld", "<p>Te veel verzoeken</p>"), headers
+        if fault.kind == "slow":
+            time.sleep(fault.seconds)
+            return status, body, {}
+        if fault.kind == "malformed":
+            return status, _malformed(body), {}
+        if fault.kind == "huge":
+            filler = b"<p>" + b"lorem ipsum " * 1000 + b"</p>"
+            return status, body[:-14] + filler * (fault.size // len(filler) + 1) + b"</body></html>", {}
+        if fault.kind == "wrong_encoding":  # declared UTF-8, written in Windows-1252
+            return status, body.decode("utf-8").encode("cp1252", "replace"), {}
+        if fault.kind == "binary":
+            return status, random.Random(len(body)).randbytes(64 * 1024), {}
+        raise ValueError(f"unknown fault kind {fault.kind!r}")
 
 
 class FixtureSite(BackgroundServer):
     handler_class = FixtureSiteHandler
 
-    def __init__(self, seed: int = 1, count: int = 300, port: int = 0) -> None:
+    def __init__(self, seed: int = 1, count: int = 300, port: int = 0, layout: str = "kinky") -> None:
+        """layout: "kinky" (server-rendered, paginated), "js" (rendered by JavaScript from a JSON API, with an
+        age gate accepted by a click) or "profiles" (profile cards for men and trans advertisers, an age gate
+        form, the number behind a "show number" button)."""
         super().__init__(port)
+        from tests.world import js_layout, profile_layout  # they build on this module
+
+        answers = {"kinky": kinky_answer, "js": js_layout.answer, "profiles": profile_layout.answer}
+        self.layout = layout
+        self.layout_answer = answers[layout]
         self.generated = generate(seed, count)
+        if layout == "profiles":
+            profile_layout.adapt(self.generated, seed)
         self.by_path = {ad.path: ad for ad in self.generated.adverts}
+        self.by_id = {ad.id: ad for ad in self.generated.adverts}
         self.requests: list[LoggedRequest] = []
+        self.faults: list[Fault] = []
+        self.crawl_delay: float | None = None
+        self.disallow: list[str] = []  # more robots.txt Disallow lines
+        self.pagination_trap: str | None = None  # "loop" (last page links to page 1) or "endless"
+        self.hidden: set[str] = set()  # advert ids not (or no longer) published
+        self.markup_change: str | None = None  # "cards_renamed" (listing) or "numbers_hidden" (detail pages)
         self._lock = threading.Lock()
+
+    def listed(self) -> list[GeneratedAdvert]:
+        """Published adverts in listing order (the generated order: the first ones are the newest)."""
+        return [ad for ad in self.generated.adverts if ad.id not in self.hidden]
+
+    def hide(self, *ad_ids: str) -> None:
+        """Withdraw adverts: gone from the listing, their detail pages answer 404."""
+        self.hidden.update(ad_ids)
+
+    def publish(self, *ad_ids: str) -> None:
+        self.hidden.difference_update(ad_ids)
+
+    def add_fault(self, fault: Fault) -> Fault:
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.times > 0 and path.startswith(fault.path_prefix):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def robots_txt(self) -> str:
+        lines = ["User-agent: *", "Disallow: /account/", *(f"Disallow: {path}" for path in self.disallow)]
+        if self.crawl_delay is not None:
+            lines.append(f"Crawl-delay: {self.crawl_delay}")
+        return "\n".join(lines) + "\n"
+
+    def requests_to(self, prefix: str = "/") -> list[LoggedRequest]:
+        with self._lock:
+            return [request for request in self.requests if request.path.startswith(prefix)]
 
     def log(self, request: LoggedRequest) -> None:
         with self._lock:
             self.requests.append(request)
 
-    def write_site_file(self, folder: Path, name: str = "fixture") -> Path:
-        """The site definition pointed at this server, as a fieldworker would write it."""
-        definition = yaml.safe_load(SITE_FILE.read_text(encoding="utf-8"))
+    def write_site_file(self, folder: Path, name: str = "fixture", **overrides: Any) -> Path:
+        """The site definition pointed at this server, as a fieldworker would write it; `overrides` replace
+        top-level fields and are merged into nested ones (`rate_limit={"requests_per_second": 5}`)."""
+        definition = yaml.safe_load(SITE_FILES[self.layout].read_text(encoding="utf-8"))
         definition.update(name=name, base_url=self.url)
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(definition.get(key), dict):
+                definition[key] = {**definition[key], **value}
+            else:
+                definition[key] = value
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{name}.yaml"
         path.write_text(yaml.safe_dump(definition, sort_keys=False), encoding="utf-8")

@@ -1,0 +1,113 @@
+"""Records what one site's crawl did into its CrawlRun row, when the spider closes (whatever the reason)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from outreach.settings import Settings
+from outreach.store.db import Store
+from outreach.store.models import CrawlRun
+
+logger = logging.getLogger(__name__)
+
+# Scrapy's own counters worth keeping next to ours.
+SCRAPY_COUNTERS = (
+    "downloader/request_count",
+    "downloader/response_count",
+    "item_scraped_count",
+    "elapsed_time_seconds",
+)
+SCRAPY_PREFIXES = (
+    "downloader/response_status_count/",
+    "downloader/exception_type_count/",
+    "robotstxt/",
+    "spider_exceptions/",
+    "item_dropped_reasons_count/",
+    "log_count/ERROR",
+)
+
+
+def site_counters(stats: dict[str, Any], finish_reason: str) -> dict[str, Any]:
+    """The counters one site's crawl keeps in its run: ours without the `outreach/` prefix, and Scrapy's."""
+    kept = {
+        key.removeprefix("outreach/"): value
+        for key, value in stats.items()
+        if key.startswith("outreach/") or key in SCRAPY_COUNTERS or key.startswith(SCRAPY_PREFIXES)
+    }
+    kept["finish_reason"] = finish_reason
+    # datetimes and other values become JSON-safe
+    result: dict[str, Any] = json.loads(json.dumps(kept, default=str))
+    return result
+
+
+# A crawl that parsed at least this many detail pages without a single number, where the previous one found
+# numbers, is a markup change rather than chance.
+NO_NUMBERS_MIN_ADVERTS = 5
+
+
+def markup_flags(current: dict[str, Any], previous: dict[str, Any] | None) -> list[str]:
+    """Signs that the site changed its markup under us: compared with the site's previous crawl."""
+    if previous is None or current.get("finish_reason") != "finished":
+        return []
+    flags = []
+    if int(current.get("listing_entries", 0)) == 0 and int(previous.get("listing_entries", 0)) > 0:
+        flags.append("zero_adverts: the listing showed no adverts; the previous crawl saw some")
+    seen, with_phone = int(current.get("adverts_seen", 0)), int(current.get("adverts_with_phone", 0))
+    if seen >= NO_NUMBERS_MIN_ADVERTS and with_phone == 0 and int(previous.get("adverts_with_phone", 0)) > 0:
+        flags.append(f"no_numbers: {seen} adverts without a phone number; the previous crawl found numbers")
+    return flags
+
+
+def previous_site_stats(session: Session, site: str, before_run: int) -> dict[str, Any] | None:
+    """The site's counters in the last finished crawl run before this one."""
+    runs = session.execute(
+        select(CrawlRun.stats).where(CrawlRun.id < before_run).order_by(CrawlRun.id.desc()).limit(50)
+    ).scalars()
+    for stats in runs:
+        if isinstance(stats, dict) and isinstance(stats.get(site), dict):
+            found: dict[str, Any] = stats[site]
+            return found
+    return None
+
+
+class CrawlRunRecorder:
+    def __init__(self, crawler: Crawler, settings: Settings, run_id: int) -> None:
+        self.crawler = crawler
+        self.settings = settings
+        self.run_id = run_id
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlRunRecorder:
+        run_id = crawler.settings.getint("OUTREACH_RUN_ID")
+        if not run_id:
+            raise NotConfigured("no crawl run to record into")
+        recorder = cls(crawler, crawler.settings["OUTREACH_SETTINGS"], run_id)
+        crawler.signals.connect(recorder.spider_closed, signal=signals.spider_closed)
+        return recorder
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        assert self.crawler.stats is not None
+        counters = site_counters(self.crawler.stats.get_stats(), reason)
+        store = Store(self.settings.database_url)
+        try:
+            with store.session() as session:
+                flags = markup_flags(counters, previous_site_stats(session, spider.name, self.run_id))
+                if flags:
+                    counters["markup_flags"] = flags
+                    logger.warning("site %s may have changed its markup: %s", spider.name, "; ".join(flags))
+                run = session.get(CrawlRun, self.run_id, with_for_update=True)
+                if run is not None:
+                    run.stats = {**run.stats, spider.name: counters}
+        except SQLAlchemyError as exc:
+            logger.error("could not record crawl run %s: %s", self.run_id, exc.__class__.__name__)
+        finally:
+            store.close()

@@ -1,0 +1,117 @@
+"""What the crawl runs recorded, for `outreach crawl --stats` and `outreach status` (the CLI wires these in).
+
+Each CrawlRun's stats hold one dict of counters per site (see crawler/run_record.py): requests, responses by
+status, adverts new/changed/gone, errors, pauses, why the site's crawl finished, and markup-change flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.store.models import CrawlRun
+
+# The counters a person reading `outreach crawl --stats` wants, in this order.
+SUMMARY_COUNTERS = (
+    "downloader/request_count",
+    "listing_pages",
+    "listing_entries",
+    "adverts_seen",
+    "adverts_with_phone",
+    "adverts_new",
+    "adverts_changed",
+    "adverts_listed_unchanged",
+    "adverts_gone",
+    "details_skipped",
+    "store_errors",
+    "broken_pages",
+    "politeness/pauses",
+    "politeness/retried",
+    "elapsed_time_seconds",
+)
+
+
+@dataclass(frozen=True)
+class SiteRun:
+    site: str
+    finish_reason: str
+    counters: dict[str, Any]
+    responses_by_status: dict[int, int]
+    abandoned: str | None
+    markup_flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run_id: int
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    sites: list[SiteRun]
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+
+def _site_run(site: str, stats: dict[str, Any]) -> SiteRun:
+    prefix = "downloader/response_status_count/"
+    return SiteRun(
+        site=site,
+        finish_reason=str(stats.get("finish_reason", "unknown")),
+        counters={name: stats[name] for name in SUMMARY_COUNTERS if name in stats},
+        responses_by_status={int(k.removeprefix(prefix)): int(v) for k, v in stats.items() if k.startswith(prefix)},
+        abandoned=stats.get("abandoned"),
+        markup_flags=list(stats.get("markup_flags", [])),
+    )
+
+
+def summarise(run: CrawlRun) -> RunSummary:
+    sites = [_site_run(name, stats) for name, stats in sorted(run.stats.items()) if isinstance(stats, dict)]
+    return RunSummary(run.id, run.status, run.started_at, run.finished_at, sites)
+
+
+def run_summary(session: Session, run_id: int | None = None) -> RunSummary | None:
+    """`outreach crawl --stats`: one run (default: the latest)."""
+    query = select(CrawlRun).order_by(CrawlRun.id.desc()).limit(1)
+    if run_id is not None:
+        query = select(CrawlRun).where(CrawlRun.id == run_id)
+    run = session.execute(query).scalar_one_or_none()
+    return summarise(run) if run is not None else None
+
+
+def site_warnings(session: Session, recent_runs: int = 20) -> dict[str, list[str]]:
+    """`outreach status`: per site, what its latest crawl says needs a person's attention (markup changes,
+    abandoned crawls). Sites whose latest crawl was fine are left out."""
+    latest: dict[str, SiteRun] = {}
+    runs = session.execute(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(recent_runs)).scalars()
+    for run in runs:
+        for site in summarise(run).sites:
+            latest.setdefault(site.site, site)
+    warnings: dict[str, list[str]] = {}
+    for name, site in sorted(latest.items()):
+        found = list(site.markup_flags)
+        if site.abandoned:
+            found.append(f"abandoned: {site.abandoned}")
+        if found:
+            warnings[name] = found
+    return warnings
+
+
+def summary_rows(summary: RunSummary) -> list[tuple[str, str, str]]:
+    """(site, what, value) rows for a table in `outreach crawl --stats`."""
+    rows: list[tuple[str, str, str]] = []
+    for site in summary.sites:
+        rows.append((site.site, "finished", site.finish_reason))
+        rows += [(site.site, name, str(value)) for name, value in site.counters.items()]
+        rows += [
+            (site.site, f"responses {status}", str(count)) for status, count in sorted(site.responses_by_status.items())
+        ]
+        if site.abandoned:
+            rows.append((site.site, "abandoned", site.abandoned))
+        rows += [(site.site, "markup warning", flag) for flag in site.markup_flags]
+    return rows

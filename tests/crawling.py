@@ -1,0 +1,65 @@
+"""Helpers for crawler tests: run the real crawl child against a fixture site and read what it recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from outreach.crawl import CrawlOutcome, run_crawl
+from outreach.crypto import new_keys
+from outreach.settings import Settings, load_settings
+from outreach.store.db import Store, upgrade
+from tests.world.fixture_site import LoggedRequest
+
+
+@dataclass
+class Crawled:
+    outcome: CrawlOutcome
+    site: dict[str, Any]  # the site's counters in the crawl run's stats
+
+    def count(self, name: str) -> int:
+        return int(self.site.get(name, 0))
+
+
+def crawl_settings(folder: Path, database_url: str | None = None, **overrides: Any) -> Settings:
+    """Settings on a migrated database (SQLite in `folder` unless given) with sites in `folder/sites`."""
+    hmac_key, fernet_key = new_keys()
+    settings = load_settings(
+        database_url=database_url or f"sqlite:///{folder / 'outreach.db'}",
+        hmac_key=hmac_key,
+        fernet_key=fernet_key,
+        sites_dir=folder / "sites",
+        log_dir=folder / "log",
+        organisation={"name": "Test Outreach", "contact": "https://outreach.example.org/crawler"},
+        **overrides,
+    )
+    upgrade(settings.database_url)
+    return settings
+
+
+def crawl(settings: Settings, site_name: str = "fixture") -> Crawled:
+    store = Store(settings.database_url)
+    try:
+        outcome = run_crawl(settings, store, actor="test", sites=[site_name])
+    finally:
+        store.close()
+    assert outcome.ok, outcome.error
+    return Crawled(outcome, outcome.stats.get(site_name, {}))
+
+
+def busiest_window(requests: list[LoggedRequest], seconds: float = 1.0) -> int:
+    """The most requests the server saw in any window of `seconds` (the judge of a rate limit)."""
+    times = sorted(request.at for request in requests)
+    best, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= seconds:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def smallest_gap(requests: list[LoggedRequest]) -> float:
+    times = sorted(request.at for request in requests)
+    return min((b - a for a, b in pairwise(times)), default=float("inf"))
