@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from messaging.delivery import active_pause
+from outreach.crawl_report import site_warnings
 from outreach.scheduler import CYCLE_LOCK
 from outreach.store.models import Heartbeat, Lock, Message, Person
 
@@ -44,4 +45,5 @@ def status(session: Session) -> dict[str, Any]:
         "conversations_waiting": int(waiting),
         "possible_opt_outs": int(flagged),
         "sending_paused": {"reason": pause.reason, "since": pause.created_at.isoformat()} if pause else None,
+        "sites_failing": site_warnings(session),
     }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from outreach.commands.base import ConfigOption, app, console, settings_from
+from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
 
 
 @app.command()
@@ -72,7 +74,63 @@ def status(
     )
     pause = data["sending_paused"]
     table.add_row("sending", f"PAUSED since {pause['since']}: {pause['reason']}" if pause else "not paused")
+    failing = data["sites_failing"]
+    table.add_row(
+        "sites",
+        "; ".join(f"{site}: {', '.join(problems)}" for site, problems in failing.items()) if failing else "no warnings",
+    )
     console.print(table)
+
+
+@app.command()
+def crawl(
+    config: ConfigOption = None,
+    site: Annotated[list[str] | None, typer.Option("--site", help="Only this site (repeatable).")] = None,
+    stats: Annotated[
+        bool, typer.Option("--stats", help="Show the last crawl run's record instead of crawling.")
+    ] = False,
+    run_id: Annotated[int | None, typer.Option("--run", help="With --stats: this run instead of the last.")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Crawl the enabled sites now (no messages), or show what a crawl run recorded.
+
+    Example: outreach crawl --site kinky
+    Example: outreach crawl --stats
+    """
+    from outreach.crawl import run_crawl
+    from outreach.crawl_report import run_summary, summary_rows
+    from outreach.cycle import check_configuration
+    from outreach.errors import OutreachError
+    from outreach.store.db import Store
+
+    settings = settings_from(config)
+    store = Store(settings.database_url)
+    try:
+        if not stats:
+            check_configuration(settings, site)
+            with console.status("crawling ...", spinner="dots") if console.is_terminal else _quiet():
+                outcome = run_crawl(settings, store, actor_for(settings, actor), site)
+            run_id = outcome.run_id
+            console.print(f"crawl log: {outcome.log_file}", highlight=False)
+        with store.session() as session:
+            summary = run_summary(session, run_id)
+    finally:
+        store.close()
+    if summary is None:
+        raise OutreachError("no crawl run recorded yet")
+    table = Table(title=f"crawl run {summary.run_id}: {summary.status}")
+    for column in ("site", "what", "value"):
+        table.add_column(column)
+    for row in summary_rows(summary):
+        table.add_row(*row)
+    console.print(table)
+    if not stats and not outcome.ok:
+        raise OutreachError(outcome.error or "crawl failed")
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    yield
 
 
 config_app = typer.Typer(help="The installation's configuration.", no_args_is_help=True)
