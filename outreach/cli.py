@@ -11,6 +11,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from outreach.audit import default_actor
+from outreach.commands import adverts as _adverts  # noqa: F401 - registers its commands on app
 from outreach.commands import audit as _audit  # noqa: F401 - registers its commands on app
 from outreach.commands import contact_log as _contact_log  # noqa: F401 - registers its commands on app
 from outreach.commands import messaging as _messaging  # noqa: F401 - registers its commands on app

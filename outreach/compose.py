@@ -11,6 +11,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
 from messaging.language import LanguageDetector
+from messaging.language.decision import LanguageDecision, Rule
 from messaging.templates import TemplateBook
 from outreach import audit
 from outreach.selection import Candidate
@@ -42,9 +43,14 @@ def enqueue_first_contact(
     draft: the message waits for a person (approve or assist mode) instead of going with the next drain."""
     advert = session.get(Advert, candidate.advert_id)
     assert advert is not None
-    decision = detector.decide(f"{advert.title}. {advert.text}")
+    if advert.language_override:
+        # A fieldworker read the advert and chose its language (`outreach advert language`).
+        decision = LanguageDecision(advert.language_override, 1.0, Rule.OVERRIDE, advert.language_override)
+    else:
+        decision = detector.decide(f"{advert.title}. {advert.text}")
     advert.language = decision.language
     rendered = templates.render(decision.template, settings.organisation, person_id=candidate.person_id)
+    channel, content_sid, content_variables = whatsapp_first_contact(settings, advert, rendered.language)
     cutoff = now - timedelta(days=settings.recontact_days)
     decided = rows_changed(
         session,
@@ -61,14 +67,16 @@ def enqueue_first_contact(
         person_id=candidate.person_id,
         advert_id=advert.id,
         direction="out",
-        channel=templates.channel,
+        channel=channel,
+        content_sid=content_sid,
+        content_variables=content_variables,
         kind="first_contact",
         language=rendered.language,
         language_detected=decision.language,
         language_confidence=round(decision.confidence, 3),
         language_rule=decision.rule.value,
         template_variant=rendered.variant,
-        body=rendered.body,
+        body=rendered.body,  # for WhatsApp: what the SMS fallback sends, and what the log shows
         fieldworker=settings.organisation.fieldworker,
         status="draft" if draft else "queued",
         mode=settings.sending.mode,
@@ -89,6 +97,19 @@ def enqueue_first_contact(
         detected=decision.language,
         rule=decision.rule.value,
         kind="first_contact",
+        channel=channel,
         mode=settings.sending.mode,
     )
     return rendered.language
+
+
+def whatsapp_first_contact(
+    settings: Settings, advert: Advert, language: str
+) -> tuple[str, str | None, dict[str, str] | None]:
+    """WhatsApp for a first contact only behind `whatsapp.first_contact`, for an advert that offers WhatsApp, and
+    only with an approved Content template for the language (Meta's rules: never a free-text body)."""
+    whatsapp = settings.whatsapp
+    content_sid = whatsapp.content_sids.get(language)
+    if not (whatsapp.enabled and whatsapp.first_contact and advert.has_whatsapp and content_sid):
+        return "sms", None, None
+    return "whatsapp", content_sid, {"1": settings.organisation.fieldworker, "2": settings.organisation.name}

@@ -105,7 +105,6 @@ def run_cycle(
         with store.session() as session:
             candidates = eligible(
                 session,
-                run_id=crawl.run_id,
                 now=now,
                 recontact_days=settings.recontact_days,
                 mobile_countries=settings.mobile_countries,

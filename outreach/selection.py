@@ -19,16 +19,19 @@ class Candidate:
 
 
 def eligible(
-    session: Session, *, run_id: int, now: datetime, recontact_days: int, mobile_countries: list[str]
+    session: Session, *, now: datetime, recontact_days: int, mobile_countries: list[str]
 ) -> list[Candidate]:
-    """One candidate per person, with the advert to answer: their most recently seen advert in this run."""
+    """One candidate per person, with the advert to answer: their most recently seen advert that is still listed.
+
+    Not only this run's adverts: an incremental crawl does not revisit unchanged adverts, and an advert found by a
+    crawl-only run (`outreach crawl`) must still get its message in the next cycle."""
     cutoff = now - timedelta(days=recontact_days)
     rows = session.execute(
         select(Person.id, Advert.id)
         .join(AdvertPerson, AdvertPerson.person_id == Person.id)
         .join(Advert, Advert.id == AdvertPerson.advert_id)
         .where(
-            Advert.last_run_id == run_id,
+            Advert.gone_at.is_(None),
             Person.is_mobile.is_(True),
             Person.country.in_(mobile_countries),
             or_(Person.last_contacted_at.is_(None), Person.last_contacted_at < cutoff),

@@ -12,6 +12,7 @@ from outreach.conversations import queue_reply
 from outreach.crypto import PhoneVault
 from outreach.inbound import Inbound, receive
 from outreach.sending import make_outbox
+from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Message
 from tests.messaging_world import messaging_settings, numbers
@@ -59,4 +60,45 @@ def test_outside_the_window_whatsapp_falls_back_to_sms(
         message = session.get(Message, reply_id)
         assert message is not None and (message.channel, message.status) == ("sms", "sent")
         assert session.execute(select(Message.error_code).where(Message.id == reply_id)).scalar_one() == 63016
+    store.close()
+
+
+def test_first_contact_over_whatsapp_only_with_the_setting_and_an_approved_template(
+    world_settings: Settings, gateway: TwilioGateway
+) -> None:
+    from outreach.crawl import run_crawl
+    from outreach.cycle import run_cycle
+    from outreach.store.models import Advert, AdvertPerson, Person
+
+    content = {"nl": "HX" + "1" * 32, "en": "HX" + "2" * 32}
+    settings = world_settings.model_copy(
+        update={
+            "whatsapp": world_settings.whatsapp.model_copy(
+                update={**WHATSAPP, "first_contact": True, "content_sids": content}
+            )
+        }
+    )
+    store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+    run_crawl(settings, store, "alice")
+    with store.session() as session:
+        for encrypted in session.execute(select(Person.phone_encrypted)).scalars():
+            gateway.whatsapp_users.add(vault.decrypt(encrypted))
+        offers_whatsapp = {
+            vault.decrypt(encrypted)
+            for encrypted in session.execute(
+                select(Person.phone_encrypted)
+                .join(AdvertPerson, AdvertPerson.person_id == Person.id)
+                .join(Advert, Advert.id == AdvertPerson.advert_id)
+                .where(Advert.has_whatsapp.is_(True))
+            ).scalars()
+        }
+    run_cycle(settings, actor="alice")
+    by_whatsapp = [m for m in gateway.messages if m.to.startswith("whatsapp:")]
+    assert by_whatsapp, "some adverts in nl or en offer WhatsApp"
+    for message in by_whatsapp:
+        assert message.content_sid in content.values() and message.body == ""
+        assert message.to.removeprefix("whatsapp:") in offers_whatsapp
+    with store.session() as session:
+        languages = set(session.execute(select(Message.language).where(Message.channel == "whatsapp")).scalars())
+    assert languages <= {"nl", "en"}  # other languages have no approved template: they go by SMS
     store.close()

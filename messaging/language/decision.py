@@ -30,6 +30,7 @@ class Rule(StrEnum):
     LOW_CONFIDENCE = "low_confidence"
     TOO_SHORT = "too_short"
     NO_TEMPLATE = "no_template"
+    OVERRIDE = "override"  # a fieldworker chose the language
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ class Advert(Base):
     city: Mapped[str | None] = mapped_column(String(120))
     category: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str | None] = mapped_column(String(8))
+    language_override: Mapped[str | None] = mapped_column(String(8))  # set by a fieldworker; wins over detection
     has_whatsapp: Mapped[bool] = mapped_column(Boolean, default=False)
     phone_count: Mapped[int] = mapped_column(Integer, default=0)
     content_hash: Mapped[str] = mapped_column(String(64))
