@@ -37,10 +37,11 @@ def block(session: Session, vault: PhoneVault, e164: str, actor: str, reason: st
     return optouts.stop(session, vault.key(e164), kind="block", source="cli", actor=actor, reason=reason)
 
 
-def unblock(session: Session, vault: PhoneVault, e164: str, actor: str, reason: str) -> bool:
+def unblock(session: Session, vault: PhoneVault, e164: str, actor: str, reason: str, *, kind: str = "block") -> bool:
+    """Lift a block, or (kind="opt_out") a person's own opt-out, e.g. when they asked for it by phone."""
     if not reason.strip():
         raise UsageError("--reason is required")
-    return optouts.unstop(session, vault.key(e164), kind="block", actor=actor, reason=reason)
+    return optouts.unstop(session, vault.key(e164), kind=kind, actor=actor, reason=reason)
 
 
 def listing(session: Session, vault: PhoneVault) -> list[Blocked]:

@@ -18,9 +18,7 @@ class Candidate:
     advert_id: int
 
 
-def eligible(
-    session: Session, *, now: datetime, recontact_days: int, mobile_countries: list[str]
-) -> list[Candidate]:
+def eligible(session: Session, *, now: datetime, recontact_days: int, mobile_countries: list[str]) -> list[Candidate]:
     """One candidate per person, with the advert to answer: their most recently seen advert that is still listed.
 
     Not only this run's adverts: an incremental crawl does not revisit unchanged adverts, and an advert found by a

@@ -88,3 +88,28 @@ def test_a_csv_import_with_a_bad_line_imports_nothing_and_names_the_line(
         second,
     }
     store.close()
+
+
+def test_an_opt_out_is_lifted_from_the_cli_only_by_a_supervisor_with_a_reason(
+    database_url: str,
+    keys: dict[str, str],
+    tmp_path: Path,
+    gateway: TwilioGateway,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from outreach import optouts
+
+    settings = messaging_settings(database_url, keys, tmp_path, gateway)
+    store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+    [number] = numbers(1)
+    with store.session() as session:
+        optouts.stop(session, vault.key(number), kind="opt_out", source="keyword", actor="twilio")
+    config = _config(settings, tmp_path)
+    assert run(["unblock", number, "--opt-out", "--reason", "asked by phone", "--as", "alice", "--config", config]) == 1
+    assert run(["unblock", number, "--opt-out", "--as", "bob", "--config", config]) == 2
+    assert run(["unblock", number, "--opt-out", "--reason", "asked by phone", "--as", "bob", "--config", config]) == 0
+    with store.session() as session:
+        assert session.execute(select(OptOut)).first() is None
+        lifted = session.execute(select(AuditEvent).where(AuditEvent.name == "person.un_opt_out")).scalar_one()
+    assert (lifted.actor, lifted.fields["reason"]) == ("bob", "asked by phone")
+    store.close()

@@ -45,11 +45,18 @@ def block(
 
 @app.command()
 def unblock(
-    number: NumberArgument, reason: ReasonOption = "", config: ConfigOption = None, actor: ActorOption = None
+    number: NumberArgument,
+    reason: ReasonOption = "",
+    opt_out: Annotated[
+        bool, typer.Option("--opt-out", help="Lift the person's own opt-out instead (they asked us to).")
+    ] = False,
+    config: ConfigOption = None,
+    actor: ActorOption = None,
 ) -> None:
-    """Lift a block (supervisors only; audited). An opt-out by the person is not lifted this way.
+    """Lift a block, or with --opt-out a person's opt-out (supervisors only; audited with the reason).
 
     Example: outreach unblock +31612345678 --reason "blocked the wrong number" --as bob
+    Example: outreach unblock 0612345678 --opt-out --reason "asked by phone to hear from us again" --as bob
     """
     from outreach import blocklist
     from outreach.crypto import PhoneVault
@@ -60,17 +67,18 @@ def unblock(
 
     settings = settings_from(config)
     who = actor_for(settings, actor)
-    require_supervisor(settings, who, "unblock a number")
+    require_supervisor(settings, who, "lift an opt-out" if opt_out else "unblock a number")
     e164 = normalise_number(number, settings.default_region)
     store = Store(settings.database_url)
     try:
         with store.session() as session:
-            removed = blocklist.unblock(session, PhoneVault.from_settings(settings), e164, who, reason)
+            kind = "opt_out" if opt_out else "block"
+            removed = blocklist.unblock(session, PhoneVault.from_settings(settings), e164, who, reason, kind=kind)
     finally:
         store.close()
     if not removed:
-        raise OutreachError(f"{mask(e164)} is not blocked")
-    console.print(f"unblocked {mask(e164)}", highlight=False)
+        raise OutreachError(f"{mask(e164)} is not {'opted out' if opt_out else 'blocked'}")
+    console.print(f"{'opt-out lifted for' if opt_out else 'unblocked'} {mask(e164)}", highlight=False)
 
 
 @blocklist_app.callback()
