@@ -8,14 +8,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from outreach.cli import run
 from outreach.cycle import run_cycle
 from outreach.privacy import purge
 from outreach.settings import Settings
 from outreach.store.db import Store
-from outreach.store.models import Advert, Message, OptOut, Person
+from outreach.store.models import Advert, Message, OptOut, Person, Site
 from outreach.store.types import utcnow
 from tests.world.twilio_gateway import TwilioGateway
 
@@ -55,7 +55,10 @@ def test_a_subject_is_exported_then_erased_and_never_contacted_again(
     after = json.loads(capsys.readouterr().out)
     assert after["person"] is None and after["adverts"] == [] and after["messages"] == []
     assert len(after["opt_outs"]) == 1
-    # The advert is still online: the next crawl finds the number again, and the opt-out key stops it.
+    # The advert is still online: the next full listing walk finds the number again (the erased advert is new to
+    # it), and the opt-out key stops it.
+    with store.session() as session:
+        session.execute(update(Site).values(last_full_walk_at=None))
     sent_before = len(gateway.messages)
     run_cycle(world_settings, actor="alice")
     assert len(gateway.messages) == sent_before
