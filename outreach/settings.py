@@ -288,10 +288,12 @@ class Settings(BaseSettings):
     templates_dir: Path = Field(Path("templates"), description="Folder with the message templates.")
     log_dir: Path = Field(Path("var/log"), description="Folder for crawl logs.")
     languages: list[str] = Field(
-        ["nl", "en", "ro", "pl", "es"],
+        ["nl", "en", "ro", "bg", "pl", "es", "pt", "hu", "nl-en"],
         description="Languages with a message template; others use the fallback.",
     )
-    fallback_language: str = Field("en", description="Template language when the advert's is not supported.")
+    fallback_language: str = Field(
+        "nl-en", description="Template used when the advert is mixed, unclear or in a language without template."
+    )
     default_region: str = Field("NL", description="Region for numbers written without a country code.")
     mobile_countries: list[str] = Field(
         ["NL", "BE", "DE", "PL", "RO", "BG", "HU", "ES", "PT", "FR", "IT", "AL"],

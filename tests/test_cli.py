@@ -86,7 +86,7 @@ def test_a_site_file_with_a_wrong_field_names_the_field(
 def test_an_unknown_language_is_one_line_and_exit_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], keys: dict[str, str]
 ) -> None:
-    _config(tmp_path, monkeypatch, keys, languages=["nl", "en", "xx"])
+    _config(tmp_path, monkeypatch, keys, languages=["nl", "en", "xx"], fallback_language="en")
     assert run(["cycle"]) == 2
     assert "language 'xx'" in _one_error_line(capsys)
 

@@ -83,7 +83,7 @@ def test_words_are_matched_whole_so_politics_is_not_police() -> None:
 
 def test_the_forbidden_words_are_configurable(tmp_path: Path) -> None:
     settings = _settings(templates={"forbidden_words": ["gratis"]})
-    assert set(_problems(settings)) == {"sms/nl", "sms/nl.b", "sms/es"}
+    assert set(_problems(settings)) == {"sms/nl", "sms/nl.b", "sms/es", "sms/nl-en"}
 
 
 def test_an_over_budget_template_is_rejected(tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_preview_shows_exactly_the_body_encoding_and_parts(capsys: pytest.Captur
 def test_preview_of_a_language_without_template_shows_the_fallback(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["templates", "preview", "--lang", "th"]) == 0
     out = capsys.readouterr().out
-    assert "the fallback 'en' is sent" in out and "Hi, I am Sanne from Demo Outreach." in out
+    assert "the fallback 'nl-en' is sent" in out and "Vragen? Questions?" in out
 
 
 def test_preview_needs_a_language_or_an_advert() -> None:
