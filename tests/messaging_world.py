@@ -84,3 +84,11 @@ def webhook_server(
     )
     with UvicornThread(create_app(settings), port) as server:
         yield settings, server
+
+
+def config_file(settings: Settings, tmp_path: Path, *, supervisors: tuple[str, ...] = ("bob",)) -> str:
+    """The settings as a config file for the CLI (`--config`), with `bob` as the supervisor (the persona)."""
+    path = tmp_path / "outreach-cli.yaml"
+    path.write_text(settings.for_child() + f"supervisors: [{', '.join(supervisors)}]\n", encoding="utf-8")
+    path.chmod(0o600)
+    return str(path)

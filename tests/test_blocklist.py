@@ -10,18 +10,10 @@ from sqlalchemy import select
 
 from outreach.cli import run
 from outreach.crypto import PhoneVault
-from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import AuditEvent, OptOut
-from tests.messaging_world import messaging_settings, numbers, outbox_for, queue, status_of
+from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue, status_of
 from tests.world.twilio_gateway import TwilioGateway
-
-
-def _config(settings: Settings, tmp_path: Path) -> str:
-    path = tmp_path / "people.yaml"
-    data = settings.for_child() + "supervisors: [bob]\n"
-    path.write_text(data, encoding="utf-8")
-    return str(path)
 
 
 def test_a_blocked_number_gets_nothing_and_only_a_supervisor_unblocks(
@@ -35,7 +27,7 @@ def test_a_blocked_number_gets_nothing_and_only_a_supervisor_unblocks(
     store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
     [number] = numbers(1)
     waiting = queue(store, vault, number)
-    config = _config(settings, tmp_path)
+    config = config_file(settings, tmp_path)
     typed = "06-" + number[4:6] + " " + number[6:]  # 06-15 550000: how a fieldworker might type it
     assert run(["block", typed, "--config", config]) == 2  # no reason
     assert run(["block", "06 12", "--reason", "x", "--config", config]) == 2  # not a number
@@ -67,7 +59,7 @@ def test_a_csv_import_with_a_bad_line_imports_nothing_and_names_the_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     settings = messaging_settings(database_url, keys, tmp_path, gateway)
-    config = _config(settings, tmp_path)
+    config = config_file(settings, tmp_path)
     first, second = numbers(2)
     bad = tmp_path / "bad.csv"
     bad.write_text(f"number,reason\n{first},spam\nnot-a-number,x\n{second}\n", encoding="utf-8")
@@ -104,7 +96,7 @@ def test_an_opt_out_is_lifted_from_the_cli_only_by_a_supervisor_with_a_reason(
     [number] = numbers(1)
     with store.session() as session:
         optouts.stop(session, vault.key(number), kind="opt_out", source="keyword", actor="twilio")
-    config = _config(settings, tmp_path)
+    config = config_file(settings, tmp_path)
     assert run(["unblock", number, "--opt-out", "--reason", "asked by phone", "--as", "alice", "--config", config]) == 1
     assert run(["unblock", number, "--opt-out", "--as", "bob", "--config", config]) == 2
     assert run(["unblock", number, "--opt-out", "--reason", "asked by phone", "--as", "bob", "--config", config]) == 0

@@ -14,15 +14,8 @@ from outreach.inbound import Inbound, receive
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Message
-from tests.messaging_world import audit_count, messaging_settings, numbers
+from tests.messaging_world import audit_count, config_file, messaging_settings, numbers
 from tests.world.twilio_gateway import TwilioGateway
-
-
-def _config_file(settings: Settings, tmp_path: Path) -> str:
-    path = tmp_path / "outreach.yaml"
-    path.write_text(settings.for_child(), encoding="utf-8")
-    path.chmod(0o600)
-    return str(path)
 
 
 def test_in_approve_mode_nothing_goes_until_a_supervisor_approves(
@@ -34,7 +27,7 @@ def test_in_approve_mode_nothing_goes_until_a_supervisor_approves(
     report = run_cycle(settings, actor="alice")
     assert report.drafts == report.eligible > 0 and sum(report.sent.values()) == 0
     assert gateway.messages == []
-    config = _config_file(settings, tmp_path)
+    config = config_file(settings, tmp_path)
     assert run(["approve", "--config", config]) == 0
     assert f"{report.drafts} draft(s) waiting" in capsys.readouterr().out
     store = Store(settings.database_url)
@@ -66,7 +59,7 @@ def test_a_fieldworker_answers_a_reply_and_never_an_opted_out_person(
     with store.session() as session:
         asked = receive(session, vault, settings, Inbound("SM" + "a" * 32, talker, "Wat bieden jullie aan?"))
         stopped = receive(session, vault, settings, Inbound("SM" + "b" * 32, stopper, "STOP", "STOP"))
-    config = _config_file(settings, tmp_path)
+    config = config_file(settings, tmp_path)
     assert run(["inbox", "--config", config]) == 0
     out = capsys.readouterr().out
     assert "Wat bieden jullie aan?" in out and talker not in out and "1 conversation(s) waiting" in out

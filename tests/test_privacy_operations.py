@@ -17,13 +17,8 @@ from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Advert, Message, OptOut, Person, Site
 from outreach.store.types import utcnow
+from tests.messaging_world import config_file
 from tests.world.twilio_gateway import TwilioGateway
-
-
-def _config(settings: Settings, tmp_path: Path) -> str:
-    path = tmp_path / "privacy.yaml"
-    path.write_text(settings.for_child(), encoding="utf-8")
-    return str(path)
 
 
 def _count(store: Store, model: type) -> int:
@@ -37,7 +32,7 @@ def test_a_subject_is_exported_then_erased_and_never_contacted_again(
     run_cycle(world_settings, actor="alice")
     number = sorted(gateway.sent_to())[0]
     national = "0" + number[3:]  # typed the Dutch way: 06...
-    config = _config(world_settings, tmp_path)
+    config = config_file(world_settings, tmp_path)
     capsys.readouterr()
     assert run(["subject", "export", national, "--config", config]) == 0
     exported = json.loads(capsys.readouterr().out)

@@ -21,14 +21,8 @@ from outreach.store.db import Store
 from outreach.store.locks import Lease
 from outreach.store.models import Heartbeat
 from outreach.store.types import utcnow
-from tests.messaging_world import messaging_settings, numbers, outbox_for, queue
+from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue
 from tests.world.twilio_gateway import TwilioGateway
-
-
-def _config(settings: Settings, tmp_path: Path) -> str:
-    path = tmp_path / "scheduler.yaml"
-    path.write_text(settings.for_child(), encoding="utf-8")
-    return str(path)
 
 
 def test_a_second_cycle_exits_at_once_while_one_runs(
@@ -37,7 +31,7 @@ def test_a_second_cycle_exits_at_once_while_one_runs(
     store = Store(world_settings.database_url)
     other = Lease(store, "cycle", timedelta(minutes=5), holder="host:123:scheduler")
     assert other.acquire()
-    assert run(["cycle", "--config", _config(world_settings, tmp_path)]) == 1
+    assert run(["cycle", "--config", config_file(world_settings, tmp_path)]) == 1
     err = capsys.readouterr().err.strip()
     assert err == "error: another cycle is running (host:123:scheduler); this one did not start"
     store.close()
@@ -49,7 +43,7 @@ def test_the_lock_of_a_crashed_cycle_expires_and_the_next_cycle_runs(
     store = Store(world_settings.database_url)
     crashed = Lease(store, "cycle", timedelta(seconds=30), holder="host:999:dead")
     assert crashed.acquire(now=utcnow() - timedelta(minutes=10))  # its lease ran out long ago
-    assert run(["cycle", "--config", _config(world_settings, tmp_path)]) == 0
+    assert run(["cycle", "--config", config_file(world_settings, tmp_path)]) == 0
     assert gateway.messages and crashed.current_holder() is None
     with store.session() as session:
         beat = session.get(Heartbeat, "cycle")
@@ -61,7 +55,7 @@ def test_the_scheduler_keeps_its_jobs_in_the_database_beats_and_stops_on_sigterm
     database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = messaging_settings(database_url, keys, tmp_path, gateway)
-    config = _config(settings, tmp_path)
+    config = config_file(settings, tmp_path)
     child = subprocess.Popen(
         [sys.executable, "-m", "outreach", "scheduler", "--config", config],
         stdout=subprocess.PIPE,

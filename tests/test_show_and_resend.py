@@ -14,20 +14,15 @@ from outreach.cycle import run_cycle
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import AuditEvent, Message
+from tests.messaging_world import config_file
 from tests.world.twilio_gateway import TwilioGateway
-
-
-def _config(settings: Settings, tmp_path: Path) -> str:
-    path = tmp_path / "records.yaml"
-    path.write_text(settings.for_child() + "supervisors: [bob]\n", encoding="utf-8")
-    return str(path)
 
 
 def test_show_and_resend_through_the_cli(
     world_settings: Settings, tmp_path: Path, gateway: TwilioGateway, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run_cycle(world_settings, actor="alice")
-    config = _config(world_settings, tmp_path)
+    config = config_file(world_settings, tmp_path)
     store = Store(world_settings.database_url)
     with store.session() as session:
         first = session.execute(select(Message).order_by(Message.id).limit(1)).scalar_one()
