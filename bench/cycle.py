@@ -23,7 +23,7 @@ from outreach.crypto import new_keys
 from outreach.settings import load_settings
 from outreach.store.db import upgrade
 from tests.world.fixture_site import FixtureSite
-from tests.world.policy import WORLD_SENDING
+from tests.world.policy import world_overrides
 from tests.world.twilio_gateway import TwilioGateway
 
 
@@ -53,11 +53,7 @@ def one_run(adverts: int) -> dict[str, float]:
                 database_url=f"sqlite:///{folder / 'bench.db'}",
                 hmac_key=hmac_key,
                 fernet_key=fernet_key,
-                sites_dir=folder / "sites",
-                log_dir=folder / "log",
-                dry_run=False,
-                twilio=gateway.twilio_settings(),
-                sending=WORLD_SENDING,
+                **world_overrides(folder, gateway),
             )
             upgrade(settings.database_url)
             start = time.perf_counter()

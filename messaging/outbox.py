@@ -96,6 +96,7 @@ class Outbox:
         sms_fallback: bool = True,
         rng: random.Random | None = None,
         sleep: Callable[[float], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.store = store
         self.vault = vault
@@ -109,7 +110,7 @@ class Outbox:
         self.rng = rng or random.Random()
         self._sleep = sleep or time.sleep
         self.pacer = Pacer(self.sending.per_second, sleep=self._sleep)
-        self.stop: threading.Event | None = None  # set by a SIGTERM handler: finish the current message, then stop
+        self.stop = stop  # set by a SIGTERM handler: finish the current message, then stop
 
     @property
     def dry_run(self) -> bool:

@@ -3,8 +3,6 @@ contact decision in one transaction."""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, update
@@ -13,17 +11,11 @@ from sqlalchemy.orm import Session
 from messaging.language import LanguageDetector
 from messaging.language.decision import LanguageDecision, Rule
 from messaging.templates import TemplateBook
-from outreach import audit
+from outreach.outgoing import queue_message
 from outreach.selection import Candidate
 from outreach.settings import Settings
 from outreach.store.db import rows_changed
-from outreach.store.models import Advert, Message, Person
-
-
-@dataclass
-class EnqueueReport:
-    queued: Counter[str] = field(default_factory=Counter)  # by language
-    lost_race: int = 0
+from outreach.store.models import Advert, Person
 
 
 def enqueue_first_contact(
@@ -63,10 +55,23 @@ def enqueue_first_contact(
     )
     if not decided:
         return None
-    message = Message(
+    queue_message(
+        session,
+        actor=actor,
+        now=now,
+        event="message.drafted" if draft else "message.queued",
+        audit_fields={
+            "advert_id": advert.id,
+            "language": rendered.language,
+            "variant": rendered.variant,
+            "detected": decision.language,
+            "rule": decision.rule.value,
+            "channel": channel,
+            "mode": settings.sending.mode,
+        },
+        status="draft" if draft else "queued",
         person_id=candidate.person_id,
         advert_id=advert.id,
-        direction="out",
         channel=channel,
         content_sid=content_sid,
         content_variables=content_variables,
@@ -78,26 +83,6 @@ def enqueue_first_contact(
         template_variant=rendered.variant,
         body=rendered.body,  # for WhatsApp: what the SMS fallback sends, and what the log shows
         fieldworker=settings.organisation.fieldworker,
-        status="draft" if draft else "queued",
-        mode=settings.sending.mode,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(message)
-    session.flush()
-    audit.record(
-        session,
-        "message.drafted" if draft else "message.queued",
-        actor,
-        message_id=message.id,
-        person_id=candidate.person_id,
-        advert_id=advert.id,
-        language=rendered.language,
-        variant=rendered.variant,
-        detected=decision.language,
-        rule=decision.rule.value,
-        kind="first_contact",
-        channel=channel,
         mode=settings.sending.mode,
     )
     return rendered.language

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from outreach import audit, optouts
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError, UsageError
+from outreach.outgoing import queue_message
 from outreach.settings import Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Message, Person
@@ -127,23 +128,18 @@ def queue_reply(session: Session, person_id: int, body: str, settings: Settings,
     ).scalar_one_or_none()
     in_window = person.last_inbound_at is not None and now - person.last_inbound_at < WHATSAPP_WINDOW
     channel = "whatsapp" if settings.whatsapp.enabled and last_inbound_channel == "whatsapp" and in_window else "sms"
-    message = Message(
+    person.needs_fieldworker_since = None
+    return queue_message(
+        session,
+        actor=actor,
+        now=now,
         person_id=person_id,
-        direction="out",
         channel=channel,
         kind="reply",
         body=body.strip(),
         fieldworker=actor,
-        status="queued",
         mode="manual",
-        created_at=now,
-        updated_at=now,
     )
-    session.add(message)
-    session.flush()
-    person.needs_fieldworker_since = None
-    audit.record(session, "message.queued", actor, message_id=message.id, person_id=person_id, kind="reply")
-    return message.id
 
 
 @dataclass(frozen=True)
@@ -239,24 +235,19 @@ def queue_resend(
             f"person {person_id} was contacted on {person.last_contacted_at:%Y-%m-%d}, inside the re-contact window "
             f"of {settings.recontact_days} days; a supervisor may --force with a reason"
         )
-    message = Message(
+    person.last_contacted_at = now
+    return queue_message(
+        session,
+        actor=actor,
+        now=now,
+        event="message.resend",
+        audit_fields={"reason": reason, "forced": force},
         person_id=person_id,
         advert_id=advert,
-        direction="out",
         channel="sms",
         kind="resend",
         language=language,
         body=body,
         fieldworker=actor,
-        status="queued",
         mode="manual",
-        created_at=now,
-        updated_at=now,
     )
-    session.add(message)
-    session.flush()
-    person.last_contacted_at = now
-    audit.record(
-        session, "message.resend", actor, message_id=message.id, person_id=person_id, reason=reason, forced=force
-    )
-    return message.id

@@ -84,8 +84,7 @@ def run_cycle(
     templates = check_configuration(settings, sites)
     detector = make_detector(settings)
     store = Store(settings.database_url)
-    outbox = make_outbox(settings, store, actor, dry)  # a sender misconfiguration stops the cycle here too
-    outbox.stop = stop
+    outbox = make_outbox(settings, store, actor, dry, stop)  # a sender misconfiguration stops the cycle here too
     try:
         with store.session() as session:
             audit.record(session, "cycle.started", actor, dry_run=dry, mode=mode)

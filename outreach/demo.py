@@ -15,7 +15,7 @@ from outreach.cycle import CycleReport, run_cycle
 from outreach.settings import Settings, load_settings
 from outreach.store.db import PROJECT_ROOT, upgrade
 from tests.world.fixture_site import FixtureSite
-from tests.world.policy import WORLD_SENDING
+from tests.world.policy import world_overrides
 from tests.world.twilio_gateway import TwilioGateway
 
 
@@ -58,11 +58,7 @@ def run_demo(folder: Path = PROJECT_ROOT / "var" / "demo", *, actor: str, advert
             database_url=f"sqlite:///{database}",
             hmac_key_file=hmac_file,
             fernet_key_file=fernet_file,
-            sites_dir=folder / "sites",
-            log_dir=folder / "log",
-            dry_run=False,
-            twilio=gateway.twilio_settings(),
-            sending=WORLD_SENDING,
+            **world_overrides(folder, gateway),
         )
         upgrade(settings.database_url)
         report = run_cycle(settings, actor=actor)

@@ -20,6 +20,7 @@ from outreach import audit, optouts
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
 from outreach.numbers import describe_number, normalise_number
+from outreach.outgoing import queue_message
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import Message, Person
@@ -149,19 +150,14 @@ def _queue_confirmation(session: Session, settings: Settings, person: Person, no
         OPT_OUT_CONFIRMATION,
     )
     rendered = book.render(_language_of(session, person), settings.organisation)
-    message = Message(
+    return queue_message(
+        session,
+        actor=actor,
+        now=now,
         person_id=person.id,
-        direction="out",
         channel="sms",
         kind=OPT_OUT_CONFIRMATION,
         language=rendered.language,
         body=rendered.body,
-        status="queued",
         mode="auto",
-        created_at=now,
-        updated_at=now,
     )
-    session.add(message)
-    session.flush()
-    audit.record(session, "message.queued", actor, message_id=message.id, kind=OPT_OUT_CONFIRMATION)
-    return message.id

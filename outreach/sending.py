@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 from messaging.channels.base import Channel
 from messaging.channels.dry_run import DryRunChannel
@@ -54,7 +55,13 @@ def status_callback_url(settings: Settings, message_id: int) -> str | None:
     return f"{base}/twilio/status/{message_id}" if base else None
 
 
-def make_outbox(settings: Settings, store: Store, actor: str, dry_run: bool | None = None) -> Outbox:
+def make_outbox(
+    settings: Settings,
+    store: Store,
+    actor: str,
+    dry_run: bool | None = None,
+    stop: threading.Event | None = None,
+) -> Outbox:
     dry = settings.dry_run if dry_run is None else dry_run
     return Outbox(
         store,
@@ -65,4 +72,5 @@ def make_outbox(settings: Settings, store: Store, actor: str, dry_run: bool | No
         callback_url=lambda message_id: status_callback_url(settings, message_id),
         notify=Notifier(settings.notify, settings.organisation.name),
         sms_fallback=settings.whatsapp.fallback_to_sms,
+        stop=stop,
     )

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from messaging.channels.base import Outbound, SendError
 from messaging.channels.sms import TwilioSms
 from messaging.channels.twilio_client import make_client
+from messaging.twilio_codes import Outcome
 from outreach.errors import ConfigError
 from outreach.settings import TwilioSettings
 from tests.world.twilio_gateway import TwilioGateway
@@ -34,7 +35,7 @@ def test_it_sends_and_the_gateway_records_it(gateway: TwilioGateway) -> None:
 def test_an_invalid_number_is_a_permanent_failure_with_twilios_code(gateway: TwilioGateway) -> None:
     with pytest.raises(SendError) as caught:
         _channel(gateway).send(Outbound("+3161234", "Hallo"))
-    assert caught.value.code == 21211 and caught.value.permanent and not caught.value.maybe_sent
+    assert caught.value.code == 21211 and caught.value.outcome is Outcome.INVALID_NUMBER and not caught.value.maybe_sent
     assert gateway.messages == []
 
 
@@ -42,7 +43,7 @@ def test_an_unsubscribed_recipient_is_permanent(gateway: TwilioGateway) -> None:
     gateway.opted_out.add("+31612345678")
     with pytest.raises(SendError) as caught:
         _channel(gateway).send(Outbound("+31612345678", "Hallo"))
-    assert caught.value.code == 21610 and caught.value.permanent
+    assert caught.value.code == 21610 and caught.value.outcome is Outcome.OPT_OUT
 
 
 def test_a_wrong_auth_token_is_rejected(gateway: TwilioGateway) -> None:
@@ -58,7 +59,7 @@ def test_no_answer_means_maybe_sent_never_a_plain_failure() -> None:
     )
     with pytest.raises(SendError) as caught:
         TwilioSms(make_client(settings), from_number="+3197010000001").send(Outbound("+31612345678", "Hallo"))
-    assert caught.value.maybe_sent and not caught.value.permanent
+    assert caught.value.maybe_sent
 
 
 def test_it_lists_what_was_sent_to_a_number(gateway: TwilioGateway) -> None:

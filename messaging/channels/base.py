@@ -62,11 +62,6 @@ class SendError(Exception):
         self.maybe_sent = maybe_sent
         self.retry_after = retry_after
 
-    @property
-    def permanent(self) -> bool:
-        """Never try this message again."""
-        return not self.maybe_sent and self.outcome in (Outcome.OPT_OUT, Outcome.INVALID_NUMBER, Outcome.FAILED)
-
 
 class Channel(Protocol):
     name: str

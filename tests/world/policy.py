@@ -3,6 +3,12 @@ local). Tests that are about the policy set their own."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.world.twilio_gateway import TwilioGateway
+
 WORLD_SENDING: dict[str, object] = {
     "window_start": "00:00",
     "window_end": "00:00",
@@ -10,3 +16,14 @@ WORLD_SENDING: dict[str, object] = {
     "cycle_cap": 100_000,
     "daily_cap": 100_000,
 }
+
+
+def world_overrides(folder: Path, gateway: TwilioGateway) -> dict[str, Any]:
+    """Settings that point outreach at the test world: site files and logs in `folder`, the gateway, sending on."""
+    return {
+        "sites_dir": folder / "sites",
+        "log_dir": folder / "log",
+        "dry_run": False,
+        "twilio": gateway.twilio_settings(),
+        "sending": WORLD_SENDING,
+    }
