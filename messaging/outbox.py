@@ -118,8 +118,12 @@ class Outbox:
 
     # -- draining ------------------------------------------------------------------------------------------------
 
-    def drain(self, limit: int | None = None, now: datetime | None = None) -> DrainReport:
+    def drain(
+        self, limit: int | None = None, now: datetime | None = None, progress: Callable[[int], None] | None = None
+    ) -> DrainReport:
+        """Send what is queued within the policy. progress: called with the number of messages handled so far."""
         report = DrainReport()
+        handled = 0
         lease = None
         if self.store.engine.dialect.name == "sqlite":
             lease = Lease(self.store, "sender", timedelta(minutes=self.sending.stale_claim_minutes))
@@ -152,6 +156,9 @@ class Outbox:
                     self.pacer.wait()
                     self._send(claimed, report)
                 budget -= 1
+                handled += 1
+                if progress is not None:
+                    progress(handled)
             if budget <= 0 and report.stopped is None and self._has_queued():
                 report.stopped = Stop.DAILY_CAP if daily_left < cycle_left else Stop.CYCLE_CAP
             # Messages that went `unknown` in this drain are reconciled now rather than at the next cycle.

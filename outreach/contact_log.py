@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from outreach.crypto import PhoneVault
@@ -26,7 +27,8 @@ class LogFilter:
     language: str | None = None
     status: str | None = None
     region: str | None = None
-    limit: int = 50
+    limit: int | None = 50  # None: every message in the period (export)
+    until: datetime | None = None
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
@@ -46,6 +48,34 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
 
 
 def rows(session: Session, vault: PhoneVault, wanted: LogFilter, *, reveal: bool) -> list[dict[str, Any]]:
+    return list(iter_rows(session, vault, wanted, reveal=reveal))
+
+
+def count(session: Session, wanted: LogFilter) -> int:
+    matching = _query(wanted).with_only_columns(func.count(Message.id)).order_by(None).limit(None)
+    return session.execute(matching).scalar_one()
+
+
+def iter_rows(session: Session, vault: PhoneVault, wanted: LogFilter, *, reveal: bool) -> Iterator[dict[str, Any]]:
+    """Newest first, read in batches so an export of a long period does not hold it all in memory."""
+    for message, encrypted, site, ad_id, city in session.execute(_query(wanted).execution_options(yield_per=1000)):
+        number = vault.decrypt(encrypted) if encrypted else None
+        yield {
+            "id": message.id,
+            "created": message.created_at.isoformat(timespec="seconds"),
+            "direction": message.direction,
+            "number": (number if reveal else mask(number)) if number else None,
+            "site": site,
+            "advert": ad_id,
+            "city": city,
+            "lang": language_cell(message.language, message.language_rule, message.language_detected),
+            "status": message.status + (" (dry run)" if message.dry_run else ""),
+            "code": message.error_code,
+            "by": message.sent_by or message.fieldworker,
+        }
+
+
+def _query(wanted: LogFilter) -> Select[Message, str, str, str, str | None]:
     query = (
         select(Message, Person.phone_encrypted, Site.name, Advert.site_ad_id, Advert.city)
         .outerjoin(Person, Person.id == Message.person_id)
@@ -56,6 +86,8 @@ def rows(session: Session, vault: PhoneVault, wanted: LogFilter, *, reveal: bool
     )
     if wanted.since is not None:
         query = query.where(Message.created_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(Message.created_at < wanted.until)
     if wanted.site:
         query = query.where(Site.name == wanted.site)
     if wanted.language:
@@ -64,25 +96,7 @@ def rows(session: Session, vault: PhoneVault, wanted: LogFilter, *, reveal: bool
         query = query.where(Message.status == wanted.status)
     if wanted.region:
         query = query.where(Advert.city.ilike(wanted.region))
-    result = []
-    for message, encrypted, site, ad_id, city in session.execute(query).all():
-        number = vault.decrypt(encrypted) if encrypted else None
-        result.append(
-            {
-                "id": message.id,
-                "created": message.created_at.isoformat(timespec="seconds"),
-                "direction": message.direction,
-                "number": (number if reveal else mask(number)) if number else None,
-                "site": site,
-                "advert": ad_id,
-                "city": city,
-                "lang": language_cell(message.language, message.language_rule, message.language_detected),
-                "status": message.status + (" (dry run)" if message.dry_run else ""),
-                "code": message.error_code,
-                "by": message.sent_by or message.fieldworker,
-            }
-        )
-    return result
+    return query
 
 
 def language_cell(template: str | None, rule: str | None, detected: str | None) -> str | None:

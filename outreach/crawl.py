@@ -7,15 +7,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import func, select
 
 from outreach import audit
 from outreach.errors import ConfigError
 from outreach.settings import Settings
 from outreach.store.db import PROJECT_ROOT, Store
-from outreach.store.models import CrawlRun
+from outreach.store.models import Advert, CrawlRun
 from outreach.store.types import utcnow
 
 
@@ -37,7 +40,9 @@ def run_crawl(
     actor: str,
     sites: list[str] | None = None,
     stop: threading.Event | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> CrawlOutcome:
+    """progress: called about once a second with the number of adverts this run has stored so far."""
     with store.session() as session:
         run = CrawlRun(status="running", stats={})
         session.add(run)
@@ -57,7 +62,8 @@ def run_crawl(
         assert child.stdin is not None
         child.stdin.write(settings.for_child())
         child.stdin.close()
-        returncode = _wait(child, settings.crawl.timeout_seconds, stop)
+        tick = None if progress is None else lambda: progress(_adverts_stored(store, run_id))
+        returncode = _wait(child, settings.crawl.timeout_seconds, stop, tick)
         if returncode is None:
             error = f"crawl stopped after {settings.crawl.timeout_seconds}s; see {log_file}"
         elif stop is not None and stop.is_set():
@@ -76,7 +82,14 @@ def run_crawl(
     return CrawlOutcome(run_id, error is None, log_file, stats, error)
 
 
-def _wait(child: subprocess.Popen[str], timeout: float, stop: threading.Event | None) -> int | None:
+def _adverts_stored(store: Store, run_id: int) -> int:
+    with store.session() as session:
+        return session.execute(select(func.count(Advert.id)).where(Advert.last_run_id == run_id)).scalar_one()
+
+
+def _wait(
+    child: subprocess.Popen[str], timeout: float, stop: threading.Event | None, tick: Callable[[], None] | None = None
+) -> int | None:
     """The child's exit code; on `stop`, SIGTERM first (Scrapy then closes its spiders and pipelines cleanly);
     None when it ran past the timeout and was killed."""
     deadline = time.monotonic() + timeout
@@ -85,6 +98,8 @@ def _wait(child: subprocess.Popen[str], timeout: float, stop: threading.Event | 
             return child.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
             pass
+        if tick is not None:
+            tick()
         if stop is not None and stop.is_set():
             child.terminate()
             try:

@@ -3,6 +3,7 @@ on request. The opt-out or block key always stays, so an erased person is never 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,17 +26,31 @@ class PurgeReport:
     persons: int
 
 
-def purge(session: Session, retention: RetentionSettings, now: datetime, actor: str) -> PurgeReport:
-    """Delete what the retention settings no longer allow us to keep."""
+PURGE_STEPS = 4
+
+
+def purge(
+    session: Session,
+    retention: RetentionSettings,
+    now: datetime,
+    actor: str,
+    progress: Callable[[int], None] | None = None,
+) -> PurgeReport:
+    """Delete what the retention settings no longer allow us to keep, in one transaction of PURGE_STEPS deletes.
+    progress: called with the number of steps done."""
+    step = progress or (lambda done: None)
     advert_cutoff = now - timedelta(days=retention.advert_days)
     contact_cutoff = now - timedelta(days=retention.contact_days)
     adverts = rows_changed(session, delete(Advert).where(Advert.last_seen < advert_cutoff))
+    step(1)
     has_messages = exists().where(Message.person_id == Person.id)
     uncontacted = rows_changed(
         session,
         delete(Person).where(Person.last_contacted_at.is_(None), ~has_messages, Person.last_seen < advert_cutoff),
     )
+    step(2)
     messages = rows_changed(session, delete(Message).where(Message.created_at < contact_cutoff))
+    step(3)
     persons = rows_changed(
         session,
         delete(Person).where(
@@ -44,6 +59,7 @@ def purge(session: Session, retention: RetentionSettings, now: datetime, actor: 
             ~has_messages,
         ),
     )
+    step(4)
     report = PurgeReport(adverts, uncontacted, messages, persons)
     audit.record(session, "retention.purged", actor, **report.__dict__)
     return report

@@ -135,6 +135,7 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
 
     key = str(config_file) if config_file else None
     stop = _STOP.setdefault(key, threading.Event())
@@ -145,9 +146,12 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
         timezone=settings.schedule.timezone,
     )
     zone = settings.schedule.timezone
+    every = settings.schedule.cycle_interval_seconds
     scheduler.add_job(
         "outreach.scheduler:scheduled_cycle",
-        CronTrigger.from_crontab(settings.schedule.cycle_cron, timezone=zone),
+        IntervalTrigger(seconds=every, timezone=zone)
+        if every
+        else CronTrigger.from_crontab(settings.schedule.cycle_cron, timezone=zone),
         id="cycle",
         args=[key],
         replace_existing=True,

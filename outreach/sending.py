@@ -74,3 +74,14 @@ def make_outbox(
         sms_fallback=settings.whatsapp.fallback_to_sms,
         stop=stop,
     )
+
+
+def queued_count(store: Store, limit: int | None = None) -> int:
+    """Messages waiting to be sent (at most `limit`): the length of a send's progress bar."""
+    from sqlalchemy import func, select
+
+    from outreach.store.models import Message
+
+    with store.session() as session:
+        waiting = session.execute(select(func.count(Message.id)).where(Message.status == "queued")).scalar_one()
+    return waiting if limit is None else min(waiting, limit)

@@ -147,6 +147,11 @@ class ScheduleSettings(BaseModel):
         "*/30 8-22 * * *",
         description="When `outreach scheduler` runs a cycle (crontab: minute hour day month weekday).",
     )
+    cycle_interval_seconds: int | None = Field(
+        None,
+        ge=1,
+        description="Run a cycle every this many seconds instead of on cycle_cron (unset: use cycle_cron).",
+    )
     purge_cron: str = Field("30 3 * * *", description="When `outreach scheduler` runs the retention purge.")
     timezone: str = Field("Europe/Amsterdam", description="Time zone of the two schedules.")
     lock_seconds: int = Field(

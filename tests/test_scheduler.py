@@ -17,12 +17,15 @@ from sqlalchemy import select, text
 
 from outreach.cli import run
 from outreach.settings import Settings
-from outreach.store.db import Store
+from outreach.store.db import Store, upgrade
 from outreach.store.locks import Lease
-from outreach.store.models import Heartbeat
+from outreach.store.models import AuditEvent, Heartbeat, Message
 from outreach.store.types import utcnow
+from tests.conftest import make_settings
 from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue
-from tests.world.twilio_gateway import TwilioGateway
+from tests.world.fixture_site import FixtureSite
+from tests.world.policy import WORLD_SENDING
+from tests.world.twilio_gateway import GatewayMessage, TwilioGateway
 
 
 def test_a_second_cycle_exits_at_once_while_one_runs(
@@ -105,4 +108,80 @@ def test_a_shutdown_finishes_the_current_message_and_sends_no_more(
     report = outbox.drain()
     assert sum(report.sent.values()) == 1 and report.stopped is not None and report.stopped.name == "SHUTDOWN"
     assert len(gateway.messages) == 1
+    store.close()
+
+
+def test_scheduled_cycles_on_a_short_interval_never_overlap_and_sigterm_mid_cycle_leaves_nothing_sending(
+    database_url: str,
+    keys: dict[str, str],
+    tmp_path: Path,
+    fixture_site: FixtureSite,
+    gateway: TwilioGateway,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A real `outreach scheduler` runs a cycle every 2 s; each cycle may send 15 messages. While the first cycle
+    sends, `outreach cycle` from the CLI is refused. SIGTERM arrives in the middle of the second cycle's sending."""
+    cap = 15
+    fixture_site.write_site_file(tmp_path / "sites")
+    settings = make_settings(
+        database_url,
+        keys,
+        tmp_path,
+        twilio=gateway.twilio_settings(),
+        sending={**WORLD_SENDING, "cycle_cap": cap, "per_second": 20},
+        schedule={"cycle_interval_seconds": 2},
+        language={"detector": "langdetect"},  # lingua's 3 s load per cycle is not what this test is about
+    )
+    upgrade(settings.database_url)
+    config = config_file(settings, tmp_path)
+    first_sent, cli_tried = threading.Event(), threading.Event()
+    child: subprocess.Popen[str] | None = None
+
+    def on_create(message: GatewayMessage) -> None:
+        count = len(gateway.messages)
+        if count == 1:
+            first_sent.set()
+            cli_tried.wait(12)  # hold the first cycle in its sending step (below the client's 15 s timeout)
+        elif count == cap + 5 and child is not None:
+            child.send_signal(signal.SIGTERM)
+
+    gateway.on_create = on_create
+    child = subprocess.Popen(
+        [sys.executable, "-m", "outreach", "scheduler", "--config", config],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert first_sent.wait(120), "the scheduler's first cycle sent nothing"
+        capsys.readouterr()
+        assert run(["cycle", "--config", config, "--as", "alice"]) == 1
+        assert "another cycle is running" in capsys.readouterr().err
+        cli_tried.set()
+        output, _ = child.communicate(timeout=180)
+    finally:
+        cli_tried.set()
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == 0, output
+    store = Store(settings.database_url)
+    with store.session() as session:
+        names = list(
+            session.execute(
+                select(AuditEvent.name)
+                .where(AuditEvent.name.in_(("cycle.started", "cycle.finished")))
+                .order_by(AuditEvent.seq)
+            ).scalars()
+        )
+        statuses = list(session.execute(select(Message.status)).scalars())
+    # Two cycles, one after the other: every start is followed by its own finish before the next start.
+    assert names == ["cycle.started", "cycle.finished"] * 2, names
+    sent_at_gateway = [message.to for message in gateway.messages]
+    # SIGTERM came with message cap+5: that message (and at most the one already claimed) is finished, no more.
+    assert len(sent_at_gateway) in (cap + 5, cap + 6) and len(set(sent_at_gateway)) == len(sent_at_gateway)
+    assert statuses.count("sending") == 0 and statuses.count("unknown") == 0
+    assert sum(status in ("sent", "delivered") for status in statuses) == len(sent_at_gateway)
+    assert statuses.count("queued") > 0  # the rest waits for the next cycle, nothing was dropped
+    assert Lease(store, "cycle", timedelta(minutes=5)).current_holder() is None
     store.close()

@@ -160,4 +160,4 @@ def test_the_stats_command_prints_the_table(
     out = capsys.readouterr().out
     assert "response rate" in out and "95% CI" in out
     assert "25.0%" in out and "4.6% - 69.9%" in out and "50.0%" in out
-    assert run(["stats", "--by", "site"]) == 2
+    assert run(["stats", "--by", "colour"]) == 2

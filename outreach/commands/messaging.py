@@ -28,7 +28,8 @@ def send(
     Example: outreach send --resume --reason "spoke to Twilio support, filter lifted"
     """
     from messaging.delivery import resume_sending
-    from outreach.sending import make_outbox
+    from outreach.progress import ProgressReport
+    from outreach.sending import make_outbox, queued_count
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -42,7 +43,8 @@ def send(
                 cleared = resume_sending(session, who, reason)
             console.print(f"cleared {cleared} sending pause(s)")
         outbox = make_outbox(settings, store, who, dry_run or None)
-        report = outbox.drain(limit)
+        with ProgressReport("send", queued_count(store, limit)) as shown:
+            report = outbox.drain(limit, progress=shown.update)
         statuses = outbox.refresh_statuses()
     finally:
         store.close()
@@ -202,12 +204,17 @@ def assist(config: ConfigOption = None, actor: ActorOption = None) -> None:
 
 
 @app.command()
-def inbox(config: ConfigOption = None) -> None:
+def inbox(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV for scripts.")] = False,
+) -> None:
     """Conversations waiting for a fieldworker: people who wrote to us (possible opt-outs flagged).
 
     Example: outreach inbox
     """
     from outreach import conversations
+    from outreach.commands.output import OutputFormat, emit
     from outreach.crypto import PhoneVault
     from outreach.store.db import Store
 
@@ -218,6 +225,20 @@ def inbox(config: ConfigOption = None) -> None:
             waiting = conversations.inbox(session, PhoneVault.from_settings(settings))
     finally:
         store.close()
+    output = OutputFormat.choose(as_json, as_csv)
+    if output is not OutputFormat.TABLE:
+        rows = [
+            {
+                "person": item.person_id,
+                "waiting_since": item.since.isoformat(timespec="seconds"),
+                "number": mask(item.number),
+                "flag": item.paused_reason,
+                "last_message": item.last_text,
+            }
+            for item in waiting
+        ]
+        emit(output, rows, ("person", "waiting_since", "number", "flag", "last_message"))
+        return
     table = Table(title=f"{len(waiting)} conversation(s) waiting")
     for column in ("person", "waiting since (UTC)", "number", "flag", "last message"):
         table.add_column(column, no_wrap=column != "last message")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -101,6 +99,7 @@ def crawl(
     from outreach.crawl_report import run_summary, summary_rows
     from outreach.cycle import check_configuration
     from outreach.errors import OutreachError
+    from outreach.progress import ProgressReport
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -108,8 +107,8 @@ def crawl(
     try:
         if not stats:
             check_configuration(settings, site)
-            with console.status("crawling ...", spinner="dots") if console.is_terminal else _quiet():
-                outcome = run_crawl(settings, store, actor_for(settings, actor), site)
+            with ProgressReport("crawl (adverts stored)") as shown:
+                outcome = run_crawl(settings, store, actor_for(settings, actor), site, progress=shown.update)
             run_id = outcome.run_id
             console.print(f"crawl log: {outcome.log_file}", highlight=False)
         with store.session() as session:
@@ -126,11 +125,6 @@ def crawl(
     console.print(table)
     if not stats and not outcome.ok:
         raise OutreachError(outcome.error or "crawl failed")
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    yield
 
 
 config_app = typer.Typer(help="The installation's configuration.", no_args_is_help=True)

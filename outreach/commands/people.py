@@ -82,14 +82,20 @@ def unblock(
 
 
 @blocklist_app.callback()
-def blocklist_list(ctx: typer.Context, config: ConfigOption = None) -> None:
+def blocklist_list(
+    ctx: typer.Context,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV for scripts.")] = False,
+) -> None:
     """List the blocked numbers (masked).
 
-    Example: outreach blocklist
+    Example: outreach blocklist --csv
     """
     if ctx.invoked_subcommand is not None:
         return
     from outreach import blocklist
+    from outreach.commands.output import OutputFormat, emit
     from outreach.crypto import PhoneVault
     from outreach.store.db import Store
 
@@ -100,6 +106,19 @@ def blocklist_list(ctx: typer.Context, config: ConfigOption = None) -> None:
             blocked = blocklist.listing(session, PhoneVault.from_settings(settings))
     finally:
         store.close()
+    output = OutputFormat.choose(as_json, as_csv)
+    if output is not OutputFormat.TABLE:
+        rows = [
+            {
+                "number": mask(item.number) if item.number else None,
+                "since": item.at.isoformat(timespec="seconds"),
+                "by": item.actor,
+                "reason": item.reason,
+            }
+            for item in blocked
+        ]
+        emit(output, rows, ("number", "since", "by", "reason"))
+        return
     table = Table(title=f"{len(blocked)} blocked")
     for column in ("number", "since (UTC)", "by", "reason"):
         table.add_column(column)

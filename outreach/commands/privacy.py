@@ -20,15 +20,17 @@ def purge(config: ConfigOption = None, actor: ActorOption = None) -> None:
 
     Example: outreach purge
     """
+    from outreach.privacy import PURGE_STEPS
     from outreach.privacy import purge as run_purge
+    from outreach.progress import ProgressReport
     from outreach.store.db import Store
     from outreach.store.types import utcnow
 
     settings = settings_from(config)
     store = Store(settings.database_url)
     try:
-        with store.session() as session:
-            report = run_purge(session, settings.retention, utcnow(), actor_for(settings, actor))
+        with store.session() as session, ProgressReport("purge (steps)", PURGE_STEPS) as shown:
+            report = run_purge(session, settings.retention, utcnow(), actor_for(settings, actor), shown.update)
     finally:
         store.close()
     console.print(

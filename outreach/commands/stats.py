@@ -2,52 +2,102 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from outreach.commands.base import ConfigOption, app, console, settings_from
+from outreach.commands.output import OutputFormat, emit
 from outreach.errors import UsageError
+
+BY_CHOICES = ("total", "day", "site", "lang", "region", "template")
 
 
 @app.command()
 def stats(
-    by: Annotated[str, typer.Option("--by", help="Group by: template (language and variant).")] = "template",
+    by: Annotated[str, typer.Option("--by", help=f"Group by: {', '.join(BY_CHOICES)}.")] = "total",
+    since: Annotated[str, typer.Option(help="Period start: 30d, 12h or YYYY-MM-DD.")] = "30d",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV for scripts.")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Per template variant: persons messaged, persons who replied, replies, opt-outs and the response rate with
-    its 95% (Wilson) confidence interval. Overlapping intervals: the difference may be chance, keep both.
+    """Adverts found, persons contacted, delivered, replied, opted out and the response rate, per day, site,
+    language (of the template sent) or region (municipality). `--by template` compares template variants with a
+    95% (Wilson) interval over all time: overlapping intervals mean the difference may be chance.
 
-    Example: outreach stats --by template
+    Example: outreach stats --by lang --since 7d
     """
+    from outreach.contact_log import parse_since
+    from outreach.outcome_stats import outcome_stats
     from outreach.store.db import Store
+    from outreach.store.types import utcnow
     from outreach.template_stats import template_stats
 
-    if by != "template":
-        raise UsageError(f"--by {by!r}: only 'template' is supported")
+    if by not in BY_CHOICES:
+        raise UsageError(f"--by {by!r}: choose one of {', '.join(BY_CHOICES)}")
+    output = OutputFormat.choose(as_json, as_csv)
+    start = parse_since(since) or utcnow()
     settings = settings_from(config)
     store = Store(settings.database_url)
     try:
         with store.session() as session:
-            rows = template_stats(session)
+            if by == "template":
+                rows = [_variant_row(row) for row in template_stats(session)]
+            else:
+                found = outcome_stats(session, by=by, since=start, zone=settings.sending.timezone)
+                rows = [{by: row.group, **{k: v for k, v in row.as_dict().items() if k != "group"}} for row in found]
     finally:
         store.close()
+    if output is not OutputFormat.TABLE:
+        emit(output, rows)
+        return
+    if by == "template":
+        _print_variants(rows)
+        return
+    table = Table(title=f"Outcomes since {start.date().isoformat()} by {by}")
+    for column in (by, "adverts found", "contacted", "delivered", "replied", "opted out", "response rate"):
+        table.add_column(column, justify="left" if column == by else "right")
+    for row in rows:
+        rate = row["response_rate"]
+        table.add_row(
+            str(row[by]),
+            *(str(row[k]) for k in ("adverts_found", "persons_contacted", "delivered", "replied", "opted_out")),
+            "-" if rate is None else f"{rate:.1%}",
+        )
+    console.print(table)
+    if not rows:
+        console.print("nothing found or sent in this period")
+
+
+def _variant_row(row: Any) -> dict[str, Any]:
+    low, high = row.interval
+    rate = row.response_rate
+    return {
+        "language": row.language,
+        "variant": row.variant,
+        "messaged": row.messaged,
+        "replied": row.replied,
+        "replies": row.replies,
+        "opted_out": row.opted_out,
+        "response_rate": None if rate is None else round(rate, 4),
+        "ci_low": round(low, 4),
+        "ci_high": round(high, 4),
+    }
+
+
+def _print_variants(rows: list[dict[str, Any]]) -> None:
     table = Table(title="First contacts by template variant")
     for column in ("language", "variant", "messaged", "replied", "replies", "opt-outs", "response rate", "95% CI"):
         table.add_column(column, justify="left" if column in ("language", "variant") else "right")
     for row in rows:
-        low, high = row.interval
-        rate = row.response_rate
+        rate = row["response_rate"]
         table.add_row(
-            row.language,
-            row.variant,
-            str(row.messaged),
-            str(row.replied),
-            str(row.replies),
-            str(row.opted_out),
+            row["language"],
+            row["variant"],
+            *(str(row[k]) for k in ("messaged", "replied", "replies", "opted_out")),
             "-" if rate is None else f"{rate:.1%}",
-            f"{low:.1%} - {high:.1%}",
+            f"{row['ci_low']:.1%} - {row['ci_high']:.1%}",
         )
     console.print(table)
     if not rows:
