@@ -13,7 +13,10 @@ from outreach.masking import mask
 
 NumberArgument = Annotated[str, typer.Argument(help="The phone number, in any common format (06..., +31 6 ...).")]
 ReasonOption = Annotated[str, typer.Option(help="Why, for the audit log (required).")]
-blocklist_app = typer.Typer(help="The blocklist: list it, or import and export it as CSV.", invoke_without_command=True)
+blocklist_app = typer.Typer(
+    help="The blocklist: list it (masked), or import and export it as CSV.\n\nExample: outreach blocklist --csv",
+    invoke_without_command=True,
+)
 app.add_typer(blocklist_app, name="blocklist")
 
 
