@@ -45,16 +45,32 @@ def read_secret_file(path: Path, setting: str) -> str:
 class OrganisationSettings(BaseModel):
     name: str = Field("Demo Outreach", description="Organisation name, shown in every message.")
     fieldworker: str = Field("Sanne", description="First name of the fieldworker who signs messages.")
-    contact: str = Field("", description="Optional web address or phone number for questions, shown in messages.")
+    contact: str = Field(
+        "",
+        description="Optional web address or phone number for questions, shown in messages.",
+        examples=["example.org/hulp"],
+    )
     stop_keyword: str = Field("STOP", description="The word a recipient replies with to stop all messages.")
 
 
 class TwilioSettings(BaseModel):
-    account_sid: str = Field("", description="Twilio Account SID (AC...).")
-    auth_token: SecretStr | None = Field(None, description="Twilio auth token.")
-    auth_token_file: Path | None = Field(None, description="File holding the Twilio auth token (mode 0600).")
-    from_number: str = Field("", description="Two-way sender number in E.164 (replies and STOP reach us).")
-    messaging_service_sid: str = Field("", description="Messaging Service SID (MG...), instead of from_number.")
+    account_sid: str = Field(
+        "", description="Twilio Account SID (AC...).", examples=["AC0123456789abcdef0123456789abcdef"]
+    )
+    auth_token: SecretStr | None = Field(None, description="Twilio auth token.", examples=["<from the Twilio console>"])
+    auth_token_file: Path | None = Field(
+        None,
+        description="File holding the Twilio auth token (mode 0600).",
+        examples=["/run/secrets/twilio_auth_token"],
+    )
+    from_number: str = Field(
+        "", description="Two-way sender number in E.164 (replies and STOP reach us).", examples=["+15005550006"]
+    )
+    messaging_service_sid: str = Field(
+        "",
+        description="Messaging Service SID (MG...), instead of from_number.",
+        examples=["MG0123456789abcdef0123456789abcdef"],
+    )
     api_base_url: str = Field(
         "https://api.twilio.com",
         description="Twilio REST API base URL; the test gateway in tests and the demo.",
@@ -102,13 +118,15 @@ class SendingSettings(BaseModel):
 
 class WhatsAppSettings(BaseModel):
     enabled: bool = Field(False, description="Use WhatsApp where Meta's rules allow it (see the README).")
-    from_number: str = Field("", description="The WhatsApp sender number in E.164.")
+    from_number: str = Field("", description="The WhatsApp sender number in E.164.", examples=["+15005550006"])
     first_contact: bool = Field(
         False,
         description="Allow first contact over WhatsApp (only with an approved Content template per language).",
     )
     content_sids: dict[str, str] = Field(
-        default_factory=dict, description="Approved Content template SID (HX...) per language, for first contact."
+        default_factory=dict,
+        description="Approved Content template SID (HX...) per language, for first contact.",
+        examples=[{"nl": "HX0123456789abcdef0123456789abcdef"}],
     )
     fallback_to_sms: bool = Field(True, description="On 63016 (outside the window) or 63024 (no WhatsApp), send SMS.")
 
@@ -118,6 +136,7 @@ class WebSettings(BaseModel):
         "",
         description="The address Twilio calls (https://host, as seen from the internet, behind any proxy); "
         "webhook signatures are checked against it.",
+        examples=["https://outreach.example.org"],
     )
     host: str = Field("127.0.0.1", description="Address `outreach serve` listens on.")
     port: int = Field(8080, ge=0, le=65535, description="Port `outreach serve` listens on.")
@@ -127,11 +146,17 @@ class NotifySettings(BaseModel):
     method: Literal["log", "smtp", "webhook"] = Field(
         "log", description="How fieldworkers hear about a reply: a log line, an e-mail, or a POST to a URL."
     )
-    smtp_host: str = Field("", description="SMTP server for e-mail notifications.")
+    smtp_host: str = Field("", description="SMTP server for e-mail notifications.", examples=["smtp.example.org"])
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
-    smtp_from: str = Field("", description="Sender address of notification e-mails.")
-    smtp_to: list[str] = Field(default_factory=list, description="Who gets notification e-mails.")
-    webhook_url: str = Field("", description="URL that receives a JSON POST per notification (no personal data).")
+    smtp_from: str = Field("", description="Sender address of notification e-mails.", examples=["outreach@example.org"])
+    smtp_to: list[str] = Field(
+        default_factory=list, description="Who gets notification e-mails.", examples=[["team@example.org"]]
+    )
+    webhook_url: str = Field(
+        "",
+        description="URL that receives a JSON POST per notification (no personal data).",
+        examples=["https://chat.example.org/hooks/outreach"],
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> NotifySettings:
@@ -193,6 +218,7 @@ class CrawlSettings(BaseModel):
     contact_url: str = Field(
         "",
         description="Where a site owner can reach us, in the crawler's User-Agent (default: organisation.contact).",
+        examples=["https://example.org/crawler"],
     )
     chromium_path: Path = Field(
         Path("/usr/bin/chromium"), description="Chromium for sites that need JavaScript (Debian's package)."
@@ -278,16 +304,29 @@ class Settings(BaseSettings):
     )
 
     database_url: str = Field("sqlite:///var/outreach.db", description="SQLAlchemy URL of the store.")
-    hmac_key: SecretStr | None = Field(None, description="Secret for the keyed hash that identifies persons.")
-    hmac_key_file: Path | None = Field(None, description="File holding hmac_key (mode 0600).")
-    fernet_key: SecretStr | None = Field(None, description="Fernet key that encrypts stored phone numbers.")
-    fernet_key_file: Path | None = Field(None, description="File holding fernet_key (mode 0600).")
+    hmac_key: SecretStr | None = Field(
+        None,
+        description="Secret for the keyed hash that identifies persons.",
+        examples=["<from outreach keys new>"],
+    )
+    hmac_key_file: Path | None = Field(
+        None, description="File holding hmac_key (mode 0600).", examples=["/run/secrets/hmac_key"]
+    )
+    fernet_key: SecretStr | None = Field(
+        None, description="Fernet key that encrypts stored phone numbers.", examples=["<from outreach keys new>"]
+    )
+    fernet_key_file: Path | None = Field(
+        None, description="File holding fernet_key (mode 0600).", examples=["/run/secrets/fernet_key"]
+    )
     fernet_previous_keys: list[SecretStr] = Field(
         default_factory=list,
         description="Older Fernet keys, still accepted for reading while `outreach keys rotate` re-encrypts.",
+        examples=[["<the previous fernet_key>"]],
     )
     fernet_previous_keys_file: Path | None = Field(
-        None, description="File with older Fernet keys, one per line (mode 0600)."
+        None,
+        description="File with older Fernet keys, one per line (mode 0600).",
+        examples=["/run/secrets/fernet_previous_keys"],
     )
     sites_dir: Path = Field(Path("config/sites"), description="Folder with one YAML file per ad site.")
     templates_dir: Path = Field(Path("templates"), description="Folder with the message templates.")
@@ -306,10 +345,13 @@ class Settings(BaseSettings):
     )
     recontact_days: int = Field(180, ge=1, description="Nobody is contacted twice within this many days.")
     dry_run: bool = Field(False, description="Do everything but call the provider; marked in the log.")
-    actor: str = Field("", description="Who runs commands, for the audit log (default: the OS user).")
+    actor: str = Field(
+        "", description="Who runs commands, for the audit log (default: the OS user).", examples=["scheduler"]
+    )
     supervisors: list[str] = Field(
         default_factory=list,
         description="Actors (OS user or --as name) allowed to reveal numbers, unblock and force a resend.",
+        examples=[["bob"]],
     )
     organisation: OrganisationSettings = OrganisationSettings()
     twilio: TwilioSettings = TwilioSettings()

@@ -152,3 +152,14 @@ def config_check(config: ConfigOption = None) -> None:
         from outreach.errors import ConfigError
 
         raise ConfigError(f"configuration check failed: {', '.join(failed)}")
+
+
+@config_app.command("reference")
+def config_reference() -> None:
+    """Print the configuration reference (Markdown) generated from the settings classes.
+
+    Example: outreach config reference > docs/configuration.md
+    """
+    from outreach.config_reference import render
+
+    print(render(), end="")
