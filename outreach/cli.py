@@ -38,6 +38,25 @@ def db_upgrade(config: ConfigOption = None) -> None:
     console.print(f"database at revision {current_revision(settings.database_url)}")
 
 
+@db_app.command("downgrade")
+def db_downgrade(
+    config: ConfigOption = None,
+    to: Annotated[str, typer.Option("--to", help="Target revision (default -1: the one before the current).")] = "-1",
+) -> None:
+    """Undo the newest migration (or down to --to): the way back when an upgrade must be rolled back.
+
+    Take a backup first (docs/operations.md): undoing a migration drops what it added.
+
+    Example: outreach db downgrade
+    """
+    from outreach.store.db import current_revision, downgrade
+
+    settings = settings_from(config)
+    before = current_revision(settings.database_url)
+    downgrade(settings.database_url, to)
+    console.print(f"database at revision {current_revision(settings.database_url)} (was {before})")
+
+
 @keys_app.command("new")
 def keys_new() -> None:
     """Print a new HMAC key and Fernet key for a fresh installation (store them in files with mode 0600).

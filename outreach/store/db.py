@@ -80,13 +80,34 @@ def alembic_config(url: str) -> Any:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Create or upgrade the schema."""
+    """Create or upgrade the schema; refuses at once (MigrationRunning) while another process changes it."""
     from alembic import command
 
+    from outreach.store.migration_lock import migration_lock
+
     try:
-        command.upgrade(alembic_config(url), revision)
+        with migration_lock(url):
+            command.upgrade(alembic_config(url), revision)
     except OperationalError as exc:
         raise OutreachError(f"database upgrade failed: {exc.orig}") from exc
+
+
+def downgrade(url: str, revision: str = "-1") -> None:
+    """Undo migrations down to `revision` (default: the one before the current), under the same lock."""
+    from alembic import command
+    from alembic.util.exc import CommandError
+
+    from outreach.store.migration_lock import migration_lock
+
+    if current_revision(url) is None:
+        raise OutreachError("the database has no schema to downgrade")
+    try:
+        with migration_lock(url):
+            command.downgrade(alembic_config(url), revision)
+    except CommandError as exc:
+        raise OutreachError(f"database downgrade failed: {exc}") from exc
+    except OperationalError as exc:
+        raise OutreachError(f"database downgrade failed: {exc.orig}") from exc
 
 
 def current_revision(url: str) -> str | None:
