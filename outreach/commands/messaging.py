@@ -81,14 +81,17 @@ def serve(
     """
     import uvicorn
 
+    from outreach.logs import configure_json_logging
     from outreach.web.app import create_app
 
     settings = settings_from(config)
+    configure_json_logging("INFO", settings.default_region)
     application = create_app(settings)
     uvicorn.run(
         application,
         host=host or settings.web.host,
         port=settings.web.port if port is None else port,
+        log_config=None,  # keep the JSON handler configure_json_logging installed
         log_level="info",
         proxy_headers=True,
         access_log=False,  # access lines would carry the message ids only, but keep logs small

@@ -112,7 +112,8 @@ def create_app(settings: Settings) -> Starlette:
         try:
             current = await run_in_threadpool(current_revision, settings.database_url)
             checks["database"] = True
-            checks["migrations"] = current == head_revision()
+            head = head_revision()
+            checks["migrations"] = True if current == head else f"at {current}, head is {head}: outreach db upgrade"
         except Exception as exc:  # any database failure means "not ready"; say which kind
             checks["database"] = f"unreachable: {exc.__class__.__name__}"
             checks["migrations"] = False
