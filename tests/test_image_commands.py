@@ -15,8 +15,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from tests.messaging_world import numbers
 from tests.world.twilio_gateway import TwilioGateway
 from tests.world.web_server import free_port
@@ -140,12 +138,6 @@ def test_a_broken_installation_fails_config_check_from_the_environment(
     checked = outreach(env, "config", "check")
     assert checked.returncode == 2
     assert checked.stderr.strip() == "error: configuration check failed: database, twilio"
-
-
-@pytest.mark.parametrize("command", [["db", "upgrade"], ["config", "check"], ["scheduler"], ["serve"]])
-def test_the_image_commands_exist(command: list[str]) -> None:
-    shown = outreach(dict(os.environ), *command, "--help")
-    assert shown.returncode == 0, shown.stderr
 
 
 def test_serve_without_keys_stops_at_start_with_one_line(
