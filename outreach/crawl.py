@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from outreach import audit
+from outreach.crawl_report import alert_site_warnings
 from outreach.errors import ConfigError
+from outreach.notify import Notifier
 from outreach.settings import Settings
 from outreach.store.db import PROJECT_ROOT, Store
 from outreach.store.models import Advert, CrawlRun
@@ -79,6 +81,7 @@ def run_crawl(
         run_row.finished_at = utcnow()
         stats = dict(run_row.stats)
         audit.record(session, "crawl.finished", actor, run_id=run_id, status=run_row.status, error=error)
+        alert_site_warnings(session, run_id, Notifier(settings.notify, settings.organisation.name))
     return CrawlOutcome(run_id, error is None, log_file, stats, error)
 
 

@@ -6,6 +6,7 @@ status, adverts new/changed/gone, errors, pauses, why the site's crawl finished,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,9 @@ SUMMARY_COUNTERS = (
     "politeness/retried",
     "elapsed_time_seconds",
 )
+
+# What a supervisor reading a site alert needs to judge it at a glance.
+ALERT_COUNTERS = ("listing_entries", "adverts_seen", "adverts_with_phone")
 
 
 @dataclass(frozen=True)
@@ -94,12 +98,32 @@ def site_warnings(session: Session, recent_runs: int = 20) -> dict[str, list[str
             latest.setdefault(site.site, site)
     warnings: dict[str, list[str]] = {}
     for name, site in sorted(latest.items()):
-        found = list(site.markup_flags)
-        if site.abandoned:
-            found.append(f"abandoned: {site.abandoned}")
+        found = _problems(site)
         if found:
             warnings[name] = found
     return warnings
+
+
+def _problems(site: SiteRun) -> list[str]:
+    return list(site.markup_flags) + ([f"abandoned: {site.abandoned}"] if site.abandoned else [])
+
+
+def alert_site_warnings(session: Session, run_id: int, notify: Callable[[str, dict[str, object]], None]) -> int:
+    """After a crawl run: tell a supervisor about each site whose crawl needs a person (it suddenly yields no
+    adverts or no numbers: the site changed its layout; or the crawl was abandoned). Returns how many were sent.
+
+    Site names, counts and flags only: nothing here is about a person."""
+    run = session.get(CrawlRun, run_id)
+    if run is None:
+        return 0
+    sent = 0
+    for site in summarise(run).sites:
+        found = _problems(site)
+        if found:
+            counts = {name: site.counters.get(name, 0) for name in ALERT_COUNTERS}
+            notify("site.needs_attention", {"site": site.site, "run_id": run_id, "warnings": found, **counts})
+            sent += 1
+    return sent
 
 
 def summary_rows(summary: RunSummary) -> list[tuple[str, str, str]]:

@@ -1,0 +1,54 @@
+"""A site that suddenly yields no adverts or no numbers (it changed its layout) reaches a supervisor as a notification,
+not only as a line in `outreach status`; the notification names the site and counts, nothing about a person."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.crawling import crawl, crawl_settings
+from tests.test_notify import NotificationSink
+from tests.world.fixture_site import FixtureSite
+
+FAST = {"requests_per_second": 500, "delay_seconds": 0, "concurrency": 4}
+
+
+@pytest.fixture
+def sink() -> Iterator[NotificationSink]:
+    with NotificationSink() as server:
+        yield server
+
+
+@pytest.mark.parametrize(("change", "flag"), [("cards_renamed", "zero_adverts"), ("numbers_hidden", "no_numbers")])
+def test_a_site_whose_layout_changed_notifies_a_supervisor(
+    database_url: str, tmp_path: Path, sink: NotificationSink, change: str, flag: str
+) -> None:
+    settings = crawl_settings(tmp_path, database_url, notify={"method": "webhook", "webhook_url": f"{sink.url}/hook"})
+    with FixtureSite(seed=5, count=60) as site:
+        site.write_site_file(tmp_path / "sites", rate_limit=FAST, incremental={"refresh_days": 0})
+        crawl(settings)
+        assert sink.received == []  # a healthy crawl is not news
+        site.markup_change = change
+        second = crawl(settings)
+        adverts = site.generated.adverts
+
+    assert len(sink.received) == 1
+    alert = sink.received[0]
+    assert alert["event"] == "site.needs_attention" and alert["site"] == "fixture"
+    assert alert["run_id"] == second.outcome.run_id
+    assert [str(warning).split(":")[0] for warning in alert["warnings"]] == [flag]  # type: ignore[attr-defined]
+    assert set(alert) == {
+        "event",
+        "organisation",
+        "site",
+        "run_id",
+        "warnings",
+        "listing_entries",
+        "adverts_seen",
+        "adverts_with_phone",
+    }
+    body = json.dumps(alert)
+    assert not any(ad.phone and ad.phone[3:] in body for ad in adverts)
