@@ -176,6 +176,7 @@ class ScheduleSettings(BaseModel):
         None,
         ge=1,
         description="Run a cycle every this many seconds instead of on cycle_cron (unset: use cycle_cron).",
+        examples=[1800],
     )
     purge_cron: str = Field("30 3 * * *", description="When `outreach scheduler` runs the retention purge.")
     timezone: str = Field("Europe/Amsterdam", description="Time zone of the two schedules.")
