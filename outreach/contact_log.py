@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from outreach.crypto import PhoneVault
@@ -27,6 +27,11 @@ class LogFilter:
     status: str | None = None
     region: str | None = None
     limit: int = 50
+    # The dashboard's extra filters and paging.
+    until: datetime | None = None
+    advert: str | None = None  # our advert id or the site's ad id
+    person_id: int | None = None
+    offset: int = 0
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
@@ -45,27 +50,44 @@ def parse_since(text: str | None, now: datetime | None = None) -> datetime | Non
     return datetime(day.year, day.month, day.day, tzinfo=now.tzinfo)
 
 
-def rows(session: Session, vault: PhoneVault, wanted: LogFilter, *, reveal: bool) -> list[dict[str, Any]]:
-    query = (
+def query(wanted: LogFilter) -> Select:  # type: ignore[type-arg,unused-ignore]  # parameters differ in 2.0 and 2.1
+    """Messages with their person's encrypted number, site, advert and city, newest first, filtered."""
+    statement = (
         select(Message, Person.phone_encrypted, Site.name, Advert.site_ad_id, Advert.city)
         .outerjoin(Person, Person.id == Message.person_id)
         .outerjoin(Advert, Advert.id == Message.advert_id)
         .outerjoin(Site, Site.id == Advert.site_id)
         .order_by(Message.id.desc())
         .limit(wanted.limit)
+        .offset(wanted.offset)
     )
     if wanted.since is not None:
-        query = query.where(Message.created_at >= wanted.since)
+        statement = statement.where(Message.created_at >= wanted.since)
+    if wanted.until is not None:
+        statement = statement.where(Message.created_at < wanted.until)
     if wanted.site:
-        query = query.where(Site.name == wanted.site)
+        statement = statement.where(Site.name == wanted.site)
     if wanted.language:
-        query = query.where(Message.language == wanted.language)
+        statement = statement.where(Message.language == wanted.language)
     if wanted.status:
-        query = query.where(Message.status == wanted.status)
+        statement = statement.where(Message.status == wanted.status)
     if wanted.region:
-        query = query.where(Advert.city.ilike(wanted.region))
+        statement = statement.where(Advert.city.ilike(wanted.region))
+    if wanted.advert:
+        by_site_id = Advert.site_ad_id == wanted.advert
+        statement = statement.where(
+            or_(Message.advert_id == int(wanted.advert), by_site_id)
+            if wanted.advert.isdigit() and len(wanted.advert) < 10
+            else by_site_id
+        )
+    if wanted.person_id is not None:
+        statement = statement.where(Message.person_id == wanted.person_id)
+    return statement
+
+
+def rows(session: Session, vault: PhoneVault, wanted: LogFilter, *, reveal: bool) -> list[dict[str, Any]]:
     result = []
-    for message, encrypted, site, ad_id, city in session.execute(query).all():
+    for message, encrypted, site, ad_id, city in session.execute(query(wanted)).all():
         number = vault.decrypt(encrypted) if encrypted else None
         result.append(
             {
