@@ -88,6 +88,9 @@ def log_in(session: Session, name: str, password: str, address: str) -> tuple[st
     now = utcnow()
     client = client_key(address)
     name = name.strip()[:80]
+    # Housekeeping on the way: failures older than the window and expired sessions are of no use to anyone.
+    session.execute(delete(LoginFailure).where(LoginFailure.created_at < now - FAILURE_WINDOW))
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))
     if (
         _recent_failures(session, LoginFailure.username, name, now) >= MAX_FAILURES_PER_USER
         or _recent_failures(session, LoginFailure.client, client, now) >= MAX_FAILURES_PER_CLIENT

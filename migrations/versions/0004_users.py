@@ -1,4 +1,5 @@
-"""dashboard: users with password hashes, server-side sessions, failed log-ins for rate limiting
+"""dashboard: users with password hashes, server-side sessions, failed log-ins for rate limiting; indexes on
+messages.created_at and messages.advert_id for the overview and the contact log
 
 Revision ID: 0004_users
 Revises: 0003
@@ -17,6 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index("ix_messages_created_at", ["created_at"], unique=False)
+        batch_op.create_index("ix_messages_advert_id", ["advert_id"], unique=False)
     op.create_table(
         "login_failures",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -72,3 +76,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_login_failures_client_created_at")
 
     op.drop_table("login_failures")
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_messages_advert_id")
+        batch_op.drop_index("ix_messages_created_at")

@@ -153,6 +153,9 @@ class Message(Base):
         CheckConstraint("direction IN ('out', 'in')", name="direction"),
         Index("ix_messages_status_id", "status", "id"),
         Index("ix_messages_sent_at", "sent_at"),
+        # The dashboard: the overview counts by period, the contact log filters by date and by advert.
+        Index("ix_messages_created_at", "created_at"),
+        Index("ix_messages_advert_id", "advert_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
