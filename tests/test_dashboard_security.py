@@ -355,3 +355,37 @@ def test_the_overview_counts_what_happened(world: World) -> None:
     assert "<tr><th>Response rate</th><td>17%</td>" in today
     assert html.count('<rect class="bar messages"') == 30 and html.count('<rect class="bar replies"') == 30
     assert "<td>kinky</td><td>3</td>" in html and "<td>Utrecht</td><td>2</td>" in html
+
+
+def test_the_csv_export_keeps_formulas_from_ad_sites_as_text(world: World) -> None:
+    from outreach.outgoing import queue_message
+    from outreach.store.adverts import FoundAdvert, FoundPhone, save_advert, site_id
+
+    number = "+31615559999"
+    with world.store.session() as session:
+        saved = save_advert(
+            session,
+            world.vault,
+            FoundAdvert(
+                site="kinky",
+                site_ad_id='=HYPERLINK("http://evil.invalid","x")',
+                url="http://127.0.0.1/ads/formula",
+                title="t",
+                text="t",
+                city="@SUM(1+1)",
+                category=None,
+                has_whatsapp=False,
+                content_hash="formula",
+                phones=[FoundPhone(number, "NL", True)],
+            ),
+            None,
+            utcnow(),
+            site_id(session, "kinky"),
+        )
+        pid = session.execute(select(Person.id).where(Person.key == world.vault.key(number))).scalar_one()
+        queue_message(session, actor="cycle", now=utcnow(), person_id=pid, advert_id=saved.advert_id, body="x")
+    log_in(world.client, "alice")
+    export = world.client.get("/log.csv", params={"region": "@SUM(1+1)"}).text
+    [_header, row] = export.strip().splitlines()
+    assert "'=HYPERLINK(" in row and ",'@SUM(1+1)," in row
+    assert ",=HYPERLINK" not in row and ",@SUM" not in row

@@ -31,6 +31,17 @@ FILTERS = ("from", "to", "site", "lang", "status", "region", "advert")
 CSV_COLUMNS = ("id", "created", "direction", "number", "site", "advert", "city", "lang", "status", "code", "by")
 
 
+# Columns whose text comes from ad sites (or people), not from us.
+FOREIGN = ("site", "advert", "city", "by")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell a spreadsheet would run as a formula (=, +, -, @ first) is prefixed with a quote, so it stays text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def _day(value: str | None, name: str) -> date | None:
     if not value:
         return None
@@ -156,7 +167,7 @@ class LogPages:
             writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
             writer.writeheader()
             for i, row in enumerate(rows, start=1):
-                writer.writerow(row)
+                writer.writerow({key: spreadsheet_safe(row[key]) if key in FOREIGN else row[key] for key in row})
                 if i % 1000 == 0:
                     yield out.getvalue()
                     out.seek(0)
