@@ -27,14 +27,14 @@ class Blocked:
     at: datetime
 
 
-def block(session: Session, vault: PhoneVault, e164: str, actor: str, reason: str) -> int:
+def block(session: Session, vault: PhoneVault, e164: str, actor: str, reason: str, *, source: str = "cli") -> int:
     """Block, and keep the number (encrypted) so the blocklist can be read and exported, until retention purges
     it; the key itself is never purged."""
     if not reason.strip():
         raise UsageError("--reason is required")
     country, mobile = describe_number(e164)
     person_id(session, vault, FoundPhone(e164, country, mobile), utcnow())
-    return optouts.stop(session, vault.key(e164), kind="block", source="cli", actor=actor, reason=reason)
+    return optouts.stop(session, vault.key(e164), kind="block", source=source, actor=actor, reason=reason)
 
 
 def unblock(session: Session, vault: PhoneVault, e164: str, actor: str, reason: str, *, kind: str = "block") -> bool:

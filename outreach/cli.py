@@ -21,6 +21,7 @@ from outreach.commands import privacy as _privacy  # noqa: F401 - registers its 
 from outreach.commands import records as _records  # noqa: F401 - registers its commands on app
 from outreach.commands import stats as _stats  # noqa: F401 - registers its commands on app
 from outreach.commands import templates as _templates  # noqa: F401 - registers its commands on app
+from outreach.commands import users as _users  # noqa: F401 - registers its commands on app
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, db_app, keys_app, settings_from
 from outreach.errors import OutreachError
 

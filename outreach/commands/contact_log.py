@@ -115,7 +115,7 @@ def export(
             partial = out.with_name(out.name + ".partial")
             try:
                 with partial.open("x", newline="", encoding="utf-8") as file, ProgressReport("export", total) as shown:
-                    writer = csv.DictWriter(file, fieldnames=COLUMNS)
+                    writer = csv.DictWriter(file, fieldnames=COLUMNS, extrasaction="ignore")
                     writer.writeheader()
                     for row in iter_rows(session, PhoneVault.from_settings(settings), wanted, reveal=reveal):
                         writer.writerow(row)

@@ -1,4 +1,4 @@
-"""The ASGI app behind `outreach serve`: Twilio webhooks and health endpoints.
+"""The ASGI app behind `outreach serve`: Twilio webhooks, health endpoints and the dashboard (outreach.web.dashboard).
 
 Database work runs in Starlette's thread pool (SQLAlchemy sessions are synchronous). A forged or unsigned request
 gets 403 and changes nothing. Logs carry ids and outcomes, never a number or a message text.
@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -26,6 +27,7 @@ from outreach.inbound import Inbound, InboundResult, receive
 from outreach.notify import Notifier
 from outreach.settings import Settings
 from outreach.store.db import Store, current_revision, head_revision
+from outreach.web.dashboard.routes import SecurityHeaders, dashboard_routes
 from outreach.web.twilio_signature import is_signed_by_twilio
 
 logger = logging.getLogger("outreach.web")
@@ -125,6 +127,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/twilio/status/{message_id:int}", hooks.status, methods=["POST"]),
         Route("/twilio/inbound", hooks.inbound, methods=["POST"]),
+        *dashboard_routes(settings, store),
     ]
 
     @asynccontextmanager
@@ -132,4 +135,4 @@ def create_app(settings: Settings) -> Starlette:
         yield
         store.close()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

@@ -1,0 +1,187 @@
+"""The overview and the contact log: filters in the query string (never a number), search by number by POST,
+pages of 50, CSV export of the filtered view."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from outreach import audit
+from outreach.contact_log import LogFilter, iter_rows
+from outreach.errors import UsageError
+from outreach.masking import mask
+from outreach.numbers import normalise_number
+from outreach.store.models import MESSAGE_STATES, Person, Site
+from outreach.store.types import utcnow
+from outreach.users import SessionUser
+from outreach.web.dashboard import overview
+from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
+
+PAGE_SIZE = 50
+CSV_LIMIT = 100_000
+FILTERS = ("from", "to", "site", "lang", "status", "region", "advert")
+CSV_COLUMNS = ("id", "created", "direction", "number", "site", "advert", "city", "lang", "status", "code", "by")
+
+
+# Columns whose text comes from ad sites (or people), not from us.
+FOREIGN = ("site", "advert", "city", "by")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell a spreadsheet would run as a formula (=, +, -, @ first) is prefixed with a quote, so it stays text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise HTTPProblem(400, f"{name}: expected a date YYYY-MM-DD") from exc
+
+
+def _at_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=utcnow().tzinfo)
+
+
+def log_filter(params: Any) -> tuple[LogFilter, dict[str, str]]:
+    """The LogFilter for the query string, and the filters as given (to fill in the form and the links)."""
+    given = {name: str(params.get(name, "")).strip()[:100] for name in FILTERS}
+    start, end = _day(given["from"], "from"), _day(given["to"], "to")
+    if given["status"] and given["status"] not in MESSAGE_STATES:
+        raise HTTPProblem(400, "status: not a message status")
+    page = int_param(params.get("page"), "page", 1) or 1
+    wanted = LogFilter(
+        since=_at_midnight(start) if start else None,
+        until=_at_midnight(end) + timedelta(days=1) if end else None,
+        site=given["site"] or None,
+        language=given["lang"] or None,
+        status=given["status"] or None,
+        region=given["region"] or None,
+        advert=given["advert"] or None,
+        limit=PAGE_SIZE + 1,  # one more tells whether there is a next page
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    return wanted, {key: value for key, value in given.items() if value}
+
+
+class LogPages:
+    def __init__(self, dashboard: Dashboard) -> None:
+        self.dashboard = dashboard
+
+    def _rows(self, wanted: LogFilter) -> list[dict[str, Any]]:
+        with self.dashboard.store.session() as session:
+            found = iter_rows(session, self.dashboard.vault, wanted, reveal=False)
+            return [{**row, "created": row["created"][:16].replace("T", " ")} for row in found]
+
+    def _choices(self) -> dict[str, list[str]]:
+        with self.dashboard.store.session() as session:
+            sites = list(session.execute(select(Site.name).order_by(Site.name)).scalars())
+        return {"sites": sites, "languages": self.dashboard.settings.languages, "statuses": list(MESSAGE_STATES)}
+
+    def log(self, request: Request, user: SessionUser, form: Form) -> Response:
+        wanted, given = log_filter(request.query_params)
+        rows = self._rows(wanted)
+        page = wanted.offset // PAGE_SIZE + 1
+        return self.dashboard.render(
+            request,
+            "log.html",
+            {
+                "user": user,
+                "rows": rows[:PAGE_SIZE],
+                "given": given,
+                "page": page,
+                "previous": {**given, "page": str(page - 1)} if page > 1 else None,
+                "next": {**given, "page": str(page + 1)} if len(rows) > PAGE_SIZE else None,
+                "searched": False,
+                **self._choices(),
+            },
+        )
+
+    def search(self, request: Request, user: SessionUser, form: Form) -> Response:
+        """Search by number: by POST, so the number is in no URL, history or access log."""
+        try:
+            e164 = normalise_number(form.get("number", ""), self.dashboard.settings.default_region)
+        except UsageError as exc:
+            raise HTTPProblem(400, "That is not a phone number we can read.") from exc
+        with self.dashboard.store.session() as session:
+            person_id = session.execute(
+                select(Person.id).where(Person.key == self.dashboard.vault.key(e164))
+            ).scalar_one_or_none()
+        rows = self._rows(LogFilter(person_id=person_id, limit=PAGE_SIZE)) if person_id is not None else []
+        return self.dashboard.render(
+            request,
+            "log.html",
+            {
+                "user": user,
+                "rows": rows,
+                "given": {},
+                "page": 1,
+                "previous": None,
+                "next": None,
+                "searched": True,
+                "searched_number": mask(e164),
+                "searched_person": person_id,
+                **self._choices(),
+            },
+        )
+
+    def export(self, request: Request, user: SessionUser, form: Form) -> Response:
+        wanted, given = log_filter(request.query_params)
+        wanted = replace(wanted, limit=CSV_LIMIT, offset=0)
+        with self.dashboard.store.session() as session:
+            audit.record(session, "log.exported", user.name, where="dashboard", filters=given, masked=True)
+        rows = self._rows(wanted)
+
+        def lines() -> Iterator[str]:
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            for i, row in enumerate(rows, start=1):
+                writer.writerow({key: spreadsheet_safe(row[key]) if key in FOREIGN else row[key] for key in row})
+                if i % 1000 == 0:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+            yield out.getvalue()
+
+        return StreamingResponse(
+            lines(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="contact-log.csv"', "Cache-Control": "no-store"},
+        )
+
+    def overview(self, request: Request, user: SessionUser, form: Form) -> Response:
+        now = utcnow()
+        month = overview.period_start(now, 30)
+        with self.dashboard.store.session() as session:
+            totals = [
+                overview.totals(session, label, overview.period_start(now, days)) for label, days in overview.PERIODS
+            ]
+            days = overview.per_day(session, now)
+            breakdowns = {by: overview.breakdown(session, month, by) for by in ("language", "site", "region")}
+        bars, top = overview.chart_bars(days)
+        return self.dashboard.render(
+            request,
+            "overview.html",
+            {
+                "user": user,
+                "totals": totals,
+                "days": days,
+                "bars": bars,
+                "top": top,
+                "chart": {"width": overview.CHART_WIDTH, "height": overview.CHART_HEIGHT, "pad": overview.CHART_PAD},
+                "breakdowns": breakdowns,
+            },
+        )

@@ -1,0 +1,70 @@
+"""Log in and log out. Before there is a session, the log-in form is protected by a double-submit token: a random
+value in a SameSite=Strict cookie that the form must repeat."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from outreach.users import SESSION_LIFETIME, SessionUser, TooManyAttempts, log_in, log_out
+from outreach.web.dashboard.core import LOGIN_CSRF_COOKIE, MAX_FORM_BYTES, SESSION_COOKIE, Dashboard, Form
+
+logger = logging.getLogger("outreach.web.dashboard")
+
+
+def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="strict")
+
+
+class Login:
+    def __init__(self, dashboard: Dashboard) -> None:
+        self.dashboard = dashboard
+
+    def _form(self, request: Request, message: str | None = None, status: int = 200) -> Response:
+        token = secrets.token_urlsafe(32)
+        response = self.dashboard.render(
+            request, "login.html", {"user": None, "csrf": token, "message": message}, status=status
+        )
+        _cookie(response, LOGIN_CSRF_COOKIE, token, 3600)
+        return response
+
+    async def page(self, request: Request) -> Response:
+        return self._form(request)
+
+    async def submit(self, request: Request) -> Response:
+        if int(request.headers.get("Content-Length") or 0) > MAX_FORM_BYTES:
+            return self.dashboard.problem(request, None, 413, "The form is too large.")
+        form = {key: str(value) for key, value in (await request.form()).items()}
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not expected or not secrets.compare_digest(form.get("csrf", "").encode(), expected.encode()):
+            return self.dashboard.problem(request, None, 403, "The form expired or did not come from this site.")
+        address = request.client.host if request.client else "unknown"
+        try:
+            result = await run_in_threadpool(self._log_in, form.get("name", ""), form.get("password", ""), address)
+        except TooManyAttempts:
+            logger.warning("log-in refused: too many failed attempts")
+            return self._form(request, "Too many failed attempts. Wait 15 minutes and try again.", status=429)
+        if result is None:
+            logger.info("log-in failed")
+            return self._form(request, "Wrong name or password.", status=401)
+        token, user = result
+        logger.info("log-in user=%s", user.user_id)
+        response = RedirectResponse("/", status_code=303)
+        _cookie(response, SESSION_COOKIE, token, int(SESSION_LIFETIME.total_seconds()))
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+        return response
+
+    def _log_in(self, name: str, password: str, address: str) -> tuple[str, SessionUser] | None:
+        with self.dashboard.store.session() as session:
+            return log_in(session, name, password, address)
+
+    def log_out(self, request: Request, user: SessionUser, form: Form) -> Response:
+        with self.dashboard.store.session() as session:
+            log_out(session, request.cookies.get(SESSION_COOKIE, ""))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+        return response

@@ -1,0 +1,68 @@
+"""An advert and a person in detail (the same views as `outreach show`), a supervisor's reveal of one number, and
+blocking a person from their page."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from outreach import audit, optouts
+from outreach.errors import UsageError
+from outreach.inspect import advert_view, person_view
+from outreach.store.models import Person
+from outreach.users import SessionUser
+from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem
+
+logger = logging.getLogger("outreach.web.dashboard")
+
+
+class PeoplePages:
+    def __init__(self, dashboard: Dashboard) -> None:
+        self.dashboard = dashboard
+
+    def advert(self, request: Request, user: SessionUser, form: Form) -> Response:
+        with self.dashboard.store.session() as session:
+            try:
+                view = advert_view(session, self.dashboard.vault, int(request.path_params["advert_id"]))
+            except UsageError as exc:
+                raise HTTPProblem(404, "No such advert.") from exc
+        return self.dashboard.render(request, "advert.html", {"user": user, "advert": view})
+
+    def _person(self, request: Request, user: SessionUser, revealed: str | None = None) -> Response:
+        person_id = int(request.path_params["person_id"])
+        with self.dashboard.store.session() as session:
+            person = session.get(Person, person_id)
+            if person is None:
+                raise HTTPProblem(404, "No such person.")
+            view = person_view(session, self.dashboard.vault, person)
+        return self.dashboard.render(request, "person.html", {"user": user, "person": view, "revealed": revealed})
+
+    def person(self, request: Request, user: SessionUser, form: Form) -> Response:
+        return self._person(request, user)
+
+    def reveal(self, request: Request, user: SessionUser, form: Form) -> Response:
+        """One number in full, for a supervisor, answered to the POST itself: the number is in no URL or history."""
+        person_id = int(request.path_params["person_id"])
+        with self.dashboard.store.session() as session:
+            person = session.get(Person, person_id)
+            if person is None:
+                raise HTTPProblem(404, "No such person.")
+            number = self.dashboard.vault.decrypt(person.phone_encrypted)
+            audit.record(session, "numbers.revealed", user.name, where="dashboard", person_id=person_id)
+        logger.info("number revealed person=%s by user=%s", person_id, user.user_id)
+        return self._person(request, user, revealed=number)
+
+    def block(self, request: Request, user: SessionUser, form: Form) -> Response:
+        """Anyone may block (it only ever stops messages); lifting a block is for supervisors."""
+        person_id = int(request.path_params["person_id"])
+        reason = form.get("reason", "").strip()
+        if not reason:
+            raise HTTPProblem(400, "Say why, for the audit log.")
+        with self.dashboard.store.session() as session:
+            person = session.get(Person, person_id)
+            if person is None:
+                raise HTTPProblem(404, "No such person.")
+            optouts.stop(session, person.key, kind="block", source="dashboard", actor=user.name, reason=reason)
+        return RedirectResponse(f"/persons/{person_id}", status_code=303)

@@ -1,0 +1,106 @@
+"""Supervisors only: the blocklist and opt-outs (add and remove, with a reason), and the audit log with the
+chain's verification."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from outreach import audit, blocklist, optouts
+from outreach.errors import UsageError
+from outreach.numbers import describe_number, normalise_number
+from outreach.store.adverts import FoundPhone, person_id
+from outreach.store.models import AuditEvent, OptOut, Person
+from outreach.store.types import utcnow
+from outreach.users import SessionUser
+from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
+
+AUDIT_PAGE = 100
+
+
+class SupervisorPages:
+    def __init__(self, dashboard: Dashboard) -> None:
+        self.dashboard = dashboard
+
+    def stops(self, request: Request, user: SessionUser, form: Form) -> Response:
+        vault = self.dashboard.vault
+        with self.dashboard.store.session() as session:
+            found = session.execute(
+                select(OptOut, Person.id, Person.phone_encrypted)
+                .outerjoin(Person, Person.key == OptOut.person_key)
+                .order_by(OptOut.created_at.desc())
+            ).all()
+        rows = [
+            {
+                "id": stop.id,
+                "kind": stop.kind,
+                "source": stop.source,
+                "actor": stop.actor,
+                "reason": stop.reason,
+                "at": stop.created_at.strftime("%Y-%m-%d %H:%M"),
+                "person_id": pid,
+                "number": vault.decrypt(encrypted) if encrypted else None,
+            }
+            for stop, pid, encrypted in found
+        ]
+        return self.dashboard.render(request, "stops.html", {"user": user, "rows": rows})
+
+    def add(self, request: Request, user: SessionUser, form: Form) -> Response:
+        reason, kind = form.get("reason", "").strip(), form.get("kind", "block")
+        if kind not in optouts.KINDS:
+            raise HTTPProblem(400, "kind: block or opt_out")
+        if not reason:
+            raise HTTPProblem(400, "Say why, for the audit log.")
+        try:
+            e164 = normalise_number(form.get("number", ""), self.dashboard.settings.default_region)
+        except UsageError as exc:
+            raise HTTPProblem(400, "That is not a phone number we can read.") from exc
+        vault = self.dashboard.vault
+        with self.dashboard.store.session() as session:
+            if kind == "block":
+                blocklist.block(session, vault, e164, user.name, reason, source="dashboard")
+            else:  # the person asked us in person or by phone; keep the person so the list can show the number
+                country, mobile = describe_number(e164)
+                person_id(session, vault, FoundPhone(e164, country, mobile), utcnow())
+                optouts.stop(
+                    session, vault.key(e164), kind="opt_out", source="dashboard", actor=user.name, reason=reason
+                )
+        return RedirectResponse("/stops", status_code=303)
+
+    def remove(self, request: Request, user: SessionUser, form: Form) -> Response:
+        stop_id = int_param(form.get("stop"), "stop")
+        reason = form.get("reason", "").strip()
+        if not reason:
+            raise HTTPProblem(400, "Say why, for the audit log.")
+        with self.dashboard.store.session() as session:
+            stop = session.get(OptOut, stop_id) if stop_id is not None else None
+            if stop is None:
+                raise HTTPProblem(404, "No such entry.")
+            optouts.unstop(session, stop.person_key, kind=stop.kind, actor=user.name, reason=reason)
+        return RedirectResponse("/stops", status_code=303)
+
+    def audit_log(self, request: Request, user: SessionUser, form: Form) -> Response:
+        page = int_param(request.query_params.get("page"), "page", 1) or 1
+        with self.dashboard.store.session() as session:
+            total = session.execute(select(func.count(AuditEvent.id))).scalar_one()
+            events = (
+                session.execute(
+                    select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(AUDIT_PAGE).offset((page - 1) * AUDIT_PAGE)
+                )
+                .scalars()
+                .all()
+            )
+            problems = audit.verify(session)
+        return self.dashboard.render(
+            request,
+            "audit.html",
+            {
+                "user": user,
+                "events": events,
+                "total": total,
+                "problems": problems,
+                "page": page,
+                "has_next": page * AUDIT_PAGE < total,
+            },
+        )
