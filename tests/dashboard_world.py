@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -116,7 +116,7 @@ def client_for(app: Any) -> TestClient:
     return TestClient(app, base_url="https://testserver", follow_redirects=False)
 
 
-def log_in(client: TestClient, name: str, password: str | None = None) -> httpx.Response:
+def log_in(client: TestClient, name: str, password: str | None = None) -> httpx2.Response:
     page = client.get("/login")
     return client.post(
         "/login", data={"csrf": csrf_of(page.text), "name": name, "password": password or PASSWORDS[name]}

@@ -92,7 +92,9 @@ def _person_ids(session: Session, vault: PhoneVault, phones: dict[str, FoundPhon
     ]
     insert_ignore_many(session, Person, rows, ["key"])
     session.execute(update(Person).where(Person.key.in_(keys.values())).values(last_seen=now))
-    by_key = dict(session.execute(select(Person.key, Person.id).where(Person.key.in_(keys.values()))).tuples().all())
+    by_key: dict[str, int] = {
+        key: id_ for key, id_ in session.execute(select(Person.key, Person.id).where(Person.key.in_(keys.values())))
+    }
     return {e164: by_key[key] for e164, key in keys.items()}
 
 
