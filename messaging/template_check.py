@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from messaging.segments import count_segments
-from messaging.templates import FIRST_CONTACT, TemplateBook
+from messaging.templates import FIRST_CONTACT, REMINDER, TemplateBook
 from outreach.errors import ConfigError
 from outreach.settings import Settings
 
@@ -104,7 +104,7 @@ def _judge(result: TemplateResult, settings: Settings) -> None:
     organisation = settings.organisation
     if organisation.name not in result.body:
         result.problems.append(f"does not name the organisation {organisation.name!r}")
-    if result.kind == FIRST_CONTACT and not _has_word(result.body, organisation.stop_keyword):
+    if result.kind in (FIRST_CONTACT, REMINDER) and not _has_word(result.body, organisation.stop_keyword):
         result.problems.append(f"no opt-out instruction: the stop keyword {organisation.stop_keyword!r} is missing")
     # Every message may be read by someone else, the confirmation of an opt-out too.
     words = forbidden_in(result.body, settings.templates.forbidden_words)
@@ -117,6 +117,9 @@ def check_templates(settings: Settings) -> list[TemplateResult]:
     results: list[TemplateResult] = []
     for language in _languages(settings):
         results.extend(_check_book(settings, language, FIRST_CONTACT))
+    if settings.targeting.reminder.enabled:
+        for language in _languages(settings):
+            results.extend(_check_book(settings, language, REMINDER))
     for language in _opt_out_languages(settings):
         results.extend(_check_book(settings, language, OPT_OUT_CONFIRMATION))
     return results

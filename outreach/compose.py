@@ -12,7 +12,7 @@ from messaging.language import LanguageDetector
 from messaging.language.decision import LanguageDecision, Rule
 from messaging.templates import TemplateBook
 from outreach.outgoing import queue_message
-from outreach.selection import Candidate
+from outreach.selection import Candidate, ReminderCandidate
 from outreach.settings import Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Person
@@ -98,3 +98,53 @@ def whatsapp_first_contact(
     if not (whatsapp.enabled and whatsapp.first_contact and advert.has_whatsapp and content_sid):
         return "sms", None, None
     return "whatsapp", content_sid, {"1": settings.organisation.fieldworker, "2": settings.organisation.name}
+
+
+def enqueue_reminder(
+    session: Session,
+    candidate: ReminderCandidate,
+    *,
+    settings: Settings,
+    templates: TemplateBook,
+    now: datetime,
+    actor: str,
+    draft: bool = False,
+) -> str | None:
+    """Queue the one reminder of a contact round, in the first contact's language; None when it was decided
+    already (another process, or the person wrote to us meanwhile).
+
+    The conditional UPDATE on persons is the reminder decision: only for the round selection saw
+    (last_contacted_at unchanged), only if no reminder belongs to it yet, and not after a reply or a pause."""
+    decided = rows_changed(
+        session,
+        update(Person)
+        .where(
+            Person.id == candidate.person_id,
+            Person.last_contacted_at == candidate.contacted_at,
+            or_(Person.reminded_at.is_(None), Person.reminded_at < Person.last_contacted_at),
+            Person.last_inbound_at.is_(None),
+            Person.paused_reason.is_(None),
+        )
+        .values(reminded_at=now),
+    )
+    if not decided:
+        return None
+    rendered = templates.render(candidate.language, settings.organisation)
+    queue_message(
+        session,
+        actor=actor,
+        now=now,
+        event="message.drafted" if draft else "message.queued",
+        audit_fields={"advert_id": candidate.advert_id, "language": rendered.language, "mode": settings.sending.mode},
+        status="draft" if draft else "queued",
+        person_id=candidate.person_id,
+        advert_id=candidate.advert_id,
+        channel="sms",
+        kind="reminder",
+        language=rendered.language,
+        template_variant=rendered.variant,
+        body=rendered.body,
+        fieldworker=settings.organisation.fieldworker,
+        mode=settings.sending.mode,
+    )
+    return rendered.language

@@ -14,17 +14,18 @@ from crawler.sites import load_sites
 from messaging.language import make_detector
 from messaging.outbox import Stop
 from messaging.template_check import require_templates_pass
-from messaging.templates import TemplateBook
+from messaging.templates import REMINDER, TemplateBook
 from outreach import audit
-from outreach.compose import enqueue_first_contact
+from outreach.compose import enqueue_first_contact, enqueue_reminder
 from outreach.crawl import run_crawl
 from outreach.crypto import PhoneVault
 from outreach.errors import ConfigError
-from outreach.selection import eligible
+from outreach.selection import mark_still_queued, select_contacts, store_decisions
 from outreach.sending import make_outbox
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.types import utcnow
+from outreach.targeting.reasons import Reason
 
 
 @dataclass
@@ -46,6 +47,8 @@ class CycleReport:
     dry_run: bool = False
     mode: str = "auto"
     drafts: int = 0  # waiting for `outreach approve` or `outreach assist`
+    reminders: int = 0  # reminders queued (or drafted)
+    not_messaged: Counter[str] = field(default_factory=Counter)  # adverts (per person) by reason
     send_stopped: Stop | None = None
 
 
@@ -68,6 +71,10 @@ def check_configuration(settings: Settings, sites: list[str] | None = None) -> T
     elif not enabled:
         raise ConfigError(f"sites_dir: no enabled site in {settings.sites_dir}")
     return templates
+
+
+def reminder_templates(settings: Settings) -> TemplateBook:
+    return TemplateBook(settings.templates_dir, settings.languages, settings.fallback_language, kind=REMINDER)
 
 
 def run_cycle(
@@ -102,14 +109,10 @@ def run_cycle(
         )
         now = utcnow()
         with store.session() as session:
-            candidates = eligible(
-                session,
-                now=now,
-                recontact_days=settings.recontact_days,
-                mobile_countries=settings.mobile_countries,
-            )
-        report.eligible = len(candidates)
-        for candidate in candidates:
+            selection = select_contacts(session, settings, now=now)
+        report.eligible = len(selection.first_contacts)
+        outcomes: dict[tuple[int, int], bool] = {}
+        for candidate in selection.first_contacts:
             # One transaction per person: the message row, the contact decision and the audit event together.
             with store.session() as session:
                 language = enqueue_first_contact(
@@ -122,10 +125,32 @@ def run_cycle(
                     actor=actor,
                     draft=mode != "auto",
                 )
+            outcomes[(candidate.advert_id, candidate.person_id)] = language is not None
             if language is not None:
                 report.queued[language] += 1
+        if selection.reminders:
+            reminder_book = reminder_templates(settings)
+            for reminder in selection.reminders:
+                with store.session() as session:
+                    language = enqueue_reminder(
+                        session,
+                        reminder,
+                        settings=settings,
+                        templates=reminder_book,
+                        now=now,
+                        actor=actor,
+                        draft=mode != "auto",
+                    )
+                outcomes[(reminder.advert_id, reminder.person_id)] = language is not None
+                report.reminders += language is not None
+        for decision in selection.decisions:
+            if outcomes.get((decision.advert_id, decision.person_id or 0)) is False:
+                decision.reason = Reason.MESSAGE_WAITING  # another process decided first, in the same moment
+            report.not_messaged[decision.reason.value] += 1
+        with store.session() as session:
+            store_decisions(session, selection.decisions, now)
         if mode != "auto":
-            report.drafts = sum(report.queued.values())
+            report.drafts = sum(report.queued.values()) + report.reminders
         drained = outbox.drain()  # in approve and assist modes only what people released is queued
         report.sent, report.failed, report.unknown, report.cancelled = (
             drained.sent,
@@ -134,6 +159,8 @@ def run_cycle(
             drained.cancelled,
         )
         report.send_stopped = drained.stopped
+        with store.session() as session:
+            mark_still_queued(session, drained.stopped)
         report.statuses = outbox.refresh_statuses()
         with store.session() as session:
             audit.record(

@@ -264,6 +264,91 @@ class TemplateSettings(BaseModel):
     )
 
 
+def _keyword_key(word: str) -> str:
+    # The same folding as advert texts get in outreach.targeting.keywords (accents, case, punctuation).
+    from messaging.keywords import normalise
+
+    return normalise(word)
+
+
+class KeywordSettings(BaseModel):
+    """Words matched in an advert's title and text as whole words (or phrases), accents and case ignored."""
+
+    model_config = {"extra": "forbid"}
+
+    include: list[str] = Field(
+        default_factory=list, description="If set, an advert must contain one of these to be messaged."
+    )
+    exclude: list[str] = Field(default_factory=list, description="An advert containing one of these is never messaged.")
+    hold: list[str] = Field(
+        default_factory=list,
+        description="An advert containing one of these waits for a person's decision (`outreach review`), e.g. "
+        "words suggesting a minor or an intermediary.",
+    )
+
+    @field_validator("include", "exclude", "hold")
+    @classmethod
+    def _words(cls, value: list[str]) -> list[str]:
+        for word in value:
+            if not _keyword_key(word):
+                raise ValueError(f"{word!r} has no letters or digits to match")
+        return value
+
+    @model_validator(mode="after")
+    def _one_list_each(self) -> KeywordSettings:
+        lists = {"include": self.include, "exclude": self.exclude, "hold": self.hold}
+        seen: dict[str, str] = {}
+        for name, words in lists.items():
+            for word in words:
+                key = _keyword_key(word)
+                if key in seen and seen[key] != name:
+                    raise ValueError(f"{word!r} is in both {seen[key]} and {name}")
+                seen[key] = name
+        return self
+
+
+class ReminderSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    enabled: bool = Field(True, description="Send one reminder to a person who did not answer a first contact.")
+    after_days: int = Field(5, ge=1, description="Days after the first contact was sent before the reminder.")
+
+
+class TargetingSettings(BaseModel):
+    """Who gets a message: the organisation's region, target groups and keywords (README, Targeting)."""
+
+    model_config = {"extra": "forbid"}
+
+    municipalities: list[str] = Field(
+        default_factory=list,
+        description="Municipalities served (any spelling crawler.places knows, e.g. 'The Hague'); empty: all.",
+    )
+    unknown_city: Literal["skip", "hold"] = Field(
+        "hold", description="An advert without a city, when municipalities is set: skip it or hold it for review."
+    )
+    categories: list[Literal["women", "men", "trans", "couples"]] = Field(
+        default_factory=list, description="Target groups served (women, men, trans, couples); empty: all."
+    )
+    unknown_category: Literal["skip", "hold"] = Field(
+        "hold", description="An advert whose category is missing or not recognised, when categories is set."
+    )
+    keywords: KeywordSettings = KeywordSettings()
+    reminder: ReminderSettings = ReminderSettings()
+
+    @field_validator("municipalities")
+    @classmethod
+    def _places(cls, value: list[str]) -> list[str]:
+        from crawler.places import municipality
+
+        served = []
+        for place in value:
+            name = municipality(place)
+            if name is None:
+                raise ValueError(f"{place!r} is not a place name")
+            served.append(name)
+        return list(dict.fromkeys(served))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OUTREACH_",
@@ -317,6 +402,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     language: LanguageSettings = LanguageSettings()
     templates: TemplateSettings = TemplateSettings()
+    targeting: TargetingSettings = TargetingSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -347,6 +433,8 @@ class Settings(BaseSettings):
             self.fernet_previous_keys = [SecretStr(line.strip()) for line in text.splitlines() if line.strip()]
         if self.retention.contact_days < self.recontact_days:
             raise ValueError("retention.contact_days must be at least recontact_days")
+        if self.targeting.reminder.after_days >= self.recontact_days:
+            raise ValueError("targeting.reminder.after_days must be less than recontact_days")
         if self.fallback_language not in self.languages:
             raise ValueError(f"fallback_language {self.fallback_language!r} is not one of languages")
         return self
