@@ -57,12 +57,7 @@ def check_configuration(settings: Settings, sites: list[str] | None = None) -> T
     files."""
     PhoneVault.from_settings(settings)
     require_templates_pass(settings)
-    templates = TemplateBook(
-        settings.templates_dir,
-        settings.languages,
-        settings.fallback_language,
-        variant_seed=settings.templates.variant_seed,
-    )
+    templates = first_contact_templates(settings)
     enabled = load_sites(settings.sites_dir)
     if sites:
         unknown = set(sites) - {site.name for site in enabled}
@@ -71,6 +66,15 @@ def check_configuration(settings: Settings, sites: list[str] | None = None) -> T
     elif not enabled:
         raise ConfigError(f"sites_dir: no enabled site in {settings.sites_dir}")
     return templates
+
+
+def first_contact_templates(settings: Settings) -> TemplateBook:
+    return TemplateBook(
+        settings.templates_dir,
+        settings.languages,
+        settings.fallback_language,
+        variant_seed=settings.templates.variant_seed,
+    )
 
 
 def reminder_templates(settings: Settings) -> TemplateBook:
