@@ -14,18 +14,17 @@ from crawler.sites import load_sites
 from messaging.language import make_detector
 from messaging.outbox import Stop
 from messaging.template_check import require_templates_pass
-from messaging.templates import REMINDER, TemplateBook
+from messaging.templates import TemplateBook
 from outreach import audit
-from outreach.compose import enqueue_first_contact, enqueue_reminder
+from outreach.contact_pass import first_contact_templates, select_and_queue
 from outreach.crawl import run_crawl
 from outreach.crypto import PhoneVault
 from outreach.errors import ConfigError
-from outreach.selection import mark_still_queued, select_contacts, store_decisions
+from outreach.selection import mark_still_queued
 from outreach.sending import make_outbox
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.types import utcnow
-from outreach.targeting.reasons import Reason
 
 
 @dataclass
@@ -68,19 +67,6 @@ def check_configuration(settings: Settings, sites: list[str] | None = None) -> T
     return templates
 
 
-def first_contact_templates(settings: Settings) -> TemplateBook:
-    return TemplateBook(
-        settings.templates_dir,
-        settings.languages,
-        settings.fallback_language,
-        variant_seed=settings.templates.variant_seed,
-    )
-
-
-def reminder_templates(settings: Settings) -> TemplateBook:
-    return TemplateBook(settings.templates_dir, settings.languages, settings.fallback_language, kind=REMINDER)
-
-
 def run_cycle(
     settings: Settings,
     *,
@@ -111,48 +97,9 @@ def run_cycle(
             dry_run=dry,
             mode=mode,
         )
-        now = utcnow()
-        with store.session() as session:
-            selection = select_contacts(session, settings, now=now)
-        report.eligible = len(selection.first_contacts)
-        outcomes: dict[tuple[int, int], bool] = {}
-        for candidate in selection.first_contacts:
-            # One transaction per person: the message row, the contact decision and the audit event together.
-            with store.session() as session:
-                language = enqueue_first_contact(
-                    session,
-                    candidate,
-                    settings=settings,
-                    detector=detector,
-                    templates=templates,
-                    now=now,
-                    actor=actor,
-                    draft=mode != "auto",
-                )
-            outcomes[(candidate.advert_id, candidate.person_id)] = language is not None
-            if language is not None:
-                report.queued[language] += 1
-        if selection.reminders:
-            reminder_book = reminder_templates(settings)
-            for reminder in selection.reminders:
-                with store.session() as session:
-                    language = enqueue_reminder(
-                        session,
-                        reminder,
-                        settings=settings,
-                        templates=reminder_book,
-                        now=now,
-                        actor=actor,
-                        draft=mode != "auto",
-                    )
-                outcomes[(reminder.advert_id, reminder.person_id)] = language is not None
-                report.reminders += language is not None
-        for decision in selection.decisions:
-            if outcomes.get((decision.advert_id, decision.person_id or 0)) is False:
-                decision.reason = Reason.MESSAGE_WAITING  # another process decided first, in the same moment
-            report.not_messaged[decision.reason.value] += 1
-        with store.session() as session:
-            store_decisions(session, selection.decisions, now)
+        queued = select_and_queue(store, settings, now=utcnow(), actor=actor, detector=detector, templates=templates)
+        report.eligible, report.queued = queued.eligible, queued.first_contacts
+        report.reminders, report.not_messaged = queued.reminders, queued.reasons
         if mode != "auto":
             report.drafts = sum(report.queued.values()) + report.reminders
         drained = outbox.drain()  # in approve and assist modes only what people released is queued

@@ -61,7 +61,7 @@ def review_list(
 
 def _decide(held_id: int, *, approve: bool, reason: str, config: ConfigOption, actor: ActorOption) -> None:
     from messaging.template_check import require_templates_pass
-    from outreach.cycle import first_contact_templates, reminder_templates
+    from outreach.contact_pass import first_contact_templates, reminder_templates
     from outreach.store.db import Store
     from outreach.store.types import utcnow
     from outreach.targeting.review import decide
