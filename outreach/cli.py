@@ -97,6 +97,10 @@ def cycle(
         raise OutreachError(report.crawl_error or "crawl failed")
 
 
+def _not_messaged(reasons: dict[str, int]) -> int:
+    return sum(count for reason, count in reasons.items() if reason not in ("messaged", "reminded"))
+
+
 def _print_cycle(report: object) -> None:
     from outreach.cycle import CycleReport
 
@@ -113,6 +117,8 @@ def _print_cycle(report: object) -> None:
             "messages queued" if report.mode == "auto" else f"drafts waiting ({report.mode} mode)",
             sum(report.queued.values()),
         ),
+        ("reminders queued" if report.mode == "auto" else "reminders drafted", report.reminders),
+        ("adverts not messaged (see `outreach show advert`)", _not_messaged(report.not_messaged)),
         ("messages sent", sum(report.sent.values())),
         ("messages failed", report.failed),
         ("messages in doubt (unknown)", report.unknown),
