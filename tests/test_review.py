@@ -16,7 +16,7 @@ from outreach.crypto import PhoneVault
 from outreach.selection import select_contacts, store_decisions
 from outreach.settings import Settings
 from outreach.store.db import Store, upgrade
-from outreach.store.models import AdvertReason, AuditEvent, HeldAdvert, Message, Person
+from outreach.store.models import Advert, AdvertReason, AuditEvent, HeldAdvert, Message, Person
 from outreach.store.types import utcnow
 from outreach.targeting.reasons import Reason
 from tests.conftest import make_settings
@@ -118,6 +118,16 @@ def test_held_adverts_are_listed_approved_and_rejected_through_the_cli(
         shown = json.loads(capsys.readouterr().out)
         assert shown["why"][0]["why"] == "rejected in review: suggests a minor: to the team"
         assert shown["review"]["status"] == "rejected" and shown["review"]["by"] == "bob"
+
+        # The rejected advert changes: a person decides again on what it says now.
+        with store.session() as session:
+            advert = session.get(Advert, minor.advert_id)
+            assert advert is not None
+            advert.text, advert.content_hash = HOLD + " Nieuw!", "0" * 64
+        _cycle_selection(settings, store)
+        assert _reason(store, minor) == Reason.HELD
+        assert run(["review", "--config", config]) == 0
+        assert "1 held advert(s) waiting" in capsys.readouterr().out
     finally:
         store.close()
 
