@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import Select, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from messaging.outbox import Stop
@@ -251,25 +251,23 @@ _STOP_REASONS = {
 
 def mark_still_queued(session: Session, stopped: Stop | None) -> int:
     """After a drain that stopped at a cap, outside the window or paused: the adverts whose message is still
-    queued say so instead of "messaged". Returns how many."""
+    queued (from this cycle or an earlier one) say so instead of "messaged" or "message waiting". Returns how
+    many."""
     reason = _STOP_REASONS.get(stopped) if stopped is not None else None
     if reason is None:
         return 0
-    queued = session.execute(
-        select(Message.advert_id, Message.person_id).where(
-            Message.direction == "out", Message.status == "queued", Message.kind.in_((FIRST, REMIND))
-        )
-    ).all()
-    changed = 0
-    for advert_id, person_id in queued:
-        result = session.execute(
-            update(AdvertReason)
-            .where(
-                AdvertReason.advert_id == advert_id,
-                AdvertReason.person_id == person_id,
-                AdvertReason.reason.in_((Reason.MESSAGED.value, Reason.REMINDED.value)),
-            )
-            .values(reason=reason.value)
-        )
-        changed += int(getattr(result, "rowcount", 0) or 0)
-    return changed
+    still_queued = exists().where(
+        Message.advert_id == AdvertReason.advert_id,
+        Message.person_id == AdvertReason.person_id,
+        Message.direction == "out",
+        Message.status == "queued",
+        Message.kind.in_((FIRST, REMIND)),
+    )
+    waiting = (Reason.MESSAGED.value, Reason.REMINDED.value, Reason.MESSAGE_WAITING.value)
+    result = session.execute(
+        update(AdvertReason)
+        .where(AdvertReason.reason.in_(waiting), still_queued)
+        .values(reason=reason.value)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
