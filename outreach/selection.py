@@ -30,6 +30,29 @@ WENT_OUT = ("sent", "delivered")
 FIRST, REMIND = "first_contact", "reminder"
 
 
+PERSON_COLUMNS = (
+    Person.id,
+    Person.key,
+    Person.country,
+    Person.is_mobile,
+    Person.invalid_at,
+    Person.last_inbound_at,
+    Person.paused_reason,
+    Person.last_contacted_at,
+    Person.reminded_at,
+)
+ADVERT_COLUMNS = (
+    Advert.id,
+    Advert.city,
+    Advert.category,
+    Advert.title,
+    Advert.text,
+    Advert.first_seen,
+    Advert.content_hash,
+    Advert.numbers_left_out,
+)
+
+
 @dataclass(frozen=True)
 class Candidate:
     person_id: int
@@ -106,8 +129,10 @@ class _PersonRules:
             if person_id is not None and sent_at is not None:
                 self.sent[person_id] = _Sent(sent_at, language)
 
-    def judge(self, person: Person) -> tuple[Reason | None, str | None, str | None]:
-        """(reason, detail, action): a reason not to message, or the action (FIRST or REMIND) the rhythm allows."""
+    def judge(self, person: Any) -> tuple[Reason | None, str | None, str | None]:
+        """(reason, detail, action): a reason not to message, or the action (FIRST or REMIND) the rhythm allows.
+
+        person: a row of PERSON_COLUMNS."""
         if not person.is_mobile or person.country not in self.settings.mobile_countries:
             return Reason.NOT_MOBILE, person.country, None
         stops = self.stops.get(person.key, set())
@@ -136,17 +161,19 @@ class _PersonRules:
         return Reason.CONTACTED, _day(last), None
 
 
-def _held(session: Session, advert: Advert, verdict: Verdict, now: datetime) -> tuple[Reason | None, str | None]:
+def _held(
+    session: Session, advert_id: int, content_hash: str, verdict: Verdict, now: datetime
+) -> tuple[Reason | None, str | None]:
     """The review state of an advert the policy holds: None when a person approved it (as it reads now)."""
     assert verdict.hold is not None
-    held = session.execute(select(HeldAdvert).where(HeldAdvert.advert_id == advert.id)).scalar_one_or_none()
+    held = session.execute(select(HeldAdvert).where(HeldAdvert.advert_id == advert_id)).scalar_one_or_none()
     if held is None:
-        session.add(HeldAdvert(advert_id=advert.id, rule=verdict.hold, content_hash=advert.content_hash, held_at=now))
+        session.add(HeldAdvert(advert_id=advert_id, rule=verdict.hold, content_hash=content_hash, held_at=now))
         session.flush()
         return Reason.HELD, verdict.hold
-    if held.content_hash != advert.content_hash:
+    if held.content_hash != content_hash:
         # The advert changed since the decision: a person decides again on what it says now.
-        held.rule, held.content_hash, held.status, held.held_at = verdict.hold, advert.content_hash, "pending", now
+        held.rule, held.content_hash, held.status, held.held_at = verdict.hold, content_hash, "pending", now
         held.decided_at = held.decided_by = held.decision_reason = None
         return Reason.HELD, verdict.hold
     if held.status == "approved":
@@ -169,17 +196,23 @@ def select_contacts(
     person_ids = select(AdvertPerson.person_id).where(AdvertPerson.advert_id.in_(live))
     rules = _PersonRules(session, settings, now, person_ids)
     policy = Policy(settings.targeting)
+    # Plain rows, not ORM objects: at the national scale (tens of thousands of adverts) the identity map would
+    # cost more memory than everything else in the cycle.
+    persons = {
+        row.id: row
+        for row in session.execute(select(*PERSON_COLUMNS).where(Person.id.in_(person_ids.scalar_subquery())))
+    }
     rows = session.execute(
-        select(Advert, Person)
+        select(*ADVERT_COLUMNS, AdvertPerson.person_id)
         .outerjoin(AdvertPerson, AdvertPerson.advert_id == Advert.id)
-        .outerjoin(Person, Person.id == AdvertPerson.person_id)
         .where(Advert.id.in_(live))
         .order_by(Advert.last_seen.desc(), Advert.id.desc())
     ).all()
     decisions: list[Decision] = []
     verdicts: dict[int, Verdict] = {}
     chosen: dict[int, tuple[Decision, str]] = {}  # person -> (the decision to message, the action)
-    for advert, person in rows:
+    for advert in rows:
+        person = persons.get(advert.person_id) if advert.person_id is not None else None
         if person is None:
             left_out = advert.numbers_left_out
             decisions.append(Decision(advert.id, None, Reason.NOT_MOBILE if left_out else Reason.NO_NUMBER, left_out))
@@ -199,7 +232,7 @@ def select_contacts(
             verdict = verdicts[advert.id]
             reason, detail = verdict.reason, verdict.detail
             if reason is None and verdict.hold is not None:
-                reason, detail = _held(session, advert, verdict, now)
+                reason, detail = _held(session, advert.id, advert.content_hash, verdict, now)
         if reason is not None:
             decision.reason, decision.detail = reason, detail
             continue
@@ -212,7 +245,6 @@ def select_contacts(
         chosen[person.id] = (decision, action)
     first = [Candidate(pid, d.advert_id) for pid, (d, action) in chosen.items() if action == FIRST]
     reminders = []
-    persons = {p.id: p for _, p in rows if p is not None}
     for pid, (decision, action) in chosen.items():
         if action == REMIND:
             contacted = persons[pid].last_contacted_at
