@@ -113,7 +113,19 @@ def _judge(result: TemplateResult, settings: Settings) -> None:
 
 
 def check_templates(settings: Settings) -> list[TemplateResult]:
-    """One result per template (and variant) that the cycle or an opt-out could send."""
+    """One result per template (and variant) that the cycle or an opt-out could send; with several organisations,
+    also every failure with one of their signatures (a longer name may cost an SMS part more)."""
+    results = _check_all(settings)
+    for unit in settings.organisations:
+        signed = settings.model_copy(update={"organisation": unit.signature(settings.organisation.stop_keyword)})
+        for result in _check_all(signed):
+            if not result.ok:
+                result.problems = [f"organisation {unit.key}: {problem}" for problem in result.problems]
+                results.append(result)
+    return results
+
+
+def _check_all(settings: Settings) -> list[TemplateResult]:
     results: list[TemplateResult] = []
     for language in _languages(settings):
         results.extend(_check_book(settings, language, FIRST_CONTACT))

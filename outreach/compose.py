@@ -13,7 +13,7 @@ from messaging.language.decision import LanguageDecision, Rule
 from messaging.templates import TemplateBook
 from outreach.outgoing import queue_message
 from outreach.selection import Candidate, ReminderCandidate
-from outreach.settings import Settings
+from outreach.settings import OrganisationSettings, Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Person
 
@@ -41,8 +41,9 @@ def enqueue_first_contact(
     else:
         decision = detector.decide(f"{advert.title}. {advert.text}")
     advert.language = decision.language
-    rendered = templates.render(decision.template, settings.organisation, person_id=candidate.person_id)
-    channel, content_sid, content_variables = whatsapp_first_contact(settings, advert, rendered.language)
+    signature = settings.signature(candidate.organisation)
+    rendered = templates.render(decision.template, signature, person_id=candidate.person_id)
+    channel, content_sid, content_variables = whatsapp_first_contact(settings, advert, rendered.language, signature)
     cutoff = now - timedelta(days=settings.recontact_days)
     decided = rows_changed(
         session,
@@ -68,6 +69,7 @@ def enqueue_first_contact(
             "rule": decision.rule.value,
             "channel": channel,
             "mode": settings.sending.mode,
+            "organisation": candidate.organisation,
         },
         status="draft" if draft else "queued",
         person_id=candidate.person_id,
@@ -82,14 +84,15 @@ def enqueue_first_contact(
         language_rule=decision.rule.value,
         template_variant=rendered.variant,
         body=rendered.body,  # for WhatsApp: what the SMS fallback sends, and what the log shows
-        fieldworker=settings.organisation.fieldworker,
+        fieldworker=signature.fieldworker,
         mode=settings.sending.mode,
+        organisation=candidate.organisation,
     )
     return rendered.language
 
 
 def whatsapp_first_contact(
-    settings: Settings, advert: Advert, language: str
+    settings: Settings, advert: Advert, language: str, signature: OrganisationSettings | None = None
 ) -> tuple[str, str | None, dict[str, str] | None]:
     """WhatsApp for a first contact only behind `whatsapp.first_contact`, for an advert that offers WhatsApp, and
     only with an approved Content template for the language (Meta's rules: never a free-text body)."""
@@ -97,7 +100,8 @@ def whatsapp_first_contact(
     content_sid = whatsapp.content_sids.get(language)
     if not (whatsapp.enabled and whatsapp.first_contact and advert.has_whatsapp and content_sid):
         return "sms", None, None
-    return "whatsapp", content_sid, {"1": settings.organisation.fieldworker, "2": settings.organisation.name}
+    signature = signature or settings.organisation
+    return "whatsapp", content_sid, {"1": signature.fieldworker, "2": signature.name}
 
 
 def enqueue_reminder(
@@ -129,13 +133,19 @@ def enqueue_reminder(
     )
     if not decided:
         return None
-    rendered = templates.render(candidate.language, settings.organisation)
+    signature = settings.signature(candidate.organisation)
+    rendered = templates.render(candidate.language, signature)
     queue_message(
         session,
         actor=actor,
         now=now,
         event="message.drafted" if draft else "message.queued",
-        audit_fields={"advert_id": candidate.advert_id, "language": rendered.language, "mode": settings.sending.mode},
+        audit_fields={
+            "advert_id": candidate.advert_id,
+            "language": rendered.language,
+            "mode": settings.sending.mode,
+            "organisation": candidate.organisation,
+        },
         status="draft" if draft else "queued",
         person_id=candidate.person_id,
         advert_id=candidate.advert_id,
@@ -144,7 +154,8 @@ def enqueue_reminder(
         language=rendered.language,
         template_variant=rendered.variant,
         body=rendered.body,
-        fieldworker=settings.organisation.fieldworker,
+        fieldworker=signature.fieldworker,
         mode=settings.sending.mode,
+        organisation=candidate.organisation,
     )
     return rendered.language

@@ -27,6 +27,7 @@ class LogFilter:
     status: str | None = None
     region: str | None = None
     limit: int = 50
+    organisations: list[str] | None = None  # several organisations: only these (None: all)
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
@@ -64,6 +65,8 @@ def rows(session: Session, vault: PhoneVault, wanted: LogFilter, *, reveal: bool
         query = query.where(Message.status == wanted.status)
     if wanted.region:
         query = query.where(Advert.city.ilike(wanted.region))
+    if wanted.organisations is not None:
+        query = query.where(Message.organisation.in_(wanted.organisations))
     result = []
     for message, encrypted, site, ad_id, city in session.execute(query).all():
         number = vault.decrypt(encrypted) if encrypted else None

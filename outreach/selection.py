@@ -57,6 +57,7 @@ ADVERT_COLUMNS = (
 class Candidate:
     person_id: int
     advert_id: int
+    organisation: str | None = None  # with several organisations: the one whose region the advert is in
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class ReminderCandidate:
     advert_id: int
     language: str | None  # the first contact's template language
     contacted_at: datetime  # the contact round it belongs to; the reminder decision is conditional on it
+    organisation: str | None = None  # the first contact's: a reminder comes from whoever wrote first
 
 
 @dataclass
@@ -86,6 +88,7 @@ class Selection:
 class _Sent:
     at: datetime
     language: str | None
+    organisation: str | None
 
 
 def _day(moment: datetime) -> str:
@@ -113,7 +116,7 @@ class _PersonRules:
         # The first contact of each person's current round that actually went out: the reminder counts from it.
         self.sent: dict[int, _Sent] = {}
         rows = session.execute(
-            select(Message.person_id, Message.sent_at, Message.language)
+            select(Message.person_id, Message.sent_at, Message.language, Message.organisation)
             .join(Person, Person.id == Message.person_id)
             .where(
                 Message.person_id.in_(person_ids),
@@ -125,9 +128,9 @@ class _PersonRules:
             )
             .order_by(Message.sent_at)
         )
-        for person_id, sent_at, language in rows:
+        for person_id, sent_at, language, organisation in rows:
             if person_id is not None and sent_at is not None:
-                self.sent[person_id] = _Sent(sent_at, language)
+                self.sent[person_id] = _Sent(sent_at, language, organisation)
 
     def judge(self, person: Any) -> tuple[Reason | None, str | None, str | None]:
         """(reason, detail, action): a reason not to message, or the action (FIRST or REMIND) the rhythm allows.
@@ -195,7 +198,7 @@ def select_contacts(
         live = live.where(Advert.id.in_(list(advert_ids)))
     person_ids = select(AdvertPerson.person_id).where(AdvertPerson.advert_id.in_(live))
     rules = _PersonRules(session, settings, now, person_ids)
-    policy = Policy(settings.targeting)
+    policy = Policy(settings.targeting, settings.organisations)
     # Plain rows, not ORM objects: at the national scale (tens of thousands of adverts) the identity map would
     # cost more memory than everything else in the cycle.
     persons = {
@@ -243,13 +246,18 @@ def select_contacts(
             continue
         decision.reason = Reason.MESSAGED if action == FIRST else Reason.REMINDED
         chosen[person.id] = (decision, action)
-    first = [Candidate(pid, d.advert_id) for pid, (d, action) in chosen.items() if action == FIRST]
+    first = [
+        Candidate(pid, d.advert_id, verdicts[d.advert_id].organisation)
+        for pid, (d, action) in chosen.items()
+        if action == FIRST
+    ]
     reminders = []
     for pid, (decision, action) in chosen.items():
         if action == REMIND:
             contacted = persons[pid].last_contacted_at
             assert contacted is not None
-            reminders.append(ReminderCandidate(pid, decision.advert_id, rules.sent[pid].language, contacted))
+            sent = rules.sent[pid]
+            reminders.append(ReminderCandidate(pid, decision.advert_id, sent.language, contacted, sent.organisation))
     return Selection(first, reminders, decisions)
 
 

@@ -349,6 +349,54 @@ class TargetingSettings(BaseModel):
         return list(dict.fromkeys(served))
 
 
+class MemberOrganisation(BaseModel):
+    """One organisation under a national umbrella: its region, target groups, signature, sender and people.
+
+    Persons, opt-outs, blocks and the contact rhythm are shared: one person is contacted once per window across all
+    organisations, and an opt-out with one is honoured by all."""
+
+    model_config = {"extra": "forbid"}
+
+    key: str = Field(description="Short name stored with every message (lower-case letters, digits, -).")
+    name: str = Field(description="Organisation name, shown in its messages.")
+    fieldworker: str = Field(description="First name of the fieldworker who signs its messages.")
+    contact: str = Field("", description="Optional web address or phone number for questions.")
+    municipalities: list[str] = Field(description="The municipalities it serves; an advert goes to the one serving it.")
+    categories: list[Literal["women", "men", "trans", "couples"]] = Field(
+        default_factory=list, description="Its target groups; empty: targeting.categories."
+    )
+    from_number: str = Field("", description="Its two-way Twilio number; empty: twilio.from_number.")
+    messaging_service_sid: str = Field("", description="Its Messaging Service (MG...), instead of from_number.")
+    members: list[str] = Field(
+        default_factory=list, description="Actors who see this organisation's log (`--as` name or OS user)."
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[a-z0-9-]{1,40}", value):
+            raise ValueError(f"{value!r}: use lower-case letters, digits and -, at most 40")
+        return value
+
+    @field_validator("municipalities")
+    @classmethod
+    def _places(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must name at least one")
+        return TargetingSettings._places(value)
+
+    def signature(self, stop_keyword: str) -> OrganisationSettings:
+        return OrganisationSettings(
+            name=self.name, fieldworker=self.fieldworker, contact=self.contact, stop_keyword=stop_keyword
+        )
+
+    @property
+    def sender(self) -> str:
+        return self.messaging_service_sid or self.from_number
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OUTREACH_",
@@ -403,6 +451,14 @@ class Settings(BaseSettings):
     language: LanguageSettings = LanguageSettings()
     templates: TemplateSettings = TemplateSettings()
     targeting: TargetingSettings = TargetingSettings()
+    organisations: list[MemberOrganisation] = Field(
+        default_factory=list,
+        description="Several organisations under one umbrella (README, Several organisations); empty: one, "
+        "`organisation`.",
+    )
+    umbrella_supervisors: list[str] = Field(
+        default_factory=list, description="Actors who see every organisation's data (with organisations)."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -435,9 +491,34 @@ class Settings(BaseSettings):
             raise ValueError("retention.contact_days must be at least recontact_days")
         if self.targeting.reminder.after_days >= self.recontact_days:
             raise ValueError("targeting.reminder.after_days must be less than recontact_days")
+        self._check_organisations()
         if self.fallback_language not in self.languages:
             raise ValueError(f"fallback_language {self.fallback_language!r} is not one of languages")
         return self
+
+    def _check_organisations(self) -> None:
+        if not self.organisations:
+            return
+        if self.targeting.municipalities:
+            raise ValueError("with organisations, each organisation's municipalities replace targeting.municipalities")
+        keys: set[str] = set()
+        served: dict[str, str] = {}
+        for unit in self.organisations:
+            if unit.key in keys:
+                raise ValueError(f"organisations: key {unit.key!r} is used twice")
+            keys.add(unit.key)
+            for place in unit.municipalities:
+                other = served.setdefault(place.casefold(), unit.key)
+                if other != unit.key:
+                    raise ValueError(f"organisations: {place} is served by both {other} and {unit.key}")
+
+    def member_organisation(self, key: str | None) -> MemberOrganisation | None:
+        return next((unit for unit in self.organisations if unit.key == key), None) if key else None
+
+    def signature(self, key: str | None) -> OrganisationSettings:
+        """Who signs a message of this organisation (the single `organisation` without organisations)."""
+        unit = self.member_organisation(key)
+        return unit.signature(self.organisation.stop_keyword) if unit else self.organisation
 
     def for_child(self) -> str:
         """Serialise for a child process (sent on its stdin, so secrets stay out of argv and environ)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -37,9 +38,11 @@ class World:
         self.templates = first_contact_templates(settings)
         self.start = utcnow()
 
-    def advert(self, days: float, index: int, site: str = "fixture") -> Made:
+    def advert(self, days: float, index: int, site: str = "fixture", **fields: Any) -> Made:
+        """An advert first seen `days` after the start, with the generated number `index`."""
         with self.store.session() as session:
-            return make_advert(session, self.vault, self.start + days * DAY, phone=number(index), site=site)
+            moment = self.start + days * DAY
+            return make_advert(session, self.vault, moment, phone=number(index), site=site, **fields)
 
     def at(self, days: float) -> Queued:
         now = self.start + days * DAY

@@ -231,3 +231,17 @@ def test_preview_of_an_advert_detects_its_language_and_shows_its_persons_variant
     assert f"sms/nl variant {variant}: GSM-7" in out
     assert ("Hoi, dit is Demo Outreach." in out) == (variant == "b")
     assert run(["templates", "preview", "--advert", "999"]) == 2
+
+
+def test_each_organisations_signature_is_checked_too() -> None:
+    long_name = {
+        "key": "long",
+        "name": "Stichting Voor Heel Lange Namen En Nog Langere Omschrijvingen Van Wat Wij Doen",
+        "fieldworker": "Maximiliaan",
+        "municipalities": ["Delft"],
+    }
+    short_name = {"key": "short", "name": "Kort", "fieldworker": "Ed", "municipalities": ["Leiden"]}
+    settings = _settings(languages=SHIPPED, fallback_language="nl-en", organisations=[long_name, short_name])
+    failures = [r for r in check_templates(settings) if not r.ok]
+    assert failures and all(p.startswith("organisation long: ") for r in failures for p in r.problems)
+    assert any("SMS parts" in p for r in failures for p in r.problems)

@@ -1,5 +1,5 @@
 """targeting: why each advert was or was not messaged, the review queue of held adverts, the reminder decision,
-and why an advert's numbers were left out by the crawl
+why an advert's numbers were left out by the crawl, and the organisation of a message (several organisations)
 
 Revision ID: 0004_targeting
 Revises: 0003
@@ -60,9 +60,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("adverts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("numbers_left_out", sa.String(length=20), nullable=True))
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("organisation", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_column("organisation")
     with op.batch_alter_table("adverts", schema=None) as batch_op:
         batch_op.drop_column("numbers_left_out")
     with op.batch_alter_table("persons", schema=None) as batch_op:

@@ -39,7 +39,7 @@ def log(
     from outreach import audit
     from outreach.contact_log import COLUMNS, LogFilter, parse_since, rows
     from outreach.crypto import PhoneVault
-    from outreach.roles import require_supervisor
+    from outreach.roles import require_supervisor, visible_organisations
     from outreach.store.db import Store
 
     if as_json and as_csv:
@@ -48,7 +48,9 @@ def log(
     who = actor_for(settings, actor)
     if reveal:
         require_supervisor(settings, who, "reveal numbers")
-    wanted = LogFilter(parse_since(since), site, lang, status, region, limit)
+    wanted = LogFilter(
+        parse_since(since), site, lang, status, region, limit, organisations=visible_organisations(settings, who)
+    )
     store = Store(settings.database_url)
     try:
         with store.session() as session:

@@ -214,6 +214,8 @@ class Message(Base):
     content_sid: Mapped[str | None] = mapped_column(String(40))  # WhatsApp: an approved Content template
     content_variables: Mapped[dict[str, Any] | None]
     mode: Mapped[str | None] = mapped_column(String(10))  # auto / approve / assist / manual
+    # With several organisations (settings.organisations): whose message this is; its sender, its log.
+    organisation: Mapped[str | None] = mapped_column(String(40))
     approved_by: Mapped[str | None] = mapped_column(String(80))
     sent_by: Mapped[str | None] = mapped_column(String(80))
     error_code: Mapped[int | None]
