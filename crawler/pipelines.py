@@ -103,7 +103,17 @@ class ExtractPipeline:
             content_hash=digest,
             phones=list(phones.values()),
             listing_hash=item.listing_hash,
+            numbers_left_out=_left_out(counts),
         ), counts
+
+
+def _left_out(counts: Counter[str]) -> str | None:
+    """Why numbers of this advert were not kept, so that selection can tell "not a mobile" from "no number"."""
+    if counts["numbers_landline"]:
+        return "landline"
+    if counts["numbers_other_country"]:
+        return "other_country"
+    return None
 
 
 class StorePipeline:

@@ -97,8 +97,10 @@ class Outbox:
         rng: random.Random | None = None,
         sleep: Callable[[float], None] | None = None,
         stop: threading.Event | None = None,
+        senders: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
+        self.senders = senders or {}  # organisation -> its number or Messaging Service (several organisations)
         self.vault = vault
         self.channels: Mapping[str, Channel] = channels if isinstance(channels, Mapping) else {"sms": channels}
         self.actor = actor
@@ -290,6 +292,7 @@ class Outbox:
             validity_seconds=self.window.validity_seconds(now or utcnow()),
             content_sid=message.content_sid,
             content_variables={k: str(v) for k, v in (message.content_variables or {}).items()},
+            sender=self.senders.get(message.organisation or "", "") if message.channel == "sms" else "",
         )
         return Claimed(message_id, message.channel, message.language, outbound, message.mode, message.approved_by)
 

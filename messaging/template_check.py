@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from messaging.segments import count_segments
-from messaging.templates import FIRST_CONTACT, TemplateBook
+from messaging.templates import FIRST_CONTACT, REMINDER, TemplateBook
 from outreach.errors import ConfigError
 from outreach.settings import Settings
 
@@ -104,7 +104,7 @@ def _judge(result: TemplateResult, settings: Settings) -> None:
     organisation = settings.organisation
     if organisation.name not in result.body:
         result.problems.append(f"does not name the organisation {organisation.name!r}")
-    if result.kind == FIRST_CONTACT and not _has_word(result.body, organisation.stop_keyword):
+    if result.kind in (FIRST_CONTACT, REMINDER) and not _has_word(result.body, organisation.stop_keyword):
         result.problems.append(f"no opt-out instruction: the stop keyword {organisation.stop_keyword!r} is missing")
     # Every message may be read by someone else, the confirmation of an opt-out too.
     words = forbidden_in(result.body, settings.templates.forbidden_words)
@@ -113,10 +113,25 @@ def _judge(result: TemplateResult, settings: Settings) -> None:
 
 
 def check_templates(settings: Settings) -> list[TemplateResult]:
-    """One result per template (and variant) that the cycle or an opt-out could send."""
+    """One result per template (and variant) that the cycle or an opt-out could send; with several organisations,
+    also every failure with one of their signatures (a longer name may cost an SMS part more)."""
+    results = _check_all(settings)
+    for unit in settings.organisations:
+        signed = settings.model_copy(update={"organisation": unit.signature(settings.organisation.stop_keyword)})
+        for result in _check_all(signed):
+            if not result.ok:
+                result.problems = [f"organisation {unit.key}: {problem}" for problem in result.problems]
+                results.append(result)
+    return results
+
+
+def _check_all(settings: Settings) -> list[TemplateResult]:
     results: list[TemplateResult] = []
     for language in _languages(settings):
         results.extend(_check_book(settings, language, FIRST_CONTACT))
+    if settings.targeting.reminder.enabled:
+        for language in _languages(settings):
+            results.extend(_check_book(settings, language, REMINDER))
     for language in _opt_out_languages(settings):
         results.extend(_check_book(settings, language, OPT_OUT_CONFIRMATION))
     return results

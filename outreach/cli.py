@@ -19,6 +19,7 @@ from outreach.commands import operations as _operations  # noqa: F401 - register
 from outreach.commands import people as _people  # noqa: F401 - registers its commands on app
 from outreach.commands import privacy as _privacy  # noqa: F401 - registers its commands on app
 from outreach.commands import records as _records  # noqa: F401 - registers its commands on app
+from outreach.commands import review as _review  # noqa: F401 - registers its commands on app
 from outreach.commands import stats as _stats  # noqa: F401 - registers its commands on app
 from outreach.commands import templates as _templates  # noqa: F401 - registers its commands on app
 from outreach.commands import users as _users  # noqa: F401 - registers its commands on app
@@ -116,6 +117,10 @@ def cycle(
         raise OutreachError(report.crawl_error or "crawl failed")
 
 
+def _not_messaged(reasons: dict[str, int]) -> int:
+    return sum(count for reason, count in reasons.items() if reason not in ("messaged", "reminded"))
+
+
 def _print_cycle(report: object) -> None:
     from outreach.cycle import CycleReport
 
@@ -132,6 +137,8 @@ def _print_cycle(report: object) -> None:
             "messages queued" if report.mode == "auto" else f"drafts waiting ({report.mode} mode)",
             sum(report.queued.values()),
         ),
+        ("reminders queued" if report.mode == "auto" else "reminders drafted", report.reminders),
+        ("adverts not messaged (see `outreach show advert`)", _not_messaged(report.not_messaged)),
         ("messages sent", sum(report.sent.values())),
         ("messages failed", report.failed),
         ("messages in doubt (unknown)", report.unknown),

@@ -12,8 +12,8 @@ from messaging.language import LanguageDetector
 from messaging.language.decision import LanguageDecision, Rule
 from messaging.templates import TemplateBook
 from outreach.outgoing import queue_message
-from outreach.selection import Candidate
-from outreach.settings import Settings
+from outreach.selection import Candidate, ReminderCandidate
+from outreach.settings import OrganisationSettings, Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Person
 
@@ -41,8 +41,9 @@ def enqueue_first_contact(
     else:
         decision = detector.decide(f"{advert.title}. {advert.text}")
     advert.language = decision.language
-    rendered = templates.render(decision.template, settings.organisation, person_id=candidate.person_id)
-    channel, content_sid, content_variables = whatsapp_first_contact(settings, advert, rendered.language)
+    signature = settings.signature(candidate.organisation)
+    rendered = templates.render(decision.template, signature, person_id=candidate.person_id)
+    channel, content_sid, content_variables = whatsapp_first_contact(settings, advert, rendered.language, signature)
     cutoff = now - timedelta(days=settings.recontact_days)
     decided = rows_changed(
         session,
@@ -68,6 +69,7 @@ def enqueue_first_contact(
             "rule": decision.rule.value,
             "channel": channel,
             "mode": settings.sending.mode,
+            "organisation": candidate.organisation,
         },
         status="draft" if draft else "queued",
         person_id=candidate.person_id,
@@ -82,14 +84,15 @@ def enqueue_first_contact(
         language_rule=decision.rule.value,
         template_variant=rendered.variant,
         body=rendered.body,  # for WhatsApp: what the SMS fallback sends, and what the log shows
-        fieldworker=settings.organisation.fieldworker,
+        fieldworker=signature.fieldworker,
         mode=settings.sending.mode,
+        organisation=candidate.organisation,
     )
     return rendered.language
 
 
 def whatsapp_first_contact(
-    settings: Settings, advert: Advert, language: str
+    settings: Settings, advert: Advert, language: str, signature: OrganisationSettings | None = None
 ) -> tuple[str, str | None, dict[str, str] | None]:
     """WhatsApp for a first contact only behind `whatsapp.first_contact`, for an advert that offers WhatsApp, and
     only with an approved Content template for the language (Meta's rules: never a free-text body)."""
@@ -97,4 +100,62 @@ def whatsapp_first_contact(
     content_sid = whatsapp.content_sids.get(language)
     if not (whatsapp.enabled and whatsapp.first_contact and advert.has_whatsapp and content_sid):
         return "sms", None, None
-    return "whatsapp", content_sid, {"1": settings.organisation.fieldworker, "2": settings.organisation.name}
+    signature = signature or settings.organisation
+    return "whatsapp", content_sid, {"1": signature.fieldworker, "2": signature.name}
+
+
+def enqueue_reminder(
+    session: Session,
+    candidate: ReminderCandidate,
+    *,
+    settings: Settings,
+    templates: TemplateBook,
+    now: datetime,
+    actor: str,
+    draft: bool = False,
+) -> str | None:
+    """Queue the one reminder of a contact round, in the first contact's language; None when it was decided
+    already (another process, or the person wrote to us meanwhile).
+
+    The conditional UPDATE on persons is the reminder decision: only for the round selection saw
+    (last_contacted_at unchanged), only if no reminder belongs to it yet, and not after a reply or a pause."""
+    decided = rows_changed(
+        session,
+        update(Person)
+        .where(
+            Person.id == candidate.person_id,
+            Person.last_contacted_at == candidate.contacted_at,
+            or_(Person.reminded_at.is_(None), Person.reminded_at < Person.last_contacted_at),
+            Person.last_inbound_at.is_(None),
+            Person.paused_reason.is_(None),
+        )
+        .values(reminded_at=now),
+    )
+    if not decided:
+        return None
+    signature = settings.signature(candidate.organisation)
+    rendered = templates.render(candidate.language, signature)
+    queue_message(
+        session,
+        actor=actor,
+        now=now,
+        event="message.drafted" if draft else "message.queued",
+        audit_fields={
+            "advert_id": candidate.advert_id,
+            "language": rendered.language,
+            "mode": settings.sending.mode,
+            "organisation": candidate.organisation,
+        },
+        status="draft" if draft else "queued",
+        person_id=candidate.person_id,
+        advert_id=candidate.advert_id,
+        channel="sms",
+        kind="reminder",
+        language=rendered.language,
+        template_variant=rendered.variant,
+        body=rendered.body,
+        fieldworker=signature.fieldworker,
+        mode=settings.sending.mode,
+        organisation=candidate.organisation,
+    )
+    return rendered.language

@@ -33,6 +33,7 @@ class LogFilter:
     advert: str | None = None  # our advert id or the site's ad id
     person_id: int | None = None
     offset: int = 0
+    organisations: list[str] | None = None  # several organisations: only these (None: all)
 
 
 def parse_since(text: str | None, now: datetime | None = None) -> datetime | None:
@@ -83,6 +84,8 @@ def query(wanted: LogFilter) -> Select:  # type: ignore[type-arg,unused-ignore] 
         )
     if wanted.person_id is not None:
         statement = statement.where(Message.person_id == wanted.person_id)
+    if wanted.organisations is not None:
+        statement = statement.where(Message.organisation.in_(wanted.organisations))
     return statement
 
 

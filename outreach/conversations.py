@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from outreach import audit, optouts
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError, UsageError
-from outreach.outgoing import queue_message
+from outreach.outgoing import latest_organisation, queue_message
 from outreach.settings import Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Message, Person
@@ -139,6 +139,7 @@ def queue_reply(session: Session, person_id: int, body: str, settings: Settings,
         body=body.strip(),
         fieldworker=actor,
         mode="manual",
+        organisation=latest_organisation(session, person_id),
     )
 
 
@@ -250,4 +251,5 @@ def queue_resend(
         body=body,
         fieldworker=actor,
         mode="manual",
+        organisation=latest_organisation(session, person_id),
     )

@@ -16,11 +16,11 @@ from messaging.outbox import Stop
 from messaging.template_check import require_templates_pass
 from messaging.templates import TemplateBook
 from outreach import audit
-from outreach.compose import enqueue_first_contact
+from outreach.contact_pass import first_contact_templates, select_and_queue
 from outreach.crawl import run_crawl
 from outreach.crypto import PhoneVault
 from outreach.errors import ConfigError
-from outreach.selection import eligible
+from outreach.selection import mark_still_queued
 from outreach.sending import make_outbox
 from outreach.settings import Settings
 from outreach.store.db import Store
@@ -46,6 +46,8 @@ class CycleReport:
     dry_run: bool = False
     mode: str = "auto"
     drafts: int = 0  # waiting for `outreach approve` or `outreach assist`
+    reminders: int = 0  # reminders queued (or drafted)
+    not_messaged: Counter[str] = field(default_factory=Counter)  # adverts (per person) by reason
     send_stopped: Stop | None = None
 
 
@@ -54,12 +56,7 @@ def check_configuration(settings: Settings, sites: list[str] | None = None) -> T
     files."""
     PhoneVault.from_settings(settings)
     require_templates_pass(settings)
-    templates = TemplateBook(
-        settings.templates_dir,
-        settings.languages,
-        settings.fallback_language,
-        variant_seed=settings.templates.variant_seed,
-    )
+    templates = first_contact_templates(settings)
     enabled = load_sites(settings.sites_dir)
     if sites:
         unknown = set(sites) - {site.name for site in enabled}
@@ -100,32 +97,11 @@ def run_cycle(
             dry_run=dry,
             mode=mode,
         )
-        now = utcnow()
-        with store.session() as session:
-            candidates = eligible(
-                session,
-                now=now,
-                recontact_days=settings.recontact_days,
-                mobile_countries=settings.mobile_countries,
-            )
-        report.eligible = len(candidates)
-        for candidate in candidates:
-            # One transaction per person: the message row, the contact decision and the audit event together.
-            with store.session() as session:
-                language = enqueue_first_contact(
-                    session,
-                    candidate,
-                    settings=settings,
-                    detector=detector,
-                    templates=templates,
-                    now=now,
-                    actor=actor,
-                    draft=mode != "auto",
-                )
-            if language is not None:
-                report.queued[language] += 1
+        queued = select_and_queue(store, settings, now=utcnow(), actor=actor, detector=detector, templates=templates)
+        report.eligible, report.queued = queued.eligible, queued.first_contacts
+        report.reminders, report.not_messaged = queued.reminders, queued.reasons
         if mode != "auto":
-            report.drafts = sum(report.queued.values())
+            report.drafts = sum(report.queued.values()) + report.reminders
         drained = outbox.drain()  # in approve and assist modes only what people released is queued
         report.sent, report.failed, report.unknown, report.cancelled = (
             drained.sent,
@@ -134,6 +110,8 @@ def run_cycle(
             drained.cancelled,
         )
         report.send_stopped = drained.stopped
+        with store.session() as session:
+            mark_still_queued(session, drained.stopped)
         report.statuses = outbox.refresh_statuses()
         with store.session() as session:
             audit.record(

@@ -20,7 +20,7 @@ from outreach import audit, optouts
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
 from outreach.numbers import describe_number, normalise_number
-from outreach.outgoing import queue_message
+from outreach.outgoing import latest_organisation, queue_message
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import Message, Person
@@ -76,6 +76,8 @@ def receive(
     intent = classify(inbound.body, inbound.opt_out_type)
     message = Message(
         person_id=pid,
+        # Several organisations: a reply or opt-out belongs to the organisation that wrote to the person last.
+        organisation=latest_organisation(session, pid) if pid is not None else None,
         direction="in",
         channel=channel,
         kind=intent.value,
@@ -149,7 +151,8 @@ def _queue_confirmation(session: Session, settings: Settings, person: Person, no
         "sms",
         OPT_OUT_CONFIRMATION,
     )
-    rendered = book.render(_language_of(session, person), settings.organisation)
+    organisation = latest_organisation(session, person.id)
+    rendered = book.render(_language_of(session, person), settings.signature(organisation))
     return queue_message(
         session,
         actor=actor,
@@ -160,4 +163,5 @@ def _queue_confirmation(session: Session, settings: Settings, person: Person, no
         language=rendered.language,
         body=rendered.body,
         mode="auto",
+        organisation=organisation,
     )

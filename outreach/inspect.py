@@ -10,7 +10,18 @@ from sqlalchemy.orm import Session
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
 from outreach.masking import mask
-from outreach.store.models import Advert, AdvertPerson, AuditEvent, Message, OptOut, Person, Site
+from outreach.store.models import (
+    Advert,
+    AdvertPerson,
+    AdvertReason,
+    AuditEvent,
+    HeldAdvert,
+    Message,
+    OptOut,
+    Person,
+    Site,
+)
+from outreach.targeting.reasons import describe
 
 
 def _messages(session: Session, vault: PhoneVault, person_id: int) -> list[dict[str, Any]]:
@@ -38,6 +49,37 @@ def _audit(session: Session, person_id: int, message_ids: set[int], limit: int =
     return [{"seq": e.seq, "at": e.created_at.isoformat(), "actor": e.actor, "event": e.name} for e in found[:limit]]
 
 
+def _why(session: Session, advert_id: int, person_id: int | None = None) -> list[dict[str, Any]]:
+    """Why the last cycle did or did not message this advert (per person): the stored reasons."""
+    query = select(AdvertReason).where(AdvertReason.advert_id == advert_id).order_by(AdvertReason.id)
+    if person_id is not None:
+        query = query.where(AdvertReason.person_id == person_id)
+    return [
+        {
+            "person": r.person_id,
+            "reason": r.reason,
+            "detail": r.detail,
+            "why": describe(r.reason, r.detail),
+            "decided": r.decided_at.isoformat(timespec="seconds"),
+        }
+        for r in session.execute(query).scalars()
+    ]
+
+
+def _review(session: Session, advert_id: int) -> dict[str, Any] | None:
+    held = session.execute(select(HeldAdvert).where(HeldAdvert.advert_id == advert_id)).scalar_one_or_none()
+    if held is None:
+        return None
+    return {
+        "id": held.id,
+        "status": held.status,
+        "rule": held.rule,
+        "held": held.held_at.isoformat(timespec="seconds"),
+        "by": held.decided_by,
+        "reason": held.decision_reason,
+    }
+
+
 def person_view(session: Session, vault: PhoneVault, person: Person) -> dict[str, Any]:
     adverts = session.execute(
         select(Advert, Site.name)
@@ -58,7 +100,15 @@ def person_view(session: Session, vault: PhoneVault, person: Person) -> dict[str
         "invalid_number": person.invalid_at is not None,
         "stopped": [{"kind": s.kind, "source": s.source, "by": s.actor, "reason": s.reason} for s in stops],
         "adverts": [
-            {"id": a.id, "site": site, "ad": a.site_ad_id, "title": a.title, "city": a.city} for a, site in adverts
+            {
+                "id": a.id,
+                "site": site,
+                "ad": a.site_ad_id,
+                "title": a.title,
+                "city": a.city,
+                "why": [w["why"] for w in _why(session, a.id, person.id)],
+            }
+            for a, site in adverts
         ],
         "messages": messages,
         "audit": _audit(session, person.id, {m["id"] for m in messages}),
@@ -89,5 +139,7 @@ def advert_view(session: Session, vault: PhoneVault, advert_id: int) -> dict[str
         "language": advert.language,
         "first_seen": advert.first_seen.isoformat(timespec="seconds"),
         "last_seen": advert.last_seen.isoformat(timespec="seconds"),
+        "why": _why(session, advert.id),
+        "review": _review(session, advert.id),
         "persons": [person_view(session, vault, person) for person in persons],
     }

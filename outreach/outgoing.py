@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach import audit
@@ -27,3 +28,14 @@ def queue_message(
     fields = {"person_id": message.person_id, "kind": message.kind, **(audit_fields or {})}
     audit.record(session, event, actor, message_id=message.id, **fields)
     return message.id
+
+
+def latest_organisation(session: Session, person_id: int) -> str | None:
+    """Several organisations: the one that wrote to this person last; replies, opt-out confirmations and resends
+    go from it, and a person's answer is routed to it."""
+    return session.execute(
+        select(Message.organisation)
+        .where(Message.person_id == person_id, Message.direction == "out")
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()

@@ -1,4 +1,5 @@
-"""Who may do what: supervisors (from configuration) may reveal numbers, unblock and force a resend."""
+"""Who may do what: supervisors (from configuration) may reveal numbers, unblock and force a resend; with several
+organisations, who sees which organisation's data."""
 
 from __future__ import annotations
 
@@ -13,3 +14,16 @@ def is_supervisor(settings: Settings, actor: str) -> bool:
 def require_supervisor(settings: Settings, actor: str, action: str) -> None:
     if not is_supervisor(settings, actor):
         raise PermissionDenied(f"only a supervisor may {action}; {actor!r} is not in `supervisors`")
+
+
+def visible_organisations(settings: Settings, actor: str) -> list[str] | None:
+    """The organisations whose data this actor sees: None for all (one organisation, or an umbrella supervisor);
+    with several organisations, the ones listing the actor in `members`, and at least one."""
+    if not settings.organisations or actor in settings.umbrella_supervisors:
+        return None
+    own = [unit.key for unit in settings.organisations if actor in unit.members]
+    if not own:
+        raise PermissionDenied(
+            f"{actor!r} is not a member of any organisation (organisations[].members) nor in umbrella_supervisors"
+        )
+    return own

@@ -1,47 +1,313 @@
-"""Who gets a message: a mobile number, not opted out or blocked, not contacted within the re-contact window,
-and advertising now (seen in this crawl run)."""
+"""Who gets a message, and a reason for everyone who does not.
+
+For every listed advert and each of its persons, in this order: a number to send to; the person's state (opted
+out, blocked, invalid, replied, paused, a message waiting); the contact rhythm (first contact; one reminder after
+`targeting.reminder.after_days` without a reply; then nothing until `recontact_days` have passed AND the person
+advertises again, i.e. has an advert first seen after the last contact); and the organisation's policy
+(outreach.targeting.policy: region, target group, keywords, holds). A person, across all sites and channels, gets
+at most one message per cycle, through their most recently seen advert that passes.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
-from outreach.store.models import Advert, AdvertPerson, OptOut, Person
+from messaging.outbox import Stop
+from outreach.settings import Settings
+from outreach.store.models import Advert, AdvertPerson, AdvertReason, HeldAdvert, Message, OptOut, Person
+from outreach.targeting.policy import Policy, Verdict
+from outreach.targeting.reasons import Reason
+
+WAITING = ("draft", "queued", "sending", "unknown")
+WENT_OUT = ("sent", "delivered")
+FIRST, REMIND = "first_contact", "reminder"
+
+
+PERSON_COLUMNS = (
+    Person.id,
+    Person.key,
+    Person.country,
+    Person.is_mobile,
+    Person.invalid_at,
+    Person.last_inbound_at,
+    Person.paused_reason,
+    Person.last_contacted_at,
+    Person.reminded_at,
+)
+ADVERT_COLUMNS = (
+    Advert.id,
+    Advert.city,
+    Advert.category,
+    Advert.title,
+    Advert.text,
+    Advert.first_seen,
+    Advert.content_hash,
+    Advert.numbers_left_out,
+)
 
 
 @dataclass(frozen=True)
 class Candidate:
     person_id: int
     advert_id: int
+    organisation: str | None = None  # with several organisations: the one whose region the advert is in
 
 
-def eligible(session: Session, *, now: datetime, recontact_days: int, mobile_countries: list[str]) -> list[Candidate]:
-    """One candidate per person, with the advert to answer: their most recently seen advert that is still listed.
+@dataclass(frozen=True)
+class ReminderCandidate:
+    person_id: int
+    advert_id: int
+    language: str | None  # the first contact's template language
+    contacted_at: datetime  # the contact round it belongs to; the reminder decision is conditional on it
+    organisation: str | None = None  # the first contact's: a reminder comes from whoever wrote first
 
-    Not only this run's adverts: an incremental crawl does not revisit unchanged adverts, and an advert found by a
-    crawl-only run (`outreach crawl`) must still get its message in the next cycle."""
-    cutoff = now - timedelta(days=recontact_days)
-    rows = session.execute(
-        select(Person.id, Advert.id)
-        .join(AdvertPerson, AdvertPerson.person_id == Person.id)
-        .join(Advert, Advert.id == AdvertPerson.advert_id)
-        .where(
-            Advert.gone_at.is_(None),
-            Person.is_mobile.is_(True),
-            Person.country.in_(mobile_countries),
-            or_(Person.last_contacted_at.is_(None), Person.last_contacted_at < cutoff),
-            ~exists().where(OptOut.person_key == Person.key),
-            # Someone who wrote to us is a fieldworker's conversation now, never an automatic message.
-            Person.last_inbound_at.is_(None),
-            Person.paused_reason.is_(None),
-            Person.invalid_at.is_(None),
+
+@dataclass
+class Decision:
+    advert_id: int
+    person_id: int | None
+    reason: Reason
+    detail: str | None = None
+
+
+@dataclass
+class Selection:
+    first_contacts: list[Candidate]
+    reminders: list[ReminderCandidate]
+    decisions: list[Decision]  # one per listed advert and person, the chosen ones as MESSAGED or REMINDED
+
+
+@dataclass(frozen=True)
+class _Sent:
+    at: datetime
+    language: str | None
+    organisation: str | None
+
+
+def _day(moment: datetime) -> str:
+    return moment.date().isoformat()
+
+
+class _PersonRules:
+    """The person-level rules, with what they need loaded once for all persons of the listed adverts."""
+
+    def __init__(self, session: Session, settings: Settings, now: datetime, person_ids: Select[Any]) -> None:
+        self.settings = settings
+        self.now = now
+        self.window_start = now - timedelta(days=settings.recontact_days)
+        keys = select(Person.key).where(Person.id.in_(person_ids))
+        self.stops: dict[str, set[str]] = defaultdict(set)
+        for key, kind in session.execute(select(OptOut.person_key, OptOut.kind).where(OptOut.person_key.in_(keys))):
+            self.stops[key].add(kind)
+        self.waiting = set(
+            session.execute(
+                select(Message.person_id).where(
+                    Message.person_id.in_(person_ids), Message.direction == "out", Message.status.in_(WAITING)
+                )
+            ).scalars()
         )
-        .order_by(Person.id, Advert.last_seen.desc(), Advert.id.desc())
+        # The first contact of each person's current round that actually went out: the reminder counts from it.
+        self.sent: dict[int, _Sent] = {}
+        rows = session.execute(
+            select(Message.person_id, Message.sent_at, Message.language, Message.organisation)
+            .join(Person, Person.id == Message.person_id)
+            .where(
+                Message.person_id.in_(person_ids),
+                Message.kind == FIRST,
+                Message.direction == "out",
+                Message.status.in_(WENT_OUT),
+                Message.sent_at.is_not(None),
+                Message.created_at >= Person.last_contacted_at,
+            )
+            .order_by(Message.sent_at)
+        )
+        for person_id, sent_at, language, organisation in rows:
+            if person_id is not None and sent_at is not None:
+                self.sent[person_id] = _Sent(sent_at, language, organisation)
+
+    def judge(self, person: Any) -> tuple[Reason | None, str | None, str | None]:
+        """(reason, detail, action): a reason not to message, or the action (FIRST or REMIND) the rhythm allows.
+
+        person: a row of PERSON_COLUMNS."""
+        if not person.is_mobile or person.country not in self.settings.mobile_countries:
+            return Reason.NOT_MOBILE, person.country, None
+        stops = self.stops.get(person.key, set())
+        if "block" in stops:
+            return Reason.BLOCKED, None, None
+        if "opt_out" in stops:
+            return Reason.OPTED_OUT, None, None
+        if person.invalid_at is not None:
+            return Reason.INVALID_NUMBER, None, None
+        if person.last_inbound_at is not None:
+            # Someone who wrote to us is a fieldworker's conversation now, never an automatic message.
+            return Reason.REPLIED, None, None
+        if person.paused_reason is not None:
+            return Reason.PAUSED, person.paused_reason, None
+        if person.id in self.waiting:
+            return Reason.MESSAGE_WAITING, None, None
+        last = person.last_contacted_at
+        if last is None or last < self.window_start:
+            return None, None, FIRST
+        if person.reminded_at is not None and person.reminded_at >= last:
+            return Reason.REMINDER_SENT, _day(person.reminded_at), None
+        reminder = self.settings.targeting.reminder
+        sent = self.sent.get(person.id)
+        if reminder.enabled and sent is not None and self.now >= sent.at + timedelta(days=reminder.after_days):
+            return None, None, REMIND
+        return Reason.CONTACTED, _day(last), None
+
+
+def _held(
+    session: Session, advert_id: int, content_hash: str, verdict: Verdict, now: datetime
+) -> tuple[Reason | None, str | None]:
+    """The review state of an advert the policy holds: None when a person approved it (as it reads now)."""
+    assert verdict.hold is not None
+    held = session.execute(select(HeldAdvert).where(HeldAdvert.advert_id == advert_id)).scalar_one_or_none()
+    if held is None:
+        session.add(HeldAdvert(advert_id=advert_id, rule=verdict.hold, content_hash=content_hash, held_at=now))
+        session.flush()
+        return Reason.HELD, verdict.hold
+    if held.content_hash != content_hash:
+        # The advert changed since the decision: a person decides again on what it says now.
+        held.rule, held.content_hash, held.status, held.held_at = verdict.hold, content_hash, "pending", now
+        held.decided_at = held.decided_by = held.decision_reason = None
+        return Reason.HELD, verdict.hold
+    if held.status == "approved":
+        return None, None
+    if held.status == "rejected":
+        return Reason.REJECTED, held.decision_reason
+    return Reason.HELD, held.rule
+
+
+def select_contacts(
+    session: Session, settings: Settings, *, now: datetime, advert_ids: Iterable[int] | None = None
+) -> Selection:
+    """Decide for every listed advert (or only these, e.g. one approved in review) and each of its persons.
+
+    Writes only review-queue rows (a newly held advert); the caller stores the decisions (store_decisions) once
+    it knows what was queued."""
+    live = select(Advert.id).where(Advert.gone_at.is_(None))
+    if advert_ids is not None:
+        live = live.where(Advert.id.in_(list(advert_ids)))
+    person_ids = select(AdvertPerson.person_id).where(AdvertPerson.advert_id.in_(live))
+    rules = _PersonRules(session, settings, now, person_ids)
+    policy = Policy(settings.targeting, settings.organisations)
+    # Plain rows, not ORM objects: at the national scale (tens of thousands of adverts) the identity map would
+    # cost more memory than everything else in the cycle.
+    persons = {
+        row.id: row
+        for row in session.execute(select(*PERSON_COLUMNS).where(Person.id.in_(person_ids.scalar_subquery())))
+    }
+    rows = session.execute(
+        select(*ADVERT_COLUMNS, AdvertPerson.person_id)
+        .outerjoin(AdvertPerson, AdvertPerson.advert_id == Advert.id)
+        .where(Advert.id.in_(live))
+        .order_by(Advert.last_seen.desc(), Advert.id.desc())
     ).all()
-    chosen: dict[int, int] = {}
-    for person, advert in rows:
-        chosen.setdefault(person, advert)
-    return [Candidate(person, advert) for person, advert in chosen.items()]
+    decisions: list[Decision] = []
+    verdicts: dict[int, Verdict] = {}
+    chosen: dict[int, tuple[Decision, str]] = {}  # person -> (the decision to message, the action)
+    for advert in rows:
+        person = persons.get(advert.person_id) if advert.person_id is not None else None
+        if person is None:
+            left_out = advert.numbers_left_out
+            decisions.append(Decision(advert.id, None, Reason.NOT_MOBILE if left_out else Reason.NO_NUMBER, left_out))
+            continue
+        decision = Decision(advert.id, person.id, Reason.MESSAGED)
+        decisions.append(decision)
+        reason, detail, action = rules.judge(person)
+        last = person.last_contacted_at
+        if reason is None and action == FIRST and last is not None and advert.first_seen <= last:
+            # The window is over, but "advertises again" means an advert that appeared after the contact.
+            reason, detail = Reason.NOT_ADVERTISED_AGAIN, _day(last)
+        if reason is None:
+            if advert.id not in verdicts:
+                verdicts[advert.id] = policy.judge(
+                    city=advert.city, category=advert.category, title=advert.title, text=advert.text
+                )
+            verdict = verdicts[advert.id]
+            reason, detail = verdict.reason, verdict.detail
+            if reason is None and verdict.hold is not None:
+                reason, detail = _held(session, advert.id, advert.content_hash, verdict, now)
+        if reason is not None:
+            decision.reason, decision.detail = reason, detail
+            continue
+        assert action is not None
+        if person.id in chosen:
+            # Rows come newest advert first: the person is answered through that one.
+            decision.reason, decision.detail = Reason.OTHER_ADVERT, str(chosen[person.id][0].advert_id)
+            continue
+        decision.reason = Reason.MESSAGED if action == FIRST else Reason.REMINDED
+        chosen[person.id] = (decision, action)
+    first = [
+        Candidate(pid, d.advert_id, verdicts[d.advert_id].organisation)
+        for pid, (d, action) in chosen.items()
+        if action == FIRST
+    ]
+    reminders = []
+    for pid, (decision, action) in chosen.items():
+        if action == REMIND:
+            contacted = persons[pid].last_contacted_at
+            assert contacted is not None
+            sent = rules.sent[pid]
+            reminders.append(ReminderCandidate(pid, decision.advert_id, sent.language, contacted, sent.organisation))
+    return Selection(first, reminders, decisions)
+
+
+def store_decisions(session: Session, decisions: list[Decision], now: datetime) -> None:
+    """Replace the stored reasons of the decided adverts (a gone advert keeps its last one)."""
+    advert_ids = sorted({d.advert_id for d in decisions})
+    for start in range(0, len(advert_ids), 500):
+        session.execute(delete(AdvertReason).where(AdvertReason.advert_id.in_(advert_ids[start : start + 500])))
+    values = [
+        {
+            "advert_id": d.advert_id,
+            "person_id": d.person_id,
+            "reason": d.reason.value,
+            "detail": d.detail[:200] if d.detail else None,
+            "decided_at": now,
+        }
+        for d in decisions
+    ]
+    for start in range(0, len(values), 500):
+        session.execute(insert(AdvertReason), values[start : start + 500])
+
+
+# Why a drain left messages queued, as the reason of the adverts they answer.
+_STOP_REASONS = {
+    Stop.DAILY_CAP: Reason.DAILY_CAP,
+    Stop.CYCLE_CAP: Reason.CYCLE_CAP,
+    Stop.WINDOW: Reason.OUTSIDE_WINDOW,
+    Stop.PAUSED: Reason.SENDING_PAUSED,
+}
+
+
+def mark_still_queued(session: Session, stopped: Stop | None) -> int:
+    """After a drain that stopped at a cap, outside the window or paused: the adverts whose message is still
+    queued (from this cycle or an earlier one) say so instead of "messaged" or "message waiting". Returns how
+    many."""
+    reason = _STOP_REASONS.get(stopped) if stopped is not None else None
+    if reason is None:
+        return 0
+    still_queued = exists().where(
+        Message.advert_id == AdvertReason.advert_id,
+        Message.person_id == AdvertReason.person_id,
+        Message.direction == "out",
+        Message.status == "queued",
+        Message.kind.in_((FIRST, REMIND)),
+    )
+    waiting = (Reason.MESSAGED.value, Reason.REMINDED.value, Reason.MESSAGE_WAITING.value)
+    result = session.execute(
+        update(AdvertReason)
+        .where(AdvertReason.reason.in_(waiting), still_queued)
+        .values(reason=reason.value)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

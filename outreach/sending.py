@@ -22,6 +22,9 @@ _ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 
 def check_sender(settings: Settings) -> None:
     """An alphanumeric sender cannot receive replies or STOP: refuse it, people must always be able to stop us."""
+    for unit in settings.organisations:
+        if not unit.messaging_service_sid and _ALPHANUMERIC_SENDER.match(unit.from_number):
+            raise ConfigError(f"organisations: {unit.key}: from_number {unit.from_number!r} cannot receive replies")
     twilio = settings.twilio
     if twilio.messaging_service_sid:
         return
@@ -73,6 +76,7 @@ def make_outbox(
         notify=Notifier(settings.notify, settings.organisation.name),
         sms_fallback=settings.whatsapp.fallback_to_sms,
         stop=stop,
+        senders={unit.key: unit.sender for unit in settings.organisations if unit.sender},
     )
 
 

@@ -296,6 +296,149 @@ class TemplateSettings(BaseModel):
     )
 
 
+def _keyword_key(word: str) -> str:
+    # The same folding as advert texts get in outreach.targeting.keywords (accents, case, punctuation).
+    from messaging.keywords import normalise
+
+    return normalise(word)
+
+
+class KeywordSettings(BaseModel):
+    """Words matched in an advert's title and text as whole words (or phrases), accents and case ignored."""
+
+    model_config = {"extra": "forbid"}
+
+    include: list[str] = Field(
+        default_factory=list,
+        description="If set, an advert must contain one of these to be messaged.",
+        examples=[["escort", "massage"]],
+    )
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="An advert containing one of these is never messaged.",
+        examples=[["webcam only"]],
+    )
+    hold: list[str] = Field(
+        default_factory=list,
+        description="An advert containing one of these waits for a person's decision (`outreach review`), e.g. "
+        "words suggesting a minor or an intermediary.",
+        examples=[["17 jaar", "schoolmeisje", "manager"]],
+    )
+
+    @field_validator("include", "exclude", "hold")
+    @classmethod
+    def _words(cls, value: list[str]) -> list[str]:
+        for word in value:
+            if not _keyword_key(word):
+                raise ValueError(f"{word!r} has no letters or digits to match")
+        return value
+
+    @model_validator(mode="after")
+    def _one_list_each(self) -> KeywordSettings:
+        lists = {"include": self.include, "exclude": self.exclude, "hold": self.hold}
+        seen: dict[str, str] = {}
+        for name, words in lists.items():
+            for word in words:
+                key = _keyword_key(word)
+                if key in seen and seen[key] != name:
+                    raise ValueError(f"{word!r} is in both {seen[key]} and {name}")
+                seen[key] = name
+        return self
+
+
+class ReminderSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    enabled: bool = Field(True, description="Send one reminder to a person who did not answer a first contact.")
+    after_days: int = Field(5, ge=1, description="Days after the first contact was sent before the reminder.")
+
+
+class TargetingSettings(BaseModel):
+    """Who gets a message: the organisation's region, target groups and keywords (README, Targeting)."""
+
+    model_config = {"extra": "forbid"}
+
+    municipalities: list[str] = Field(
+        default_factory=list,
+        description="Municipalities served (any spelling crawler.places knows, e.g. 'The Hague'); empty: all.",
+        examples=[["Rotterdam", "Schiedam"]],
+    )
+    unknown_city: Literal["skip", "hold"] = Field(
+        "hold", description="An advert without a city, when municipalities is set: skip it or hold it for review."
+    )
+    categories: list[Literal["women", "men", "trans", "couples"]] = Field(
+        default_factory=list,
+        description="Target groups served (women, men, trans, couples); empty: all.",
+        examples=[["men", "trans"]],
+    )
+    unknown_category: Literal["skip", "hold"] = Field(
+        "hold", description="An advert whose category is missing or not recognised, when categories is set."
+    )
+    keywords: KeywordSettings = KeywordSettings()
+    reminder: ReminderSettings = ReminderSettings()
+
+    @field_validator("municipalities")
+    @classmethod
+    def _places(cls, value: list[str]) -> list[str]:
+        from crawler.places import municipality
+
+        served = []
+        for place in value:
+            name = municipality(place)
+            if name is None:
+                raise ValueError(f"{place!r} is not a place name")
+            served.append(name)
+        return list(dict.fromkeys(served))
+
+
+class MemberOrganisation(BaseModel):
+    """One organisation under a national umbrella: its region, target groups, signature, sender and people.
+
+    Persons, opt-outs, blocks and the contact rhythm are shared: one person is contacted once per window across all
+    organisations, and an opt-out with one is honoured by all."""
+
+    model_config = {"extra": "forbid"}
+
+    key: str = Field(description="Short name stored with every message (lower-case letters, digits, -).")
+    name: str = Field(description="Organisation name, shown in its messages.")
+    fieldworker: str = Field(description="First name of the fieldworker who signs its messages.")
+    contact: str = Field("", description="Optional web address or phone number for questions.")
+    municipalities: list[str] = Field(description="The municipalities it serves; an advert goes to the one serving it.")
+    categories: list[Literal["women", "men", "trans", "couples"]] = Field(
+        default_factory=list, description="Its target groups; empty: targeting.categories."
+    )
+    from_number: str = Field("", description="Its two-way Twilio number; empty: twilio.from_number.")
+    messaging_service_sid: str = Field("", description="Its Messaging Service (MG...), instead of from_number.")
+    members: list[str] = Field(
+        default_factory=list, description="Actors who see this organisation's log (`--as` name or OS user)."
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[a-z0-9-]{1,40}", value):
+            raise ValueError(f"{value!r}: use lower-case letters, digits and -, at most 40")
+        return value
+
+    @field_validator("municipalities")
+    @classmethod
+    def _places(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must name at least one")
+        return TargetingSettings._places(value)
+
+    def signature(self, stop_keyword: str) -> OrganisationSettings:
+        return OrganisationSettings(
+            name=self.name, fieldworker=self.fieldworker, contact=self.contact, stop_keyword=stop_keyword
+        )
+
+    @property
+    def sender(self) -> str:
+        return self.messaging_service_sid or self.from_number
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OUTREACH_",
@@ -365,6 +508,29 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     language: LanguageSettings = LanguageSettings()
     templates: TemplateSettings = TemplateSettings()
+    targeting: TargetingSettings = TargetingSettings()
+    organisations: list[MemberOrganisation] = Field(
+        default_factory=list,
+        description="Several organisations under one umbrella (README, Several organisations); empty: one, "
+        "`organisation`.",
+        examples=[
+            [
+                {
+                    "key": "rotterdam",
+                    "name": "Hulp Rotterdam",
+                    "fieldworker": "Sanne",
+                    "municipalities": ["Rotterdam"],
+                    "from_number": "+3197010000002",
+                    "members": ["alice"],
+                }
+            ]
+        ],
+    )
+    umbrella_supervisors: list[str] = Field(
+        default_factory=list,
+        description="Actors who see every organisation's data (with organisations).",
+        examples=[["bob"]],
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -395,9 +561,36 @@ class Settings(BaseSettings):
             self.fernet_previous_keys = [SecretStr(line.strip()) for line in text.splitlines() if line.strip()]
         if self.retention.contact_days < self.recontact_days:
             raise ValueError("retention.contact_days must be at least recontact_days")
+        if self.targeting.reminder.after_days >= self.recontact_days:
+            raise ValueError("targeting.reminder.after_days must be less than recontact_days")
+        self._check_organisations()
         if self.fallback_language not in self.languages:
             raise ValueError(f"fallback_language {self.fallback_language!r} is not one of languages")
         return self
+
+    def _check_organisations(self) -> None:
+        if not self.organisations:
+            return
+        if self.targeting.municipalities:
+            raise ValueError("with organisations, each organisation's municipalities replace targeting.municipalities")
+        keys: set[str] = set()
+        served: dict[str, str] = {}
+        for unit in self.organisations:
+            if unit.key in keys:
+                raise ValueError(f"organisations: key {unit.key!r} is used twice")
+            keys.add(unit.key)
+            for place in unit.municipalities:
+                other = served.setdefault(place.casefold(), unit.key)
+                if other != unit.key:
+                    raise ValueError(f"organisations: {place} is served by both {other} and {unit.key}")
+
+    def member_organisation(self, key: str | None) -> MemberOrganisation | None:
+        return next((unit for unit in self.organisations if unit.key == key), None) if key else None
+
+    def signature(self, key: str | None) -> OrganisationSettings:
+        """Who signs a message of this organisation (the single `organisation` without organisations)."""
+        unit = self.member_organisation(key)
+        return unit.signature(self.organisation.stop_keyword) if unit else self.organisation
 
     def for_child(self) -> str:
         """Serialise for a child process (sent on its stdin, so secrets stay out of argv and environ)."""

@@ -45,6 +45,7 @@ def test_every_shipped_template_passes_the_check(organisation: dict[str, str]) -
     assert _problems(settings) == {}
     checked = {result.name for result in results}
     assert {f"sms/{lang}" for lang in SHIPPED} | {"sms/nl.b", "sms/opt_out_confirmation/nl-en"} <= checked
+    assert {f"sms/reminder/{lang}" for lang in SHIPPED} <= checked
     assert {r.name: r.encoding for r in results if r.kind == "first_contact"}["sms/bg"] == "UCS-2"
     assert all(r.segments <= 2 for r in results)
 
@@ -83,7 +84,16 @@ def test_words_are_matched_whole_so_politics_is_not_police() -> None:
 
 def test_the_forbidden_words_are_configurable(tmp_path: Path) -> None:
     settings = _settings(templates={"forbidden_words": ["gratis"]})
-    assert set(_problems(settings)) == {"sms/nl", "sms/nl.b", "sms/es", "sms/nl-en"}
+    first_contacts = {"sms/nl", "sms/nl.b", "sms/es", "sms/nl-en"}
+    assert set(_problems(settings)) == first_contacts | {"sms/reminder/nl", "sms/reminder/es", "sms/reminder/nl-en"}
+
+
+def test_a_reminder_must_say_how_to_stop_and_is_not_checked_when_reminders_are_off(tmp_path: Path) -> None:
+    folder = _templates(tmp_path, reminder_nl="Hoi, nog even {{ fieldworker }} van {{ organisation }}.")
+    (folder / "sms" / "reminder.nl.txt.j2").rename(folder / "sms" / "reminder" / "nl.txt.j2")
+    problems = _problems(_settings(folder))
+    assert problems == {"sms/reminder/nl": ["no opt-out instruction: the stop keyword 'STOP' is missing"]}
+    assert _problems(_settings(folder, targeting={"reminder": {"enabled": False}})) == {}
 
 
 def test_an_over_budget_template_is_rejected(tmp_path: Path) -> None:
@@ -221,3 +231,17 @@ def test_preview_of_an_advert_detects_its_language_and_shows_its_persons_variant
     assert f"sms/nl variant {variant}: GSM-7" in out
     assert ("Hoi, dit is Demo Outreach." in out) == (variant == "b")
     assert run(["templates", "preview", "--advert", "999"]) == 2
+
+
+def test_each_organisations_signature_is_checked_too() -> None:
+    long_name = {
+        "key": "long",
+        "name": "Stichting Voor Heel Lange Namen En Nog Langere Omschrijvingen Van Wat Wij Doen",
+        "fieldworker": "Maximiliaan",
+        "municipalities": ["Delft"],
+    }
+    short_name = {"key": "short", "name": "Kort", "fieldworker": "Ed", "municipalities": ["Leiden"]}
+    settings = _settings(languages=SHIPPED, fallback_language="nl-en", organisations=[long_name, short_name])
+    failures = [r for r in check_templates(settings) if not r.ok]
+    assert failures and all(p.startswith("organisation long: ") for r in failures for p in r.problems)
+    assert any("SMS parts" in p for r in failures for p in r.problems)

@@ -19,6 +19,9 @@ class Outbound:
     validity_seconds: int | None = None
     content_sid: str | None = None
     content_variables: dict[str, str] = field(default_factory=dict)
+    # With several organisations: the sending organisation's number (+...) or Messaging Service (MG...); empty:
+    # the channel's own.
+    sender: str = ""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ class TwilioSms:
 
     def _parameters(self, message: Outbound) -> dict[str, Any]:
         sender = {"messaging_service_sid": self._service} if self._service else {"from_": self._from}
+        if message.sender:
+            is_service = message.sender.startswith("MG")
+            sender = {"messaging_service_sid": message.sender} if is_service else {"from_": message.sender}
         parameters: dict[str, Any] = {"to": message.to, "body": message.body, **sender}
         if message.status_callback:
             parameters["status_callback"] = message.status_callback

@@ -45,7 +45,7 @@ def log(
     from outreach import audit
     from outreach.contact_log import COLUMNS, LogFilter, parse_since, rows
     from outreach.crypto import PhoneVault
-    from outreach.roles import require_supervisor
+    from outreach.roles import require_supervisor, visible_organisations
     from outreach.store.db import Store
 
     output = OutputFormat.choose(as_json, as_csv)
@@ -53,7 +53,9 @@ def log(
     who = actor_for(settings, actor)
     if reveal:
         require_supervisor(settings, who, "reveal numbers")
-    wanted = LogFilter(parse_since(since), site, lang, status, region, limit)
+    wanted = LogFilter(
+        parse_since(since), site, lang, status, region, limit, organisations=visible_organisations(settings, who)
+    )
     store = Store(settings.database_url)
     try:
         with store.session() as session:
@@ -95,14 +97,23 @@ def export(
     from outreach.contact_log import COLUMNS, LogFilter, count, iter_rows, parse_since
     from outreach.crypto import PhoneVault
     from outreach.progress import ProgressReport
-    from outreach.roles import require_supervisor
+    from outreach.roles import require_supervisor, visible_organisations
     from outreach.store.db import Store
 
     settings = load_settings(config)
     who = actor_for(settings, actor)
     if reveal:
         require_supervisor(settings, who, "export full numbers")
-    wanted = LogFilter(parse_since(since), site, lang, status, region, limit=None, until=parse_since(until))
+    wanted = LogFilter(
+        parse_since(since),
+        site,
+        lang,
+        status,
+        region,
+        limit=None,
+        until=parse_since(until),
+        organisations=visible_organisations(settings, who),
+    )
     if wanted.since and wanted.until and wanted.until <= wanted.since:
         raise UsageError("--until must be later than --since")
     if out.exists():

@@ -60,6 +60,13 @@ def show(
     if kind == "advert":
         console.print(f"[bold]advert {data['advert']}[/bold] {data['site']}/{escape(str(data['ad']))} {data['city']}")
         console.print(escape(f"{data['title']}\n{data['text']}"))
+        for why in data["why"]:
+            who = f"person {why['person']}" if why["person"] else "no person"
+            console.print(escape(f"why ({who}, {why['decided']}): {why['why']}"), highlight=False)
+        if data["review"]:
+            review = data["review"]
+            decided = f" by {review['by']}: {review['reason']}" if review["by"] else ""
+            console.print(escape(f"review {review['id']}: {review['status']} ({review['rule']}){decided}"))
     for person in people:
         console.rule(f"person {person['person']}  {person['number']}")
         flags = [f"{s['kind']} ({s['source']}, {s['by']})" for s in person["stopped"]]
@@ -77,6 +84,9 @@ def show(
             row = (m["id"], m["created"], m["direction"], m["kind"], m["status"], m["code"], m["text"][:80])
             table.add_row(*(escape(str(v)) if v is not None else "-" for v in row))
         console.print(table)
+        for advert in person["adverts"]:
+            why = "; ".join(advert["why"]) or "not decided yet"
+            console.print(escape(f"advert {advert['id']} ({advert['site']}, {advert['city']}): {why}"), highlight=False)
 
 
 @app.command()

@@ -11,7 +11,7 @@ from outreach.commands.base import ConfigOption, app, console, settings_from
 from outreach.commands.output import OutputFormat, emit
 from outreach.errors import UsageError
 
-BY_CHOICES = ("total", "day", "site", "lang", "region", "template")
+BY_CHOICES = ("total", "day", "site", "lang", "region", "reason", "template")
 
 
 @app.command()
@@ -23,8 +23,10 @@ def stats(
     config: ConfigOption = None,
 ) -> None:
     """Adverts found, persons contacted, delivered, replied, opted out and the response rate, per day, site,
-    language (of the template sent) or region (municipality). `--by template` compares template variants with a
-    95% (Wilson) interval over all time: overlapping intervals mean the difference may be chance.
+    language (of the template sent) or region (municipality). `--by reason` counts the adverts the cycles of the
+    period decided on, by the reason they were or were not messaged (as `outreach show` gives it). `--by template`
+    compares template variants with a 95% (Wilson) interval over all time: overlapping intervals mean the
+    difference may be chance.
 
     Example: outreach stats --by lang --since 7d
     """
@@ -32,6 +34,7 @@ def stats(
     from outreach.outcome_stats import outcome_stats
     from outreach.store.db import Store
     from outreach.store.types import utcnow
+    from outreach.targeting.reasons import describe, reason_counts
     from outreach.template_stats import template_stats
 
     if by not in BY_CHOICES:
@@ -44,6 +47,9 @@ def stats(
         with store.session() as session:
             if by == "template":
                 rows = [_variant_row(row) for row in template_stats(session)]
+            elif by == "reason":
+                counts = reason_counts(session, since=start)
+                rows = [{"reason": key, "meaning": describe(key, None), "adverts": n} for key, n in counts.items()]
             else:
                 found = outcome_stats(session, by=by, since=start, zone=settings.sending.timezone)
                 rows = [{by: row.group, **{k: v for k, v in row.as_dict().items() if k != "group"}} for row in found]
@@ -54,6 +60,9 @@ def stats(
         return
     if by == "template":
         _print_variants(rows)
+        return
+    if by == "reason":
+        _print_reasons(rows, start)
         return
     table = Table(title=f"Outcomes since {start.date().isoformat()} by {by}")
     for column in (by, "adverts found", "contacted", "delivered", "replied", "opted out", "response rate"):
@@ -102,3 +111,14 @@ def _print_variants(rows: list[dict[str, Any]]) -> None:
     console.print(table)
     if not rows:
         console.print("no first contacts with a template variant sent yet")
+
+
+def _print_reasons(rows: list[dict[str, Any]], start: Any) -> None:
+    table = Table(title=f"Adverts decided on since {start.date().isoformat()}, by reason")
+    for column in ("reason", "meaning", "adverts"):
+        table.add_column(column, justify="right" if column == "adverts" else "left")
+    for row in rows:
+        table.add_row(row["reason"], row["meaning"], str(row["adverts"]))
+    console.print(table)
+    if not rows:
+        console.print("no cycle decided on an advert in this period")

@@ -35,6 +35,7 @@ class FoundAdvert:
     content_hash: str
     phones: list[FoundPhone] = field(default_factory=list)
     listing_hash: str | None = None
+    numbers_left_out: str | None = None  # "landline" or "other_country": numbers the crawl did not keep
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def save_adverts(
             advert.has_whatsapp = found.has_whatsapp
             advert.phone_count = len(found.phones)
             advert.content_hash = found.content_hash
+            advert.numbers_left_out = found.numbers_left_out
             advert.language = None  # detected again from the new text
         if found.listing_hash is not None:
             advert.listing_hash = found.listing_hash

@@ -101,6 +101,8 @@ class Person(Base):
     # The provider said the number cannot receive messages (21211, 21614, 30005, 30006 ...).
     invalid_at: Mapped[datetime | None]
     whatsapp_opt_in_at: Mapped[datetime | None]
+    # The one reminder of the current contact round (later than last_contacted_at): the reminder decision.
+    reminded_at: Mapped[datetime | None]
 
 
 class Advert(Base):
@@ -130,6 +132,8 @@ class Advert(Base):
     listing_hash: Mapped[str | None] = mapped_column(String(64))
     detail_fetched_at: Mapped[datetime | None]
     gone_at: Mapped[datetime | None]
+    # Why numbers were left out by the crawl ("landline", "other_country"), so selection can say "not a mobile".
+    numbers_left_out: Mapped[str | None] = mapped_column(String(20))
 
 
 class AdvertPerson(Base):
@@ -139,6 +143,41 @@ class AdvertPerson(Base):
 
     advert_id: Mapped[int] = mapped_column(ForeignKey("adverts.id", ondelete="CASCADE"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class AdvertReason(Base):
+    """Why an advert (for one of its persons) was or was not messaged, as the last cycle decided.
+
+    Rows of listed adverts are replaced every cycle; a gone advert keeps its last reason. `detail` holds a keyword,
+    a city, a date or an advert id, never a number or advert text."""
+
+    __tablename__ = "advert_reasons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advert_id: Mapped[int] = mapped_column(ForeignKey("adverts.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(30), index=True)
+    detail: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class HeldAdvert(Base):
+    """An advert a person must decide on (`outreach review`): a hold keyword, an unknown city or category.
+
+    A decision holds for the advert's content as it was (content_hash); a changed advert is held again."""
+
+    __tablename__ = "held_adverts"
+    __table_args__ = (CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    advert_id: Mapped[int] = mapped_column(ForeignKey("adverts.id", ondelete="CASCADE"), unique=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    held_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Message(Base):
@@ -178,6 +217,8 @@ class Message(Base):
     content_sid: Mapped[str | None] = mapped_column(String(40))  # WhatsApp: an approved Content template
     content_variables: Mapped[dict[str, Any] | None]
     mode: Mapped[str | None] = mapped_column(String(10))  # auto / approve / assist / manual
+    # With several organisations (settings.organisations): whose message this is; its sender, its log.
+    organisation: Mapped[str | None] = mapped_column(String(40))
     approved_by: Mapped[str | None] = mapped_column(String(80))
     sent_by: Mapped[str | None] = mapped_column(String(80))
     error_code: Mapped[int | None]

@@ -1,0 +1,86 @@
+"""One selection pass: decide who gets a message (outreach.selection), queue the first contacts and reminders one
+person per transaction (outreach.compose), and store every advert's reason. The cycle runs it after the crawl;
+tests run it with their own clock."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from messaging.language import LanguageDetector
+from messaging.templates import REMINDER, TemplateBook
+from outreach.compose import enqueue_first_contact, enqueue_reminder
+from outreach.selection import select_contacts, store_decisions
+from outreach.settings import Settings
+from outreach.store.db import Store
+from outreach.targeting.reasons import Reason
+
+
+@dataclass
+class Queued:
+    eligible: int = 0  # persons selected for a first contact
+    first_contacts: Counter[str] = field(default_factory=Counter)  # queued (or drafted), by language
+    reminders: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)  # every listed advert (per person), by reason
+
+
+def first_contact_templates(settings: Settings) -> TemplateBook:
+    return TemplateBook(
+        settings.templates_dir,
+        settings.languages,
+        settings.fallback_language,
+        variant_seed=settings.templates.variant_seed,
+    )
+
+
+def reminder_templates(settings: Settings) -> TemplateBook:
+    return TemplateBook(settings.templates_dir, settings.languages, settings.fallback_language, kind=REMINDER)
+
+
+def select_and_queue(
+    store: Store,
+    settings: Settings,
+    *,
+    now: datetime,
+    actor: str,
+    detector: LanguageDetector,
+    templates: TemplateBook,
+) -> Queued:
+    draft = settings.sending.mode != "auto"  # approve and assist modes: drafts wait for a person
+    with store.session() as session:
+        selection = select_contacts(session, settings, now=now)
+    result = Queued(eligible=len(selection.first_contacts))
+    outcomes: dict[tuple[int, int], bool] = {}
+    for candidate in selection.first_contacts:
+        # One transaction per person: the message row, the contact decision and the audit event together.
+        with store.session() as session:
+            language = enqueue_first_contact(
+                session,
+                candidate,
+                settings=settings,
+                detector=detector,
+                templates=templates,
+                now=now,
+                actor=actor,
+                draft=draft,
+            )
+        outcomes[(candidate.advert_id, candidate.person_id)] = language is not None
+        if language is not None:
+            result.first_contacts[language] += 1
+    if selection.reminders:
+        book = reminder_templates(settings)
+        for reminder in selection.reminders:
+            with store.session() as session:
+                language = enqueue_reminder(
+                    session, reminder, settings=settings, templates=book, now=now, actor=actor, draft=draft
+                )
+            outcomes[(reminder.advert_id, reminder.person_id)] = language is not None
+            result.reminders += language is not None
+    for decision in selection.decisions:
+        if outcomes.get((decision.advert_id, decision.person_id or 0)) is False:
+            decision.reason = Reason.MESSAGE_WAITING  # another process decided first, in the same moment
+        result.reasons[decision.reason.value] += 1
+    with store.session() as session:
+        store_decisions(session, selection.decisions, now)
+    return result

@@ -1,0 +1,150 @@
+"""The review queue: adverts the policy holds (a hold keyword, no city, an unknown category) wait for a person.
+
+Approving lets the advert through the policy and queues its first message at once, through the same selection and
+compose path as a cycle (opt-outs, the contact rhythm and the send policy still apply); rejecting keeps it from
+being messaged while it reads as it does now. Both need a reason and are audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
+
+from messaging.language import LanguageDetector
+from messaging.templates import TemplateBook
+from outreach import audit
+from outreach.compose import enqueue_first_contact, enqueue_reminder
+from outreach.crypto import PhoneVault
+from outreach.errors import OutreachError, UsageError
+from outreach.masking import mask
+from outreach.selection import select_contacts, store_decisions
+from outreach.settings import Settings
+from outreach.store.db import rows_changed
+from outreach.store.models import Advert, AdvertPerson, AdvertReason, HeldAdvert, Person, Site
+from outreach.targeting.reasons import Reason, describe
+
+SNIPPET = 120
+
+
+@dataclass(frozen=True)
+class HeldItem:
+    id: int
+    advert_id: int
+    site: str
+    city: str | None
+    category: str | None
+    numbers: list[str]  # masked
+    snippet: str
+    rule: str
+    held_at: datetime
+
+
+@dataclass
+class Decided:
+    held_id: int
+    advert_id: int
+    status: str
+    queued: int = 0  # messages queued (or drafted) by an approval
+    not_queued: list[str] = field(default_factory=list)  # why not, per person
+
+
+def waiting(session: Session, vault: PhoneVault, limit: int = 200) -> list[HeldItem]:
+    """Pending held adverts that the last cycle still held (listed, and nothing else stops them), oldest first."""
+    still_held = exists().where(AdvertReason.advert_id == HeldAdvert.advert_id, AdvertReason.reason == Reason.HELD)
+    rows = session.execute(
+        select(HeldAdvert, Advert, Site.name)
+        .join(Advert, Advert.id == HeldAdvert.advert_id)
+        .join(Site, Site.id == Advert.site_id)
+        .where(HeldAdvert.status == "pending", Advert.gone_at.is_(None), still_held)
+        .order_by(HeldAdvert.held_at, HeldAdvert.id)
+        .limit(limit)
+    ).all()
+    items = []
+    for held, advert, site in rows:
+        encrypted = session.execute(
+            select(Person.phone_encrypted)
+            .join(AdvertPerson, AdvertPerson.person_id == Person.id)
+            .where(AdvertPerson.advert_id == advert.id)
+            .order_by(Person.id)
+        ).scalars()
+        text = " ".join(f"{advert.title}. {advert.text}".split())
+        items.append(
+            HeldItem(
+                held.id,
+                advert.id,
+                site,
+                advert.city,
+                advert.category,
+                [mask(vault.decrypt(value)) for value in encrypted],
+                text[:SNIPPET] + ("…" if len(text) > SNIPPET else ""),
+                held.rule,
+                held.held_at,
+            )
+        )
+    return items
+
+
+def decide(
+    session: Session,
+    held_id: int,
+    *,
+    approve: bool,
+    actor: str,
+    reason: str,
+    now: datetime,
+    settings: Settings,
+    detector: LanguageDetector | None = None,
+    templates: TemplateBook | None = None,
+    reminders: TemplateBook | None = None,
+) -> Decided:
+    """Approve or reject one held advert, in the caller's transaction; an approval queues what selection allows
+    now (needs detector and templates)."""
+    if not reason.strip():
+        raise UsageError("--reason is required")
+    held = session.get(HeldAdvert, held_id)
+    if held is None:
+        raise UsageError(f"no held advert {held_id} (see `outreach review`)")
+    status = "approved" if approve else "rejected"
+    changed = rows_changed(
+        session,
+        update(HeldAdvert)
+        .where(HeldAdvert.id == held_id, HeldAdvert.status == "pending")
+        .values(status=status, decided_at=now, decided_by=actor, decision_reason=reason),
+    )
+    if not changed:
+        session.refresh(held)
+        raise OutreachError(f"held advert {held_id} was already {held.status} by {held.decided_by}")
+    audit.record(
+        session, f"review.{status}", actor, held_id=held_id, advert_id=held.advert_id, rule=held.rule, reason=reason
+    )
+    result = Decided(held_id, held.advert_id, status)
+    selection = select_contacts(session, settings, now=now, advert_ids=[held.advert_id])
+    draft = settings.sending.mode != "auto"
+    if approve:
+        assert detector is not None and templates is not None
+        for candidate in selection.first_contacts:
+            language = enqueue_first_contact(
+                session,
+                candidate,
+                settings=settings,
+                detector=detector,
+                templates=templates,
+                now=now,
+                actor=actor,
+                draft=draft,
+            )
+            result.queued += language is not None
+        for reminder in selection.reminders:
+            assert reminders is not None
+            language = enqueue_reminder(
+                session, reminder, settings=settings, templates=reminders, now=now, actor=actor, draft=draft
+            )
+            result.queued += language is not None
+    result.not_queued = [
+        describe(d.reason, d.detail) for d in selection.decisions if d.reason not in (Reason.MESSAGED, Reason.REMINDED)
+    ]
+    store_decisions(session, selection.decisions, now)
+    return result
