@@ -11,7 +11,8 @@ from rich.table import Table
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
 
 review_app = typer.Typer(
-    help="Held adverts (a hold keyword, no city, an unknown category): list, approve or reject.",
+    help="Held adverts (a hold keyword, no city, an unknown category): list, approve or reject."
+    "\n\nExample: outreach review approve 12 --reason 'adult, checked the profile'",
     invoke_without_command=True,
 )
 app.add_typer(review_app, name="review")
