@@ -1,13 +1,18 @@
 """What the cycles achieved in a period, grouped by day, site, language or region: adverts found, persons
 contacted, delivered, replied, opted out, and the response rate. Counts only; no personal data leaves here.
+`outreach stats` and the dashboard's overview both count with this module, so they never disagree.
 
 A person counts once per group, under their first outbound message of the period that left us (not a draft, not
-cancelled). "Replied" is an inbound message after that contact which is not a bare STOP/START keyword; "opted out"
-is an opt-out recorded after it. Days are local days in the sending time zone.
+cancelled, not failed before sending). "Replied" is an inbound message after that contact which is not a bare
+STOP/START keyword; "opted out" is an opt-out recorded after it. Days are local days in the sending time zone.
+
+The rows of the longest period are read once (`load`); each grouping and each shorter period is counted from them
+in memory (`group`), so the overview's nine tables cost one pass over the database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +28,7 @@ from outreach.template_stats import NOT_A_REPLY
 
 GROUPINGS = ("day", "site", "lang", "region", "total")
 DELIVERED = ("delivered", "read")
+LEFT_US = (*SENT_STATES, "read")
 
 
 @dataclass
@@ -43,31 +49,38 @@ class OutcomeRow:
         return {**asdict(self), "response_rate": None if rate is None else round(rate, 4)}
 
 
-def outcome_stats(session: Session, *, by: str, since: datetime, zone: str) -> list[OutcomeRow]:
-    if by not in GROUPINGS:
-        raise ValueError(f"unknown grouping {by!r}")
-    tz = ZoneInfo(zone)
+@dataclass(frozen=True)
+class Outcomes:
+    """The raw facts of a period, oldest first: what `group` counts from."""
 
-    def day(moment: datetime) -> str:
-        return moment.astimezone(tz).date().isoformat()
+    since: datetime
+    adverts: Sequence[tuple[datetime, str, str | None]]  # first seen, site, municipality
+    # person, at, status, language, site, region
+    outbound: Sequence[tuple[int, datetime, str, str | None, str | None, str | None]]
+    inbound: Sequence[tuple[int, datetime, str]]  # person, at, kind
+    opt_outs: Sequence[tuple[int, datetime]]  # person, at
 
-    groups: dict[str, OutcomeRow] = {}
 
-    def row(key: str | None) -> OutcomeRow:
-        name = key or "-"
-        return groups.setdefault(name, OutcomeRow(name))
-
-    for first_seen, site, city, message_language in session.execute(
-        select(Advert.first_seen, Site.name, Advert.city, _first_message_language())
-        .join(Site, Site.id == Advert.site_id)
-        .where(Advert.first_seen >= since)
-    ):
-        key = {"day": day(first_seen), "site": site, "region": municipality(city), "lang": message_language}
-        row(key.get(by, "all")).adverts_found += 1
-
-    contacts: dict[int, tuple[datetime, str]] = {}  # person -> (time of first contact in the period, group)
-    delivered: set[int] = set()
-    for person, created, status, language, site, city in session.execute(
+def load(
+    session: Session,
+    since: datetime,
+    *,
+    organisations: list[str] | None = None,
+    regions: set[str] | None = None,
+) -> Outcomes:
+    """organisations: only their messages; regions: only adverts in these municipalities, case-folded (None: all)."""
+    adverts = [
+        (first_seen, site, municipality(city))
+        for first_seen, site, city in session.execute(
+            select(Advert.first_seen, Site.name, Advert.city)
+            .join(Site, Site.id == Advert.site_id)
+            .where(Advert.first_seen >= since)
+            .order_by(Advert.first_seen)
+        )
+    ]
+    if regions is not None:
+        adverts = [advert for advert in adverts if (advert[2] or "").casefold() in regions]
+    outbound_query = (
         select(Message.person_id, Message.created_at, Message.status, Message.language, Site.name, Advert.city)
         .outerjoin(Advert, Advert.id == Message.advert_id)
         .outerjoin(Site, Site.id == Advert.site_id)
@@ -75,52 +88,93 @@ def outcome_stats(session: Session, *, by: str, since: datetime, zone: str) -> l
             Message.direction == "out",
             Message.person_id.is_not(None),
             Message.created_at >= since,
-            Message.status.in_((*SENT_STATES, "read")),
+            Message.status.in_(LEFT_US),
         )
         .order_by(Message.created_at, Message.id)
-    ):
-        if person is None:
+    )
+    if organisations is not None:
+        outbound_query = outbound_query.where(Message.organisation.in_(organisations))
+    outbound = [
+        (person, at, status, language, site, municipality(city))
+        for person, at, status, language, site, city in session.execute(outbound_query)
+        if person is not None
+    ]
+    inbound = [
+        (person, at, kind)
+        for person, at, kind in session.execute(
+            select(Message.person_id, Message.created_at, Message.kind)
+            .where(Message.direction == "in", Message.person_id.is_not(None), Message.created_at >= since)
+            .order_by(Message.created_at)
+        )
+        if person is not None
+    ]
+    opt_outs = [
+        (person, at)
+        for person, at in session.execute(
+            select(Person.id, OptOut.created_at)
+            .join(OptOut, OptOut.person_key == Person.key)
+            .where(OptOut.kind == "opt_out", OptOut.created_at >= since)
+        )
+    ]
+    return Outcomes(since, adverts, outbound, inbound, opt_outs)
+
+
+def group(data: Outcomes, by: str, zone: str, since: datetime | None = None) -> list[OutcomeRow]:
+    """Rows per group, sorted by group; since: a later start than the loaded period's (the overview's today)."""
+    if by not in GROUPINGS:
+        raise ValueError(f"unknown grouping {by!r}")
+    start = max(since or data.since, data.since)
+    tz = ZoneInfo(zone)
+
+    def key(at: datetime, site: str | None, language: str | None, region: str | None) -> str:
+        if by == "total":
+            return "all"
+        value = {"day": at.astimezone(tz).date().isoformat(), "site": site, "lang": language, "region": region}[by]
+        return value or "-"
+
+    groups: dict[str, OutcomeRow] = {}
+
+    def row(name: str) -> OutcomeRow:
+        return groups.setdefault(name, OutcomeRow(name))
+
+    for first_seen, site, region in data.adverts:
+        if first_seen >= start:
+            row(key(first_seen, site, None, region)).adverts_found += 1
+    contacts: dict[int, tuple[datetime, str]] = {}  # person -> (first contact in the period, its group)
+    delivered: set[int] = set()
+    for person, at, status, language, site_name, region in data.outbound:
+        if at < start:
             continue
         if person not in contacts:
-            key = {"day": day(created), "site": site, "region": municipality(city), "lang": language}
-            contacts[person] = (created, key.get(by, "all") or "-")
+            contacts[person] = (at, key(at, site_name, language, region))
             row(contacts[person][1]).persons_contacted += 1
         if status in DELIVERED and person not in delivered:
             delivered.add(person)
             row(contacts[person][1]).delivered += 1
-
     replied: set[int] = set()
-    for person, created, kind in session.execute(
-        select(Message.person_id, Message.created_at, Message.kind).where(
-            Message.direction == "in", Message.person_id.is_not(None), Message.created_at >= since
-        )
-    ):
-        contact = contacts.get(person) if person is not None else None
-        if person is None or contact is None or person in replied or created < contact[0] or kind in NOT_A_REPLY:
+    for person, at, kind in data.inbound:
+        contact = contacts.get(person)
+        if contact is None or person in replied or at < contact[0] or kind in NOT_A_REPLY:
             continue
         replied.add(person)
         row(contact[1]).replied += 1
-
     opted_out: set[int] = set()
-    for person, created in session.execute(
-        select(Person.id, OptOut.created_at)
-        .join(OptOut, OptOut.person_key == Person.key)
-        .where(OptOut.kind == "opt_out", OptOut.created_at >= since)
-    ):
+    for person, at in data.opt_outs:
         contact = contacts.get(person)
-        if contact is None or person in opted_out or created < contact[0]:
+        if contact is None or person in opted_out or at < contact[0]:
             continue
         opted_out.add(person)
         row(contact[1]).opted_out += 1
-    return [groups[key] for key in sorted(groups)]
+    return [groups[name] for name in sorted(groups)]
 
 
-def _first_message_language() -> Any:
-    """The template language of the advert's first outbound message (None when it was not messaged)."""
-    return (
-        select(Message.language)
-        .where(Message.advert_id == Advert.id, Message.direction == "out")
-        .order_by(Message.id)
-        .limit(1)
-        .scalar_subquery()
-    )
+def outcome_stats(
+    session: Session,
+    *,
+    by: str,
+    since: datetime,
+    zone: str,
+    organisations: list[str] | None = None,
+    regions: set[str] | None = None,
+) -> list[OutcomeRow]:
+    return group(load(session, since, organisations=organisations, regions=regions), by, zone)

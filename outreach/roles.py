@@ -27,3 +27,15 @@ def visible_organisations(settings: Settings, actor: str) -> list[str] | None:
             f"{actor!r} is not a member of any organisation (organisations[].members) nor in umbrella_supervisors"
         )
     return own
+
+
+def visible_regions(settings: Settings, organisations: list[str] | None) -> set[str] | None:
+    """The municipalities (case-folded) of these organisations, for counting their adverts; None: all."""
+    if organisations is None:
+        return None
+    return {
+        place.casefold()
+        for unit in settings.organisations
+        if unit.key in organisations
+        for place in unit.municipalities
+    }

@@ -14,8 +14,9 @@ from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 
 from outreach.crypto import PhoneVault
+from outreach.settings import MemberOrganisation
 from outreach.store.db import Store
-from outreach.store.models import AuditEvent, LoginFailure, Message, OptOut, Person, User, WebSession
+from outreach.store.models import Advert, AuditEvent, LoginFailure, Message, OptOut, Person, User, WebSession
 from outreach.store.types import utcnow
 from outreach.users import hash_token
 from outreach.web.app import create_app
@@ -351,7 +352,7 @@ def test_the_overview_counts_what_happened(world: World) -> None:
     today = html.split("<tbody>")[1]
     assert "<tr><th>Adverts found</th><td>6</td><td>6</td><td>6</td></tr>" in today
     assert "<tr><th>Persons contacted</th><td>6</td>" in today
-    assert "<tr><th>Replies</th><td>1</td>" in today
+    assert "<tr><th>Replied</th><td>1</td>" in today and "<tr><th>Opted out</th><td>0</td>" in today
     assert "<tr><th>Response rate</th><td>17%</td>" in today
     assert html.count('<rect class="bar messages"') == 30 and html.count('<rect class="bar replies"') == 30
     assert "<td>kinky</td><td>3</td>" in html and "<td>Utrecht</td><td>2</td>" in html
@@ -389,3 +390,43 @@ def test_the_csv_export_keeps_formulas_from_ad_sites_as_text(world: World) -> No
     [_header, row] = export.strip().splitlines()
     assert "'=HYPERLINK(" in row and ",'@SUM(1+1)," in row
     assert ",=HYPERLINK" not in row and ",@SUM" not in row
+
+
+def test_with_several_organisations_a_member_sees_only_their_own_organisation(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    """alice is a member of Rotterdam's organisation: its messages only, in the log and the overview; bob, an
+    umbrella supervisor, sees everything."""
+    gateway.callbacks = "none"
+    settings = messaging_settings(database_url, keys, tmp_path, gateway, web={"public_url": "https://testserver"})
+    store = Store(settings.database_url)
+    add_users(store)
+    seed(settings, store)  # adverts in Amsterdam, Rotterdam, Utrecht (two each), one message per person
+    with store.session() as session:
+        for message in session.execute(select(Message).where(Message.direction == "out")).scalars():
+            city = session.get(Advert, message.advert_id).city  # type: ignore[union-attr]
+            message.organisation = "rotterdam" if city == "Rotterdam" else "utrecht"
+    units = [
+        {"key": "rotterdam", "name": "Hulp R", "fieldworker": "Sanne", "municipalities": ["Rotterdam"],
+         "from_number": "+3197010000011", "members": ["alice"]},
+        {"key": "utrecht", "name": "Hulp U", "fieldworker": "Noor", "municipalities": ["Utrecht", "Amsterdam"],
+         "from_number": "+3197010000022", "members": []},
+    ]  # fmt: skip
+    several = settings.model_copy(
+        update={"organisations": [MemberOrganisation(**unit) for unit in units], "umbrella_supervisors": ["bob"]}
+    )
+    with client_for(create_app(several)) as client:
+        log_in(client, "alice")
+        log = client.get("/log").text
+        overview = client.get("/").text
+        client.post("/logout", data={"csrf": page_csrf(client)})
+        log_in(client, "bob")
+        everything = client.get("/log").text
+        umbrella = client.get("/").text
+    store.close()
+    table = log.split("<tbody>")[1].split("</tbody>")[0]
+    assert table.count("<tr") == 2 and "Rotterdam" in table and "Utrecht" not in table and "Amsterdam" not in table
+    assert "<tr><th>Persons contacted</th><td>2</td>" in overview
+    assert "<tr><th>Adverts found</th><td>2</td>" in overview  # adverts in its own municipalities
+    assert everything.split("<tbody>")[1].split("</tbody>")[0].count("<tr") == 7  # 6 sent and the reply
+    assert "<tr><th>Persons contacted</th><td>6</td>" in umbrella

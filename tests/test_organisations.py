@@ -152,5 +152,14 @@ def test_replies_and_opt_outs_are_routed_shared_and_each_member_sees_their_own_l
         assert seen["bob"] == {number(1)[-3:], number(2)[-3:], number(3)[-3:]}
         assert run(["log", "--as", "dave", "--config", config]) == 1
         assert "not a member of any organisation" in capsys.readouterr().err
+        # The stats count the same way: each member their own organisation's contacts, the umbrella all.
+        totals = {}
+        for actor in ("alice", "carol", "bob"):
+            assert run(["stats", "--json", "--since", "3650d", "--as", actor, "--config", config]) == 0
+            (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+            totals[actor] = (row["persons_contacted"], row["replied"], row["opted_out"])
+        assert totals == {"alice": (2, 1, 0), "carol": (2, 0, 1), "bob": (3, 1, 1)}
+        assert run(["stats", "--by", "template", "--as", "alice", "--config", config]) == 1
+        assert "umbrella supervisors only" in capsys.readouterr().err
     finally:
         world.store.close()

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from outreach.commands.base import ConfigOption, app, console, settings_from
+from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
 from outreach.commands.output import OutputFormat, emit
-from outreach.errors import UsageError
+from outreach.errors import PermissionDenied, UsageError
 
 BY_CHOICES = ("total", "day", "site", "lang", "region", "reason", "template")
 
@@ -21,6 +21,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV for scripts.")] = False,
     config: ConfigOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Adverts found, persons contacted, delivered, replied, opted out and the response rate, per day, site,
     language (of the template sent) or region (municipality). `--by reason` counts the adverts the cycles of the
@@ -32,6 +33,7 @@ def stats(
     """
     from outreach.contact_log import parse_since
     from outreach.outcome_stats import outcome_stats
+    from outreach.roles import visible_organisations, visible_regions
     from outreach.store.db import Store
     from outreach.store.types import utcnow
     from outreach.targeting.reasons import describe, reason_counts
@@ -42,6 +44,9 @@ def stats(
     output = OutputFormat.choose(as_json, as_csv)
     start = parse_since(since) or utcnow()
     settings = settings_from(config)
+    organisations = visible_organisations(settings, actor_for(settings, actor))  # several organisations: own data
+    if organisations is not None and by in ("template", "reason"):
+        raise PermissionDenied(f"--by {by} counts every organisation's adverts: umbrella supervisors only")
     store = Store(settings.database_url)
     try:
         with store.session() as session:
@@ -51,7 +56,14 @@ def stats(
                 counts = reason_counts(session, since=start)
                 rows = [{"reason": key, "meaning": describe(key, None), "adverts": n} for key, n in counts.items()]
             else:
-                found = outcome_stats(session, by=by, since=start, zone=settings.sending.timezone)
+                found = outcome_stats(
+                    session,
+                    by=by,
+                    since=start,
+                    zone=settings.sending.timezone,
+                    organisations=organisations,
+                    regions=visible_regions(settings, organisations),
+                )
                 rows = [{by: row.group, **{k: v for k, v in row.as_dict().items() if k != "group"}} for row in found]
     finally:
         store.close()

@@ -14,11 +14,12 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from outreach import audit
+from outreach import audit, outcome_stats
 from outreach.contact_log import LogFilter, iter_rows
 from outreach.errors import UsageError
 from outreach.masking import mask
 from outreach.numbers import normalise_number
+from outreach.roles import visible_organisations, visible_regions
 from outreach.store.models import MESSAGE_STATES, Person, Site
 from outreach.store.types import utcnow
 from outreach.users import SessionUser
@@ -80,7 +81,12 @@ class LogPages:
     def __init__(self, dashboard: Dashboard) -> None:
         self.dashboard = dashboard
 
-    def _rows(self, wanted: LogFilter) -> list[dict[str, Any]]:
+    def _organisations(self, user: SessionUser) -> list[str] | None:
+        """With several organisations, a user sees only their own (umbrella supervisors: all)."""
+        return visible_organisations(self.dashboard.settings, user.name)
+
+    def _rows(self, wanted: LogFilter, user: SessionUser) -> list[dict[str, Any]]:
+        wanted = replace(wanted, organisations=self._organisations(user))
         with self.dashboard.store.session() as session:
             found = iter_rows(session, self.dashboard.vault, wanted, reveal=False)
             return [{**row, "created": row["created"][:16].replace("T", " ")} for row in found]
@@ -92,7 +98,7 @@ class LogPages:
 
     def log(self, request: Request, user: SessionUser, form: Form) -> Response:
         wanted, given = log_filter(request.query_params)
-        rows = self._rows(wanted)
+        rows = self._rows(wanted, user)
         page = wanted.offset // PAGE_SIZE + 1
         return self.dashboard.render(
             request,
@@ -119,7 +125,7 @@ class LogPages:
             person_id = session.execute(
                 select(Person.id).where(Person.key == self.dashboard.vault.key(e164))
             ).scalar_one_or_none()
-        rows = self._rows(LogFilter(person_id=person_id, limit=PAGE_SIZE)) if person_id is not None else []
+        rows = self._rows(LogFilter(person_id=person_id, limit=PAGE_SIZE), user) if person_id is not None else []
         return self.dashboard.render(
             request,
             "log.html",
@@ -142,7 +148,7 @@ class LogPages:
         wanted = replace(wanted, limit=CSV_LIMIT, offset=0)
         with self.dashboard.store.session() as session:
             audit.record(session, "log.exported", user.name, where="dashboard", filters=given, masked=True)
-        rows = self._rows(wanted)
+        rows = self._rows(wanted, user)
 
         def lines() -> Iterator[str]:
             out = io.StringIO()
@@ -165,12 +171,18 @@ class LogPages:
     def overview(self, request: Request, user: SessionUser, form: Form) -> Response:
         now = utcnow()
         month = overview.period_start(now, 30)
+        zone = self.dashboard.settings.sending.timezone
+        organisations = self._organisations(user)
         with self.dashboard.store.session() as session:
-            totals = [
-                overview.totals(session, label, overview.period_start(now, days)) for label, days in overview.PERIODS
-            ]
-            days = overview.per_day(session, now)
-            breakdowns = {by: overview.breakdown(session, month, by) for by in ("language", "site", "region")}
+            data = outcome_stats.load(
+                session,
+                month,
+                organisations=organisations,
+                regions=visible_regions(self.dashboard.settings, organisations),
+            )
+            days = overview.per_day(session, now, organisations=organisations)
+        totals = overview.totals(data, zone, now)
+        breakdowns = {by: overview.breakdown(data, zone, by) for by in ("language", "site", "region")}
         bars, top = overview.chart_bars(days)
         return self.dashboard.render(
             request,

@@ -1,5 +1,6 @@
 """The overview's numbers: what the system did today and in the last 7 and 30 days, per day, and by language,
-site and region. Counts only; no personal data leaves these queries."""
+site and region. Counts only; no personal data leaves these queries. The totals and breakdowns are
+outreach.outcome_stats' (the same as `outreach stats`); the chart counts messages per day."""
 
 from __future__ import annotations
 
@@ -7,29 +8,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, distinct, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from outreach.store.models import Advert, Message, OptOut, Site
+from outreach.outcome_stats import OutcomeRow, Outcomes, group
+from outreach.store.models import Message
 
 # Outbound messages that count as "sent to someone" (drafts and cancelled ones never left).
 NOT_SENT = ("draft", "cancelled")
 PERIODS = (("today", 0), ("7 days", 7), ("30 days", 30))
-
-
-@dataclass(frozen=True)
-class Totals:
-    label: str
-    adverts_found: int
-    persons_contacted: int
-    delivered: int
-    replies: int
-    opt_outs: int
-    replies_persons: int = 0  # persons who wrote back, for the response rate
-
-    @property
-    def response_rate(self) -> float | None:
-        return self.replies_persons / self.persons_contacted if self.persons_contacted else None
 
 
 @dataclass(frozen=True)
@@ -45,35 +32,20 @@ def period_start(now: datetime, days: int) -> datetime:
     return midnight - timedelta(days=max(days - 1, 0))
 
 
-def _count(session: Session, statement: Any) -> int:
-    return int(session.execute(statement).scalar_one() or 0)
+def totals(data: Outcomes, zone: str, now: datetime) -> list[OutcomeRow]:
+    """Today, 7 and 30 days (`data` loaded from 30 days back), counted as `outreach stats` counts."""
+    result = []
+    for label, days in PERIODS:
+        (row,) = group(data, "total", zone, since=period_start(now, days)) or [OutcomeRow("all")]
+        row.group = label
+        result.append(row)
+    return result
 
 
-def totals(session: Session, label: str, since: datetime) -> Totals:
-    outbound = (Message.direction == "out", Message.status.not_in(NOT_SENT), Message.created_at >= since)
-    return Totals(
-        label=label,
-        adverts_found=_count(session, select(func.count(Advert.id)).where(Advert.first_seen >= since)),
-        persons_contacted=_count(session, select(func.count(distinct(Message.person_id))).where(*outbound)),
-        delivered=_count(
-            session,
-            select(func.count(Message.id)).where(
-                Message.direction == "out", Message.status == "delivered", Message.created_at >= since
-            ),
-        ),
-        replies=_count(
-            session, select(func.count(Message.id)).where(Message.direction == "in", Message.created_at >= since)
-        ),
-        opt_outs=_count(
-            session, select(func.count(OptOut.id)).where(OptOut.kind == "opt_out", OptOut.created_at >= since)
-        ),
-        replies_persons=_count(
-            session,
-            select(func.count(distinct(Message.person_id))).where(
-                Message.direction == "in", Message.created_at >= since
-            ),
-        ),
-    )
+def breakdown(data: Outcomes, zone: str, by: str) -> list[OutcomeRow]:
+    """Per language, site or region over the loaded period, most persons contacted first (at most 15 rows)."""
+    rows = group(data, {"language": "lang"}.get(by, by), zone)
+    return sorted(rows, key=lambda row: (-row.persons_contacted, -row.adverts_found, row.group))[:15]
 
 
 def _day(session: Session, column: Any) -> ColumnElement[Any]:
@@ -83,38 +55,23 @@ def _day(session: Session, column: Any) -> ColumnElement[Any]:
     return func.date(column)  # SQLite stores UTC without a zone
 
 
-def per_day(session: Session, now: datetime, days: int = 30) -> list[Day]:
+def per_day(session: Session, now: datetime, days: int = 30, *, organisations: list[str] | None = None) -> list[Day]:
+    """Messages sent and received per UTC day; organisations: only theirs (None: all)."""
     since = period_start(now, days)
     day = _day(session, Message.created_at)
     counts: dict[str, list[int]] = {}
-    for when, direction, number in session.execute(
-        select(day, Message.direction, func.count(Message.id))
-        .where(Message.created_at >= since, Message.status.not_in(NOT_SENT))
-        .group_by(day, Message.direction)
-    ):
+    statement = select(day, Message.direction, func.count(Message.id)).where(
+        Message.created_at >= since, Message.status.not_in(NOT_SENT)
+    )
+    if organisations is not None:
+        statement = statement.where(Message.organisation.in_(organisations))
+    for when, direction, number in session.execute(statement.group_by(day, Message.direction)):
         counts.setdefault(str(when), [0, 0])[0 if direction == "out" else 1] += number
     first = since.date()
     return [
         Day(first + timedelta(days=i), *counts.get((first + timedelta(days=i)).isoformat(), [0, 0]))
         for i in range(days)
     ]
-
-
-def breakdown(session: Session, since: datetime, by: str) -> list[tuple[str, int, int]]:
-    """(value, messages sent, delivered) per language, site or region (city), most messages first."""
-    column: Any = {"language": Message.language, "site": Site.name, "region": Advert.city}[by]
-    delivered = func.sum(case((Message.status == "delivered", 1), else_=0))
-    statement = (
-        select(column, func.count(Message.id), delivered)
-        .select_from(Message)
-        .outerjoin(Advert, Advert.id == Message.advert_id)
-        .outerjoin(Site, Site.id == Advert.site_id)
-        .where(Message.direction == "out", Message.status.not_in(NOT_SENT), Message.created_at >= since)
-        .group_by(column)
-        .order_by(func.count(Message.id).desc())
-        .limit(15)
-    )
-    return [(value or "(unknown)", int(sent), int(ok or 0)) for value, sent, ok in session.execute(statement)]
 
 
 @dataclass(frozen=True)
