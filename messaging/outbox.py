@@ -341,6 +341,7 @@ class Outbox:
                 approved_by=claimed.approved_by,
                 dry_run=channel.dry_run,
                 late=not moved,  # a status callback got here first
+                rate_limited=attempt,  # 429 answers retried before this send: each refusal stays on record
             )
         report.sent[language or "?"] += 1
         if channel.dry_run:
