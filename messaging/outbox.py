@@ -145,11 +145,13 @@ class Outbox:
                 if not self.dry_run and not self.window.is_open(now or utcnow()):
                     report.stopped = Stop.WINDOW
                     break
+                # Pace before claiming, never between the claim and the call: a claimed message waiting for its
+                # turn would miss an opt-out that arrives meanwhile (the claim is the last opt-out check).
+                self.pacer.wait()
                 claimed = self._claim_next(report, now)
                 if claimed is None:
                     break
                 if claimed.outbound is not None:
-                    self.pacer.wait()
                     self._send(claimed, report)
                 budget -= 1
             if budget <= 0 and report.stopped is None and self._has_queued():
