@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -26,6 +27,7 @@ from outreach.inbound import Inbound, InboundResult, receive
 from outreach.notify import Notifier
 from outreach.settings import Settings
 from outreach.store.db import Store, current_revision, head_revision
+from outreach.web.limits import WebhookBodyLimits
 from outreach.web.twilio_signature import is_signed_by_twilio
 
 logger = logging.getLogger("outreach.web")
@@ -131,4 +133,4 @@ def create_app(settings: Settings) -> Starlette:
         yield
         store.close()
 
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(WebhookBodyLimits, MAX_FORM_BYTES)])
