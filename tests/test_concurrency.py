@@ -53,7 +53,9 @@ def test_two_cycles_and_two_senders_at_once_run_one_cycle_and_send_nothing_twice
 
                 commands = [("cycle", "cycle-a"), ("send", "sender-a"), ("cycle", "cycle-b"), ("send", "sender-b")]
                 children = [start([command, "--as", actor], settings, tmp_path) for command, actor in commands]
-                results = [(child.args[3], *child.communicate(timeout=120), child.returncode) for child in children]
+                outputs = [child.communicate(timeout=120) for child in children]
+                results = [(command, out, err, child.returncode) for (command, _), (out, err), child in zip(
+                    commands, outputs, children, strict=True)]  # fmt: skip
                 cycles = [(out, err, code) for command, out, err, code in results if command == "cycle"]
                 senders = [(out, err, code) for command, out, err, code in results if command == "send"]
                 assert sorted(code for _, _, code in cycles) == [0, 1], cycles
