@@ -218,3 +218,34 @@ def test_cycles_killed_at_random_points_message_every_eligible_person_exactly_on
     )
     # The seeded plans must really reach every phase the test claims to cover.
     assert landed["crawl"] and landed["sending"], landed
+
+
+def test_a_crawl_child_stops_soon_after_its_cycle_is_killed(
+    keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    """An orphaned crawl would go on next to the restarted cycle's crawl, and the two together would exceed the
+    site's request rate (invariant 7); so the crawl child stops once its parent is gone. (Processes only: SQLite.)"""
+    with FixtureSite(seed=9, count=60) as site:
+        settings = fast_world_settings(f"sqlite:///{tmp_path / 'outreach.db'}", keys, tmp_path, site, gateway)
+        site.write_site_file(tmp_path / "sites", rate_limit={"requests_per_second": 5, "concurrency": 1})
+        child = start(["cycle"], settings, tmp_path)
+        killed_at: list[float] = []
+
+        def kill_the_cycle_only(request: LoggedRequest) -> None:
+            if request.path.startswith("/advertentie/") and not killed_at:
+                os.kill(child.pid, signal.SIGKILL)
+                killed_at.append(time.monotonic())
+
+        site.on_request = kill_the_cycle_only
+        try:
+            child.wait(timeout=60)
+            deadline = time.monotonic() + 10
+            while _alive(child.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            orphan_alive = _alive(child.pid)
+        finally:
+            site.on_request = None
+            _kill_group(child.pid)
+        assert killed_at and not orphan_alive
+        late = [request.path for request in site.requests if request.at > killed_at[0] + 2]
+        assert late == [], f"the orphaned crawl went on: {len(late)} requests more than 2 s after the kill"
