@@ -74,8 +74,8 @@ class Store:
 
     def drop_old_page_versions(self) -> None:
         """After a purge or an erasure on SQLite: write the WAL into the database file and empty it, so no earlier
-        version of a page (holding what was just deleted) stays in the -wal file. Best effort: with other readers
-        active, the next checkpoint does it."""
+        version of a page (holding what was just deleted) stays in the -wal file. Best effort: while another
+        connection is in the middle of a read it cannot be emptied, and its old frames go as the WAL is reused."""
         if self.engine.dialect.name == "sqlite":
             connection = self.engine.raw_connection()  # outside a transaction: a checkpoint cannot run in one
             try:
