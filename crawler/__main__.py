@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from scrapy.crawler import Crawler, CrawlerProcess
@@ -44,12 +45,29 @@ def main(argv: list[str] | None = None) -> int:
         # One Crawler per site: its own politeness settings, stats and limits.
         crawl = process.crawl(Crawler(GenericAdSpider, scrapy_settings(settings, site, args.run_id)), site=site)
         crawl.addErrback(_record_failure, site.name, failed)
+    _stop_when_orphaned(os.getppid())
     process.start()
     if failed:
         # The parent marks the run failed; the log above holds the traceback.
         print(f"error: the crawl of {', '.join(failed)} failed", file=sys.stderr)
         return 1
     return 0
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """Exit once the cycle that started us is gone (killed, out of memory): the restarted cycle starts its own
+    crawl, and two crawls of one site would together exceed its request rate. At once, not by Scrapy's graceful
+    stop, which still downloads every request already queued for the site. Ending like this is the same as being
+    killed with the parent: every store write is one transaction, and what was not stored the next crawl fetches."""
+    from twisted.internet import task
+
+    def check() -> None:
+        if os.getppid() != parent:
+            logging.getLogger(__name__).warning("the parent process %s is gone: stopping the crawl now", parent)
+            logging.shutdown()
+            os._exit(1)
+
+    task.LoopingCall(check).start(0.5, now=False)
 
 
 def _record_failure(failure: Failure, site: str, failed: list[str]) -> None:

@@ -151,11 +151,13 @@ class Outbox:
                 if not self.dry_run and not self.window.is_open(now or utcnow()):
                     report.stopped = Stop.WINDOW
                     break
+                # Pace before claiming, never between the claim and the call: a claimed message waiting for its
+                # turn would miss an opt-out that arrives meanwhile (the claim is the last opt-out check).
+                self.pacer.wait()
                 claimed = self._claim_next(report, now)
                 if claimed is None:
                     break
                 if claimed.outbound is not None:
-                    self.pacer.wait()
                     self._send(claimed, report)
                 budget -= 1
                 handled += 1
@@ -351,6 +353,7 @@ class Outbox:
                 approved_by=claimed.approved_by,
                 dry_run=channel.dry_run,
                 late=not moved,  # a status callback got here first
+                rate_limited=attempt,  # 429 answers retried before this send: each refusal stays on record
             )
         report.sent[language or "?"] += 1
         if channel.dry_run:

@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,16 +62,38 @@ def parse_csv(text: str, default_region: str) -> list[tuple[str, str]]:
     """(E.164, reason) per line of `number[,reason]`; every bad line is named, nothing is half-imported."""
     entries: list[tuple[str, str]] = []
     problems: list[str] = []
-    for line_number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not row or not row[0].strip() or row[0].strip().lower() in ("number", "phone"):
-            continue
-        try:
-            entries.append((normalise_number(row[0].strip(), default_region), (row[1] if len(row) > 1 else "").strip()))
-        except UsageError as exc:
-            problems.append(f"line {line_number}: {exc}")
+    # newline="": the csv module's own line handling, so a stray carriage return is data, not a crash.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for row in reader:
+            if not row or not row[0].strip() or row[0].strip().lower() in ("number", "phone"):
+                continue
+            try:
+                number = normalise_number(row[0].strip(), default_region)
+            except UsageError as exc:
+                problems.append(f"line {reader.line_num}: {_shortened(str(exc))}")
+                continue
+            entries.append((number, (row[1] if len(row) > 1 else "").strip()))
+    except csv.Error as exc:
+        problems.append(f"line {reader.line_num}: not readable as CSV ({exc})")
     if problems:
         raise UsageError(f"{len(problems)} bad line(s), nothing imported: " + "; ".join(problems[:5]))
     return entries
+
+
+def read_csv_file(path: Path, default_region: str) -> list[tuple[str, str]]:
+    """parse_csv of a file, which must be UTF-8 (a spreadsheet's byte-order mark is fine)."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UsageError(f"{path.name}: line {line}: not UTF-8 text; save the file as CSV UTF-8") from exc
+    return parse_csv(text, default_region)
+
+
+def _shortened(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def to_csv(blocked: list[Blocked]) -> str:

@@ -120,6 +120,7 @@ def scheduled_purge(config_file: str | None) -> None:
     try:
         with store.session() as session:
             report = purge(session, settings.retention, utcnow(), "scheduler")
+        store.drop_old_page_versions()
         beat(store, "purge", at=utcnow(), **report.__dict__)
     finally:
         store.close()

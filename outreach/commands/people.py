@@ -146,7 +146,7 @@ def blocklist_import(
     from outreach.store.db import Store
 
     settings = settings_from(config)
-    entries = blocklist.parse_csv(file.read_text(encoding="utf-8"), settings.default_region)
+    entries = blocklist.read_csv_file(file, settings.default_region)
     who = actor_for(settings, actor)
     vault = PhoneVault.from_settings(settings)
     store = Store(settings.database_url)

@@ -31,6 +31,7 @@ def purge(config: ConfigOption = None, actor: ActorOption = None) -> None:
     try:
         with store.session() as session, ProgressReport("purge (steps)", PURGE_STEPS) as shown:
             report = run_purge(session, settings.retention, utcnow(), actor_for(settings, actor), shown.update)
+        store.drop_old_page_versions()
     finally:
         store.close()
     console.print(
@@ -90,6 +91,7 @@ def erase(
     try:
         with store.session() as session:
             found = erase_subject(session, PhoneVault.from_settings(settings), e164, actor_for(settings, actor), reason)
+        store.drop_old_page_versions()
     finally:
         store.close()
     console.print("erased; the opt-out key stays" if found else "nothing held about that number; opt-out key recorded")

@@ -45,6 +45,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Deleted rows are overwritten with zeros, so purged or erased text does not linger in free pages. Some
+        # builds (Debian's) do this by default, others do not: it must not depend on the build.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -68,6 +71,17 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def drop_old_page_versions(self) -> None:
+        """After a purge or an erasure on SQLite: write the WAL into the database file and empty it, so no earlier
+        version of a page (holding what was just deleted) stays in the -wal file. Best effort: while another
+        connection is in the middle of a read it cannot be emptied, and its old frames go as the WAL is reused."""
+        if self.engine.dialect.name == "sqlite":
+            connection = self.engine.raw_connection()  # outside a transaction: a checkpoint cannot run in one
+            try:
+                connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                connection.close()
 
 
 def alembic_config(url: str) -> Any:

@@ -28,6 +28,7 @@ from outreach.notify import Notifier
 from outreach.settings import Settings
 from outreach.store.db import Store, current_revision, head_revision
 from outreach.web.dashboard.routes import SecurityHeaders, dashboard_routes
+from outreach.web.limits import WebhookBodyLimits
 from outreach.web.twilio_signature import is_signed_by_twilio
 
 logger = logging.getLogger("outreach.web")
@@ -135,4 +136,7 @@ def create_app(settings: Settings) -> Starlette:
         yield
         store.close()
 
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    # Every POST, the webhooks' and the dashboard's forms, is a form of at most MAX_FORM_BYTES, checked as it
+    # arrives and before any handler runs.
+    limits = Middleware(WebhookBodyLimits, MAX_FORM_BYTES, path_prefix="/")
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders), limits])

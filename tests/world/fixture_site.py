@@ -12,6 +12,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -64,11 +65,11 @@ class FixtureWorld:
     adverts: list[GeneratedAdvert] = field(default_factory=list)
     persons: list[GeneratedPerson] = field(default_factory=list)
 
-    def eligible(self, mobile_countries: set[str]) -> dict[str, str]:
-        """E.164 -> language of every person who should get a first message."""
+    def eligible(self, mobile_countries: set[str], adverts: list[GeneratedAdvert] | None = None) -> dict[str, str]:
+        """E.164 -> language of every person who should get a first message (from `adverts`: default all)."""
         prefixes = {"NL": "+31", "RO": "+40", "PL": "+48", "ES": "+34"}
         allowed = {prefixes[c] for c in mobile_countries if c in prefixes}
-        advertised = {ad.person for ad in self.adverts}
+        advertised = {ad.person for ad in (self.adverts if adverts is None else adverts)}
         return {
             p.e164: p.language
             for index, p in enumerate(self.persons)
@@ -330,7 +331,10 @@ class FixtureSiteHandler(QuietHandler):
         fault = site.take_fault(url.path)
         if fault is not None:
             status, body, headers = self.apply_fault(fault, status, body)
-        site.log(LoggedRequest(arrived, self.command, self.path, status, self.headers.get("User-Agent", "")))
+        logged = LoggedRequest(arrived, self.command, self.path, status, self.headers.get("User-Agent", ""))
+        site.log(logged)
+        if site.on_request is not None:
+            site.on_request(logged)  # before the answer leaves: a test may kill the crawler here
         # The crawler may give up waiting (download timeout, size limit): that is what the faults test.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.send_body(status, body, answer.content_type, headers)
@@ -382,6 +386,7 @@ class FixtureSite(BackgroundServer):
         self.pagination_trap: str | None = None  # "loop" (last page links to page 1) or "endless"
         self.hidden: set[str] = set()  # advert ids not (or no longer) published
         self.markup_change: str | None = None  # "cards_renamed" (listing) or "numbers_hidden" (detail pages)
+        self.on_request: Callable[[LoggedRequest], None] | None = None
         self._lock = threading.Lock()
 
     def listed(self) -> list[GeneratedAdvert]:
