@@ -12,7 +12,8 @@ in memory (`group`), so the overview's nine tables cost one pass over the databa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,6 @@ from messaging.outbox import SENT_STATES
 from outreach.store.models import Advert, Message, OptOut, Person, Site
 from outreach.template_stats import NOT_A_REPLY
 
-GROUPINGS = ("day", "site", "lang", "region", "total")
 DELIVERED = ("delivered", "read")
 LEFT_US = (*SENT_STATES, "read")
 
@@ -69,8 +69,9 @@ def load(
     regions: set[str] | None = None,
 ) -> Outcomes:
     """organisations: only their messages; regions: only adverts in these municipalities, case-folded (None: all)."""
+    place = _municipalities()
     adverts = [
-        (first_seen, site, municipality(city))
+        (first_seen, site, place(city))
         for first_seen, site, city in session.execute(
             select(Advert.first_seen, Site.name, Advert.city)
             .join(Site, Site.id == Advert.site_id)
@@ -95,7 +96,7 @@ def load(
     if organisations is not None:
         outbound_query = outbound_query.where(Message.organisation.in_(organisations))
     outbound = [
-        (person, at, status, language, site, municipality(city))
+        (person, at, status, language, site, place(city))
         for person, at, status, language, site, city in session.execute(outbound_query)
         if person is not None
     ]
@@ -119,53 +120,68 @@ def load(
     return Outcomes(since, adverts, outbound, inbound, opt_outs)
 
 
+def _municipalities() -> Callable[[str | None], str | None]:
+    """crawler.places.municipality, remembered per spelling: a period has thousands of rows and a few cities."""
+    known: dict[str | None, str | None] = {}
+
+    def place(city: str | None) -> str | None:
+        if city not in known:
+            known[city] = municipality(city)
+        return known[city]
+
+    return place
+
+
 def group(data: Outcomes, by: str, zone: str, since: datetime | None = None) -> list[OutcomeRow]:
     """Rows per group, sorted by group; since: a later start than the loaded period's (the overview's today)."""
-    if by not in GROUPINGS:
-        raise ValueError(f"unknown grouping {by!r}")
     start = max(since or data.since, data.since)
-    tz = ZoneInfo(zone)
-
-    def key(at: datetime, site: str | None, language: str | None, region: str | None) -> str:
-        if by == "total":
-            return "all"
-        value = {"day": at.astimezone(tz).date().isoformat(), "site": site, "lang": language, "region": region}[by]
-        return value or "-"
-
-    groups: dict[str, OutcomeRow] = {}
-
-    def row(name: str) -> OutcomeRow:
-        return groups.setdefault(name, OutcomeRow(name))
-
-    for first_seen, site, region in data.adverts:
-        if first_seen >= start:
-            row(key(first_seen, site, None, region)).adverts_found += 1
+    key = _key_function(by, ZoneInfo(zone))
+    adverts = Counter(key(at, site, None, region) for at, site, region in data.adverts if at >= start)
+    contacted: Counter[str] = Counter()
+    delivered: Counter[str] = Counter()
+    replied: Counter[str] = Counter()
+    opted_out: Counter[str] = Counter()
     contacts: dict[int, tuple[datetime, str]] = {}  # person -> (first contact in the period, its group)
-    delivered: set[int] = set()
-    for person, at, status, language, site_name, region in data.outbound:
+    delivered_to: set[int] = set()
+    for person, at, status, language, site, region in data.outbound:
         if at < start:
             continue
-        if person not in contacts:
-            contacts[person] = (at, key(at, site_name, language, region))
-            row(contacts[person][1]).persons_contacted += 1
-        if status in DELIVERED and person not in delivered:
-            delivered.add(person)
-            row(contacts[person][1]).delivered += 1
-    replied: set[int] = set()
-    for person, at, kind in data.inbound:
         contact = contacts.get(person)
-        if contact is None or person in replied or at < contact[0] or kind in NOT_A_REPLY:
-            continue
-        replied.add(person)
-        row(contact[1]).replied += 1
-    opted_out: set[int] = set()
-    for person, at in data.opt_outs:
-        contact = contacts.get(person)
-        if contact is None or person in opted_out or at < contact[0]:
-            continue
-        opted_out.add(person)
-        row(contact[1]).opted_out += 1
-    return [groups[name] for name in sorted(groups)]
+        if contact is None:
+            contact = contacts[person] = (at, key(at, site, language, region))
+            contacted[contact[1]] += 1
+        if status in DELIVERED and person not in delivered_to:
+            delivered_to.add(person)
+            delivered[contact[1]] += 1
+    for events, counter, is_answer in (
+        (data.inbound, replied, lambda kind: kind not in NOT_A_REPLY),
+        (((person, at, "") for person, at in data.opt_outs), opted_out, lambda kind: True),
+    ):
+        counted: set[int] = set()
+        for person, at, kind in events:
+            contact = contacts.get(person)
+            if contact is not None and person not in counted and at >= contact[0] and is_answer(kind):
+                counted.add(person)
+                counter[contact[1]] += 1
+    return [
+        OutcomeRow(name, adverts[name], contacted[name], delivered[name], replied[name], opted_out[name])
+        for name in sorted(set(adverts) | set(contacted))
+    ]
+
+
+def _key_function(by: str, tz: ZoneInfo) -> Callable[[datetime, str | None, str | None, str | None], str]:
+    """The group a fact belongs to: its local day, site, template language or region ("-" when unknown)."""
+    if by == "total":
+        return lambda at, site, language, region: "all"
+    if by == "day":
+        return lambda at, site, language, region: at.astimezone(tz).date().isoformat()
+    if by == "site":
+        return lambda at, site, language, region: site or "-"
+    if by == "lang":
+        return lambda at, site, language, region: language or "-"
+    if by == "region":
+        return lambda at, site, language, region: region or "-"
+    raise ValueError(f"unknown grouping {by!r}")
 
 
 def outcome_stats(

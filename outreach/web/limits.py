@@ -29,10 +29,13 @@ class WebhookBodyLimits:
             return
         headers = Headers(scope=scope)
         content_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+        declared = headers.get("content-length")
+        if not content_type and declared == "0":  # an empty form (a button); nothing to parse
+            await self.app(scope, receive, send)
+            return
         if content_type != FORM:
             await self._reject(scope, receive, send, 415, f"expected {FORM}")
             return
-        declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._reject(scope, receive, send, 413, "request body too large")
             return
