@@ -539,6 +539,7 @@ class Settings(BaseSettings):
                     "municipalities": ["Rotterdam"],
                     "from_number": "+3197010000002",
                     "members": ["alice"],
+                    "cycle_cron": "*/30 9-21 * * *",
                 }
             ]
         ],
