@@ -257,7 +257,9 @@ def select_contacts(
             contacted = persons[pid].last_contacted_at
             assert contacted is not None
             sent = rules.sent[pid]
-            reminders.append(ReminderCandidate(pid, decision.advert_id, sent.language, contacted, sent.organisation))
+            # A first contact from before organisations were configured has none: the advert's region decides.
+            organisation = sent.organisation or verdicts[decision.advert_id].organisation
+            reminders.append(ReminderCandidate(pid, decision.advert_id, sent.language, contacted, organisation))
     return Selection(first, reminders, decisions)
 
 

@@ -18,12 +18,14 @@ import yaml
 from sqlalchemy import select, text
 
 from outreach.cli import run
+from outreach.contact_pass import select_and_queue
 from outreach.scheduler import cycle_jobs
 from outreach.settings import Settings
 from outreach.store.db import Store, upgrade
 from outreach.store.models import AdvertReason, AuditEvent, Message
 from tests.conftest import make_settings
-from tests.messaging_world import config_file
+from tests.messaging_world import config_file, messaging_settings
+from tests.test_contact_rhythm import World
 from tests.test_organisations import ROTTERDAM, THE_HAGUE
 from tests.world.fixture_site import FixtureSite
 from tests.world.twilio_gateway import TwilioGateway
@@ -221,3 +223,34 @@ def test_scheduled_cycles_of_two_organisations_on_one_schedule_both_run_one_afte
     assert names == ["cycle.started", "cycle.finished"] * (len(names) // 2), names
     assert {fields["organisation"] for _, fields in events} == {"rotterdam", "den-haag"}
     assert len({m.to for m in gateway.messages}) == len(gateway.messages)
+
+
+def test_an_organisations_cycle_sends_the_reminder_of_a_first_contact_from_before_organisations(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    """A first contact made before `organisations:` was configured has no organisation: its reminder belongs to
+    the organisation of the advert's region, not to nobody (which no organisation's cycle would ever queue)."""
+    single = messaging_settings(database_url, keys, tmp_path, gateway, language={"detector": "py3langid"})
+    world = World(single, gateway)
+    try:
+        made = world.advert(0, 1, city="Schiedam")
+        world.at(0)
+        assert world.kinds_sent(1) == ["first_contact"]
+        world.settings = _settings(database_url, keys, tmp_path, gateway, organisations=[ROTTERDAM, THE_HAGUE])
+        for key, reminders in (("den-haag", 0), ("rotterdam", 1)):
+            queued = select_and_queue(
+                world.store,
+                world.settings,
+                now=world.start + timedelta(days=5.1),
+                actor="scheduler",
+                detector=world.detector,
+                templates=world.templates,
+                organisation=key,
+            )
+            assert queued.reminders == reminders, key
+        assert world.reason(made) == ("reminded", None)
+        with world.store.session() as session:
+            kinds = session.execute(select(Message.kind, Message.organisation).order_by(Message.id)).all()
+        assert kinds == [("first_contact", None), ("reminder", "rotterdam")]
+    finally:
+        world.store.close()
