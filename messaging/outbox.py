@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from messaging.channels.base import Channel, Outbound, SendError
@@ -98,8 +98,12 @@ class Outbox:
         sleep: Callable[[float], None] | None = None,
         stop: threading.Event | None = None,
         senders: Mapping[str, str] | None = None,
+        organisation: str | None = None,
     ) -> None:
         self.store = store
+        # One organisation's cycle drains only that organisation's messages (several organisations, each on its
+        # own schedule); None: every queued message.
+        self.organisation = organisation
         self.senders = senders or {}  # organisation -> its number or Messaging Service (several organisations)
         self.vault = vault
         self.channels: Mapping[str, Channel] = channels if isinstance(channels, Mapping) else {"sms": channels}
@@ -201,26 +205,28 @@ class Outbox:
             return False
         return True
 
+    def _queued(self) -> list[ColumnElement[bool]]:
+        """The conditions of a message this outbox may claim."""
+        conditions = [Message.status == "queued", Message.direction == "out"]
+        if self.organisation is not None:
+            conditions.append(Message.organisation == self.organisation)
+        return conditions
+
     def _has_queued(self) -> bool:
         with self.store.session() as session:
-            return (
-                session.execute(
-                    select(Message.id).where(Message.status == "queued", Message.direction == "out").limit(1)
-                ).first()
-                is not None
-            )
+            return session.execute(select(Message.id).where(*self._queued()).limit(1)).first() is not None
 
     def _claim_next(self, report: DrainReport, now: datetime | None) -> Claimed | None:
         """queued -> sending for the oldest queued message, and what to send, in one transaction.
 
-        One statement: UPDATE ... WHERE id = (oldest queued, FOR UPDATE SKIP LOCKED on PostgreSQL) AND status =
-        'queued' RETURNING id. SKIP LOCKED keeps concurrent senders off each other's rows; the status condition is
-        what guarantees that no row is claimed twice."""
+        One statement: UPDATE ... WHERE id = (oldest queued of this outbox's organisation, if it has one, FOR
+        UPDATE SKIP LOCKED on PostgreSQL) AND status = 'queued' RETURNING id. SKIP LOCKED keeps concurrent senders
+        off each other's rows; the status condition is what guarantees that no row is claimed twice."""
         while True:
             with self.store.session() as session:
                 oldest = (
                     select(Message.id)
-                    .where(Message.status == "queued", Message.direction == "out")
+                    .where(*self._queued())
                     .order_by(Message.id)
                     .limit(1)
                     .with_for_update(skip_locked=True)
@@ -235,9 +241,7 @@ class Outbox:
                 ).scalar_one_or_none()
                 if claimed is not None:
                     return self._prepare(session, claimed, report, now)
-                waiting = session.execute(
-                    select(Message.id).where(Message.status == "queued", Message.direction == "out").limit(1)
-                ).first()
+                waiting = session.execute(select(Message.id).where(*self._queued()).limit(1)).first()
                 if waiting is None:
                     return None
             # another sender took the oldest between our subquery and update: look for the next one

@@ -101,6 +101,10 @@ def cycle(
     config: ConfigOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Do everything but send.")] = False,
     site: Annotated[list[str] | None, typer.Option("--site", help="Only this site (repeatable).")] = None,
+    organisation: Annotated[
+        str | None,
+        typer.Option("--organisation", help="With several organisations: queue and send only this one's messages."),
+    ] = None,
     actor: ActorOption = None,
 ) -> None:
     """Run one crawl-and-message cycle now.
@@ -111,7 +115,9 @@ def cycle(
 
     settings = settings_from(config)
     # The same lock as the scheduler's: a second cycle exits at once with one line.
-    report = locked_cycle(settings, actor=actor_for(settings, actor), dry_run=dry_run or None, sites=site)
+    report = locked_cycle(
+        settings, actor=actor_for(settings, actor), dry_run=dry_run or None, sites=site, organisation=organisation
+    )
     _print_cycle(report)
     if not report.crawl_ok:
         raise OutreachError(report.crawl_error or "crawl failed")

@@ -11,7 +11,7 @@ from datetime import datetime
 from messaging.language import LanguageDetector
 from messaging.templates import REMINDER, TemplateBook
 from outreach.compose import enqueue_first_contact, enqueue_reminder
-from outreach.selection import select_contacts, store_decisions
+from outreach.selection import Candidate, ReminderCandidate, select_contacts, store_decisions
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.targeting.reasons import Reason
@@ -46,10 +46,21 @@ def select_and_queue(
     actor: str,
     detector: LanguageDetector,
     templates: TemplateBook,
+    organisation: str | None = None,
 ) -> Queued:
+    """organisation: one organisation's cycle queues only that organisation's messages; whom another one would
+    message waits for that one's cycle (and is decided again then)."""
     draft = settings.sending.mode != "auto"  # approve and assist modes: drafts wait for a person
     with store.session() as session:
         selection = select_contacts(session, settings, now=now)
+    others: dict[tuple[int, int], str] = {}
+    if organisation is not None:
+        chosen: list[Candidate | ReminderCandidate] = [*selection.first_contacts, *selection.reminders]
+        for one in chosen:
+            if one.organisation != organisation:
+                others[(one.advert_id, one.person_id)] = one.organisation or "-"
+        selection.first_contacts = [c for c in selection.first_contacts if c.organisation == organisation]
+        selection.reminders = [r for r in selection.reminders if r.organisation == organisation]
     result = Queued(eligible=len(selection.first_contacts))
     outcomes: dict[tuple[int, int], bool] = {}
     for candidate in selection.first_contacts:
@@ -78,8 +89,11 @@ def select_and_queue(
             outcomes[(reminder.advert_id, reminder.person_id)] = language is not None
             result.reminders += language is not None
     for decision in selection.decisions:
-        if outcomes.get((decision.advert_id, decision.person_id or 0)) is False:
+        chosen_key = (decision.advert_id, decision.person_id or 0)
+        if outcomes.get(chosen_key) is False:
             decision.reason = Reason.MESSAGE_WAITING  # another process decided first, in the same moment
+        elif chosen_key in others:
+            decision.reason, decision.detail = Reason.OTHER_ORGANISATION, others[chosen_key]
         result.reasons[decision.reason.value] += 1
     with store.session() as session:
         store_decisions(session, selection.decisions, now)

@@ -51,9 +51,13 @@ class CycleReport:
     send_stopped: Stop | None = None
 
 
-def check_configuration(settings: Settings, sites: list[str] | None = None) -> TemplateBook:
+def check_configuration(
+    settings: Settings, sites: list[str] | None = None, organisation: str | None = None
+) -> TemplateBook:
     """What would stop a cycle, found before anything runs: keys, templates (`outreach templates check`), site
-    files."""
+    files, the organisation of the cycle."""
+    if organisation is not None:
+        settings.require_organisation(organisation)
     PhoneVault.from_settings(settings)
     require_templates_pass(settings)
     templates = first_contact_templates(settings)
@@ -74,17 +78,23 @@ def run_cycle(
     dry_run: bool | None = None,
     sites: list[str] | None = None,
     stop: threading.Event | None = None,
+    organisation: str | None = None,
 ) -> CycleReport:
-    """stop: set by a SIGTERM handler; the crawl child is asked to stop and sending ends after the current message."""
+    """stop: set by a SIGTERM handler; the crawl child is asked to stop and sending ends after the current message.
+
+    organisation: with several organisations, a cycle of that one: the crawl is shared, but only its messages are
+    queued and sent (within its own send window)."""
     dry = settings.dry_run if dry_run is None else dry_run
     mode = settings.sending.mode
-    templates = check_configuration(settings, sites)
+    templates = check_configuration(settings, sites, organisation)
     detector = make_detector(settings)
     store = Store(settings.database_url)
-    outbox = make_outbox(settings, store, actor, dry, stop)  # a sender misconfiguration stops the cycle here too
+    # A sender misconfiguration stops the cycle here too.
+    outbox = make_outbox(settings, store, actor, dry, stop, organisation=organisation)
+    of_organisation = {"organisation": organisation} if organisation is not None else {}
     try:
         with store.session() as session:
-            audit.record(session, "cycle.started", actor, dry_run=dry, mode=mode)
+            audit.record(session, "cycle.started", actor, dry_run=dry, mode=mode, **of_organisation)
         crawl = run_crawl(settings, store, actor, sites, stop)
         report = CycleReport(
             run_id=crawl.run_id,
@@ -97,7 +107,15 @@ def run_cycle(
             dry_run=dry,
             mode=mode,
         )
-        queued = select_and_queue(store, settings, now=utcnow(), actor=actor, detector=detector, templates=templates)
+        queued = select_and_queue(
+            store,
+            settings,
+            now=utcnow(),
+            actor=actor,
+            detector=detector,
+            templates=templates,
+            organisation=organisation,
+        )
         report.eligible, report.queued = queued.eligible, queued.first_contacts
         report.reminders, report.not_messaged = queued.reminders, queued.reasons
         if mode != "auto":
@@ -111,13 +129,14 @@ def run_cycle(
         )
         report.send_stopped = drained.stopped
         with store.session() as session:
-            mark_still_queued(session, drained.stopped)
+            mark_still_queued(session, drained.stopped, organisation)
         report.statuses = outbox.refresh_statuses()
         with store.session() as session:
             audit.record(
                 session,
                 "cycle.finished",
                 actor,
+                **of_organisation,
                 run_id=crawl.run_id,
                 crawl_ok=crawl.ok,
                 queued=sum(report.queued.values()),

@@ -33,6 +33,7 @@ class Inbound:
     from_address: str  # "+316..." or "whatsapp:+316..."
     body: str
     opt_out_type: str | None = None
+    to_address: str = ""  # the number the person wrote to (Twilio's To), "+3197..." or "whatsapp:+3197..."
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,15 @@ def _e164(address: str, default_region: str) -> tuple[str, str, bool] | None:
         return None
     country, mobile = describe_number(e164)
     return e164, country, mobile
+
+
+def organisation_written_to(settings: Settings, to_address: str) -> str | None:
+    """Several organisations: the one whose own number the person wrote to (None: not one of theirs, e.g. a
+    shared number or a Messaging Service's)."""
+    number = to_address.removeprefix("whatsapp:").strip()
+    if not number:
+        return None
+    return next((unit.key for unit in settings.organisations if unit.from_number and unit.from_number == number), None)
 
 
 def receive(
@@ -74,10 +84,14 @@ def receive(
         e164, country, mobile = number
         pid = person_id(session, vault, FoundPhone(e164, country, mobile), now)
     intent = classify(inbound.body, inbound.opt_out_type)
+    # Several organisations: a reply or opt-out belongs to the organisation whose number it was sent to, else to
+    # the one that wrote to the person last.
+    organisation = organisation_written_to(settings, inbound.to_address)
+    if organisation is None and pid is not None:
+        organisation = latest_organisation(session, pid)
     message = Message(
         person_id=pid,
-        # Several organisations: a reply or opt-out belongs to the organisation that wrote to the person last.
-        organisation=latest_organisation(session, pid) if pid is not None else None,
+        organisation=organisation,
         direction="in",
         channel=channel,
         kind=intent.value,
@@ -101,7 +115,7 @@ def receive(
         cancelled = optouts.stop(session, person.key, kind="opt_out", source=source, actor=actor, now=now)
         if not inbound.opt_out_type and channel == "sms" and not already:
             # Twilio answers its own keywords itself; ours (STOPPEN, AFMELDEN ...) get one confirmation from us.
-            confirmation = _queue_confirmation(session, settings, person, now, actor)
+            confirmation = _queue_confirmation(session, settings, person, organisation, now, actor)
     elif intent is Intent.OPT_IN:
         optouts.unstop(session, person.key, kind="opt_out", actor=actor, reason="the person sent START")
     else:
@@ -141,7 +155,10 @@ def _language_of(session: Session, person: Person) -> str | None:
     ).scalar_one_or_none()
 
 
-def _queue_confirmation(session: Session, settings: Settings, person: Person, now: datetime, actor: str) -> int:
+def _queue_confirmation(
+    session: Session, settings: Settings, person: Person, organisation: str | None, now: datetime, actor: str
+) -> int:
+    """The one confirmation of an opt-out, from the organisation the person wrote to."""
     folder = settings.templates_dir / "sms" / OPT_OUT_CONFIRMATION
     languages = [lang for lang in settings.languages if (folder / f"{lang}.txt.j2").is_file()]
     book = TemplateBook(
@@ -151,7 +168,6 @@ def _queue_confirmation(session: Session, settings: Settings, person: Person, no
         "sms",
         OPT_OUT_CONFIRMATION,
     )
-    organisation = latest_organisation(session, person.id)
     rendered = book.render(_language_of(session, person), settings.signature(organisation))
     return queue_message(
         session,

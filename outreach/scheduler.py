@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -34,12 +36,23 @@ class CycleBusy(OutreachError):
     """Another cycle holds the lock: this one does not start."""
 
 
+# How long a scheduled organisation's cycle waits for another organisation's cycle to finish (the jobs' misfire
+# grace time): two organisations on the same schedule run one after the other instead of one being skipped.
+WAIT_FOR_OTHER_CYCLE = timedelta(hours=1)
+
+
 @contextmanager
-def cycle_lock(store: Store, ttl: timedelta) -> Iterator[Lease]:
-    """Hold the cycle lease while the block runs, renewing it from a thread; raise CycleBusy when it is taken."""
+def cycle_lock(
+    store: Store, ttl: timedelta, *, wait: timedelta | None = None, stop: threading.Event | None = None
+) -> Iterator[Lease]:
+    """Hold the cycle lease while the block runs, renewing it from a thread; raise CycleBusy when it is taken (and
+    still taken after `wait`, or when `stop` is set while waiting)."""
     lease = Lease(store, CYCLE_LOCK, ttl)
-    if not lease.acquire():
-        raise CycleBusy(f"another cycle is running ({lease.current_holder()}); this one did not start")
+    deadline = time.monotonic() + (wait.total_seconds() if wait else 0)
+    pause = stop or threading.Event()
+    while not lease.acquire():
+        if time.monotonic() >= deadline or pause.wait(2.0):
+            raise CycleBusy(f"another cycle is running ({lease.current_holder()}); this one did not start")
     done = threading.Event()
 
     def renew() -> None:
@@ -72,17 +85,35 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def locked_cycle(settings: Settings, *, actor: str, stop: threading.Event | None = None, **options: Any) -> Any:
-    """One cycle under the cycle lock, with its start and end on the `cycle` heartbeat."""
+def locked_cycle(
+    settings: Settings,
+    *,
+    actor: str,
+    stop: threading.Event | None = None,
+    wait: timedelta | None = None,
+    **options: Any,
+) -> Any:
+    """One cycle under the cycle lock, with its start and end on the `cycle` heartbeat. wait: how long to wait for
+    a running cycle to end (default: not at all)."""
     from outreach.cycle import check_configuration, run_cycle
 
-    # What would stop the cycle anyway is reported before the lock: keys, templates, site files, the schema.
-    check_configuration(settings, options.get("sites"))
+    # What would stop the cycle anyway is reported before the lock: keys, templates, site files, the organisation,
+    # the schema.
+    check_configuration(settings, options.get("sites"), options.get("organisation"))
     require_current_schema(settings.database_url)
     store = Store(settings.database_url)
     try:
-        with cycle_lock(store, timedelta(seconds=settings.schedule.lock_seconds)):
-            beat(store, "cycle", started_at=utcnow(), finished_at=None, result="running", actor=actor)
+        with cycle_lock(store, timedelta(seconds=settings.schedule.lock_seconds), wait=wait, stop=stop):
+            beat(
+                store,
+                "cycle",
+                started_at=utcnow(),
+                finished_at=None,
+                result="running",
+                actor=actor,
+                # Which organisation's cycle, so `outreach status` can say (null: all of them)
+                organisation=options.get("organisation"),
+            )
             try:
                 report = run_cycle(settings, actor=actor, stop=stop, **options)
             except Exception as exc:
@@ -101,11 +132,51 @@ def require_current_schema(url: str) -> None:
         raise ConfigError(f"database is at schema {current or 'none'}, the code needs {head}: run outreach db upgrade")
 
 
-def scheduled_cycle(config_file: str | None) -> None:
-    """The scheduler's cycle job (referenced by name, so the job store can keep it across restarts)."""
+class Turns:
+    """First come, first served among the organisations' cycle jobs of one scheduler: without it, an organisation
+    whose next run is due when its cycle ends takes the cycle lock again before a waiting one polls, and the other
+    never gets a turn."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._line: deque[object] = deque()
+
+    @contextmanager
+    def turn(self, stop: threading.Event | None, wait: timedelta) -> Iterator[bool]:
+        """Yield True when it is this caller's turn, False when `wait` passed or `stop` was set first."""
+        ticket = object()
+        deadline = time.monotonic() + wait.total_seconds()
+        with self._changed:
+            self._line.append(ticket)
+            while self._line[0] is not ticket and not (stop is not None and stop.is_set()):
+                if time.monotonic() >= deadline:
+                    break
+                self._changed.wait(1.0)
+            mine = self._line[0] is ticket
+        try:
+            yield mine
+        finally:
+            with self._changed:
+                self._line.remove(ticket)
+                self._changed.notify_all()
+
+
+def scheduled_cycle(config_file: str | None, organisation: str | None = None) -> None:
+    """The scheduler's cycle job (referenced by name, so the job store can keep it across restarts); with several
+    organisations, one job per organisation, each waiting its turn rather than being skipped while another
+    organisation's cycle runs."""
     settings = load_settings(Path(config_file) if config_file else None)
+    stop = _STOP.get(config_file)
     try:
-        locked_cycle(settings, actor="scheduler", stop=_STOP.get(config_file))
+        if organisation is None:
+            locked_cycle(settings, actor="scheduler", stop=stop)
+            return
+        with _TURNS.setdefault(config_file, Turns()).turn(stop, WAIT_FOR_OTHER_CYCLE) as mine:
+            if not mine:
+                logger.warning("the cycle of %s did not get a turn; it runs at its next time", organisation)
+                return
+            # The lease is still needed: `outreach cycle` or another host's scheduler may hold it.
+            locked_cycle(settings, actor="scheduler", stop=stop, wait=WAIT_FOR_OTHER_CYCLE, organisation=organisation)
     except CycleBusy as exc:
         logger.warning("%s", exc)
     except OutreachError as exc:
@@ -129,6 +200,29 @@ def scheduled_purge(config_file: str | None) -> None:
 # The stop event of the scheduler running in this process, by config file: jobs are called by name with plain
 # arguments, so this is how a SIGTERM reaches the cycle that is running.
 _STOP: dict[str | None, threading.Event] = {}
+# The order in which that scheduler's organisation cycles take their turns, by config file.
+_TURNS: dict[str | None, Turns] = {}
+
+
+def cycle_jobs(settings: Settings) -> dict[str, tuple[str | None, Any]]:
+    """The scheduler's cycle jobs by id, each with its organisation and trigger: one `cycle`, or with several
+    organisations one `cycle:KEY` each, on the organisation's cycle_cron or else the shared schedule."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    zone = settings.schedule.timezone
+    every = settings.schedule.cycle_interval_seconds
+
+    def trigger(cron: str) -> Any:
+        if cron:
+            return CronTrigger.from_crontab(cron, timezone=zone)
+        if every:
+            return IntervalTrigger(seconds=every, timezone=zone)
+        return CronTrigger.from_crontab(settings.schedule.cycle_cron, timezone=zone)
+
+    if not settings.organisations:
+        return {"cycle": (None, trigger(""))}
+    return {f"cycle:{unit.key}": (unit.key, trigger(unit.cycle_cron)) for unit in settings.organisations}
 
 
 def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_seconds: float = 30.0) -> None:
@@ -136,7 +230,6 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.triggers.cron import CronTrigger
-    from apscheduler.triggers.interval import IntervalTrigger
 
     key = str(config_file) if config_file else None
     stop = _STOP.setdefault(key, threading.Event())
@@ -147,16 +240,15 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
         timezone=settings.schedule.timezone,
     )
     zone = settings.schedule.timezone
-    every = settings.schedule.cycle_interval_seconds
-    scheduler.add_job(
-        "outreach.scheduler:scheduled_cycle",
-        IntervalTrigger(seconds=every, timezone=zone)
-        if every
-        else CronTrigger.from_crontab(settings.schedule.cycle_cron, timezone=zone),
-        id="cycle",
-        args=[key],
-        replace_existing=True,
-    )
+    cycles = cycle_jobs(settings)
+    for job_id, (organisation, trigger) in cycles.items():
+        scheduler.add_job(
+            "outreach.scheduler:scheduled_cycle",
+            trigger,
+            id=job_id,
+            args=[key, organisation] if organisation is not None else [key],
+            replace_existing=True,
+        )
     scheduler.add_job(
         "outreach.scheduler:scheduled_purge",
         CronTrigger.from_crontab(settings.schedule.purge_cron, timezone=zone),
@@ -172,11 +264,16 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     store = Store(settings.database_url)
     try:
-        scheduler.start()
+        # Paused first: a cycle job of an earlier configuration (the single `cycle` before organisations, or a
+        # removed organisation's) is still in the job store and must go before it can run.
+        scheduler.start(paused=True)
+        for job in scheduler.get_jobs():
+            if (job.id == "cycle" or job.id.startswith("cycle:")) and job.id not in cycles:
+                scheduler.remove_job(job.id)
+        scheduler.resume()
         while not stop.is_set():
-            job = scheduler.get_job("cycle")
-            next_run = job.next_run_time if job is not None else None
-            beat(store, "scheduler", alive=True, next_cycle=next_run)
+            runs = [job.next_run_time for job in scheduler.get_jobs() if job.id in cycles and job.next_run_time]
+            beat(store, "scheduler", alive=True, next_cycle=min(runs) if runs else None)
             stop.wait(heartbeat_seconds)
         scheduler.shutdown(wait=True)  # the running cycle sees `stop` and ends after its current message
         beat(store, "scheduler", alive=False, next_cycle=None, stopped_at=utcnow())

@@ -257,7 +257,9 @@ def select_contacts(
             contacted = persons[pid].last_contacted_at
             assert contacted is not None
             sent = rules.sent[pid]
-            reminders.append(ReminderCandidate(pid, decision.advert_id, sent.language, contacted, sent.organisation))
+            # A first contact from before organisations were configured has none: the advert's region decides.
+            organisation = sent.organisation or verdicts[decision.advert_id].organisation
+            reminders.append(ReminderCandidate(pid, decision.advert_id, sent.language, contacted, organisation))
     return Selection(first, reminders, decisions)
 
 
@@ -289,10 +291,10 @@ _STOP_REASONS = {
 }
 
 
-def mark_still_queued(session: Session, stopped: Stop | None) -> int:
+def mark_still_queued(session: Session, stopped: Stop | None, organisation: str | None = None) -> int:
     """After a drain that stopped at a cap, outside the window or paused: the adverts whose message is still
-    queued (from this cycle or an earlier one) say so instead of "messaged" or "message waiting". Returns how
-    many."""
+    queued (from this cycle or an earlier one; of this organisation, after its own cycle) say so instead of
+    "messaged" or "message waiting". Returns how many."""
     reason = _STOP_REASONS.get(stopped) if stopped is not None else None
     if reason is None:
         return 0
@@ -302,6 +304,7 @@ def mark_still_queued(session: Session, stopped: Stop | None) -> int:
         Message.direction == "out",
         Message.status == "queued",
         Message.kind.in_((FIRST, REMIND)),
+        *([Message.organisation == organisation] if organisation is not None else []),
     )
     waiting = (Reason.MESSAGED.value, Reason.REMINDED.value, Reason.MESSAGE_WAITING.value)
     result = session.execute(

@@ -64,19 +64,22 @@ def make_outbox(
     actor: str,
     dry_run: bool | None = None,
     stop: threading.Event | None = None,
+    organisation: str | None = None,
 ) -> Outbox:
+    """organisation: an outbox for that organisation's cycle, draining only its messages within its window."""
     dry = settings.dry_run if dry_run is None else dry_run
     return Outbox(
         store,
         PhoneVault.from_settings(settings),
         make_channels(settings, dry),
         actor,
-        sending=settings.sending,
+        sending=settings.sending_for(organisation),
         callback_url=lambda message_id: status_callback_url(settings, message_id),
         notify=Notifier(settings.notify, settings.organisation.name),
         sms_fallback=settings.whatsapp.fallback_to_sms,
         stop=stop,
         senders={unit.key: unit.sender for unit in settings.organisations if unit.sender},
+        organisation=organisation,
     )
 
 

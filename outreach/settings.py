@@ -412,6 +412,18 @@ class MemberOrganisation(BaseModel):
     members: list[str] = Field(
         default_factory=list, description="Actors who see this organisation's log (`--as` name or OS user)."
     )
+    cycle_cron: str = Field(
+        "",
+        description="When `outreach scheduler` runs this organisation's cycle (crontab); empty: schedule.cycle_cron "
+        "(or schedule.cycle_interval_seconds).",
+        examples=["*/30 9-21 * * *"],
+    )
+    window_start: time | None = Field(
+        None, description="Its send window's start (local time); unset: sending.window_start.", examples=["09:00"]
+    )
+    window_end: time | None = Field(
+        None, description="Its send window's end (local time); unset: sending.window_end.", examples=["21:00"]
+    )
 
     @field_validator("key")
     @classmethod
@@ -428,6 +440,11 @@ class MemberOrganisation(BaseModel):
         if not value:
             raise ValueError("must name at least one")
         return TargetingSettings._places(value)
+
+    @field_validator("cycle_cron")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        return ScheduleSettings._crontab(value) if value else value
 
     def signature(self, stop_keyword: str) -> OrganisationSettings:
         return OrganisationSettings(
@@ -522,6 +539,7 @@ class Settings(BaseSettings):
                     "municipalities": ["Rotterdam"],
                     "from_number": "+3197010000002",
                     "members": ["alice"],
+                    "cycle_cron": "*/30 9-21 * * *",
                 }
             ]
         ],
@@ -591,6 +609,22 @@ class Settings(BaseSettings):
         """Who signs a message of this organisation (the single `organisation` without organisations)."""
         unit = self.member_organisation(key)
         return unit.signature(self.organisation.stop_keyword) if unit else self.organisation
+
+    def require_organisation(self, key: str) -> MemberOrganisation:
+        """The organisation with this key; a configuration error naming the known ones otherwise."""
+        unit = self.member_organisation(key)
+        if unit is None:
+            known = ", ".join(u.key for u in self.organisations) or "none configured"
+            raise ConfigError(f"unknown organisation {key!r} (organisations: {known})")
+        return unit
+
+    def sending_for(self, key: str | None) -> SendingSettings:
+        """The send policy of one organisation's cycle: its own window where it has one, the rest shared."""
+        unit = self.member_organisation(key)
+        if unit is None:
+            return self.sending
+        own = {"window_start": unit.window_start, "window_end": unit.window_end}
+        return self.sending.model_copy(update={name: value for name, value in own.items() if value is not None})
 
     def for_child(self) -> str:
         """Serialise for a child process (sent on its stdin, so secrets stay out of argv and environ)."""

@@ -13,16 +13,19 @@ from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, co
 
 @app.command()
 def scheduler(config: ConfigOption = None) -> None:
-    """Run cycles and the retention purge on the schedule in `schedule:` until SIGTERM or Ctrl-C.
+    """Run cycles and the retention purge on the schedule in `schedule:` until SIGTERM or Ctrl-C. With
+    `organisations:`, one cycle job per organisation, on its own cycle_cron where it has one.
 
     A cycle never overlaps another (a database lock, also against `outreach cycle`); missed runs coalesce into one.
 
     Example: outreach scheduler --config /etc/outreach/outreach.yaml
     """
-    from outreach.scheduler import run_scheduler
+    from outreach.scheduler import cycle_jobs, run_scheduler
 
     settings = settings_from(config)
-    console.print(f"scheduler: cycles at '{settings.schedule.cycle_cron}' ({settings.schedule.timezone}); Ctrl-C stops")
+    for job_id, (_organisation, trigger) in cycle_jobs(settings).items():
+        console.print(f"scheduler: {job_id} on {trigger}", highlight=False)
+    console.print(f"scheduler: time zone {settings.schedule.timezone}; Ctrl-C stops", highlight=False)
     run_scheduler(settings, config)
     console.print("scheduler stopped")
 

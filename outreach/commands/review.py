@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
+from outreach.settings import Settings
 
 review_app = typer.Typer(
     help="Held adverts (a hold keyword, no city, an unknown category): list, approve or reject."
@@ -25,8 +26,10 @@ def review_list(
     ctx: typer.Context,
     config: ConfigOption = None,
     limit: Annotated[int, typer.Option(min=1, help="Show at most N.")] = 200,
+    actor: ActorOption = None,
 ) -> None:
     """List the held adverts waiting for a decision: masked numbers, a text snippet and the rule that held each.
+    With several organisations a member sees their own organisation's (by the advert's region).
 
     Example: outreach review
     """
@@ -37,10 +40,11 @@ def review_list(
     from outreach.targeting.review import waiting
 
     settings = settings_from(config)
+    regions = _own_regions(settings, actor)
     store = Store(settings.database_url)
     try:
         with store.session() as session:
-            items = waiting(session, PhoneVault.from_settings(settings), limit)
+            items = waiting(session, PhoneVault.from_settings(settings), limit, regions)
     finally:
         store.close()
     table = Table(title=f"{len(items)} held advert(s) waiting")
@@ -60,6 +64,13 @@ def review_list(
     console.print(table)
 
 
+def _own_regions(settings: Settings, actor: str | None) -> set[str] | None:
+    """The municipalities whose held adverts this actor sees and decides on (None: all)."""
+    from outreach.roles import visible_organisations, visible_regions
+
+    return visible_regions(settings, visible_organisations(settings, actor_for(settings, actor)))
+
+
 def _decide(held_id: int, *, approve: bool, reason: str, config: ConfigOption, actor: ActorOption) -> None:
     from messaging.template_check import require_templates_pass
     from outreach.contact_pass import first_contact_templates, reminder_templates
@@ -69,6 +80,7 @@ def _decide(held_id: int, *, approve: bool, reason: str, config: ConfigOption, a
 
     settings = settings_from(config)
     who = actor_for(settings, actor)
+    regions = _own_regions(settings, actor)
     detector = templates = reminders = None
     if approve and reason.strip():
         from messaging.language import make_detector
@@ -90,6 +102,7 @@ def _decide(held_id: int, *, approve: bool, reason: str, config: ConfigOption, a
                 detector=detector,
                 templates=templates,
                 reminders=reminders,
+                regions=regions,
             )
     finally:
         store.close()

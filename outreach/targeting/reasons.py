@@ -40,6 +40,8 @@ class Reason(StrEnum):
     NOT_ADVERTISED_AGAIN = "not_advertised_again"
     OTHER_ADVERT = "other_advert"
     MESSAGE_WAITING = "message_waiting"
+    # Several organisations: another organisation's cycle queued nothing for it; its own cycle will
+    OTHER_ORGANISATION = "other_organisation"
     # The send policy, after the drain
     DAILY_CAP = "daily_cap"
     CYCLE_CAP = "cycle_cap"
@@ -70,6 +72,7 @@ LABELS = {
     Reason.NOT_ADVERTISED_AGAIN: "window over, but no new advert since the contact on",
     Reason.OTHER_ADVERT: "person messaged through advert",
     Reason.MESSAGE_WAITING: "a message is waiting (queued or draft)",
+    Reason.OTHER_ORGANISATION: "waits for the cycle of organisation",
     Reason.DAILY_CAP: "daily cap reached",
     Reason.CYCLE_CAP: "cycle cap reached",
     Reason.OUTSIDE_WINDOW: "outside the send window",

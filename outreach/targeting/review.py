@@ -13,12 +13,13 @@ from datetime import datetime
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
+from crawler.places import municipality
 from messaging.language import LanguageDetector
 from messaging.templates import TemplateBook
 from outreach import audit
 from outreach.compose import enqueue_first_contact, enqueue_reminder
 from outreach.crypto import PhoneVault
-from outreach.errors import OutreachError, UsageError
+from outreach.errors import OutreachError, PermissionDenied, UsageError
 from outreach.masking import mask
 from outreach.selection import select_contacts, store_decisions
 from outreach.settings import Settings
@@ -51,8 +52,18 @@ class Decided:
     not_queued: list[str] = field(default_factory=list)  # why not, per person
 
 
-def waiting(session: Session, vault: PhoneVault, limit: int = 200) -> list[HeldItem]:
-    """Pending held adverts that the last cycle still held (listed, and nothing else stops them), oldest first."""
+def in_regions(city: str | None, regions: set[str] | None) -> bool:
+    """Is an advert in this city in these municipalities (case-folded; None: all)? The municipality is found as
+    routing finds it (outreach.targeting.policy)."""
+    if regions is None:
+        return True
+    place = municipality(city)
+    return place is not None and place.casefold() in regions
+
+
+def waiting(session: Session, vault: PhoneVault, limit: int = 200, regions: set[str] | None = None) -> list[HeldItem]:
+    """Pending held adverts that the last cycle still held (listed, and nothing else stops them), oldest first;
+    regions: only those in these municipalities (an organisation's members see their own)."""
     still_held = exists().where(AdvertReason.advert_id == HeldAdvert.advert_id, AdvertReason.reason == Reason.HELD)
     rows = session.execute(
         select(HeldAdvert, Advert, Site.name)
@@ -60,10 +71,14 @@ def waiting(session: Session, vault: PhoneVault, limit: int = 200) -> list[HeldI
         .join(Site, Site.id == Advert.site_id)
         .where(HeldAdvert.status == "pending", Advert.gone_at.is_(None), still_held)
         .order_by(HeldAdvert.held_at, HeldAdvert.id)
-        .limit(limit)
+        .limit(limit if regions is None else None)
     ).all()
-    items = []
+    items: list[HeldItem] = []
     for held, advert, site in rows:
+        if len(items) >= limit:
+            break
+        if not in_regions(advert.city, regions):
+            continue
         encrypted = session.execute(
             select(Person.phone_encrypted)
             .join(AdvertPerson, AdvertPerson.person_id == Person.id)
@@ -99,14 +114,17 @@ def decide(
     detector: LanguageDetector | None = None,
     templates: TemplateBook | None = None,
     reminders: TemplateBook | None = None,
+    regions: set[str] | None = None,
 ) -> Decided:
     """Approve or reject one held advert, in the caller's transaction; an approval queues what selection allows
-    now (needs detector and templates)."""
+    now (needs detector and templates). regions: the actor may decide only on adverts in these municipalities."""
     if not reason.strip():
         raise UsageError("--reason is required")
     held = session.get(HeldAdvert, held_id)
     if held is None:
         raise UsageError(f"no held advert {held_id} (see `outreach review`)")
+    if regions is not None and not in_regions(session.get_one(Advert, held.advert_id).city, regions):
+        raise PermissionDenied(f"held advert {held_id} is another organisation's to decide on")
     status = "approved" if approve else "rejected"
     changed = rows_changed(
         session,

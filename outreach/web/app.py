@@ -85,6 +85,7 @@ class Webhooks:
             from_address=form.get("From", ""),
             body=form.get("Body", ""),
             opt_out_type=form.get("OptOutType") or None,
+            to_address=form.get("To", ""),
         )
         if not inbound.provider_sid:
             return PlainTextResponse("MessageSid missing", status_code=400)

@@ -341,16 +341,24 @@ class TwilioGateway(BackgroundServer):
             thread.join(max(deadline - time.monotonic(), 0))
 
     def inbound(
-        self, webhook_url: str, from_number: str, body: str, *, whatsapp: bool = False, signature: str | None = None
+        self,
+        webhook_url: str,
+        from_number: str,
+        body: str,
+        *,
+        whatsapp: bool = False,
+        signature: str | None = None,
+        to: str | None = None,
     ) -> int:
-        """A person writes to our number. Twilio's own keywords change its opt-out list, as on a real account."""
+        """A person writes to our number (or `to`, another of the account's numbers). Twilio's own keywords change
+        its opt-out list, as on a real account."""
         word = body.strip().upper()
         params = {
             "AccountSid": self.account_sid,
             "MessageSid": "SM" + secrets.token_hex(16),
             "SmsSid": "",
             "From": ("whatsapp:" if whatsapp else "") + from_number,
-            "To": ("whatsapp:" if whatsapp else "") + self.from_number,
+            "To": ("whatsapp:" if whatsapp else "") + (to or self.from_number),
             "Body": body,
             "NumMedia": "0",
             "ApiVersion": "2010-04-01",
