@@ -92,12 +92,19 @@ def world_settings(
     database_url: str, keys: dict[str, str], tmp_path: Path, fixture_site: FixtureSite, gateway: TwilioGateway
 ) -> Settings:
     """Settings for a full cycle against the fixture site and the gateway, on a migrated database."""
+    return cycle_settings(database_url, keys, tmp_path, fixture_site, gateway)
+
+
+def cycle_settings(
+    database_url: str,
+    keys: dict[str, str],
+    tmp_path: Path,
+    fixture_site: FixtureSite,
+    gateway: TwilioGateway,
+    **overrides: Any,
+) -> Settings:
+    """world_settings with overrides (a send policy, a schedule, a targeting policy, ...)."""
     fixture_site.write_site_file(tmp_path / "sites")
-    settings = make_settings(
-        database_url,
-        keys,
-        tmp_path,
-        twilio=gateway.twilio_settings(),
-    )
+    settings = make_settings(database_url, keys, tmp_path, twilio=gateway.twilio_settings(), **overrides)
     upgrade(settings.database_url)
     return settings

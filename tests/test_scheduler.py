@@ -17,11 +17,11 @@ from sqlalchemy import select, text
 
 from outreach.cli import run
 from outreach.settings import Settings
-from outreach.store.db import Store, upgrade
+from outreach.store.db import Store
 from outreach.store.locks import Lease
 from outreach.store.models import AuditEvent, Heartbeat, Message
 from outreach.store.types import utcnow
-from tests.conftest import make_settings
+from tests.conftest import cycle_settings
 from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue
 from tests.world.fixture_site import FixtureSite
 from tests.world.policy import WORLD_SENDING
@@ -122,17 +122,16 @@ def test_scheduled_cycles_on_a_short_interval_never_overlap_and_sigterm_mid_cycl
     """A real `outreach scheduler` runs a cycle every 2 s; each cycle may send 15 messages. While the first cycle
     sends, `outreach cycle` from the CLI is refused. SIGTERM arrives in the middle of the second cycle's sending."""
     cap = 15
-    fixture_site.write_site_file(tmp_path / "sites")
-    settings = make_settings(
+    settings = cycle_settings(
         database_url,
         keys,
         tmp_path,
-        twilio=gateway.twilio_settings(),
+        fixture_site,
+        gateway,
         sending={**WORLD_SENDING, "cycle_cap": cap, "per_second": 20},
         schedule={"cycle_interval_seconds": 2},
         language={"detector": "langdetect"},  # lingua's 3 s load per cycle is not what this test is about
     )
-    upgrade(settings.database_url)
     config = config_file(settings, tmp_path)
     first_sent, cli_tried = threading.Event(), threading.Event()
     child: subprocess.Popen[str] | None = None

@@ -12,9 +12,9 @@ import pytest
 from crawler.places import municipality
 from outreach.cli import run
 from outreach.cycle import run_cycle
-from outreach.store.db import Store, upgrade
+from outreach.store.db import Store
 from outreach.targeting.reasons import reason_counts
-from tests.conftest import make_settings
+from tests.conftest import cycle_settings
 from tests.messaging_world import config_file
 from tests.world.fixture_site import FixtureSite
 from tests.world.policy import WORLD_SENDING
@@ -32,16 +32,15 @@ def test_a_cycle_messages_only_the_served_region_and_stores_why_not(
     gateway: TwilioGateway,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    fixture_site.write_site_file(tmp_path / "sites")
-    settings = make_settings(
+    settings = cycle_settings(
         database_url,
         keys,
         tmp_path,
-        twilio=gateway.twilio_settings(),
+        fixture_site,
+        gateway,
         sending={**WORLD_SENDING, "daily_cap": CAP},
         targeting={"municipalities": ["Rotterdam", "The Hague"]},
     )
-    upgrade(database_url)
     world = fixture_site.generated
     eligible = world.eligible(set(settings.mobile_countries))
     in_region = {ad.phone for ad in world.adverts if municipality(ad.city) in SERVED}
