@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.places import municipality
@@ -54,7 +54,8 @@ class Outcomes:
     """The raw facts of a period, oldest first: what `group` counts from."""
 
     since: datetime
-    adverts: Sequence[tuple[datetime, str, str | None]]  # first seen, site, municipality
+    # first seen, site, language (as decided when it was messaged; None if not), municipality
+    adverts: Sequence[tuple[datetime, str, str | None, str | None]]
     # person, at, status, language, site, region
     outbound: Sequence[tuple[int, datetime, str, str | None, str | None, str | None]]
     inbound: Sequence[tuple[int, datetime, str]]  # person, at, kind
@@ -71,16 +72,16 @@ def load(
     """organisations: only their messages; regions: only adverts in these municipalities, case-folded (None: all)."""
     place = _municipalities()
     adverts = [
-        (first_seen, site, place(city))
-        for first_seen, site, city in session.execute(
-            select(Advert.first_seen, Site.name, Advert.city)
+        (first_seen, site, language, place(city))
+        for first_seen, site, language, city in session.execute(
+            select(Advert.first_seen, Site.name, func.coalesce(Advert.language_override, Advert.language), Advert.city)
             .join(Site, Site.id == Advert.site_id)
             .where(Advert.first_seen >= since)
             .order_by(Advert.first_seen)
         )
     ]
     if regions is not None:
-        adverts = [advert for advert in adverts if (advert[2] or "").casefold() in regions]
+        adverts = [advert for advert in adverts if (advert[3] or "").casefold() in regions]
     outbound_query = (
         select(Message.person_id, Message.created_at, Message.status, Message.language, Site.name, Advert.city)
         .outerjoin(Advert, Advert.id == Message.advert_id)
@@ -136,7 +137,7 @@ def group(data: Outcomes, by: str, zone: str, since: datetime | None = None) -> 
     """Rows per group, sorted by group; since: a later start than the loaded period's (the overview's today)."""
     start = max(since or data.since, data.since)
     key = _key_function(by, ZoneInfo(zone))
-    adverts = Counter(key(at, site, None, region) for at, site, region in data.adverts if at >= start)
+    adverts = Counter(key(at, site, language, region) for at, site, language, region in data.adverts if at >= start)
     contacted: Counter[str] = Counter()
     delivered: Counter[str] = Counter()
     replied: Counter[str] = Counter()

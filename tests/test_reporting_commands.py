@@ -56,6 +56,7 @@ def _world(database_url: str, keys: dict[str, str], tmp_path: Path) -> tuple[Set
                 site_ad_id=f"ad-{index}",
                 url=f"http://127.0.0.1/ad/{index}",
                 city=city,
+                language=language,  # as the cycle records it when it messages the advert
                 content_hash=f"{index:064d}",
                 first_seen=at,
                 last_seen=at,
@@ -119,6 +120,7 @@ def test_stats_by_site_language_region_and_total(
     by_lang = {row["lang"]: row for row in _stats("lang", settings, capsys)}
     assert by_lang["nl"]["persons_contacted"] == 1 and by_lang["nl"]["replied"] == 1  # the failed one is not a contact
     assert by_lang["en"]["opted_out"] == 1 and by_lang["en"]["replied"] == 0  # STOP is not a reply
+    assert (by_lang["nl"]["adverts_found"], by_lang["en"]["adverts_found"]) == (2, 1)
     by_region = {row["region"]: row for row in _stats("region", settings, capsys)}
     assert by_region["Den Haag"]["adverts_found"] == 2 and by_region["Den Haag"]["persons_contacted"] == 1
     assert by_region["Rotterdam"]["adverts_found"] == 1 and by_region["Rotterdam"]["replied"] == 1
