@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from outreach.crontab import cron_trigger
 from outreach.errors import ConfigError, OutreachError
 from outreach.settings import Settings, load_settings
 from outreach.store.db import Store, current_revision, head_revision, rows_changed
@@ -207,7 +208,6 @@ _TURNS: dict[str | None, Turns] = {}
 def cycle_jobs(settings: Settings) -> dict[str, tuple[str | None, Any]]:
     """The scheduler's cycle jobs by id, each with its organisation and trigger: one `cycle`, or with several
     organisations one `cycle:KEY` each, on the organisation's cycle_cron or else the shared schedule."""
-    from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
     zone = settings.schedule.timezone
@@ -215,10 +215,10 @@ def cycle_jobs(settings: Settings) -> dict[str, tuple[str | None, Any]]:
 
     def trigger(cron: str) -> Any:
         if cron:
-            return CronTrigger.from_crontab(cron, timezone=zone)
+            return cron_trigger(cron, timezone=zone)
         if every:
             return IntervalTrigger(seconds=every, timezone=zone)
-        return CronTrigger.from_crontab(settings.schedule.cycle_cron, timezone=zone)
+        return cron_trigger(settings.schedule.cycle_cron, timezone=zone)
 
     if not settings.organisations:
         return {"cycle": (None, trigger(""))}
@@ -229,7 +229,6 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
     """Run until SIGTERM or SIGINT: then the message being sent is finished, the lock released, and we return."""
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.triggers.cron import CronTrigger
 
     key = str(config_file) if config_file else None
     stop = _STOP.setdefault(key, threading.Event())
@@ -251,7 +250,7 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
         )
     scheduler.add_job(
         "outreach.scheduler:scheduled_purge",
-        CronTrigger.from_crontab(settings.schedule.purge_cron, timezone=zone),
+        cron_trigger(settings.schedule.purge_cron, timezone=zone),
         id="purge",
         args=[key],
         replace_existing=True,

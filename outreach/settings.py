@@ -170,7 +170,8 @@ class NotifySettings(BaseModel):
 class ScheduleSettings(BaseModel):
     cycle_cron: str = Field(
         "*/30 8-22 * * *",
-        description="When `outreach scheduler` runs a cycle (crontab: minute hour day month weekday).",
+        description="When `outreach scheduler` runs a cycle (crontab: minute hour day month weekday; weekdays as "
+        "in cron: 1-5 is Monday to Friday, 0 and 7 are Sunday).",
     )
     cycle_interval_seconds: int | None = Field(
         None,
@@ -187,10 +188,10 @@ class ScheduleSettings(BaseModel):
     @field_validator("cycle_cron", "purge_cron")
     @classmethod
     def _crontab(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
+        from outreach.crontab import cron_trigger
 
         try:
-            CronTrigger.from_crontab(value)
+            cron_trigger(value)
         except ValueError as exc:
             raise ValueError(f"not a crontab expression ({exc})") from exc
         return value
