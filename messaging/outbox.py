@@ -209,7 +209,10 @@ class Outbox:
         """The conditions of a message this outbox may claim."""
         conditions = [Message.status == "queued", Message.direction == "out"]
         if self.organisation is not None:
-            conditions.append(Message.organisation == self.organisation)
+            # A message with no organisation (queued before organisations were configured, or an answer to
+            # someone no organisation wrote to) is any organisation's to send, from the shared number; otherwise
+            # no scheduled cycle would ever send it.
+            conditions.append(or_(Message.organisation == self.organisation, Message.organisation.is_(None)))
         return conditions
 
     def _has_queued(self) -> bool:

@@ -51,6 +51,9 @@ def enqueue_first_contact(
         .where(
             Person.id == candidate.person_id,
             or_(Person.last_contacted_at.is_(None), Person.last_contacted_at < cutoff),
+            # A reply or a pause that arrived after selection decides too, as for a reminder.
+            Person.last_inbound_at.is_(None),
+            Person.paused_reason.is_(None),
         )
         .values(last_contacted_at=now),
     )
@@ -92,7 +95,7 @@ def enqueue_first_contact(
 
 
 def whatsapp_first_contact(
-    settings: Settings, advert: Advert, language: str, signature: OrganisationSettings | None = None
+    settings: Settings, advert: Advert, language: str, signature: OrganisationSettings
 ) -> tuple[str, str | None, dict[str, str] | None]:
     """WhatsApp for a first contact only behind `whatsapp.first_contact`, for an advert that offers WhatsApp, and
     only with an approved Content template for the language (Meta's rules: never a free-text body)."""
@@ -100,7 +103,6 @@ def whatsapp_first_contact(
     content_sid = whatsapp.content_sids.get(language)
     if not (whatsapp.enabled and whatsapp.first_contact and advert.has_whatsapp and content_sid):
         return "sms", None, None
-    signature = signature or settings.organisation
     return "whatsapp", content_sid, {"1": signature.fieldworker, "2": signature.name}
 
 

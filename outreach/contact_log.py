@@ -18,6 +18,7 @@ from outreach.store.models import Advert, Message, Person, Site
 from outreach.store.types import utcnow
 
 COLUMNS = ("id", "created", "direction", "number", "site", "advert", "city", "lang", "status", "code", "by")
+FOREIGN = ("site", "advert", "city", "by")  # text that came from ad sites (or people), not from us
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def query(wanted: LogFilter) -> Select:  # type: ignore[type-arg,unused-ignore] 
         by_site_id = Advert.site_ad_id == wanted.advert
         statement = statement.where(
             or_(Message.advert_id == int(wanted.advert), by_site_id)
-            if wanted.advert.isdigit() and len(wanted.advert) < 10
+            if wanted.advert.isascii() and wanted.advert.isdigit() and len(wanted.advert) < 10
             else by_site_id
         )
     if wanted.person_id is not None:

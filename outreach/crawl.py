@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from outreach import audit
 from outreach.crawl_report import alert_site_warnings
@@ -64,8 +65,13 @@ def run_crawl(
         assert child.stdin is not None
         child.stdin.write(settings.for_child())
         child.stdin.close()
-        tick = None if progress is None else lambda: progress(_adverts_stored(store, run_id))
-        returncode = _wait(child, settings.crawl.timeout_seconds, stop, tick)
+
+        def tick() -> None:
+            stored = _adverts_stored(store, run_id)
+            if stored is not None and progress is not None:
+                progress(stored)
+
+        returncode = _wait(child, settings.crawl.timeout_seconds, stop, tick if progress is not None else None)
         if returncode is None:
             error = f"crawl stopped after {settings.crawl.timeout_seconds}s; see {log_file}"
         elif stop is not None and stop.is_set():
@@ -85,9 +91,13 @@ def run_crawl(
     return CrawlOutcome(run_id, error is None, log_file, stats, error)
 
 
-def _adverts_stored(store: Store, run_id: int) -> int:
-    with store.session() as session:
-        return session.execute(select(func.count(Advert.id)).where(Advert.last_run_id == run_id)).scalar_one()
+def _adverts_stored(store: Store, run_id: int) -> int | None:
+    """For the progress bar only: a busy database gives no number this second rather than stopping the crawl."""
+    try:
+        with store.session() as session:
+            return session.execute(select(func.count(Advert.id)).where(Advert.last_run_id == run_id)).scalar_one()
+    except SQLAlchemyError:
+        return None
 
 
 def _wait(

@@ -2,9 +2,10 @@
 contacted, delivered, replied, opted out, and the response rate. Counts only; no personal data leaves here.
 `outreach stats` and the dashboard's overview both count with this module, so they never disagree.
 
-A person counts once per group, under their first outbound message of the period that left us (not a draft, not
-cancelled, not failed before sending). "Replied" is an inbound message after that contact which is not a bare
-STOP/START keyword; "opted out" is an opt-out recorded after it. Days are local days in the sending time zone.
+A person counts once per group, under their first contact or reminder of the period that left us (not a draft,
+not cancelled, not failed before sending; answers, resends and opt-out confirmations are not contacts). "Replied"
+is an inbound message after that contact which is not a bare STOP/START keyword; "opted out" is an opt-out
+recorded after it. Days are local days in the sending time zone.
 
 The rows of the longest period are read once (`load`); each grouping and each shorter period is counted from them
 in memory (`group`), so the overview's nine tables cost one pass over the database.
@@ -19,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.places import municipality
@@ -29,6 +30,7 @@ from outreach.template_stats import NOT_A_REPLY
 
 DELIVERED = ("delivered", "read")
 LEFT_US = (*SENT_STATES, "read")
+CONTACTS = ("first_contact", "reminder")  # what the cycles send; a person counts under the first of them
 
 
 @dataclass
@@ -54,7 +56,7 @@ class Outcomes:
     """The raw facts of a period, oldest first: what `group` counts from."""
 
     since: datetime
-    # first seen, site, language (as decided when it was messaged; None if not), municipality
+    # first seen, site, the template language of its first message (None: not messaged), municipality
     adverts: Sequence[tuple[datetime, str, str | None, str | None]]
     # person, at, status, language, site, region
     outbound: Sequence[tuple[int, datetime, str, str | None, str | None, str | None]]
@@ -74,7 +76,7 @@ def load(
     adverts = [
         (first_seen, site, language, place(city))
         for first_seen, site, language, city in session.execute(
-            select(Advert.first_seen, Site.name, func.coalesce(Advert.language_override, Advert.language), Advert.city)
+            select(Advert.first_seen, Site.name, _first_message_language(), Advert.city)
             .join(Site, Site.id == Advert.site_id)
             .where(Advert.first_seen >= since)
             .order_by(Advert.first_seen)
@@ -88,6 +90,7 @@ def load(
         .outerjoin(Site, Site.id == Advert.site_id)
         .where(
             Message.direction == "out",
+            Message.kind.in_(CONTACTS),  # not answers, resends or opt-out confirmations
             Message.person_id.is_not(None),
             Message.created_at >= since,
             Message.status.in_(LEFT_US),
@@ -195,3 +198,14 @@ def outcome_stats(
     regions: set[str] | None = None,
 ) -> list[OutcomeRow]:
     return group(load(session, since, organisations=organisations, regions=regions), by, zone)
+
+
+def _first_message_language() -> Any:
+    """The template language of the advert's first automatic message (None when it was not messaged)."""
+    return (
+        select(Message.language)
+        .where(Message.advert_id == Advert.id, Message.direction == "out", Message.kind == "first_contact")
+        .order_by(Message.id)
+        .limit(1)
+        .scalar_subquery()
+    )

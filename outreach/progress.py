@@ -58,9 +58,6 @@ class ProgressReport:
         elif (now := self._clock()) - self._last_line >= self._every:
             self._line(now)
 
-    def advance(self, amount: int = 1) -> None:
-        self.update(self.completed + amount)
-
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:

@@ -3,8 +3,13 @@ organisations, who sees which organisation's data."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawler.places import municipality
 from outreach.errors import PermissionDenied
 from outreach.settings import Settings
+from outreach.store.models import Advert, Message
 
 
 def is_supervisor(settings: Settings, actor: str) -> bool:
@@ -39,3 +44,32 @@ def visible_regions(settings: Settings, organisations: list[str] | None) -> set[
         if unit.key in organisations
         for place in unit.municipalities
     }
+
+
+def person_visible(session: Session, settings: Settings, actor: str, person_id: int) -> bool:
+    """With several organisations, a member sees a person one of their organisations wrote to or heard from."""
+    organisations = visible_organisations(settings, actor)
+    if organisations is None:
+        return True
+    return (
+        session.execute(
+            select(Message.id).where(Message.person_id == person_id, Message.organisation.in_(organisations)).limit(1)
+        ).first()
+        is not None
+    )
+
+
+def advert_visible(session: Session, settings: Settings, actor: str, advert: Advert) -> bool:
+    """An advert in one of the member's organisations' municipalities, or one they messaged."""
+    organisations = visible_organisations(settings, actor)
+    if organisations is None:
+        return True
+    regions = visible_regions(settings, organisations) or set()
+    if (municipality(advert.city) or "").casefold() in regions:
+        return True
+    return (
+        session.execute(
+            select(Message.id).where(Message.advert_id == advert.id, Message.organisation.in_(organisations)).limit(1)
+        ).first()
+        is not None
+    )

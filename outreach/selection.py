@@ -214,6 +214,7 @@ def select_contacts(
     decisions: list[Decision] = []
     verdicts: dict[int, Verdict] = {}
     chosen: dict[int, tuple[Decision, str]] = {}  # person -> (the decision to message, the action)
+    withheld: dict[int, Decision] = {}  # person -> an advert of theirs held or rejected in review
     for advert in rows:
         person = persons.get(advert.person_id) if advert.person_id is not None else None
         if person is None:
@@ -238,6 +239,8 @@ def select_contacts(
                 reason, detail = _held(session, advert.id, advert.content_hash, verdict, now)
         if reason is not None:
             decision.reason, decision.detail = reason, detail
+            if reason in (Reason.HELD, Reason.REJECTED):
+                withheld.setdefault(person.id, decision)
             continue
         assert action is not None
         if person.id in chosen:
@@ -246,6 +249,15 @@ def select_contacts(
             continue
         decision.reason = Reason.MESSAGED if action == FIRST else Reason.REMINDED
         chosen[person.id] = (decision, action)
+    # A hold or a rejection is about the person (words suggesting a minor, an intermediary): none of their
+    # adverts is answered until a person approved the held one.
+    for pid, held in withheld.items():
+        if pid in chosen:
+            decision = chosen.pop(pid)[0]
+            decision.reason, decision.detail = (
+                Reason.HELD,
+                f"advert {held.advert_id}: {held.detail or held.reason.value}",
+            )
     first = [
         Candidate(pid, d.advert_id, verdicts[d.advert_id].organisation)
         for pid, (d, action) in chosen.items()

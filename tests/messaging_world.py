@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,3 +94,15 @@ def config_file(settings: Settings, tmp_path: Path, *, supervisors: tuple[str, .
     path.write_text(settings.for_child() + f"supervisors: [{', '.join(supervisors)}]\n", encoding="utf-8")
     path.chmod(0o600)
     return str(path)
+
+
+def scheduler_child(config: str, log: Path) -> subprocess.Popen[str]:
+    """A real `outreach scheduler` whose output goes to `log` (a file, not a pipe: a pipe nobody reads while the
+    test waits fills up and blocks the scheduler's logging)."""
+    with log.open("w", encoding="utf-8") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "outreach", "scheduler", "--config", config],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )

@@ -401,7 +401,7 @@ def test_with_several_organisations_a_member_sees_only_their_own_organisation(
     settings = messaging_settings(database_url, keys, tmp_path, gateway, web={"public_url": "https://testserver"})
     store = Store(settings.database_url)
     add_users(store)
-    seed(settings, store)  # adverts in Amsterdam, Rotterdam, Utrecht (two each), one message per person
+    seeded = seed(settings, store)  # adverts in Amsterdam, Rotterdam, Utrecht (two each), one message per person
     with store.session() as session:
         for message in session.execute(select(Message).where(Message.direction == "out")).scalars():
             city = session.get(Advert, message.advert_id).city  # type: ignore[union-attr]
@@ -419,10 +419,23 @@ def test_with_several_organisations_a_member_sees_only_their_own_organisation(
         log_in(client, "alice")
         log = client.get("/log").text
         overview = client.get("/").text
+        # The replier advertised in Amsterdam (Utrecht's organisation): not alice's to see, answer or block.
+        other, own = seeded.replier_id, seeded.person_ids[1]  # person 1 advertised in Rotterdam
+        assert client.get(f"/persons/{own}").status_code == 200
+        assert client.get(f"/adverts/{seeded.advert_ids[1]}").status_code == 200
+        assert client.get(f"/persons/{other}").status_code == 404
+        assert client.get(f"/adverts/{seeded.xss_advert_id}").status_code == 404
+        assert f"/inbox/{other}/reply" not in client.get("/inbox").text
+        csrf = page_csrf(client)
+        answer = client.post(f"/inbox/{other}/reply", data={"csrf": csrf, "body": "Hoi, Demo Outreach hier."})
+        blocked = client.post(f"/persons/{other}/block", data={"csrf": csrf, "reason": "not mine"})
+        assert (answer.status_code, blocked.status_code) == (404, 404)
         client.post("/logout", data={"csrf": page_csrf(client)})
         log_in(client, "bob")
         everything = client.get("/log").text
         umbrella = client.get("/").text
+        assert client.get(f"/persons/{seeded.replier_id}").status_code == 200
+        assert f"/inbox/{seeded.replier_id}/reply" in client.get("/inbox").text
     store.close()
     table = log.split("<tbody>")[1].split("</tbody>")[0]
     assert table.count("<tr") == 2 and "Rotterdam" in table and "Utrecht" not in table and "Amsterdam" not in table

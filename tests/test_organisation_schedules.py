@@ -5,8 +5,6 @@ a wrong organisation key or crontab is one line and exit code 2."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +22,7 @@ from outreach.settings import Settings
 from outreach.store.db import Store, upgrade
 from outreach.store.models import AdvertReason, AuditEvent, Message
 from tests.conftest import make_settings
-from tests.messaging_world import config_file, messaging_settings
+from tests.messaging_world import config_file, messaging_settings, scheduler_child
 from tests.test_contact_rhythm import World
 from tests.test_organisations import ROTTERDAM, THE_HAGUE
 from tests.world.fixture_site import FixtureSite
@@ -190,23 +188,19 @@ def test_scheduled_cycles_of_two_organisations_on_one_schedule_both_run_one_afte
     config = config_file(settings, tmp_path)
     store = Store(database_url)
     _leave_a_single_cycle_job(database_url, config)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "outreach", "scheduler", "--config", config],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    child = scheduler_child(config, tmp_path / "scheduler.log")
     try:
         deadline = time.monotonic() + 150
         wanted = {ROTTERDAM["from_number"], THE_HAGUE["from_number"]}
         while time.monotonic() < deadline and {m.from_ for m in gateway.messages} != wanted:
             time.sleep(0.5)
         child.send_signal(signal.SIGTERM)
-        output, _ = child.communicate(timeout=120)
+        child.wait(timeout=120)
+        output = (tmp_path / "scheduler.log").read_text()
     finally:
         if child.poll() is None:
             child.kill()
-            child.communicate()
+            child.wait()
     assert child.returncode == 0, output
     assert {m.from_ for m in gateway.messages} == wanted, output
     with store.session() as session:
@@ -254,3 +248,25 @@ def test_an_organisations_cycle_sends_the_reminder_of_a_first_contact_from_befor
         assert kinds == [("first_contact", None), ("reminder", "rotterdam")]
     finally:
         world.store.close()
+
+
+def test_a_message_without_an_organisation_is_sent_by_an_organisations_cycle(
+    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+) -> None:
+    """Queued before organisations were configured (or an answer to someone no organisation wrote to): some
+    organisation's outbox sends it, from the shared number; no scheduled cycle would otherwise."""
+    from outreach.crypto import PhoneVault
+    from outreach.sending import make_outbox
+    from tests.messaging_world import numbers, queue
+
+    settings = _settings(database_url, keys, tmp_path, gateway, organisations=[ROTTERDAM, THE_HAGUE])
+    upgrade(database_url)
+    store = Store(database_url)
+    try:
+        (number,) = numbers(1)
+        queue(store, PhoneVault.from_settings(settings), number)
+        report = make_outbox(settings, store, "test", False, organisation="den-haag").drain()
+    finally:
+        store.close()
+    assert sum(report.sent.values()) == 1
+    assert [(m.to, m.from_) for m in gateway.messages] == [(number, settings.twilio.from_number)]

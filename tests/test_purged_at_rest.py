@@ -1,5 +1,6 @@
-"""Purged means gone from the disk too (invariant 6): after a full cycle and `outreach purge`, the raw database
-(SQLite file bytes with its WAL, or `pg_dump`) holds no text of a purged advert, and still no phone number.
+"""Purged means gone (invariant 6): after a full cycle and `outreach purge`, the raw SQLite file bytes with its WAL
+hold no text of a purged advert, and still no phone number. On PostgreSQL the check is what a backup would carry
+(`pg_dump`); its data files may keep deleted tuples until vacuum, which this test does not read.
 
 Half of the adverts were withdrawn from the site and last seen longer ago than `retention.advert_days` (their
 `last_seen` is moved back: what waiting that long would do). The text of the adverts that stay is found in the

@@ -19,7 +19,7 @@ from outreach.progress import ProgressReport
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store, upgrade
-from outreach.store.models import Advert, AuditEvent, Message, Site
+from outreach.store.models import Advert, AuditEvent, Message, Person, Site
 from outreach.store.types import utcnow
 from tests.conftest import make_settings
 from tests.messaging_world import config_file, numbers
@@ -30,7 +30,8 @@ def _world(database_url: str, keys: dict[str, str], tmp_path: Path) -> tuple[Set
     - p0: site `alpha`, Rotterdam, nl, delivered, replied twice (counts once);
     - p1: site `alpha`, Scheveningen (municipality Den Haag), en, delivered, then STOP (an opt-out, not a reply);
     - p2: site `beta`, Den Haag, nl, failed (never left us: not contacted);
-    - p3: site `beta`, Rotterdam, nl, sent 40 days ago (outside a 30-day period), its advert first seen then too.
+    - p3: site `beta`, Rotterdam, nl, sent 40 days ago (outside a 30-day period), its advert first seen then too;
+      an opt-out confirmation to p3 today is not a contact.
     Adverts: alpha has 2 new ones, beta 1 new and 1 old."""
     settings = make_settings(database_url, keys, tmp_path)
     upgrade(database_url)
@@ -81,7 +82,7 @@ def _world(database_url: str, keys: dict[str, str], tmp_path: Path) -> tuple[Set
                     person_id=persons[0],
                     direction="in",
                     kind="reply",
-                    body="who are you?",
+                    body=vault.encrypt('=HYPERLINK("http://evil.invalid") who are you?'),
                     status="received",
                     created_at=now - timedelta(minutes=minutes),
                 )
@@ -96,7 +97,19 @@ def _world(database_url: str, keys: dict[str, str], tmp_path: Path) -> tuple[Set
                 created_at=now - timedelta(minutes=5),
             )
         )
+        session.get(Person, persons[0]).needs_fieldworker_since = now  # type: ignore[union-attr]  # p0 waits
         optouts.stop(session, vault.key(phones[1]), kind="opt_out", source="inbound", actor="twilio")
+        # p3's STOP confirmation today is no contact: p3 stays outside a 30-day period.
+        session.add(
+            Message(
+                person_id=persons[3],
+                kind="opt_out_confirmation",
+                body="stopped",
+                language="nl",
+                status="delivered",
+                created_at=now - timedelta(minutes=1),
+            )
+        )
     store.close()
     return settings, phones
 
@@ -156,10 +169,10 @@ def test_export_writes_the_period_masked_and_audits_it(
     out = tmp_path / "export.csv"
     assert run(["export", "--since", "7d", "--out", str(out), "--config", config, "--as", "alice"]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
-    assert len(rows) == 6  # 3 outbound in the period + 3 inbound; the 40-day-old message is not in it
+    assert len(rows) == 7  # 4 outbound in the period + 3 inbound; the 40-day-old message is not in it
     text = out.read_text(encoding="utf-8")
     assert not any(phone in text or phone[-9:] in text for phone in phones)  # masked
-    assert "export: 6/6 done" in capsys.readouterr().err  # not a terminal: plain progress lines
+    assert "export: 7/7 done" in capsys.readouterr().err  # not a terminal: plain progress lines
     assert run(["export", "--since", "7d", "--out", str(out), "--config", config]) == 2  # never overwrites
     assert "exists" in capsys.readouterr().err
     assert run(["export", "--since", "7d", "--reveal", "--out", str(tmp_path / "x.csv"), "--config", config,
@@ -174,11 +187,11 @@ def test_export_writes_the_period_masked_and_audits_it(
         events = session.execute(
             select(AuditEvent.actor, AuditEvent.fields).where(AuditEvent.name == "contact_log.exported")
         ).all()
-        assert session.execute(select(func.count(Message.id))).scalar_one() == 7
+        assert session.execute(select(func.count(Message.id))).scalar_one() == 8
     store.close()
     assert [(actor, fields["rows"], fields["revealed"]) for actor, fields in events] == [
-        ("alice", 6, False),
-        ("bob", 7, True),
+        ("alice", 7, False),
+        ("bob", 8, True),
     ]
 
 
@@ -197,7 +210,12 @@ def test_inbox_and_blocklist_give_scripts_json_and_csv(
     assert capsys.readouterr().out.splitlines()[0] == "number,since,by,reason"
     assert run(["inbox", "--json", "--config", config]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert all(phone not in line for line in lines for phone in phones)
+    assert len(lines) == 1 and all(phone not in line for line in lines for phone in phones)  # p0 waits
+    assert json.loads(lines[0])["last_message"].startswith("=HYPERLINK")  # JSON keeps the text as it came
+    assert run(["inbox", "--csv", "--config", config]) == 0
+    header, row = capsys.readouterr().out.splitlines()
+    assert header == "person,waiting_since,number,flag,last_message"
+    assert row.endswith(',"\'=HYPERLINK(""http://evil.invalid"") who are you?"')  # a spreadsheet shows it as text
 
 
 def test_progress_is_a_plain_line_every_few_seconds_when_not_a_terminal() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -22,7 +21,7 @@ from outreach.store.locks import Lease
 from outreach.store.models import AuditEvent, Heartbeat, Message
 from outreach.store.types import utcnow
 from tests.conftest import cycle_settings
-from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue
+from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue, scheduler_child
 from tests.world.fixture_site import FixtureSite
 from tests.world.policy import WORLD_SENDING
 from tests.world.twilio_gateway import GatewayMessage, TwilioGateway
@@ -59,12 +58,7 @@ def test_the_scheduler_keeps_its_jobs_in_the_database_beats_and_stops_on_sigterm
 ) -> None:
     settings = messaging_settings(database_url, keys, tmp_path, gateway)
     config = config_file(settings, tmp_path)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "outreach", "scheduler", "--config", config],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    child = scheduler_child(config, tmp_path / "scheduler.log")
     store = Store(settings.database_url)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -75,9 +69,11 @@ def test_the_scheduler_keeps_its_jobs_in_the_database_beats_and_stops_on_sigterm
         time.sleep(0.2)
     else:
         child.kill()
-        pytest.fail(f"the scheduler never beat: {child.communicate()[0]}")
+        child.wait()
+        pytest.fail(f"the scheduler never beat: {(tmp_path / 'scheduler.log').read_text()}")
     child.send_signal(signal.SIGTERM)
-    output, _ = child.communicate(timeout=30)
+    child.wait(timeout=30)
+    output = (tmp_path / "scheduler.log").read_text()
     assert child.returncode == 0, output
     with store.session() as session:
         jobs = set(session.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
@@ -145,24 +141,20 @@ def test_scheduled_cycles_on_a_short_interval_never_overlap_and_sigterm_mid_cycl
             child.send_signal(signal.SIGTERM)
 
     gateway.on_create = on_create
-    child = subprocess.Popen(
-        [sys.executable, "-m", "outreach", "scheduler", "--config", config],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    child = scheduler_child(config, tmp_path / "scheduler.log")
     try:
         assert first_sent.wait(120), "the scheduler's first cycle sent nothing"
         capsys.readouterr()
         assert run(["cycle", "--config", config, "--as", "alice"]) == 1
         assert "another cycle is running" in capsys.readouterr().err
         cli_tried.set()
-        output, _ = child.communicate(timeout=180)
+        child.wait(timeout=180)
+        output = (tmp_path / "scheduler.log").read_text()
     finally:
         cli_tried.set()
         if child.poll() is None:
             child.kill()
-            child.communicate()
+            child.wait()
     assert child.returncode == 0, output
     store = Store(settings.database_url)
     with store.session() as session:

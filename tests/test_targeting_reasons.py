@@ -311,3 +311,37 @@ def test_a_second_selection_replaces_the_reasons(targeting_settings: Settings) -
         assert [reason for reason, _ in rows] == [Reason.OPTED_OUT.value]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("review", [None, "rejected", "approved"])
+def test_a_held_or_rejected_advert_withholds_the_person_not_only_that_advert(
+    targeting_settings: Settings, review: str | None
+) -> None:
+    """A hold word ("17 jaar") in one advert stops the person's other, plain advert from being answered too,
+    until a person approves the held one; a rejection keeps it so."""
+    settings = targeting_settings
+    vault = PhoneVault.from_settings(settings)
+    store = Store(settings.database_url)
+    now = utcnow()
+    try:
+        with store.session() as session:
+            plain = make_advert(session, vault, now - timedelta(hours=2), phone=number(600))
+            held = make_advert(session, vault, now, phone=number(600), text="Ik ben 17 jaar. Bel voor een afspraak.")
+            select_contacts(session, settings, now=now)  # the cycle before: the advert is held
+            if review is not None:
+                row = session.execute(select(HeldAdvert).where(HeldAdvert.advert_id == held.advert_id)).scalar_one()
+                row.status, row.decided_by, row.decision_reason = review, "bob", "looked at it"
+        with store.session() as session:
+            selection = select_contacts(session, settings, now=now)
+        reasons = {d.advert_id: (d.reason, d.detail) for d in selection.decisions}
+        messaged = [(c.advert_id, c.person_id) for c in selection.first_contacts]
+    finally:
+        store.close()
+    if review == "approved":
+        assert messaged == [(held.advert_id, held.person_id)]  # answered through the newest advert
+        assert reasons[plain.advert_id][0] == Reason.OTHER_ADVERT
+        return
+    assert messaged == []
+    assert reasons[held.advert_id][0] == (Reason.REJECTED if review else Reason.HELD)
+    reason, detail = reasons[plain.advert_id]
+    assert reason == Reason.HELD and detail is not None and detail.startswith(f"advert {held.advert_id}: ")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -43,7 +43,7 @@ def log(
     Example: outreach log --since 7d --lang ro --status delivered
     """
     from outreach import audit
-    from outreach.contact_log import COLUMNS, LogFilter, parse_since, rows
+    from outreach.contact_log import COLUMNS, FOREIGN, LogFilter, parse_since, rows
     from outreach.crypto import PhoneVault
     from outreach.roles import require_supervisor, visible_organisations
     from outreach.store.db import Store
@@ -65,7 +65,7 @@ def log(
     finally:
         store.close()
     if output is not OutputFormat.TABLE:
-        emit(output, found, COLUMNS)
+        emit(output, found, COLUMNS, FOREIGN)
         return
     table = Table(title="Contact log")
     for column in COLUMNS:
@@ -89,13 +89,14 @@ def export(
     actor: ActorOption = None,
 ) -> None:
     """Write the contact log of a period to a CSV file, numbers masked unless --reveal (supervisors). The export
-    itself is audited: who, which period and filters, how many rows.
+    itself is audited before it is written: who, which period and filters, how many rows.
 
     Example: outreach export --since 2026-11-01 --until 2026-12-01 --out november.csv
     """
     from outreach import audit
-    from outreach.contact_log import COLUMNS, LogFilter, count, iter_rows, parse_since
+    from outreach.contact_log import COLUMNS, FOREIGN, LogFilter, count, iter_rows, parse_since
     from outreach.crypto import PhoneVault
+    from outreach.csv_safety import csv_writer
     from outreach.progress import ProgressReport
     from outreach.roles import require_supervisor, visible_organisations
     from outreach.store.db import Store
@@ -121,31 +122,38 @@ def export(
     store = Store(settings.database_url)
     written = 0
     try:
+        # Audited before a single row is written: a file with full numbers never exists without its event.
         with store.session() as session:
             total = count(session, wanted)
-            partial = out.with_name(out.name + ".partial")
-            try:
-                with partial.open("x", newline="", encoding="utf-8") as file, ProgressReport("export", total) as shown:
-                    writer = csv.DictWriter(file, fieldnames=COLUMNS, extrasaction="ignore")
-                    writer.writeheader()
-                    for row in iter_rows(session, PhoneVault.from_settings(settings), wanted, reveal=reveal):
-                        writer.writerow(row)
-                        written += 1
-                        shown.update(written)
-                partial.rename(out)  # a full disk or a kill leaves a .partial file, never a short export
-            except OSError as exc:
-                partial.unlink(missing_ok=True)
-                raise OutreachError(f"could not write {out}: {exc.strerror or exc}") from exc
             audit.record(
                 session,
                 "contact_log.exported",
                 who,
-                rows=written,
+                rows=total,
                 revealed=reveal,
                 since=wanted.since,
                 until=wanted.until,
                 filters={"site": site, "lang": lang, "status": status, "region": region},
             )
+        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent or ".")
+        partial = Path(name)
+        try:
+            with (
+                open(handle, "w", newline="", encoding="utf-8") as file,
+                store.session() as session,
+                ProgressReport("export", total) as shown,
+            ):
+                writer = csv_writer(file, COLUMNS, FOREIGN)
+                writer.writeheader()
+                for row in iter_rows(session, PhoneVault.from_settings(settings), wanted, reveal=reveal):
+                    writer.writerow(row)
+                    written += 1
+                    shown.update(written)
+            partial.rename(out)  # complete or nothing: a full disk or an error removes the partial file
+        finally:
+            partial.unlink(missing_ok=True)
+    except OSError as exc:
+        raise OutreachError(f"could not write {out}: {exc.strerror or exc}") from exc
     finally:
         store.close()
     console.print(f"wrote {written} messages to {out}" + (" (numbers in full)" if reveal else ""), highlight=False)

@@ -240,7 +240,7 @@ def inbox(
             }
             for item in waiting
         ]
-        emit(output, rows, ("person", "waiting_since", "number", "flag", "last_message"))
+        emit(output, rows, ("person", "waiting_since", "number", "flag", "last_message"), foreign=("last_message",))
         return
     table = Table(title=f"{len(waiting)} conversation(s) waiting")
     for column in ("person", "waiting since (UTC)", "number", "flag", "last message"):

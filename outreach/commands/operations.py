@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Annotated
 
 import typer
@@ -20,9 +21,13 @@ def scheduler(config: ConfigOption = None) -> None:
 
     Example: outreach scheduler --config /etc/outreach/outreach.yaml
     """
+    from outreach.logs import configure_json_logging
     from outreach.scheduler import cycle_jobs, run_scheduler
 
     settings = settings_from(config)
+    configure_json_logging("INFO", settings.default_region)  # as `serve`: JSON lines, no personal data
+    for chatty in ("apscheduler", "alembic"):  # "Running job ..." every run, migration plugins: noise in a log
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     for job_id, (_organisation, trigger) in cycle_jobs(settings).items():
         console.print(f"scheduler: {job_id} on {trigger}", highlight=False)
     console.print(f"scheduler: time zone {settings.schedule.timezone}; Ctrl-C stops", highlight=False)

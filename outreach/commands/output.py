@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from enum import Enum
-from typing import Any, TextIO
+from typing import Any
 
+from outreach.csv_safety import csv_writer
 from outreach.errors import UsageError
 
 
@@ -25,18 +25,15 @@ class OutputFormat(Enum):
 
 
 def emit(
-    output: OutputFormat,
-    rows: Sequence[dict[str, Any]],
-    columns: Sequence[str] | None = None,
-    out: TextIO | None = None,
+    output: OutputFormat, rows: Sequence[dict[str, Any]], columns: Sequence[str], foreign: Collection[str] = ()
 ) -> None:
-    """JSON: one object per line. CSV: a header (columns, or the first row's keys) and one line per row."""
-    stream = out or sys.stdout
+    """JSON: one object per line. CSV: a header and one line per row; `foreign` columns hold text from outside
+    (ad sites, inbound messages) and are kept from running as spreadsheet formulas."""
     if output is OutputFormat.JSON:
         for row in rows:
-            stream.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+            sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
         return
-    fields = list(columns or (rows[0].keys() if rows else []))
-    writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore")
+    writer = csv_writer(sys.stdout, columns, foreign)
     writer.writeheader()
-    writer.writerows(rows)
+    for row in rows:
+        writer.writerow(row)

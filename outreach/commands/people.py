@@ -120,7 +120,7 @@ def blocklist_list(
             }
             for item in blocked
         ]
-        emit(output, rows, ("number", "since", "by", "reason"))
+        emit(output, rows, ("number", "since", "by", "reason"), foreign=("reason",))
         return
     table = Table(title=f"{len(blocked)} blocked")
     for column in ("number", "since (UTC)", "by", "reason"):

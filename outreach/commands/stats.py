@@ -12,6 +12,21 @@ from outreach.commands.output import OutputFormat, emit
 from outreach.errors import PermissionDenied, UsageError
 
 BY_CHOICES = ("total", "day", "site", "lang", "region", "reason", "template")
+OUTCOME_COLUMNS = ("adverts_found", "persons_contacted", "delivered", "replied", "opted_out", "response_rate")
+COLUMNS = {
+    "template": (
+        "language",
+        "variant",
+        "messaged",
+        "replied",
+        "replies",
+        "opted_out",
+        "response_rate",
+        "ci_low",
+        "ci_high",
+    ),
+    "reason": ("reason", "meaning", "adverts"),
+}
 
 
 @app.command()
@@ -68,7 +83,8 @@ def stats(
     finally:
         store.close()
     if output is not OutputFormat.TABLE:
-        emit(output, rows)
+        columns = COLUMNS.get(by, (by, *OUTCOME_COLUMNS))
+        emit(output, rows, columns, foreign=(by,))
         return
     if by == "template":
         _print_variants(rows)

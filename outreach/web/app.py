@@ -28,7 +28,7 @@ from outreach.notify import Notifier
 from outreach.settings import Settings
 from outreach.store.db import Store, current_revision, head_revision
 from outreach.web.dashboard.routes import SecurityHeaders, dashboard_routes
-from outreach.web.limits import WebhookBodyLimits
+from outreach.web.limits import FormBodyLimits
 from outreach.web.twilio_signature import is_signed_by_twilio
 
 logger = logging.getLogger("outreach.web")
@@ -49,8 +49,6 @@ class Webhooks:
         self.notify = Notifier(settings.notify, settings.organisation.name)
 
     async def _signed_form(self, request: Request) -> dict[str, str] | None:
-        if int(request.headers.get("Content-Length") or 0) > MAX_FORM_BYTES:
-            return None
         form = {key: str(value) for key, value in (await request.form()).items()}
         if not is_signed_by_twilio(self.validator, request, self.settings.web.public_url, form):
             logger.warning("rejected unsigned or forged request to %s", request.url.path)
@@ -139,5 +137,5 @@ def create_app(settings: Settings) -> Starlette:
 
     # Every POST, the webhooks' and the dashboard's forms, is a form of at most MAX_FORM_BYTES, checked as it
     # arrives and before any handler runs.
-    limits = Middleware(WebhookBodyLimits, MAX_FORM_BYTES, path_prefix="/")
+    limits = Middleware(FormBodyLimits, MAX_FORM_BYTES)
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders), limits])

@@ -17,14 +17,13 @@ logger = logging.getLogger("outreach.web")
 FORM = "application/x-www-form-urlencoded"
 
 
-class WebhookBodyLimits:
-    def __init__(self, app: ASGIApp, max_bytes: int, path_prefix: str = "/twilio/") -> None:
+class FormBodyLimits:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.path_prefix = path_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(self.path_prefix):
+        if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -22,15 +23,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError, PermissionDenied
 from outreach.masking import mask
+from outreach.roles import person_visible
 from outreach.settings import Settings
 from outreach.store.db import Store
+from outreach.store.models import Person
 from outreach.users import SessionUser, session_user
 
 logger = logging.getLogger("outreach.web.dashboard")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SESSION_COOKIE = "outreach_session"
 LOGIN_CSRF_COOKIE = "outreach_login_csrf"
-MAX_FORM_BYTES = 64 * 1024
 
 Form = dict[str, str]
 Handler = Callable[[Request, SessionUser, Form], Response]
@@ -70,6 +72,13 @@ class Dashboard:
     def problem(self, request: Request, user: SessionUser | None, status: int, message: str) -> HTMLResponse:
         return self.render(request, "error.html", {"user": user, "status": status, "message": message}, status)
 
+    def person(self, session: Session, user: SessionUser, person_id: int) -> Person:
+        """The person, if this user may see them (several organisations: their own); otherwise 404."""
+        person = session.get(Person, person_id)
+        if person is None or not person_visible(session, self.settings, user.name, person_id):
+            raise HTTPProblem(404, "No such person.")
+        return person
+
     def _user(self, token: str) -> SessionUser | None:
         with self.store.session() as session:
             return session_user(session, token)
@@ -88,8 +97,6 @@ class Dashboard:
                 return self.problem(request, user, 403, "This page is for supervisors.")
             form: Form = {}
             if request.method == "POST":
-                if int(request.headers.get("Content-Length") or 0) > MAX_FORM_BYTES:
-                    return self.problem(request, user, 413, "The form is too large.")
                 form = {key: str(value) for key, value in (await request.form()).items()}
                 if not secrets.compare_digest(form.get("csrf", "").encode(), user.csrf_token.encode()):
                     logger.warning("rejected a form without a valid CSRF token on %s", request.url.path)

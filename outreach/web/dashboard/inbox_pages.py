@@ -6,10 +6,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from outreach.conversations import WHATSAPP_WINDOW, inbox, mark_handled, queue_reply
+from outreach.roles import person_visible
 from outreach.store.models import Person
 from outreach.store.types import utcnow
 from outreach.users import SessionUser
-from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem
+from outreach.web.dashboard.core import Dashboard, Form
 
 
 class InboxPages:
@@ -19,7 +20,11 @@ class InboxPages:
     def inbox(self, request: Request, user: SessionUser, form: Form) -> Response:
         now = utcnow()
         with self.dashboard.store.session() as session:
-            waiting = inbox(session, self.dashboard.vault)
+            waiting = [
+                item
+                for item in inbox(session, self.dashboard.vault)
+                if person_visible(session, self.dashboard.settings, user.name, item.person_id)
+            ]
             windows = {}
             for item in waiting:
                 person = session.get(Person, item.person_id)
@@ -34,15 +39,13 @@ class InboxPages:
     def reply(self, request: Request, user: SessionUser, form: Form) -> Response:
         person_id = int(request.path_params["person_id"])
         with self.dashboard.store.session() as session:
-            if session.get(Person, person_id) is None:
-                raise HTTPProblem(404, "No such person.")
+            self.dashboard.person(session, user, person_id)
             message_id = queue_reply(session, person_id, form.get("body", ""), self.dashboard.settings, user.name)
         return RedirectResponse(f"/inbox?sent={message_id}", status_code=303)
 
     def handled(self, request: Request, user: SessionUser, form: Form) -> Response:
         person_id = int(request.path_params["person_id"])
         with self.dashboard.store.session() as session:
-            if session.get(Person, person_id) is None:
-                raise HTTPProblem(404, "No such person.")
+            self.dashboard.person(session, user, person_id)
             mark_handled(session, person_id, user.name, resume=form.get("resume") == "yes")
         return RedirectResponse("/inbox", status_code=303)

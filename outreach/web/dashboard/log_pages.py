@@ -3,7 +3,6 @@ pages of 50, CSV export of the filtered view."""
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from outreach import audit, outcome_stats
-from outreach.contact_log import LogFilter, iter_rows
+from outreach.contact_log import COLUMNS, FOREIGN, LogFilter, iter_rows
+from outreach.csv_safety import csv_writer
 from outreach.errors import UsageError
 from outreach.masking import mask
 from outreach.numbers import normalise_number
@@ -29,18 +29,6 @@ from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000
 FILTERS = ("from", "to", "site", "lang", "status", "region", "advert")
-CSV_COLUMNS = ("id", "created", "direction", "number", "site", "advert", "city", "lang", "status", "code", "by")
-
-
-# Columns whose text comes from ad sites (or people), not from us.
-FOREIGN = ("site", "advert", "city", "by")
-
-
-def spreadsheet_safe(value: Any) -> Any:
-    """A cell a spreadsheet would run as a formula (=, +, -, @ first) is prefixed with a quote, so it stays text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _day(value: str | None, name: str) -> date | None:
@@ -152,10 +140,10 @@ class LogPages:
 
         def lines() -> Iterator[str]:
             out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+            writer = csv_writer(out, COLUMNS, FOREIGN)
             writer.writeheader()
             for i, row in enumerate(rows, start=1):
-                writer.writerow({key: spreadsheet_safe(row[key]) if key in FOREIGN else row[key] for key in row})
+                writer.writerow(row)
                 if i % 1000 == 0:
                     yield out.getvalue()
                     out.seek(0)

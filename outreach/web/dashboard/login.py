@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from outreach.users import SESSION_LIFETIME, SessionUser, TooManyAttempts, log_in, log_out
-from outreach.web.dashboard.core import LOGIN_CSRF_COOKIE, MAX_FORM_BYTES, SESSION_COOKIE, Dashboard, Form
+from outreach.web.dashboard.core import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Dashboard, Form
 
 logger = logging.getLogger("outreach.web.dashboard")
 
@@ -36,8 +36,6 @@ class Login:
         return self._form(request)
 
     async def submit(self, request: Request) -> Response:
-        if int(request.headers.get("Content-Length") or 0) > MAX_FORM_BYTES:
-            return self.dashboard.problem(request, None, 413, "The form is too large.")
         form = {key: str(value) for key, value in (await request.form()).items()}
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not expected or not secrets.compare_digest(form.get("csrf", "").encode(), expected.encode()):

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from outreach import audit, optouts
-from outreach.errors import UsageError
 from outreach.inspect import advert_view, person_view
-from outreach.store.models import Person
+from outreach.roles import advert_visible
+from outreach.store.models import Advert
 from outreach.users import SessionUser
 from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem
 
@@ -24,18 +24,16 @@ class PeoplePages:
 
     def advert(self, request: Request, user: SessionUser, form: Form) -> Response:
         with self.dashboard.store.session() as session:
-            try:
-                view = advert_view(session, self.dashboard.vault, int(request.path_params["advert_id"]))
-            except UsageError as exc:
-                raise HTTPProblem(404, "No such advert.") from exc
+            advert = session.get(Advert, int(request.path_params["advert_id"]))
+            if advert is None or not advert_visible(session, self.dashboard.settings, user.name, advert):
+                raise HTTPProblem(404, "No such advert.")
+            view = advert_view(session, self.dashboard.vault, advert.id)
         return self.dashboard.render(request, "advert.html", {"user": user, "advert": view})
 
     def _person(self, request: Request, user: SessionUser, revealed: str | None = None) -> Response:
         person_id = int(request.path_params["person_id"])
         with self.dashboard.store.session() as session:
-            person = session.get(Person, person_id)
-            if person is None:
-                raise HTTPProblem(404, "No such person.")
+            person = self.dashboard.person(session, user, person_id)
             view = person_view(session, self.dashboard.vault, person)
         return self.dashboard.render(request, "person.html", {"user": user, "person": view, "revealed": revealed})
 
@@ -46,9 +44,7 @@ class PeoplePages:
         """One number in full, for a supervisor, answered to the POST itself: the number is in no URL or history."""
         person_id = int(request.path_params["person_id"])
         with self.dashboard.store.session() as session:
-            person = session.get(Person, person_id)
-            if person is None:
-                raise HTTPProblem(404, "No such person.")
+            person = self.dashboard.person(session, user, person_id)
             number = self.dashboard.vault.decrypt(person.phone_encrypted)
             audit.record(session, "numbers.revealed", user.name, where="dashboard", person_id=person_id)
         logger.info("number revealed person=%s by user=%s", person_id, user.user_id)
@@ -61,8 +57,6 @@ class PeoplePages:
         if not reason:
             raise HTTPProblem(400, "Say why, for the audit log.")
         with self.dashboard.store.session() as session:
-            person = session.get(Person, person_id)
-            if person is None:
-                raise HTTPProblem(404, "No such person.")
+            person = self.dashboard.person(session, user, person_id)
             optouts.stop(session, person.key, kind="block", source="dashboard", actor=user.name, reason=reason)
         return RedirectResponse(f"/persons/{person_id}", status_code=303)
