@@ -1,0 +1,1 @@
+"""Checking an installation's configuration and generating the configuration reference."""
