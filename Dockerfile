@@ -28,8 +28,7 @@ COPY migrations migrations
 COPY templates templates
 COPY config config
 # The test world (fixture site, Twilio test gateway) lets `outreach demo` run inside the image.
-COPY tests/__init__.py tests/__init__.py
-COPY tests/world tests/world
+COPY testworld testworld
 # Editable, so the code finds migrations/ and templates/ beside it in /app. var/ holds SQLite and crawl logs.
 RUN pip install --no-cache-dir --no-deps -e . \
     && mkdir -p /app/var/log \
@@ -40,6 +39,6 @@ USER 10001:10001
 # Keys, database URL and Twilio credentials come from the environment (.env) or mounted key files, never the image.
 # The check follows web.port from the settings; it only makes sense for `serve` (compose disables it elsewhere).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "outreach.healthcheck"]
+    CMD ["python", "-m", "outreach.support.healthcheck"]
 ENTRYPOINT ["outreach"]
 CMD ["--help"]

@@ -23,11 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from outreach.crawl import run_crawl
+from outreach.cycle.crawl import run_crawl
 from outreach.settings import Settings
 from outreach.store.db import Store
 from tests.crawling import busiest_window, crawl_settings
-from tests.world.fixture_site import FixtureSite
+from testworld.fixture_site import FixtureSite
 
 UNLIMITED = {"requests_per_second": 1000, "delay_seconds": 0, "concurrency": 8}
 

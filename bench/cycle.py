@@ -17,14 +17,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import outreach.cycle as cycle_module
-from messaging.outbox import Outbox
+import outreach.cycle.run as cycle_module
+from messaging.outbox.drain import Outbox
 from outreach.crypto import new_keys
 from outreach.settings import load_settings
 from outreach.store.db import upgrade
-from tests.world.fixture_site import FixtureSite
-from tests.world.policy import world_overrides
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.policy import world_overrides
+from testworld.twilio_gateway import TwilioGateway
 
 
 def _timed(phases: dict[str, float], name: str, function: Callable[..., Any]) -> Callable[..., Any]:

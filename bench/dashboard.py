@@ -25,12 +25,12 @@ from typing import Any
 import psycopg
 from sqlalchemy import insert, select
 
+from outreach.access.users import add_user
 from outreach.crypto import PhoneVault, new_keys
 from outreach.settings import Settings, load_settings
 from outreach.store.db import Store, upgrade
 from outreach.store.models import Advert, AdvertPerson, Message, Person, Site
 from outreach.store.types import utcnow
-from outreach.users import add_user
 from outreach.web.app import create_app
 
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

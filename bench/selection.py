@@ -24,13 +24,13 @@ from pathlib import Path
 from sqlalchemy import update
 
 from outreach.crypto import PhoneVault, new_keys
-from outreach.selection import select_contacts, store_decisions
 from outreach.settings import load_settings
 from outreach.store.adverts import FoundAdvert, FoundPhone, save_adverts, site_id
 from outreach.store.db import Store, upgrade
 from outreach.store.models import Person
 from outreach.store.types import utcnow
-from tests.world.phrases import CATEGORIES, CITIES
+from outreach.targeting.selection import select_contacts, store_decisions
+from testworld.phrases import CATEGORIES, CITIES
 
 TARGETING = {
     "municipalities": ["Rotterdam", "The Hague", "Schiedam", "Vlaardingen"],

@@ -29,14 +29,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from messaging.outbox.factory import make_outbox
 from outreach.crypto import PhoneVault, new_keys
-from outreach.sending import make_outbox
 from outreach.settings import Settings, load_settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store, upgrade
 from outreach.store.models import Message
 from outreach.store.types import utcnow
-from tests.world.web_server import free_port
+from testworld.web_server import free_port
 
 BODY = "Hoi, ik ben Sanne van Demo Outreach. Wij helpen gratis en anoniem. Geen berichten meer? Antwoord STOP."
 
@@ -70,7 +70,7 @@ def gateway_process(fault_rate: float = 0.0) -> Iterator[str]:
     """The test gateway in a child process; yields its URL."""
     port = free_port()
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.world.twilio_gateway", "--port", str(port), "--fault-rate", str(fault_rate),
+        [sys.executable, "-m", "testworld.twilio_gateway", "--port", str(port), "--fault-rate", str(fault_rate),
          "--seed", "42", "--hang-seconds", "1.5"],
         stdout=subprocess.PIPE,
         text=True,

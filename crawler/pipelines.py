@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from crawler.items import ListedAdvert, RawAdvert
 from crawler.phones import PhonePolicy, is_whatsapp_link, phone_from_link, scan_phones, scrub_numbers
-from crawler.places import municipality
 from outreach.crypto import PhoneVault
+from outreach.parsing.places import municipality
 from outreach.settings import Settings
 from outreach.store.adverts import FoundAdvert, FoundPhone, mark_gone, mark_listed, save_adverts, site_id
 from outreach.store.db import Store

@@ -67,7 +67,7 @@ def _languages(settings: Settings) -> list[str]:
 
 
 def _opt_out_languages(settings: Settings) -> list[str]:
-    """As outreach.inbound picks them: the configured languages that have a confirmation, and the fallback, which
+    """As outreach.people.inbound picks them: the configured languages that have a confirmation, and the fallback, which
     answers everyone else and so must exist."""
     folder = settings.templates_dir / "sms" / OPT_OUT_CONFIRMATION
     present = [lang for lang in settings.languages if (folder / f"{lang}.txt.j2").is_file()]

@@ -19,7 +19,8 @@ from outreach.errors import ConfigError
 from outreach.settings import OrganisationSettings
 
 FIRST_CONTACT = "first_contact"
-REMINDER = "reminder"  # the one reminder after a first contact without a reply (outreach.selection, outreach.compose)
+# the one reminder after a first contact without a reply (outreach.targeting.selection and .compose)
+REMINDER = "reminder"
 DEFAULT_VARIANT = "a"
 VARIANT_NAME = re.compile(r"[a-z0-9_-]{1,20}")
 

@@ -81,7 +81,7 @@ def keys_rotate(config: ConfigOption = None, actor: ActorOption = None) -> None:
     Example: outreach keys rotate
     """
     from outreach.crypto import PhoneVault
-    from outreach.keys import rotate_keys
+    from outreach.people.keys import rotate_keys
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -111,7 +111,7 @@ def cycle(
 
     Example: outreach cycle --dry-run --site kinky
     """
-    from outreach.scheduler import locked_cycle
+    from outreach.cycle.scheduler import locked_cycle
 
     settings = settings_from(config)
     # The same lock as the scheduler's: a second cycle exits at once with one line.
@@ -128,7 +128,7 @@ def _not_messaged(reasons: dict[str, int]) -> int:
 
 
 def _print_cycle(report: object) -> None:
-    from outreach.cycle import CycleReport
+    from outreach.cycle.run import CycleReport
 
     assert isinstance(report, CycleReport)
     table = Table(title=f"Cycle {report.run_id}" + (" (DRY RUN: nothing was sent)" if report.dry_run else ""))

@@ -11,12 +11,12 @@ from pathlib import Path
 import yaml
 
 from outreach.crypto import new_keys
-from outreach.cycle import CycleReport, run_cycle
+from outreach.cycle.run import CycleReport, run_cycle
 from outreach.settings import Settings, load_settings
 from outreach.store.db import PROJECT_ROOT, upgrade
-from tests.world.fixture_site import FixtureSite
-from tests.world.policy import world_overrides
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.policy import world_overrides
+from testworld.twilio_gateway import TwilioGateway
 
 
 @dataclass

@@ -188,7 +188,7 @@ class ScheduleSettings(BaseModel):
     @field_validator("cycle_cron", "purge_cron")
     @classmethod
     def _crontab(cls, value: str) -> str:
-        from outreach.crontab import cron_trigger
+        from outreach.parsing.crontab import cron_trigger
 
         try:
             cron_trigger(value)
@@ -298,8 +298,8 @@ class TemplateSettings(BaseModel):
 
 
 def _keyword_key(word: str) -> str:
-    # The same folding as advert texts get in outreach.targeting.keywords (accents, case, punctuation).
-    from messaging.keywords import normalise
+    # The same folding as advert texts get in outreach.targeting.keyword_rules (accents, case, punctuation).
+    from messaging.intents import normalise
 
     return normalise(word)
 
@@ -361,7 +361,7 @@ class TargetingSettings(BaseModel):
 
     municipalities: list[str] = Field(
         default_factory=list,
-        description="Municipalities served (any spelling crawler.places knows, e.g. 'The Hague'); empty: all.",
+        description="Municipalities served (any spelling outreach.parsing.places knows, e.g. 'The Hague'); empty: all.",
         examples=[["Rotterdam", "Schiedam"]],
     )
     unknown_city: Literal["skip", "hold"] = Field(
@@ -381,7 +381,7 @@ class TargetingSettings(BaseModel):
     @field_validator("municipalities")
     @classmethod
     def _places(cls, value: list[str]) -> list[str]:
-        from crawler.places import municipality
+        from outreach.parsing.places import municipality
 
         served = []
         for place in value:

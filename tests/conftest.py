@@ -15,9 +15,9 @@ import pytest
 from outreach.crypto import new_keys
 from outreach.settings import Settings, load_settings
 from outreach.store.db import upgrade
-from tests.world.fixture_site import FixtureSite
-from tests.world.policy import WORLD_SENDING
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.policy import WORLD_SENDING
+from testworld.twilio_gateway import TwilioGateway
 
 POSTGRES_ADMIN = os.environ.get("OUTREACH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -7,11 +7,11 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from outreach.crawl import CrawlOutcome, run_crawl
 from outreach.crypto import new_keys
+from outreach.cycle.crawl import CrawlOutcome, run_crawl
 from outreach.settings import Settings, load_settings
 from outreach.store.db import Store, upgrade
-from tests.world.fixture_site import LoggedRequest
+from testworld.fixture_site import LoggedRequest
 
 
 @dataclass

@@ -11,15 +11,15 @@ import httpx2
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from messaging.outbox.enqueue import queue_message
+from outreach.access.users import add_user
 from outreach.crypto import PhoneVault
-from outreach.inbound import Inbound, receive
-from outreach.outgoing import queue_message
+from outreach.people.inbound import Inbound, receive
 from outreach.settings import Settings
 from outreach.store.adverts import FoundAdvert, FoundPhone, save_advert, site_id
 from outreach.store.db import Store
 from outreach.store.models import AdvertPerson
 from outreach.store.types import utcnow
-from outreach.users import add_user
 from tests.messaging_world import BODY, numbers, outbox_for
 
 PASSWORDS = {"alice": "alice-field-password", "bob": "bob-supervisor-password"}

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from messaging.outbox import Outbox
+from messaging.outbox.drain import Outbox
+from messaging.outbox.factory import make_outbox
 from outreach.crypto import PhoneVault
-from outreach.sending import make_outbox
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store, upgrade
@@ -21,8 +21,8 @@ from outreach.store.models import AuditEvent, Message, OptOut
 from outreach.store.types import utcnow
 from outreach.web.app import create_app
 from tests.conftest import make_settings
-from tests.world.twilio_gateway import TwilioGateway
-from tests.world.web_server import UvicornThread, free_port
+from testworld.twilio_gateway import TwilioGateway
+from testworld.web_server import UvicornThread, free_port
 
 BODY = "Hoi, ik ben Sanne van Demo Outreach. Geen berichten meer? Antwoord STOP."
 

@@ -17,9 +17,9 @@ from outreach.store.models import Lock, Message
 from outreach.store.types import utcnow
 from tests.conftest import make_settings
 from tests.messaging_world import config_file
-from tests.world.fixture_site import FixtureSite
-from tests.world.policy import world_overrides
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.policy import world_overrides
+from testworld.twilio_gateway import TwilioGateway
 
 
 def fast_world_settings(

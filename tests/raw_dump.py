@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from tests.world.fixture_site import FixtureSite
+from testworld.fixture_site import FixtureSite
 
 
 def raw_database(database_url: str) -> bytes:

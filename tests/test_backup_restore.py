@@ -14,14 +14,14 @@ from sqlalchemy.engine import make_url
 
 from outreach.cli import run
 from outreach.crypto import PhoneVault
-from outreach.cycle import run_cycle
-from outreach.inbound import Inbound, receive
+from outreach.cycle.run import run_cycle
+from outreach.people.inbound import Inbound, receive
 from outreach.store.db import Store, current_revision, head_revision
 from outreach.store.models import AuditEvent, Message, OptOut, Person
 from tests.conftest import _postgres_database, make_settings
 from tests.messaging_world import config_file
-from tests.world.fixture_site import FixtureSite
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.twilio_gateway import TwilioGateway
 
 
 @contextmanager

@@ -13,7 +13,7 @@ from outreach.crypto import PhoneVault
 from outreach.store.db import Store
 from outreach.store.models import AuditEvent, OptOut
 from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue, status_of
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 
 def test_a_blocked_number_gets_nothing_and_only_a_supervisor_unblocks(
@@ -89,7 +89,7 @@ def test_an_opt_out_is_lifted_from_the_cli_only_by_a_supervisor_with_a_reason(
     gateway: TwilioGateway,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from outreach import optouts
+    from outreach.people import optouts
 
     settings = messaging_settings(database_url, keys, tmp_path, gateway)
     store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)

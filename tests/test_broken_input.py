@@ -10,7 +10,7 @@ from sqlalchemy import select
 from outreach.store.db import Store
 from outreach.store.models import Advert
 from tests.crawling import crawl, crawl_settings
-from tests.world.fixture_site import Fault, FixtureSite
+from testworld.fixture_site import Fault, FixtureSite
 
 
 def test_malformed_huge_binary_and_misencoded_pages_are_counted_and_the_rest_is_stored(tmp_path: Path) -> None:

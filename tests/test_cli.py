@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from outreach.cli import run
-from outreach.cycle import run_cycle
+from outreach.cycle.run import run_cycle
 from outreach.settings import Settings
-from tests.world.fixture_site import FixtureSite
+from testworld.fixture_site import FixtureSite
 
 
 def _config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: dict[str, str] | None, **values: object) -> Path:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from outreach.config_reference import settings
+from outreach.config.reference import settings
 from outreach.settings import load_settings
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -16,9 +16,9 @@ from outreach.store.models import AuditEvent
 from tests.conftest import _postgres_database
 from tests.messaging_world import numbers, queue
 from tests.process_world import fast_world_settings, outbound_states, start
-from tests.world.fixture_site import FixtureSite
-from tests.world.policy import WORLD_SENDING
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.policy import WORLD_SENDING
+from testworld.twilio_gateway import TwilioGateway
 
 ROUNDS = 3
 WAITING = 40

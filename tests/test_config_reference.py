@@ -11,7 +11,7 @@ from pydantic import BaseModel, SecretStr, TypeAdapter
 from pydantic_settings import EnvSettingsSource
 
 from outreach.cli import run
-from outreach.config_reference import Setting, env_value, render, settings
+from outreach.config.reference import Setting, env_value, render, settings
 from outreach.settings import Settings, load_settings
 
 REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"

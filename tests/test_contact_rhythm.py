@@ -12,17 +12,17 @@ from typing import Any
 from sqlalchemy import select
 
 from messaging.language import make_detector
-from outreach import optouts
-from outreach.contact_pass import Queued, first_contact_templates, select_and_queue
 from outreach.crypto import PhoneVault
-from outreach.inbound import Inbound, receive
+from outreach.people import optouts
+from outreach.people.inbound import Inbound, receive
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import AdvertReason, Message, Person
 from outreach.store.types import utcnow
+from outreach.targeting.contact_pass import Queued, first_contact_templates, select_and_queue
 from tests.messaging_world import messaging_settings, outbox_for
 from tests.targeting_world import Made, make_advert, number
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 DAY = timedelta(days=1)
 

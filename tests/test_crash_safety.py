@@ -40,8 +40,8 @@ from outreach import audit
 from outreach.store.db import Store
 from outreach.store.models import AuditEvent, CrawlRun
 from tests.process_world import fast_world_settings, let_crashed_holders_expire, outbound_states, run, start
-from tests.world.fixture_site import FixtureSite, LoggedRequest
-from tests.world.twilio_gateway import GatewayMessage, TwilioGateway
+from testworld.fixture_site import FixtureSite, LoggedRequest
+from testworld.twilio_gateway import GatewayMessage, TwilioGateway
 
 TRIALS = {"sqlite": 20, "postgresql": 10}  # 30 in all, about 2.5 minutes together
 BATCH = 8

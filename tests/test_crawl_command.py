@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from outreach.cli import run
-from outreach.cycle import run_cycle
+from outreach.cycle.run import run_cycle
 from outreach.settings import Settings
-from tests.world.fixture_site import FixtureSite
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.twilio_gateway import TwilioGateway
 
 
 def test_crawl_then_stats_and_status(

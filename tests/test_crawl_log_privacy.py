@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.crawling import crawl, crawl_settings
-from tests.world.fixture_site import Fault, FixtureSite
+from testworld.fixture_site import Fault, FixtureSite
 
 
 def test_the_crawl_log_holds_no_number_and_no_advert_text_even_at_debug_level(tmp_path: Path) -> None:

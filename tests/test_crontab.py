@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from outreach.crontab import cron_trigger, weekday_names
+from outreach.parsing.crontab import cron_trigger, weekday_names
 from outreach.settings import load_settings
 
 ZONE = ZoneInfo("Europe/Amsterdam")

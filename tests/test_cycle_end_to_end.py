@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from outreach import audit
-from outreach.cycle import run_cycle
+from outreach.cycle.run import run_cycle
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Message
-from tests.world.fixture_site import FixtureSite
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.twilio_gateway import TwilioGateway
 
 
 def _language_of(body: str) -> str:

@@ -16,15 +16,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, sync_playwright
 
+from outreach.access.masking import mask
 from outreach.crypto import new_keys
-from outreach.masking import mask
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.web.app import create_app
 from tests.conftest import make_settings
 from tests.dashboard_world import PASSWORDS, XSS_REPLY, XSS_TEXT, XSS_TITLE, Seeded, add_users, seed
-from tests.world.twilio_gateway import TwilioGateway
-from tests.world.web_server import UvicornThread, free_port
+from testworld.twilio_gateway import TwilioGateway
+from testworld.web_server import UvicornThread, free_port
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
 

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 
+from outreach.access.users import hash_token
 from outreach.crypto import PhoneVault
 from outreach.settings import MemberOrganisation
 from outreach.store.db import Store
 from outreach.store.models import Advert, AuditEvent, LoginFailure, Message, OptOut, Person, User, WebSession
 from outreach.store.types import utcnow
-from outreach.users import hash_token
 from outreach.web.app import create_app
 from outreach.web.dashboard.core import SESSION_COOKIE
 from tests.dashboard_world import (
@@ -34,7 +34,7 @@ from tests.dashboard_world import (
     seed,
 )
 from tests.messaging_world import audit_count, messaging_settings
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 
 @dataclass
@@ -359,7 +359,7 @@ def test_the_overview_counts_what_happened(world: World) -> None:
 
 
 def test_the_csv_export_keeps_formulas_from_ad_sites_as_text(world: World) -> None:
-    from outreach.outgoing import queue_message
+    from messaging.outbox.enqueue import queue_message
     from outreach.store.adverts import FoundAdvert, FoundPhone, save_advert, site_id
 
     number = "+31615559999"

@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from outreach.cycle import run_cycle
+from outreach.cycle.run import run_cycle
 from outreach.store.db import Store
 from outreach.store.models import AuditEvent, CrawlRun
 from tests.process_world import fast_world_settings, outbound_states
-from tests.world.fixture_site import Fault, FixtureSite
-from tests.world.policy import WORLD_SENDING
-from tests.world.twilio_gateway import Faults, TwilioGateway
+from testworld.fixture_site import Fault, FixtureSite
+from testworld.policy import WORLD_SENDING
+from testworld.twilio_gateway import Faults, TwilioGateway
 
 MAX_CYCLES = 6
 

@@ -19,14 +19,14 @@ from crawler.phones import PhonePolicy, phone_from_link, scan_phones, scrub_numb
 from crawler.pipelines import ExtractPipeline
 from crawler.sites import load_site
 from crawler.spiders.generic import GenericAdSpider
-from messaging.keywords import OPT_OUT_WORDS, Intent, classify
-from outreach import blocklist
+from messaging.intents import OPT_OUT_WORDS, Intent, classify
 from outreach.cli import run
 from outreach.errors import UsageError
+from outreach.people import blocklist
 from outreach.store.db import upgrade
 from tests.conftest import make_settings
 from tests.messaging_world import config_file
-from tests.world.fixture_site import SITE_FILES
+from testworld.fixture_site import SITE_FILES
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 

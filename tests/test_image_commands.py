@@ -16,8 +16,8 @@ import urllib.request
 from pathlib import Path
 
 from tests.messaging_world import numbers
-from tests.world.twilio_gateway import TwilioGateway
-from tests.world.web_server import free_port
+from testworld.twilio_gateway import TwilioGateway
+from testworld.web_server import free_port
 
 PROJECT = Path(__file__).resolve().parents[1]
 

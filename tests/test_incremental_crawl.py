@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from outreach.crawl_report import run_summary, site_warnings, summary_rows
+from outreach.reports.crawl_report import run_summary, site_warnings, summary_rows
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Advert
 from tests.crawling import crawl, crawl_settings
-from tests.world.fixture_site import FixtureSite
+from testworld.fixture_site import FixtureSite
 
 FAST = {"requests_per_second": 500, "delay_seconds": 0, "concurrency": 4}
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from outreach.logs import configure_json_logging
+from outreach.support.logs import configure_json_logging
 from tests.messaging_world import numbers
 
 

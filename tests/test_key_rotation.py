@@ -11,11 +11,11 @@ from sqlalchemy import select
 from outreach.cli import run
 from outreach.crypto import PhoneVault, new_keys
 from outreach.errors import ConfigError
-from outreach.inbound import Inbound, receive
+from outreach.people.inbound import Inbound, receive
 from outreach.store.db import Store
 from outreach.store.models import Message, Person
 from tests.messaging_world import messaging_settings, numbers, queue
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 
 def test_rotation_re_encrypts_everything_under_the_new_key(

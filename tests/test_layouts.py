@@ -14,7 +14,7 @@ from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Advert, AdvertPerson, Person
 from tests.crawling import busiest_window, crawl, crawl_settings
-from tests.world.fixture_site import FixtureSite
+from testworld.fixture_site import FixtureSite
 
 FAST = {"requests_per_second": 500, "delay_seconds": 0, "concurrency": 4}
 

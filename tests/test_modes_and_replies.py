@@ -9,13 +9,13 @@ from sqlalchemy import select
 
 from outreach.cli import run
 from outreach.crypto import PhoneVault
-from outreach.cycle import run_cycle
-from outreach.inbound import Inbound, receive
+from outreach.cycle.run import run_cycle
+from outreach.people.inbound import Inbound, receive
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Message
 from tests.messaging_world import audit_count, config_file, messaging_settings, numbers
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 
 def test_in_approve_mode_nothing_goes_until_a_supervisor_approves(

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from outreach.notify import Notifier
 from outreach.settings import NotifySettings
-from tests.world.server import BackgroundServer, QuietHandler
+from outreach.support.notify import Notifier
+from testworld.server import BackgroundServer, QuietHandler
 
 
 class _Receiver(QuietHandler):
@@ -40,7 +40,7 @@ def test_a_reply_notification_is_posted_to_the_webhook() -> None:
 
 def test_an_unreachable_notification_target_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     notify = Notifier(NotifySettings(method="webhook", webhook_url="http://127.0.0.1:9/hook"), "Demo Outreach")
-    with caplog.at_level(logging.ERROR, logger="outreach.notify"):
+    with caplog.at_level(logging.ERROR, logger="outreach.support.notify"):
         notify("sending.paused", {"code": 30007})
     assert any("not delivered by webhook" in record.getMessage() for record in caplog.records)
 

@@ -22,8 +22,8 @@ from outreach.crypto import PhoneVault
 from outreach.store.db import Store
 from outreach.store.models import Message
 from tests.messaging_world import BODY, numbers, outbox_for, queue, webhook_server
-from tests.world.policy import WORLD_SENDING
-from tests.world.twilio_gateway import GatewayMessage, TwilioGateway
+from testworld.policy import WORLD_SENDING
+from testworld.twilio_gateway import GatewayMessage, TwilioGateway
 
 
 def _status(store: Store, message_id: int) -> str:

@@ -12,7 +12,7 @@ from outreach.store.db import Store
 from outreach.store.models import Message
 from tests.messaging_world import numbers, outbox_for, queue, webhook_server
 from tests.test_organisations import ROTTERDAM, THE_HAGUE
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 
 def test_a_message_to_an_organisations_number_is_routed_to_it_and_otherwise_to_who_wrote_last(

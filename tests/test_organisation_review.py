@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from outreach.access.masking import mask
 from outreach.cli import run
 from outreach.crypto import PhoneVault
-from outreach.masking import mask
 from outreach.store.db import Store, upgrade
 from outreach.store.models import AuditEvent, HeldAdvert, Message
 from outreach.store.types import utcnow

@@ -16,17 +16,17 @@ import yaml
 from sqlalchemy import select, text
 
 from outreach.cli import run
-from outreach.contact_pass import select_and_queue
-from outreach.scheduler import cycle_jobs
+from outreach.cycle.scheduler import cycle_jobs
 from outreach.settings import Settings
 from outreach.store.db import Store, upgrade
 from outreach.store.models import AdvertReason, AuditEvent, Message
+from outreach.targeting.contact_pass import select_and_queue
 from tests.conftest import make_settings
 from tests.messaging_world import config_file, messaging_settings, scheduler_child
 from tests.test_contact_rhythm import World
 from tests.test_organisations import ROTTERDAM, THE_HAGUE
-from tests.world.fixture_site import FixtureSite
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.twilio_gateway import TwilioGateway
 
 
 def _settings(
@@ -163,7 +163,7 @@ def _leave_a_single_cycle_job(database_url: str, config: str) -> None:
 
     earlier = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(url=database_url)})
     earlier.add_job(
-        "outreach.scheduler:scheduled_cycle", CronTrigger.from_crontab("0 3 1 1 *"), id="cycle", args=[config]
+        "outreach.cycle.scheduler:scheduled_cycle", CronTrigger.from_crontab("0 3 1 1 *"), id="cycle", args=[config]
     )
     earlier.start(paused=True)
     assert {job.id for job in earlier.get_jobs()} == {"cycle"}
@@ -255,8 +255,8 @@ def test_a_message_without_an_organisation_is_sent_by_an_organisations_cycle(
 ) -> None:
     """Queued before organisations were configured (or an answer to someone no organisation wrote to): some
     organisation's outbox sends it, from the shared number; no scheduled cycle would otherwise."""
+    from messaging.outbox.factory import make_outbox
     from outreach.crypto import PhoneVault
-    from outreach.sending import make_outbox
     from tests.messaging_world import numbers, queue
 
     settings = _settings(database_url, keys, tmp_path, gateway, organisations=[ROTTERDAM, THE_HAGUE])

@@ -12,18 +12,18 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from crawler.places import municipality
 from outreach.cli import run
-from outreach.cycle import run_cycle
-from outreach.inbound import Inbound, receive
+from outreach.cycle.run import run_cycle
+from outreach.parsing.places import municipality
+from outreach.people.inbound import Inbound, receive
 from outreach.store.db import upgrade
 from outreach.store.models import Message
 from tests.conftest import make_settings
 from tests.messaging_world import config_file, messaging_settings
 from tests.targeting_world import number
 from tests.test_contact_rhythm import World
-from tests.world.fixture_site import FixtureSite
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.twilio_gateway import TwilioGateway
 
 ROTTERDAM = {
     "key": "rotterdam",

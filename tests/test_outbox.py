@@ -9,16 +9,16 @@ import pytest
 from sqlalchemy import select
 
 from messaging.channels.base import Outbound
-from messaging.outbox import Outbox
+from messaging.outbox.drain import Outbox
+from messaging.outbox.factory import make_outbox
 from outreach.crypto import PhoneVault
-from outreach.sending import make_outbox
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store
 from outreach.store.models import Message, OptOut
 from outreach.store.types import utcnow
 from tests.conftest import make_settings
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 NUMBER = "+31612345678"
 

@@ -13,7 +13,7 @@ import pytest
 
 from crawler.pace import WINDOW_SECONDS, Pace, retry_after_seconds
 from tests.crawling import busiest_window, crawl, crawl_settings, smallest_gap
-from tests.world.fixture_site import Fault, FixtureSite
+from testworld.fixture_site import Fault, FixtureSite
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from outreach.cycle import run_cycle
+from outreach.cycle.run import run_cycle
 from outreach.settings import Settings
 from tests.raw_dump import phone_spellings, raw_database
-from tests.world.fixture_site import FixtureSite
+from testworld.fixture_site import FixtureSite
 
 
 def test_the_database_holds_no_plaintext_phone_number(world_settings: Settings, fixture_site: FixtureSite) -> None:

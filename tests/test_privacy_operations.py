@@ -11,14 +11,14 @@ import pytest
 from sqlalchemy import func, select, update
 
 from outreach.cli import run
-from outreach.cycle import run_cycle
-from outreach.privacy import purge
+from outreach.cycle.run import run_cycle
+from outreach.people.privacy import purge
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Advert, Message, OptOut, Person, Site
 from outreach.store.types import utcnow
 from tests.messaging_world import config_file
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 
 def _count(store: Store, model: type) -> int:

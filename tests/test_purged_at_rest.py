@@ -20,8 +20,8 @@ from outreach.store.types import utcnow
 from tests.messaging_world import config_file
 from tests.process_world import fast_world_settings
 from tests.raw_dump import phone_spellings, raw_database
-from tests.world.fixture_site import FixtureSite
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.twilio_gateway import TwilioGateway
 
 WINDOW = 40  # characters: long enough to be one advert's own words, short enough to fit in one database page
 

@@ -14,8 +14,8 @@ from alembic.script import ScriptDirectory
 from outreach.store.db import alembic_config, head_revision, upgrade
 from outreach.web.app import create_app
 from tests.conftest import make_settings
-from tests.world.twilio_gateway import TwilioGateway
-from tests.world.web_server import UvicornThread, free_port
+from testworld.twilio_gateway import TwilioGateway
+from testworld.web_server import UvicornThread, free_port
 
 PASSWORD = "db-password-never-shown"
 

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from outreach import optouts
 from outreach.cli import run
 from outreach.crypto import PhoneVault
-from outreach.progress import ProgressReport
+from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store, upgrade
 from outreach.store.models import Advert, AuditEvent, Message, Person, Site
 from outreach.store.types import utcnow
+from outreach.support.progress import ProgressReport
 from tests.conftest import make_settings
 from tests.messaging_world import config_file, numbers
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from outreach import optouts
 from outreach.cli import run
 from outreach.crypto import PhoneVault
-from outreach.selection import select_contacts, store_decisions
+from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.db import Store, upgrade
 from outreach.store.models import Advert, AdvertReason, AuditEvent, HeldAdvert, Message, Person
 from outreach.store.types import utcnow
 from outreach.targeting.reasons import Reason
+from outreach.targeting.selection import select_contacts, store_decisions
 from tests.conftest import make_settings
 from tests.messaging_world import config_file
 from tests.targeting_world import Made, make_advert, number

@@ -22,9 +22,9 @@ from outreach.store.models import AuditEvent, Heartbeat, Message
 from outreach.store.types import utcnow
 from tests.conftest import cycle_settings
 from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue, scheduler_child
-from tests.world.fixture_site import FixtureSite
-from tests.world.policy import WORLD_SENDING
-from tests.world.twilio_gateway import GatewayMessage, TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.policy import WORLD_SENDING
+from testworld.twilio_gateway import GatewayMessage, TwilioGateway
 
 
 def test_a_second_cycle_exits_at_once_while_one_runs(

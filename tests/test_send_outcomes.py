@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from messaging.outbox import SendingHalted, Stop
-from messaging.policy import ARRIVAL_MARGIN_SECONDS, Pacer, SendWindow
+from messaging.outbox.drain import SendingHalted, Stop
+from messaging.outbox.send_policy import ARRIVAL_MARGIN_SECONDS, Pacer, SendWindow
 from outreach.crypto import PhoneVault
 from outreach.settings import SendingSettings, Settings
 from outreach.store.db import Store
@@ -26,7 +26,7 @@ from tests.messaging_world import (
     queue,
     status_of,
 )
-from tests.world.twilio_gateway import Faults, TwilioGateway
+from testworld.twilio_gateway import Faults, TwilioGateway
 
 
 def _world(
@@ -87,7 +87,7 @@ def test_21408_halts_sending_with_a_clear_message_and_loses_nothing(
 def test_spam_filtering_pauses_all_sending_until_a_supervisor_resumes(
     database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
 ) -> None:
-    from messaging.delivery import resume_sending
+    from messaging.outbox.delivery import resume_sending
 
     settings, store, vault = _world(database_url, keys, tmp_path, gateway)
     first, second, third = numbers(3)

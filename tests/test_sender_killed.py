@@ -19,8 +19,8 @@ from outreach.store.db import Store
 from outreach.store.models import Message
 from outreach.store.types import utcnow
 from tests.messaging_world import messaging_settings, numbers, outbox_for, queue
-from tests.world.policy import WORLD_SENDING
-from tests.world.twilio_gateway import GatewayMessage, TwilioGateway
+from testworld.policy import WORLD_SENDING
+from testworld.twilio_gateway import GatewayMessage, TwilioGateway
 
 
 @pytest.mark.parametrize("kill_at", [1, 4])

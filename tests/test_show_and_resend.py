@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from outreach.cli import run
-from outreach.cycle import run_cycle
+from outreach.cycle.run import run_cycle
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import AuditEvent, Message
 from tests.messaging_world import config_file
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 
 def test_show_and_resend_through_the_cli(

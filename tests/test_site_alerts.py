@@ -11,7 +11,7 @@ import pytest
 
 from tests.crawling import crawl, crawl_settings
 from tests.test_notify import NotificationSink
-from tests.world.fixture_site import FixtureSite
+from testworld.fixture_site import FixtureSite
 
 FAST = {"requests_per_second": 500, "delay_seconds": 0, "concurrency": 4}
 

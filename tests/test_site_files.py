@@ -11,7 +11,7 @@ from crawler.sites import load_site
 from outreach.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
-BUNDLED = sorted([*ROOT.glob("config/sites/*.yaml"), *ROOT.glob("tests/world/sites/*.yaml")])
+BUNDLED = sorted([*ROOT.glob("config/sites/*.yaml"), *ROOT.glob("testworld/sites/*.yaml")])
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda path: path.name)
@@ -21,7 +21,7 @@ def test_every_bundled_site_file_is_valid(path: Path) -> None:
 
 
 def _write(tmp_path: Path, **changes: object) -> Path:
-    data = yaml.safe_load((ROOT / "tests/world/sites/kinky_like.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((ROOT / "testworld/sites/kinky_like.yaml").read_text(encoding="utf-8"))
     data.update(changes)
     path = tmp_path / "site.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")

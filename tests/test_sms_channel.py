@@ -13,7 +13,7 @@ from messaging.channels.twilio_client import make_client
 from messaging.twilio_codes import Outcome
 from outreach.errors import ConfigError
 from outreach.settings import TwilioSettings
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 
 def _channel(gateway: TwilioGateway, token: str | None = None) -> TwilioSms:

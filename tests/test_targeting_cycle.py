@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from crawler.places import municipality
 from outreach.cli import run
-from outreach.cycle import run_cycle
+from outreach.cycle.run import run_cycle
+from outreach.parsing.places import municipality
 from outreach.store.db import Store
 from outreach.targeting.reasons import reason_counts
 from tests.conftest import cycle_settings
 from tests.messaging_world import config_file
-from tests.world.fixture_site import FixtureSite
-from tests.world.policy import WORLD_SENDING
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.fixture_site import FixtureSite
+from testworld.policy import WORLD_SENDING
+from testworld.twilio_gateway import TwilioGateway
 
 SERVED = {"Rotterdam", "Den Haag"}
 CAP = 20

@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from messaging.outbox import Stop
-from outreach import optouts
+from messaging.outbox.drain import Stop
 from outreach.crypto import PhoneVault
-from outreach.selection import mark_still_queued, select_contacts, store_decisions
+from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.db import Store, upgrade
 from outreach.store.models import AdvertReason, HeldAdvert, Message, Person
 from outreach.store.types import utcnow
 from outreach.targeting.reasons import Reason, reason_counts
+from outreach.targeting.selection import mark_still_queued, select_contacts, store_decisions
 from tests.conftest import make_settings
 from tests.targeting_world import Made, make_advert, number, sent_first_contact
 

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from messaging.templates import TemplateBook, assign_variant
 from outreach.cli import run
 from outreach.crypto import PhoneVault
-from outreach.cycle import run_cycle
+from outreach.cycle.run import run_cycle
+from outreach.reports.template_stats import template_stats, wilson_interval
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store, upgrade
 from outreach.store.models import Message, OptOut, Person
 from outreach.store.types import utcnow
-from outreach.template_stats import template_stats, wilson_interval
 from tests.conftest import make_settings
 from tests.messaging_world import numbers
 

@@ -11,7 +11,7 @@ from messaging.templates import TemplateBook
 from outreach.errors import ConfigError
 from outreach.settings import OrganisationSettings, load_settings
 from outreach.store.db import PROJECT_ROOT
-from tests.world.fixture_site import generate
+from testworld.fixture_site import generate
 
 TEMPLATES = PROJECT_ROOT / "templates"
 LANGUAGES = ["nl", "en", "ro", "pl", "es", "bg", "pt", "hu", "nl-en"]

@@ -11,7 +11,7 @@ import pytest
 
 from messaging.template_check import check_templates, forbidden_in, require_templates_pass
 from outreach.cli import run
-from outreach.cycle import run_cycle
+from outreach.cycle.run import run_cycle
 from outreach.errors import ConfigError
 from outreach.settings import Settings, load_settings
 from outreach.store.db import PROJECT_ROOT

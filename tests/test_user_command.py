@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from outreach.access.users import log_in
 from outreach.cli import run
 from outreach.store.db import Store
 from outreach.store.models import AuditEvent, User
-from outreach.users import log_in
 from tests.conftest import make_settings
 from tests.messaging_world import config_file
 

@@ -22,7 +22,7 @@ from outreach.store.db import Store
 from outreach.store.models import AuditEvent, Message, OptOut
 from outreach.web.app import MAX_FORM_BYTES
 from tests.messaging_world import numbers, queue, webhook_server
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 FORM = "application/x-www-form-urlencoded"
 PADDING = "x" * (MAX_FORM_BYTES + 1024)

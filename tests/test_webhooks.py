@@ -21,7 +21,7 @@ from tests.messaging_world import (
     status_of,
     webhook_server,
 )
-from tests.world.twilio_gateway import TWILIO_STOP_WORDS, TwilioGateway
+from testworld.twilio_gateway import TWILIO_STOP_WORDS, TwilioGateway
 
 # Whole-message opt-outs in every template language and Twilio's own; accents and case do not matter.
 STOP_WORDS = ["STOP", "stop", "Stoppen", "AFMELDEN", "unsubscribe", "Dezabonare", "стоп", "ОТПИСВАНЕ", "wypisz",
@@ -141,7 +141,7 @@ def test_a_reply_is_stored_encrypted_and_a_fieldworker_is_told(
     with webhook_server(database_url, keys, tmp_path, gateway) as (settings, server):
         store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
         [number] = numbers(1)
-        with caplog.at_level(logging.WARNING, logger="outreach.notify"):
+        with caplog.at_level(logging.WARNING, logger="outreach.support.notify"):
             assert gateway.inbound(f"{server.url}/twilio/inbound", number, text) == 200
             # Twilio retries a webhook it thinks failed: the same MessageSid is stored once.
         with store.session() as session:

@@ -8,15 +8,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from outreach.conversations import queue_reply
+from messaging.outbox.factory import make_outbox
 from outreach.crypto import PhoneVault
-from outreach.inbound import Inbound, receive
-from outreach.sending import make_outbox
+from outreach.people.conversations import queue_reply
+from outreach.people.inbound import Inbound, receive
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Message
 from tests.messaging_world import messaging_settings, numbers
-from tests.world.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import TwilioGateway
 
 WHATSAPP = {"enabled": True, "from_number": "+3197010000002", "fallback_to_sms": True}
 
@@ -66,8 +66,8 @@ def test_outside_the_window_whatsapp_falls_back_to_sms(
 def test_first_contact_over_whatsapp_only_with_the_setting_and_an_approved_template(
     world_settings: Settings, gateway: TwilioGateway
 ) -> None:
-    from outreach.crawl import run_crawl
-    from outreach.cycle import run_cycle
+    from outreach.cycle.crawl import run_crawl
+    from outreach.cycle.run import run_cycle
     from outreach.store.models import Advert, AdvertPerson, Person
 
     content = {"nl": "HX" + "1" * 32, "en": "HX" + "2" * 32}

@@ -1,7 +1,7 @@
 """A Kinky.nl-like fixture ad site: deterministic generated adverts, listing pages with pagination, detail pages,
 a request log, and a ground truth of what every advert contains.
 
-Phone numbers are generated at random in the shapes real numbers have; texts come from tests/world/phrases.py.
+Phone numbers are generated at random in the shapes real numbers have; texts come from testworld/phrases.py.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, urlparse
 
 import yaml
 
-from tests.world.phrases import CATEGORIES, CITIES, CONTACT_LINES, NAMES, SENTENCES, TITLES
-from tests.world.server import BackgroundServer, QuietHandler
+from testworld.phrases import CATEGORIES, CITIES, CONTACT_LINES, NAMES, SENTENCES, TITLES
+from testworld.server import BackgroundServer, QuietHandler
 
 PAGE_SIZE = 24
 LANGUAGE_WEIGHTS = {"nl": 35, "en": 20, "ro": 15, "pl": 15, "es": 15}
@@ -369,7 +369,7 @@ class FixtureSite(BackgroundServer):
         age gate accepted by a click) or "profiles" (profile cards for men and trans advertisers, an age gate
         form, the number behind a "show number" button)."""
         super().__init__(port)
-        from tests.world import js_layout, profile_layout  # they build on this module
+        from testworld import js_layout, profile_layout  # they build on this module
 
         answers = {"kinky": kinky_answer, "js": js_layout.answer, "profiles": profile_layout.answer}
         self.layout = layout

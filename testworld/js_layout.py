@@ -8,10 +8,10 @@ import json
 import re
 from typing import TYPE_CHECKING
 
-from tests.world.fixture_site import PAGE_SIZE, Answer, GeneratedAdvert, Visit, _page
+from testworld.fixture_site import PAGE_SIZE, Answer, GeneratedAdvert, Visit, _page
 
 if TYPE_CHECKING:
-    from tests.world.fixture_site import FixtureSite
+    from testworld.fixture_site import FixtureSite
 
 GATE_COOKIE = "gate"
 _DETAIL = re.compile(r"^/app/advert/(?P<id>[A-Z0-9]+)$")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tests.world.twilio_gateway import TwilioGateway
+    from testworld.twilio_gateway import TwilioGateway
 
 WORLD_SENDING: dict[str, object] = {
     "window_start": "00:00",

@@ -9,10 +9,10 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from tests.world.fixture_site import PAGE_SIZE, Answer, FixtureWorld, GeneratedAdvert, Visit, _page
+from testworld.fixture_site import PAGE_SIZE, Answer, FixtureWorld, GeneratedAdvert, Visit, _page
 
 if TYPE_CHECKING:
-    from tests.world.fixture_site import FixtureSite
+    from testworld.fixture_site import FixtureSite
 
 GATE_COOKIE = "adult_ok"
 CATEGORIES = ("man", "trans")

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import phonenumbers
 from twilio.request_validator import RequestValidator
 
-from tests.world.server import BackgroundServer, QuietHandler
+from testworld.server import BackgroundServer, QuietHandler
 
 API = "/2010-04-01/Accounts/"
 _PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages(?:/(?P<sid>SM\w+))?\.json$")

@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from messaging.twilio_codes import Outcome, outcome_of
-from outreach import audit, optouts
+from outreach import audit
+from outreach.people import optouts
 from outreach.store.db import rows_changed
 from outreach.store.models import Message, Person, SendingPause
 from outreach.store.types import utcnow

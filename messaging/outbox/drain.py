@@ -24,12 +24,13 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from messaging.channels.base import Channel, Outbound, SendError
-from messaging.delivery import Notify, active_pause, apply_status, error_consequence, log_notify, pause_sending
-from messaging.policy import Pacer, SendWindow, backoff_seconds
+from messaging.outbox.delivery import Notify, active_pause, apply_status, error_consequence, log_notify, pause_sending
+from messaging.outbox.send_policy import Pacer, SendWindow, backoff_seconds
 from messaging.twilio_codes import Outcome
-from outreach import audit, optouts
+from outreach import audit
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError
+from outreach.people import optouts
 from outreach.settings import SendingSettings
 from outreach.store.db import Store, rows_changed
 from outreach.store.locks import Lease

@@ -10,12 +10,12 @@ from messaging.channels.dry_run import DryRunChannel
 from messaging.channels.sms import TwilioSms
 from messaging.channels.twilio_client import make_client
 from messaging.channels.whatsapp import TwilioWhatsApp
-from messaging.outbox import Outbox
+from messaging.outbox.drain import Outbox
 from outreach.crypto import PhoneVault
 from outreach.errors import ConfigError
-from outreach.notify import Notifier
 from outreach.settings import Settings
 from outreach.store.db import Store
+from outreach.support.notify import Notifier
 
 _ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.places import municipality
 from outreach.errors import PermissionDenied
+from outreach.parsing.places import municipality
 from outreach.settings import Settings
 from outreach.store.models import Advert, Message
 

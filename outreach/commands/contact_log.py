@@ -43,9 +43,9 @@ def log(
     Example: outreach log --since 7d --lang ro --status delivered
     """
     from outreach import audit
-    from outreach.contact_log import COLUMNS, FOREIGN, LogFilter, parse_since, rows
+    from outreach.access.roles import require_supervisor, visible_organisations
     from outreach.crypto import PhoneVault
-    from outreach.roles import require_supervisor, visible_organisations
+    from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, parse_since, rows
     from outreach.store.db import Store
 
     output = OutputFormat.choose(as_json, as_csv)
@@ -94,12 +94,12 @@ def export(
     Example: outreach export --since 2026-11-01 --until 2026-12-01 --out november.csv
     """
     from outreach import audit
-    from outreach.contact_log import COLUMNS, FOREIGN, LogFilter, count, iter_rows, parse_since
+    from outreach.access.roles import require_supervisor, visible_organisations
     from outreach.crypto import PhoneVault
-    from outreach.csv_safety import csv_writer
-    from outreach.progress import ProgressReport
-    from outreach.roles import require_supervisor, visible_organisations
+    from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, count, iter_rows, parse_since
     from outreach.store.db import Store
+    from outreach.support.csv_safety import csv_writer
+    from outreach.support.progress import ProgressReport
 
     settings = load_settings(config)
     who = actor_for(settings, actor)

@@ -8,9 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from outreach.access.masking import mask
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
 from outreach.errors import OutreachError, UsageError
-from outreach.masking import mask
 
 
 @app.command()
@@ -27,10 +27,10 @@ def send(
     Example: outreach send --limit 20
     Example: outreach send --resume --reason "spoke to Twilio support, filter lifted"
     """
-    from messaging.delivery import resume_sending
-    from outreach.progress import ProgressReport
-    from outreach.sending import make_outbox, queued_count
+    from messaging.outbox.delivery import resume_sending
+    from messaging.outbox.factory import make_outbox, queued_count
     from outreach.store.db import Store
+    from outreach.support.progress import ProgressReport
 
     settings = settings_from(config)
     who = actor_for(settings, actor)
@@ -81,7 +81,7 @@ def serve(
     """
     import uvicorn
 
-    from outreach.logs import configure_json_logging
+    from outreach.support.logs import configure_json_logging
     from outreach.web.app import create_app
 
     settings = settings_from(config)
@@ -99,7 +99,7 @@ def serve(
 
 
 def _draft_table(title: str, drafts: list[object]) -> Table:
-    from outreach.conversations import Draft
+    from outreach.people.conversations import Draft
 
     table = Table(title=title)
     for column in ("id", "created (UTC)", "number", "lang", "advert", "message"):
@@ -132,8 +132,8 @@ def approve(
     Example: outreach approve --all
     Example: outreach approve 12 14 --reject --reason "advert suggests a minor"
     """
-    from outreach import conversations
     from outreach.crypto import PhoneVault
+    from outreach.people import conversations
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -162,9 +162,9 @@ def assist(config: ConfigOption = None, actor: ActorOption = None) -> None:
 
     Example: outreach assist --as sanne
     """
-    from outreach import conversations
+    from messaging.outbox.factory import make_outbox
     from outreach.crypto import PhoneVault
-    from outreach.sending import make_outbox
+    from outreach.people import conversations
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -216,9 +216,9 @@ def inbox(
 
     Example: outreach inbox
     """
-    from outreach import conversations
     from outreach.commands.output import OutputFormat, emit
     from outreach.crypto import PhoneVault
+    from outreach.people import conversations
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -267,8 +267,8 @@ def reply(
 
     Example: outreach reply 42 "Hoi! Ja, je kunt langskomen op dinsdag. Groet, Sanne"
     """
-    from outreach import conversations
-    from outreach.sending import make_outbox
+    from messaging.outbox.factory import make_outbox
+    from outreach.people import conversations
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -298,7 +298,7 @@ def handled(
 
     Example: outreach handled 42
     """
-    from outreach import conversations
+    from outreach.people import conversations
     from outreach.store.db import Store
 
     settings = settings_from(config)

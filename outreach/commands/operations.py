@@ -21,8 +21,8 @@ def scheduler(config: ConfigOption = None) -> None:
 
     Example: outreach scheduler --config /etc/outreach/outreach.yaml
     """
-    from outreach.logs import configure_json_logging
-    from outreach.scheduler import cycle_jobs, run_scheduler
+    from outreach.cycle.scheduler import cycle_jobs, run_scheduler
+    from outreach.support.logs import configure_json_logging
 
     settings = settings_from(config)
     configure_json_logging("INFO", settings.default_region)  # as `serve`: JSON lines, no personal data
@@ -44,7 +44,7 @@ def status(
 
     Example: outreach status --json
     """
-    from outreach.status import status as read_status
+    from outreach.reports.status import status as read_status
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -103,12 +103,12 @@ def crawl(
     Example: outreach crawl --site kinky
     Example: outreach crawl --stats
     """
-    from outreach.crawl import run_crawl
-    from outreach.crawl_report import run_summary, summary_rows
-    from outreach.cycle import check_configuration
+    from outreach.cycle.crawl import run_crawl
+    from outreach.cycle.run import check_configuration
     from outreach.errors import OutreachError
-    from outreach.progress import ProgressReport
+    from outreach.reports.crawl_report import run_summary, summary_rows
     from outreach.store.db import Store
+    from outreach.support.progress import ProgressReport
 
     settings = settings_from(config)
     store = Store(settings.database_url)
@@ -145,7 +145,7 @@ def config_check(config: ConfigOption = None) -> None:
 
     Example: outreach config check --config /etc/outreach/outreach.yaml
     """
-    from outreach.config_check import check_installation
+    from outreach.config.check import check_installation
 
     settings = settings_from(config)
     results = check_installation(settings)
@@ -168,6 +168,6 @@ def config_reference() -> None:
 
     Example: outreach config reference > docs/configuration.md
     """
-    from outreach.config_reference import render
+    from outreach.config.reference import render
 
     print(render(), end="")

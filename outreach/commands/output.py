@@ -8,8 +8,8 @@ from collections.abc import Collection, Sequence
 from enum import Enum
 from typing import Any
 
-from outreach.csv_safety import csv_writer
 from outreach.errors import UsageError
+from outreach.support.csv_safety import csv_writer
 
 
 class OutputFormat(Enum):

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from outreach.access.masking import mask
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
-from outreach.masking import mask
 
 NumberArgument = Annotated[str, typer.Argument(help="The phone number, in any common format (06..., +31 6 ...).")]
 ReasonOption = Annotated[str, typer.Option(help="Why, for the audit log (required).")]
@@ -28,9 +28,9 @@ def block(
 
     Example: outreach block "06 12 34 56 78" --reason "asked by phone not to be contacted"
     """
-    from outreach import blocklist
+    from outreach.access.numbers import normalise_number
     from outreach.crypto import PhoneVault
-    from outreach.numbers import normalise_number
+    from outreach.people import blocklist
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -61,11 +61,11 @@ def unblock(
     Example: outreach unblock +31612345678 --reason "blocked the wrong number" --as bob
     Example: outreach unblock 0612345678 --opt-out --reason "asked by phone to hear from us again" --as bob
     """
-    from outreach import blocklist
+    from outreach.access.numbers import normalise_number
+    from outreach.access.roles import require_supervisor
     from outreach.crypto import PhoneVault
     from outreach.errors import OutreachError
-    from outreach.numbers import normalise_number
-    from outreach.roles import require_supervisor
+    from outreach.people import blocklist
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -97,9 +97,9 @@ def blocklist_list(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from outreach import blocklist
     from outreach.commands.output import OutputFormat, emit
     from outreach.crypto import PhoneVault
+    from outreach.people import blocklist
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -141,8 +141,8 @@ def blocklist_import(
 
     Example: outreach blocklist import blocked.csv
     """
-    from outreach import blocklist
     from outreach.crypto import PhoneVault
+    from outreach.people import blocklist
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -169,9 +169,10 @@ def blocklist_export(
 
     Example: outreach blocklist export blocked.csv --as bob
     """
-    from outreach import audit, blocklist
+    from outreach import audit
+    from outreach.access.roles import require_supervisor
     from outreach.crypto import PhoneVault
-    from outreach.roles import require_supervisor
+    from outreach.people import blocklist
     from outreach.store.db import Store
 
     settings = settings_from(config)

@@ -20,11 +20,11 @@ def purge(config: ConfigOption = None, actor: ActorOption = None) -> None:
 
     Example: outreach purge
     """
-    from outreach.privacy import PURGE_STEPS
-    from outreach.privacy import purge as run_purge
-    from outreach.progress import ProgressReport
+    from outreach.people.privacy import PURGE_STEPS
+    from outreach.people.privacy import purge as run_purge
     from outreach.store.db import Store
     from outreach.store.types import utcnow
+    from outreach.support.progress import ProgressReport
 
     settings = settings_from(config)
     store = Store(settings.database_url)
@@ -51,9 +51,9 @@ def export(
 
     Example: outreach subject export "06 12 34 56 78" > subject.json
     """
+    from outreach.access.numbers import normalise_number
     from outreach.crypto import PhoneVault
-    from outreach.numbers import normalise_number
-    from outreach.privacy import export_subject
+    from outreach.people.privacy import export_subject
     from outreach.store.db import Store
 
     settings = settings_from(config)
@@ -78,9 +78,9 @@ def erase(
 
     Example: outreach subject erase +31612345678 --reason "request 2026-14"
     """
+    from outreach.access.numbers import normalise_number
     from outreach.crypto import PhoneVault
-    from outreach.numbers import normalise_number
-    from outreach.privacy import erase_subject
+    from outreach.people.privacy import erase_subject
     from outreach.store.db import Store
 
     if not reason.strip():

@@ -25,9 +25,9 @@ def show(
     Example: outreach show person "06 12 34 56 78"
     Example: outreach show advert 118 --json
     """
+    from outreach.access.numbers import normalise_number
     from outreach.crypto import PhoneVault
-    from outreach.inspect import advert_view, person_view
-    from outreach.numbers import normalise_number
+    from outreach.reports.inspect import advert_view, person_view
     from outreach.store.db import Store
     from outreach.store.models import Person
 
@@ -103,9 +103,9 @@ def resend(
 
     Example: outreach resend 412 --reason "the first one was sent to the wrong template"
     """
-    from outreach.conversations import queue_resend
-    from outreach.roles import require_supervisor
-    from outreach.sending import make_outbox
+    from messaging.outbox.factory import make_outbox
+    from outreach.access.roles import require_supervisor
+    from outreach.people.conversations import queue_resend
     from outreach.store.db import Store
 
     settings = settings_from(config)

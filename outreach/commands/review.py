@@ -66,16 +66,16 @@ def review_list(
 
 def _own_regions(settings: Settings, actor: str | None) -> set[str] | None:
     """The municipalities whose held adverts this actor sees and decides on (None: all)."""
-    from outreach.roles import visible_organisations, visible_regions
+    from outreach.access.roles import visible_organisations, visible_regions
 
     return visible_regions(settings, visible_organisations(settings, actor_for(settings, actor)))
 
 
 def _decide(held_id: int, *, approve: bool, reason: str, config: ConfigOption, actor: ActorOption) -> None:
     from messaging.template_check import require_templates_pass
-    from outreach.contact_pass import first_contact_templates, reminder_templates
     from outreach.store.db import Store
     from outreach.store.types import utcnow
+    from outreach.targeting.contact_pass import first_contact_templates, reminder_templates
     from outreach.targeting.review import decide
 
     settings = settings_from(config)

@@ -46,13 +46,13 @@ def stats(
 
     Example: outreach stats --by lang --since 7d
     """
-    from outreach.contact_log import parse_since
-    from outreach.outcome_stats import outcome_stats
-    from outreach.roles import visible_organisations, visible_regions
+    from outreach.access.roles import visible_organisations, visible_regions
+    from outreach.reports.contact_log import parse_since
+    from outreach.reports.outcome_stats import outcome_stats
+    from outreach.reports.template_stats import template_stats
     from outreach.store.db import Store
     from outreach.store.types import utcnow
     from outreach.targeting.reasons import describe, reason_counts
-    from outreach.template_stats import template_stats
 
     if by not in BY_CHOICES:
         raise UsageError(f"--by {by!r}: choose one of {', '.join(BY_CHOICES)}")

@@ -32,8 +32,8 @@ def user_add(
 
     Example: outreach user add alice --role fieldworker
     """
+    from outreach.access.users import add_user
     from outreach.store.db import Store
-    from outreach.users import add_user
 
     settings = settings_from(config)
     if password_file is not None:

@@ -19,7 +19,7 @@ def _keys(settings: Settings) -> str:
 
 
 def _database(settings: Settings) -> str:
-    from outreach.scheduler import require_current_schema
+    from outreach.cycle.scheduler import require_current_schema
 
     require_current_schema(settings.database_url)
     return "reachable, schema current"
@@ -28,7 +28,7 @@ def _database(settings: Settings) -> str:
 def _twilio(settings: Settings) -> str:
     if settings.dry_run:
         return "dry_run is on: nothing is sent"
-    from outreach.sending import check_sender
+    from messaging.outbox.factory import check_sender
 
     twilio = settings.twilio
     if not re.fullmatch(r"AC[0-9a-fA-F]{32}", twilio.account_sid):

@@ -16,13 +16,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from outreach import audit
-from outreach.crawl_report import alert_site_warnings
 from outreach.errors import ConfigError
-from outreach.notify import Notifier
+from outreach.reports.crawl_report import alert_site_warnings
 from outreach.settings import Settings
 from outreach.store.db import PROJECT_ROOT, Store
 from outreach.store.models import Advert, CrawlRun
 from outreach.store.types import utcnow
+from outreach.support.notify import Notifier
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,19 @@ from pathlib import Path
 
 from crawler.sites import load_sites
 from messaging.language import make_detector
-from messaging.outbox import Stop
+from messaging.outbox.drain import Stop
+from messaging.outbox.factory import make_outbox
 from messaging.template_check import require_templates_pass
 from messaging.templates import TemplateBook
 from outreach import audit
-from outreach.contact_pass import first_contact_templates, select_and_queue
-from outreach.crawl import run_crawl
 from outreach.crypto import PhoneVault
+from outreach.cycle.crawl import run_crawl
 from outreach.errors import ConfigError
-from outreach.selection import mark_still_queued
-from outreach.sending import make_outbox
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.types import utcnow
+from outreach.targeting.contact_pass import first_contact_templates, select_and_queue
+from outreach.targeting.selection import mark_still_queued
 
 
 @dataclass

@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import update
 
-from outreach.crontab import cron_trigger
 from outreach.errors import ConfigError, OutreachError
+from outreach.parsing.crontab import cron_trigger
 from outreach.settings import Settings, load_settings
 from outreach.store.db import Store, current_revision, head_revision, rows_changed
 from outreach.store.locks import Lease
@@ -29,7 +29,7 @@ from outreach.store.models import Heartbeat
 from outreach.store.types import utcnow
 from outreach.store.upsert import insert_ignore
 
-logger = logging.getLogger("outreach.scheduler")
+logger = logging.getLogger("outreach.cycle.scheduler")
 CYCLE_LOCK = "cycle"
 
 
@@ -96,7 +96,7 @@ def locked_cycle(
 ) -> Any:
     """One cycle under the cycle lock, with its start and end on the `cycle` heartbeat. wait: how long to wait for
     a running cycle to end (default: not at all)."""
-    from outreach.cycle import check_configuration, run_cycle
+    from outreach.cycle.run import check_configuration, run_cycle
 
     # What would stop the cycle anyway is reported before the lock: keys, templates, site files, the organisation,
     # the schema.
@@ -185,7 +185,7 @@ def scheduled_cycle(config_file: str | None, organisation: str | None = None) ->
 
 
 def scheduled_purge(config_file: str | None) -> None:
-    from outreach.privacy import purge
+    from outreach.people.privacy import purge
 
     settings = load_settings(Path(config_file) if config_file else None)
     store = Store(settings.database_url)
@@ -242,14 +242,14 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
     cycles = cycle_jobs(settings)
     for job_id, (organisation, trigger) in cycles.items():
         scheduler.add_job(
-            "outreach.scheduler:scheduled_cycle",
+            "outreach.cycle.scheduler:scheduled_cycle",
             trigger,
             id=job_id,
             args=[key, organisation] if organisation is not None else [key],
             replace_existing=True,
         )
     scheduler.add_job(
-        "outreach.scheduler:scheduled_purge",
+        "outreach.cycle.scheduler:scheduled_purge",
         cron_trigger(settings.schedule.purge_cron, timezone=zone),
         id="purge",
         args=[key],

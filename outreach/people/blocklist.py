@@ -11,10 +11,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach import optouts
+from outreach.access.numbers import describe_number, normalise_number
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
-from outreach.numbers import describe_number, normalise_number
+from outreach.people import optouts
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import OptOut, Person
 from outreach.store.types import utcnow

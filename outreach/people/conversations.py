@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from outreach import audit, optouts
+from messaging.outbox.enqueue import latest_organisation, queue_message
+from outreach import audit
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError, UsageError
-from outreach.outgoing import latest_organisation, queue_message
+from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Message, Person

@@ -13,14 +13,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from messaging.keywords import Intent, classify
-from messaging.outbox import OPT_OUT_CONFIRMATION
+from messaging.intents import Intent, classify
+from messaging.outbox.drain import OPT_OUT_CONFIRMATION
+from messaging.outbox.enqueue import latest_organisation, queue_message
 from messaging.templates import TemplateBook
-from outreach import audit, optouts
+from outreach import audit
+from outreach.access.numbers import describe_number, normalise_number
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
-from outreach.numbers import describe_number, normalise_number
-from outreach.outgoing import latest_organisation, queue_message
+from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import Message, Person

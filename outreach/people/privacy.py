@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
-from outreach import audit, optouts
+from outreach import audit
 from outreach.crypto import PhoneVault
+from outreach.people import optouts
 from outreach.settings import RetentionSettings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, AdvertPerson, Message, OptOut, Person, Site

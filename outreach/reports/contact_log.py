@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from outreach.access.masking import mask
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
-from outreach.masking import mask
 from outreach.store.models import Advert, Message, Person, Site
 from outreach.store.types import utcnow
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.access.masking import mask
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
-from outreach.masking import mask
 from outreach.store.models import (
     Advert,
     AdvertPerson,

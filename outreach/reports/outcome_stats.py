@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.places import municipality
-from messaging.outbox import SENT_STATES
+from messaging.outbox.drain import SENT_STATES
+from outreach.parsing.places import municipality
+from outreach.reports.template_stats import NOT_A_REPLY
 from outreach.store.models import Advert, Message, OptOut, Person, Site
-from outreach.template_stats import NOT_A_REPLY
 
 DELIVERED = ("delivered", "read")
 LEFT_US = (*SENT_STATES, "read")
@@ -125,7 +125,8 @@ def load(
 
 
 def _municipalities() -> Callable[[str | None], str | None]:
-    """crawler.places.municipality, remembered per spelling: a period has thousands of rows and a few cities."""
+    """outreach.parsing.places.municipality, remembered per spelling: a period has thousands of rows and a few
+    cities."""
     known: dict[str | None, str | None] = {}
 
     def place(city: str | None) -> str | None:

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from messaging.delivery import active_pause
-from outreach.crawl_report import site_warnings
-from outreach.scheduler import CYCLE_LOCK
+from messaging.outbox.delivery import active_pause
+from outreach.cycle.scheduler import CYCLE_LOCK
+from outreach.reports.crawl_report import site_warnings
 from outreach.store.models import Heartbeat, Lock, Message, Person
 
 WAITING_STATES = ("queued", "draft", "sending", "unknown")

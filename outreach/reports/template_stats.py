@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from messaging.keywords import Intent
-from messaging.outbox import SENT_STATES
+from messaging.intents import Intent
+from messaging.outbox.drain import SENT_STATES
 from outreach.store.models import Message, OptOut, Person
 
 NOT_A_REPLY = (Intent.OPT_OUT.value, Intent.OPT_IN.value)

@@ -1,5 +1,5 @@
-"""`python -m outreach.healthcheck`: the container's HEALTHCHECK. Exit 0 when `outreach serve` answers /healthz on
-this machine at the configured web.port, else 1 with one line saying why.
+"""`python -m outreach.support.healthcheck`: the container's HEALTHCHECK. Exit 0 when `outreach serve` answers
+/healthz on this machine at the configured web.port, else 1 with one line saying why.
 
 It reads the same settings as `outreach serve` (file and OUTREACH_* environment), so a port changed in either place
 is followed; it asks 127.0.0.1 because inside the container the server listens on every address.

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 
 from outreach.settings import NotifySettings
 
-logger = logging.getLogger("outreach.notify")
+logger = logging.getLogger("outreach.support.notify")
 
 
 class Notifier:

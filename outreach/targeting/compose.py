@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from messaging.language import LanguageDetector
 from messaging.language.decision import LanguageDecision, Rule
+from messaging.outbox.enqueue import queue_message
 from messaging.templates import TemplateBook
-from outreach.outgoing import queue_message
-from outreach.selection import Candidate, ReminderCandidate
 from outreach.settings import OrganisationSettings, Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Person
+from outreach.targeting.selection import Candidate, ReminderCandidate
 
 
 def enqueue_first_contact(

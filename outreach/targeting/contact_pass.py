@@ -1,6 +1,6 @@
-"""One selection pass: decide who gets a message (outreach.selection), queue the first contacts and reminders one
-person per transaction (outreach.compose), and store every advert's reason. The cycle runs it after the crawl;
-tests run it with their own clock."""
+"""One selection pass: decide who gets a message (outreach.targeting.selection), queue the first contacts and reminders
+one person per transaction (outreach.targeting.compose), and store every advert's reason. The cycle runs it after the
+crawl; tests run it with their own clock."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from datetime import datetime
 
 from messaging.language import LanguageDetector
 from messaging.templates import REMINDER, TemplateBook
-from outreach.compose import enqueue_first_contact, enqueue_reminder
-from outreach.selection import Candidate, ReminderCandidate, select_contacts, store_decisions
 from outreach.settings import Settings
 from outreach.store.db import Store
+from outreach.targeting.compose import enqueue_first_contact, enqueue_reminder
 from outreach.targeting.reasons import Reason
+from outreach.targeting.selection import Candidate, ReminderCandidate, select_contacts, store_decisions
 
 
 @dataclass

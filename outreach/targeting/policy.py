@@ -2,17 +2,17 @@
 function of the advert: pass, skip with a reason, or hold for a person's decision.
 
 A skip wins over a hold: an advert out of region is not put in front of a reviewer because it also holds a hold
-word. Person-level rules (opt-out, contact rhythm) are outreach.selection's.
+word. Person-level rules (opt-out, contact rhythm) are outreach.targeting.selection's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from crawler.places import municipality
+from outreach.parsing.places import municipality
 from outreach.settings import MemberOrganisation, TargetingSettings
 from outreach.targeting.groups import target_group
-from outreach.targeting.keywords import KeywordList, fold
+from outreach.targeting.keyword_rules import KeywordList, fold
 from outreach.targeting.reasons import Reason
 
 

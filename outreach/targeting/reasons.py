@@ -1,5 +1,5 @@
 """Why an advert was or was not messaged: one reason per advert and person, stored by every cycle
-(outreach.selection), shown by `outreach show` and counted for `outreach stats`."""
+(outreach.targeting.selection), shown by `outreach show` and counted for `outreach stats`."""
 
 from __future__ import annotations
 

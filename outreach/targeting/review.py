@@ -13,19 +13,19 @@ from datetime import datetime
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from crawler.places import municipality
 from messaging.language import LanguageDetector
 from messaging.templates import TemplateBook
 from outreach import audit
-from outreach.compose import enqueue_first_contact, enqueue_reminder
+from outreach.access.masking import mask
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError, PermissionDenied, UsageError
-from outreach.masking import mask
-from outreach.selection import select_contacts, store_decisions
+from outreach.parsing.places import municipality
 from outreach.settings import Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, AdvertPerson, AdvertReason, HeldAdvert, Person, Site
+from outreach.targeting.compose import enqueue_first_contact, enqueue_reminder
 from outreach.targeting.reasons import Reason, describe
+from outreach.targeting.selection import select_contacts, store_decisions
 
 SNIPPET = 120
 

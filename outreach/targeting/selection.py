@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
-from messaging.outbox import Stop
+from messaging.outbox.drain import Stop
 from outreach.settings import Settings
 from outreach.store.models import Advert, AdvertPerson, AdvertReason, HeldAdvert, Message, OptOut, Person
 from outreach.targeting.policy import Policy, Verdict

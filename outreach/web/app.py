@@ -19,14 +19,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from messaging.delivery import apply_status
-from messaging.keywords import Intent
+from messaging.intents import Intent
+from messaging.outbox.delivery import apply_status
 from outreach.crypto import PhoneVault
 from outreach.errors import ConfigError
-from outreach.inbound import Inbound, InboundResult, receive
-from outreach.notify import Notifier
+from outreach.people.inbound import Inbound, InboundResult, receive
 from outreach.settings import Settings
 from outreach.store.db import Store, current_revision, head_revision
+from outreach.support.notify import Notifier
 from outreach.web.dashboard.routes import SecurityHeaders, dashboard_routes
 from outreach.web.limits import FormBodyLimits
 from outreach.web.twilio_signature import is_signed_by_twilio

@@ -20,14 +20,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from outreach.access.masking import mask
+from outreach.access.roles import person_visible
+from outreach.access.users import SessionUser, session_user
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError, PermissionDenied
-from outreach.masking import mask
-from outreach.roles import person_visible
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Person
-from outreach.users import SessionUser, session_user
 
 logger = logging.getLogger("outreach.web.dashboard")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from outreach.conversations import WHATSAPP_WINDOW, inbox, mark_handled, queue_reply
-from outreach.roles import person_visible
+from outreach.access.roles import person_visible
+from outreach.access.users import SessionUser
+from outreach.people.conversations import WHATSAPP_WINDOW, inbox, mark_handled, queue_reply
 from outreach.store.models import Person
 from outreach.store.types import utcnow
-from outreach.users import SessionUser
 from outreach.web.dashboard.core import Dashboard, Form
 
 

@@ -13,16 +13,17 @@ from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from outreach import audit, outcome_stats
-from outreach.contact_log import COLUMNS, FOREIGN, LogFilter, iter_rows
-from outreach.csv_safety import csv_writer
+from outreach import audit
+from outreach.access.masking import mask
+from outreach.access.numbers import normalise_number
+from outreach.access.roles import visible_organisations, visible_regions
+from outreach.access.users import SessionUser
 from outreach.errors import UsageError
-from outreach.masking import mask
-from outreach.numbers import normalise_number
-from outreach.roles import visible_organisations, visible_regions
+from outreach.reports import outcome_stats
+from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, iter_rows
 from outreach.store.models import MESSAGE_STATES, Person, Site
 from outreach.store.types import utcnow
-from outreach.users import SessionUser
+from outreach.support.csv_safety import csv_writer
 from outreach.web.dashboard import overview
 from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from outreach.users import SESSION_LIFETIME, SessionUser, TooManyAttempts, log_in, log_out
+from outreach.access.users import SESSION_LIFETIME, SessionUser, TooManyAttempts, log_in, log_out
 from outreach.web.dashboard.core import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Dashboard, Form
 
 logger = logging.getLogger("outreach.web.dashboard")

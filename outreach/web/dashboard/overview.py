@@ -1,6 +1,6 @@
 """The overview's numbers: what the system did today and in the last 7 and 30 days, per day, and by language,
 site and region. Counts only; no personal data leaves these queries. The totals and breakdowns are
-outreach.outcome_stats' (the same as `outreach stats`); the chart counts messages per day."""
+outreach.reports.outcome_stats' (the same as `outreach stats`); the chart counts messages per day."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from outreach.outcome_stats import OutcomeRow, Outcomes, group
+from outreach.reports.outcome_stats import OutcomeRow, Outcomes, group
 from outreach.store.models import Message
 
 # Outbound messages that count as "sent to someone" (drafts and cancelled ones never left).

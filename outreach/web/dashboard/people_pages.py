@@ -8,11 +8,12 @@ import logging
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from outreach import audit, optouts
-from outreach.inspect import advert_view, person_view
-from outreach.roles import advert_visible
+from outreach import audit
+from outreach.access.roles import advert_visible
+from outreach.access.users import SessionUser
+from outreach.people import optouts
+from outreach.reports.inspect import advert_view, person_view
 from outreach.store.models import Advert
-from outreach.users import SessionUser
 from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem
 
 logger = logging.getLogger("outreach.web.dashboard")

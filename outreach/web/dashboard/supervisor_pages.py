@@ -7,13 +7,14 @@ from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from outreach import audit, blocklist, optouts
+from outreach import audit
+from outreach.access.numbers import describe_number, normalise_number
+from outreach.access.users import SessionUser
 from outreach.errors import UsageError
-from outreach.numbers import describe_number, normalise_number
+from outreach.people import blocklist, optouts
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import AuditEvent, OptOut, Person
 from outreach.store.types import utcnow
-from outreach.users import SessionUser
 from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
 
 AUDIT_PAGE = 100
