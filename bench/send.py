@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from messaging.outbox.factory import make_outbox
 from outreach.crypto import PhoneVault, new_keys
+from outreach.people import optouts
 from outreach.settings import Settings, load_settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store, upgrade
@@ -121,7 +122,7 @@ def clean_run(database: str, messages: int, rate: float) -> dict[str, Any]:
         upgrade(settings.database_url)
         store = Store(settings.database_url)
         fill(store, PhoneVault.from_settings(settings), messages)
-        outbox = make_outbox(settings, store, "bench")
+        outbox = make_outbox(settings, store, "bench", optouts)
         samples: list[float] = []
         done = threading.Event()
 
@@ -158,7 +159,7 @@ def fault_run(database: str, messages: int, rate: float) -> dict[str, Any]:
         upgrade(settings.database_url)
         store = Store(settings.database_url)
         fill(store, PhoneVault.from_settings(settings), messages)
-        outbox = make_outbox(settings, store, "bench")
+        outbox = make_outbox(settings, store, "bench", optouts)
         drains = 0
         start = time.perf_counter()
         while True:

@@ -7,9 +7,9 @@ messages pause and a fieldworker reads it. Ambiguous words (END, QUIT, ALTO, ...
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from enum import StrEnum
+
+from outreach.parsing.folding import normalise
 
 # Whole-message opt-out words per language. Twilio's own list is STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT.
 OPT_OUT_WORDS: dict[str, tuple[str, ...]] = {
@@ -36,13 +36,6 @@ class Intent(StrEnum):
     OPT_IN = "opt_in"
     POSSIBLE_OPT_OUT = "possible_opt_out"
     REPLY = "reply"
-
-
-def normalise(text: str) -> str:
-    """Upper case, accents and punctuation gone, single spaces: "  Stop! " and "stöp." both become "STOP"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"[^\w\s]|_", " ", bare).upper().split())
 
 
 _ALL_OPT_OUT = frozenset(normalise(word) for words in OPT_OUT_WORDS.values() for word in words)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from outreach.store.db import make_engine
+from outreach.store.engine import make_engine
 from outreach.store.models import Base
 
 config = context.config

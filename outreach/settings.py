@@ -299,7 +299,7 @@ class TemplateSettings(BaseModel):
 
 def _keyword_key(word: str) -> str:
     # The same folding as advert texts get in outreach.targeting.keyword_rules (accents, case, punctuation).
-    from messaging.intents import normalise
+    from outreach.parsing.folding import normalise
 
     return normalise(word)
 

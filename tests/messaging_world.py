@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from messaging.outbox.drain import Outbox
 from messaging.outbox.factory import make_outbox
 from outreach.crypto import PhoneVault
+from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store, upgrade
@@ -69,7 +70,7 @@ def audit_count(store: Store, name: str) -> int:
 
 
 def outbox_for(settings: Settings, store: Store, **kwargs: Any) -> Outbox:
-    outbox = make_outbox(settings, store, "alice", dry_run=False)
+    outbox = make_outbox(settings, store, "alice", optouts, dry_run=False)
     for name, value in kwargs.items():
         setattr(outbox, name, value)
     return outbox

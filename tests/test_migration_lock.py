@@ -12,7 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from outreach.errors import OutreachError
-from outreach.store.db import alembic_config, current_revision, downgrade, head_revision, make_engine, upgrade
+from outreach.store.db import alembic_config, current_revision, downgrade, head_revision, upgrade
+from outreach.store.engine import make_engine
 
 HOLD_LOCK = """
 import sys

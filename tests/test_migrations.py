@@ -6,7 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from outreach.store.db import current_revision, make_engine, upgrade
+from outreach.store.db import current_revision, upgrade
+from outreach.store.engine import make_engine
 from outreach.store.models import Base
 
 

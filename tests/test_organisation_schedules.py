@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 
 from outreach.cli import run
 from outreach.cycle.scheduler import cycle_jobs
+from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.db import Store, upgrade
 from outreach.store.models import AdvertReason, AuditEvent, Message
@@ -265,7 +266,7 @@ def test_a_message_without_an_organisation_is_sent_by_an_organisations_cycle(
     try:
         (number,) = numbers(1)
         queue(store, PhoneVault.from_settings(settings), number)
-        report = make_outbox(settings, store, "test", False, organisation="den-haag").drain()
+        report = make_outbox(settings, store, "test", optouts, False, organisation="den-haag").drain()
     finally:
         store.close()
     assert sum(report.sent.values()) == 1

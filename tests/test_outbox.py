@@ -12,6 +12,7 @@ from messaging.channels.base import Outbound
 from messaging.outbox.drain import Outbox
 from messaging.outbox.factory import make_outbox
 from outreach.crypto import PhoneVault
+from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store
@@ -55,7 +56,7 @@ def _queue(store: Store, vault: PhoneVault, status: str = "queued", claimed_ago:
 
 def _outbox(settings: Settings) -> tuple[Outbox, Store, PhoneVault]:
     store = Store(settings.database_url)
-    return make_outbox(settings, store, "alice", dry_run=False), store, PhoneVault.from_settings(settings)
+    return make_outbox(settings, store, "alice", optouts, dry_run=False), store, PhoneVault.from_settings(settings)
 
 
 def _status(store: Store, message_id: int) -> str:

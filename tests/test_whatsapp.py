@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from messaging.outbox.factory import make_outbox
 from outreach.crypto import PhoneVault
+from outreach.people import optouts
 from outreach.people.conversations import queue_reply
 from outreach.people.inbound import Inbound, receive
 from outreach.settings import Settings
@@ -33,7 +34,7 @@ def test_a_reply_to_someone_who_wrote_on_whatsapp_goes_by_whatsapp(
         asked = receive(session, vault, settings, Inbound("SM" + "c" * 32, f"whatsapp:{number}", "Hoi, wie ben jij?"))
         assert asked.person_id is not None
         reply_id = queue_reply(session, asked.person_id, "Hoi! Ik ben Sanne van Demo Outreach.", settings, "sanne")
-    report = make_outbox(settings, store, "sanne").send_one(reply_id)
+    report = make_outbox(settings, store, "sanne", optouts).send_one(reply_id)
     assert sum(report.sent.values()) == 1
     assert [m.to for m in gateway.messages] == [f"whatsapp:{number}"]
     assert gateway.messages[0].from_ == "whatsapp:+3197010000002"
@@ -51,7 +52,7 @@ def test_outside_the_window_whatsapp_falls_back_to_sms(
         asked = receive(session, vault, settings, Inbound("SM" + "d" * 32, f"whatsapp:{number}", "Hoi"))
         assert asked.person_id is not None
         reply_id = queue_reply(session, asked.person_id, "Hoi! Ik ben Sanne van Demo Outreach.", settings, "sanne")
-    outbox = make_outbox(settings, store, "sanne")
+    outbox = make_outbox(settings, store, "sanne", optouts)
     first = outbox.send_one(reply_id)
     assert first.fell_back == 1 and gateway.messages == []
     outbox.drain()

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from messaging.outbox.ports import StopList
 from messaging.twilio_codes import Outcome, outcome_of
 from outreach import audit
-from outreach.people import optouts
 from outreach.store.db import rows_changed
 from outreach.store.models import Message, Person, SendingPause
 from outreach.store.types import utcnow
@@ -69,6 +69,7 @@ def apply_status(
     error_code: int | None,
     *,
     actor: str,
+    stops: StopList,
     provider_sid: str | None = None,
     notify: Notify = log_notify,
 ) -> StatusChange | None:
@@ -102,7 +103,7 @@ def apply_status(
             break
     else:
         return None
-    consequence = error_consequence(session, message, error_code, actor=actor, notify=notify)
+    consequence = error_consequence(session, message, error_code, actor=actor, notify=notify, stops=stops)
     audit.record(
         session,
         "message.status",
@@ -117,7 +118,7 @@ def apply_status(
 
 
 def error_consequence(
-    session: Session, message: Message, code: int | None, *, actor: str, notify: Notify
+    session: Session, message: Message, code: int | None, *, actor: str, notify: Notify, stops: StopList
 ) -> Outcome | None:
     """What a provider error code means for the person or for all sending; returns it when it meant something."""
     if code is None:
@@ -125,7 +126,7 @@ def error_consequence(
     outcome = outcome_of(code)
     person = session.get(Person, message.person_id) if message.person_id is not None else None
     if outcome is Outcome.OPT_OUT and person is not None:
-        optouts.stop(session, person.key, kind="opt_out", source=f"twilio-{code}", actor=actor)
+        stops.stop(session, person.key, kind="opt_out", source=f"twilio-{code}", actor=actor)
     elif outcome is Outcome.INVALID_NUMBER and person is not None:
         person.invalid_at = person.invalid_at or utcnow()
     elif outcome is Outcome.SPAM_FILTERED:

@@ -25,12 +25,12 @@ from sqlalchemy.orm import Session
 
 from messaging.channels.base import Channel, Outbound, SendError
 from messaging.outbox.delivery import Notify, active_pause, apply_status, error_consequence, log_notify, pause_sending
+from messaging.outbox.ports import StopList
 from messaging.outbox.send_policy import Pacer, SendWindow, backoff_seconds
 from messaging.twilio_codes import Outcome
 from outreach import audit
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError
-from outreach.people import optouts
 from outreach.settings import SendingSettings
 from outreach.store.db import Store, rows_changed
 from outreach.store.locks import Lease
@@ -91,6 +91,7 @@ class Outbox:
         channels: Channel | Mapping[str, Channel],
         actor: str,
         *,
+        stops: StopList,
         sending: SendingSettings | None = None,
         callback_url: Callable[[int], str | None] = lambda message_id: None,
         notify: Notify = log_notify,
@@ -109,6 +110,7 @@ class Outbox:
         self.vault = vault
         self.channels: Mapping[str, Channel] = channels if isinstance(channels, Mapping) else {"sms": channels}
         self.actor = actor
+        self.stops = stops
         self.sending = sending or SendingSettings()
         self.window = SendWindow.from_settings(self.sending)
         self.callback_url = callback_url
@@ -286,7 +288,7 @@ class Outbox:
         person = session.get(Person, message.person_id)
         assert person is not None
         claimed = Claimed(message_id, message.channel, message.language, None)
-        stopped = optouts.stopped_kinds(session, person.key)
+        stopped = self.stops.stopped_kinds(session, person.key)
         if stopped and not (stopped == {"opt_out"} and message.kind == OPT_OUT_CONFIRMATION):
             # Invariant 1: an opt-out or block that arrived after queuing still stops the message. The one
             # exception is the single confirmation that the opt-out worked.
@@ -407,7 +409,7 @@ class Outbox:
             message = session.get(Message, message_id)
             assert message is not None
             if status == "failed":
-                error_consequence(session, message, exc.code, actor=self.actor, notify=self.notify)
+                error_consequence(session, message, exc.code, actor=self.actor, notify=self.notify, stops=self.stops)
             if exc.outcome is Outcome.CONFIG:
                 audit.record(session, "sending.halted", self.actor, code=exc.code, reason=exc.reason[:200])
         if status == "unknown":
@@ -534,7 +536,13 @@ class Outbox:
                 continue
             with self.store.session() as session:
                 change = apply_status(
-                    session, message_id, remote.status, remote.error_code, actor=self.actor, notify=self.notify
+                    session,
+                    message_id,
+                    remote.status,
+                    remote.error_code,
+                    actor=self.actor,
+                    notify=self.notify,
+                    stops=self.stops,
                 )
             if change is not None:
                 changed[change.after] += 1

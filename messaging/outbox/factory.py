@@ -11,6 +11,7 @@ from messaging.channels.sms import TwilioSms
 from messaging.channels.twilio_client import make_client
 from messaging.channels.whatsapp import TwilioWhatsApp
 from messaging.outbox.drain import Outbox
+from messaging.outbox.ports import StopList
 from outreach.crypto import PhoneVault
 from outreach.errors import ConfigError
 from outreach.settings import Settings
@@ -62,6 +63,7 @@ def make_outbox(
     settings: Settings,
     store: Store,
     actor: str,
+    stops: StopList,
     dry_run: bool | None = None,
     stop: threading.Event | None = None,
     organisation: str | None = None,
@@ -73,6 +75,7 @@ def make_outbox(
         PhoneVault.from_settings(settings),
         make_channels(settings, dry),
         actor,
+        stops=stops,
         sending=settings.sending_for(organisation),
         callback_url=lambda message_id: status_callback_url(settings, message_id),
         notify=Notifier(settings.notify, settings.organisation.name),

@@ -11,6 +11,7 @@ from rich.table import Table
 from outreach.access.masking import mask
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
 from outreach.errors import OutreachError, UsageError
+from outreach.people import optouts
 
 
 @app.command()
@@ -42,7 +43,7 @@ def send(
             with store.session() as session:
                 cleared = resume_sending(session, who, reason)
             console.print(f"cleared {cleared} sending pause(s)")
-        outbox = make_outbox(settings, store, who, dry_run or None)
+        outbox = make_outbox(settings, store, who, optouts, dry_run or None)
         with ProgressReport("send", queued_count(store, limit)) as shown:
             report = outbox.drain(limit, progress=shown.update)
         statuses = outbox.refresh_statuses()
@@ -171,7 +172,7 @@ def assist(config: ConfigOption = None, actor: ActorOption = None) -> None:
     who = actor_for(settings, actor)
     store = Store(settings.database_url)
     try:
-        outbox = make_outbox(settings, store, who)
+        outbox = make_outbox(settings, store, who, optouts)
         with store.session() as session:
             waiting = conversations.drafts(session, PhoneVault.from_settings(settings))
         if not waiting:
@@ -277,7 +278,7 @@ def reply(
     try:
         with store.session() as session:
             message_id = conversations.queue_reply(session, person, text, settings, who)
-        report = make_outbox(settings, store, who).send_one(message_id)
+        report = make_outbox(settings, store, who, optouts).send_one(message_id)
     finally:
         store.close()
     if not sum(report.sent.values()):

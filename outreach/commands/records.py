@@ -11,6 +11,7 @@ from rich.table import Table
 
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
 from outreach.errors import OutreachError, UsageError
+from outreach.people import optouts
 
 
 @app.command()
@@ -118,7 +119,7 @@ def resend(
             message_id = queue_resend(
                 session, settings, actor=who, reason=reason, message_id=message, advert_id=advert, force=force
             )
-        report = make_outbox(settings, store, who).send_one(message_id)
+        report = make_outbox(settings, store, who, optouts).send_one(message_id)
     finally:
         store.close()
     if not sum(report.sent.values()):

@@ -20,6 +20,7 @@ from outreach import audit
 from outreach.crypto import PhoneVault
 from outreach.cycle.crawl import run_crawl
 from outreach.errors import ConfigError
+from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.types import utcnow
@@ -90,7 +91,7 @@ def run_cycle(
     detector = make_detector(settings)
     store = Store(settings.database_url)
     # A sender misconfiguration stops the cycle here too.
-    outbox = make_outbox(settings, store, actor, dry, stop, organisation=organisation)
+    outbox = make_outbox(settings, store, actor, optouts, dry, stop, organisation=organisation)
     of_organisation = {"organisation": organisation} if organisation is not None else {}
     try:
         with store.session() as session:

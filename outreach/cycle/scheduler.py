@@ -24,13 +24,12 @@ from outreach.errors import ConfigError, OutreachError
 from outreach.parsing.crontab import cron_trigger
 from outreach.settings import Settings, load_settings
 from outreach.store.db import Store, current_revision, head_revision, rows_changed
-from outreach.store.locks import Lease
+from outreach.store.locks import CYCLE_LOCK, Lease
 from outreach.store.models import Heartbeat
 from outreach.store.types import utcnow
 from outreach.store.upsert import insert_ignore
 
 logger = logging.getLogger("outreach.cycle.scheduler")
-CYCLE_LOCK = "cycle"
 
 
 class CycleBusy(OutreachError):

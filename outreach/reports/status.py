@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from messaging.outbox.delivery import active_pause
-from outreach.cycle.scheduler import CYCLE_LOCK
 from outreach.reports.crawl_report import site_warnings
+from outreach.store.locks import CYCLE_LOCK
 from outreach.store.models import Heartbeat, Lock, Message, Person
 
 WAITING_STATES = ("queued", "draft", "sending", "unknown")

@@ -18,6 +18,9 @@ from outreach.store.models import Lock
 from outreach.store.types import utcnow
 from outreach.store.upsert import insert_ignore
 
+# The one cycle lease: cycles never overlap, whichever organisation they are for (outreach.cycle.scheduler).
+CYCLE_LOCK = "cycle"
+
 
 def holder_id() -> str:
     """Who holds a lease: readable for the engineer on call, unique per process."""

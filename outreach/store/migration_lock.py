@@ -71,7 +71,7 @@ def _file_lock(path: Path | None) -> Iterator[None]:
 
 @contextmanager
 def _advisory_lock(url: str) -> Iterator[None]:
-    from outreach.store.db import make_engine
+    from outreach.store.engine import make_engine
 
     engine = make_engine(url)
     try:

@@ -6,7 +6,7 @@ Extend it as fieldworkers meet new ones; a category not in it is "unknown" (targ
 
 from __future__ import annotations
 
-from messaging.intents import normalise
+from outreach.parsing.folding import normalise
 
 _WORDS = {
     "women": ("vrouw", "vrouwen", "dame", "dames", "meisje", "meisjes", "woman", "women", "female", "lady", "ladies"),

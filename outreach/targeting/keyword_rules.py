@@ -1,6 +1,6 @@
 """Keyword matching on advert texts: whole words or phrases, accents, case and punctuation ignored.
 
-The folding is the opt-out keywords' own (messaging.intents.normalise), so "Agentschap", "agentschap!" and
+The folding is the opt-out keywords' own (outreach.parsing.folding.normalise), so "Agentschap", "agentschap!" and
 "AGENTSCHAP" match alike. Digits are kept on purpose: a hold word like "17 jaar" must still match "17 jaar oud".
 The stored advert text has its phone numbers replaced already ("[number]"), nothing else is removed.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from messaging.intents import normalise
+from outreach.parsing.folding import normalise
 
 
 @dataclass(frozen=True)

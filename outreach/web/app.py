@@ -23,6 +23,7 @@ from messaging.intents import Intent
 from messaging.outbox.delivery import apply_status
 from outreach.crypto import PhoneVault
 from outreach.errors import ConfigError
+from outreach.people import optouts
 from outreach.people.inbound import Inbound, InboundResult, receive
 from outreach.settings import Settings
 from outreach.store.db import Store, current_revision, head_revision
@@ -71,7 +72,14 @@ class Webhooks:
     def _apply_status(self, message_id: int, status: str, error_code: int | None, sid: str | None) -> object:
         with self.store.session() as session:
             return apply_status(
-                session, message_id, status, error_code, actor="twilio", provider_sid=sid, notify=self.notify
+                session,
+                message_id,
+                status,
+                error_code,
+                actor="twilio",
+                provider_sid=sid,
+                notify=self.notify,
+                stops=optouts,
             )
 
     async def inbound(self, request: Request) -> Response:

@@ -1,0 +1,30 @@
+"""What the outbox needs from the application, passed in rather than imported (messaging sits below the application
+in the layers of ARCHITECTURE.md): the list of persons who opted out or were blocked. `outreach.people.optouts` is
+the implementation; tests may pass their own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+
+class StopList(Protocol):
+    def stopped_kinds(self, session: Session, person_key: str) -> set[str]:
+        """{"opt_out"}, {"block"}, both, or nothing: checked in the claim's transaction, before every send."""
+        ...
+
+    def stop(
+        self,
+        session: Session,
+        person_key: str,
+        *,
+        kind: str,
+        source: str,
+        actor: str,
+        reason: str | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Record an opt-out or block (Twilio 21610: the person texted STOP to the carrier) and cancel what waits."""
+        ...
