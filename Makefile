@@ -3,13 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# pytest-xdist workers: the suite waits on servers, subprocesses and pacing as much as it computes.
+TEST_WORKERS ?= 2
 
-.PHONY: demo test lint format bench bench-langid install services lock clean
+.PHONY: demo test check lint format bench bench-langid install services lock clean
 
 $(STAMP): requirements/runtime.lock requirements/dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	# The commit hook (.pre-commit-config.yaml) runs lint; only in a git checkout, never fatal.
+	-test -d .git && $(BIN)/pre-commit install --install-hooks >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,8 +25,14 @@ demo: install
 services:
 	scripts/ensure-test-services
 
+# Everything, on both databases, 30 crash-safety kills: what CI runs.
 test: install services
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
+
+# The developer's answer in minutes: database tests on SQLite (on PostgreSQL too only the tests about it), a few
+# crash-safety kills. Run it, and `make lint`, before every commit.
+check: install services
+	OUTREACH_CRASH_TRIALS=4 $(BIN)/pytest -n $(TEST_WORKERS) --fast -q
 
 lint: install
 	$(BIN)/ruff check .

@@ -56,7 +56,7 @@ class Pace:
 
     def backoff_seconds(self, base: float, cap: float) -> float:
         """Exponential in the number of failures in a row, capped."""
-        return min(cap, base * 2 ** max(0, self.consecutive_failures - 1))
+        return float(min(cap, base * 2 ** max(0, self.consecutive_failures - 1)))
 
 
 def retry_after_seconds(value: str | bytes | None, now: datetime | None = None) -> float | None:

@@ -666,7 +666,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(f"config file {path}: not valid YAML: {describe_yaml_error(exc)}") from exc
     bound = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "yaml_file": path}})
     try:
-        return bound(**overrides)
+        settings: Settings = bound(**overrides)
+        return settings
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from exc
 

@@ -4,13 +4,16 @@ and on PostgreSQL (127.0.0.1:5432, user postgres)."""
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from outreach.crypto import new_keys
 from outreach.settings import Settings, load_settings
@@ -46,23 +49,68 @@ def gateway() -> Iterator[TwilioGateway]:
         yield server
 
 
-def _postgres_database() -> Iterator[str]:
-    name = f"outreach_test_{uuid.uuid4().hex[:12]}"
+def _postgres_admin() -> psycopg.Connection[Any]:
     try:
-        admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=5)
+        return psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL is required for the suite (run scripts/ensure-test-services): {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def _postgres_url(name: str) -> str:
+    return make_url(POSTGRES_ADMIN).set(drivername="postgresql+psycopg", database=name).render_as_string(False)
+
+
+def _postgres_database(template: str = "template0") -> Generator[str, None, None]:
+    """A new PostgreSQL database for one test, UTF-8 whatever the cluster's default, dropped afterwards; from
+    `template` (template0: empty; the session's migrated template: at head)."""
+    name = f"outreach_test_{uuid.uuid4().hex[:12]}"
+    with _postgres_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" ENCODING \'UTF8\'')
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield _postgres_url(name)
     finally:
-        with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        with _postgres_admin() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_template() -> Iterator[str]:
+    """One database migrated to head per test process; each test's database is a copy (CREATE DATABASE ...
+    TEMPLATE), which costs a fraction of running the migrations again."""
+    databases = _postgres_database()
+    url = next(databases)
+    upgrade(url)
+    try:
+        yield make_url(url).database or ""
+    finally:
+        databases.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head per test process, checkpointed so the file alone holds it; tests copy it."""
+    path = tmp_path_factory.mktemp("migrated") / "outreach.db"
+    upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database migrated to head, on SQLite and on PostgreSQL (the fast run keeps PostgreSQL for the tests
+    marked `postgres`: see pytest_collection_modifyitems)."""
+    if request.param == "sqlite":
+        path = tmp_path / "outreach.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+        yield f"sqlite:///{path}"
+    else:
+        yield from _postgres_database(request.getfixturevalue("migrated_postgres_template"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all, for the tests of migrations themselves."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'outreach.db'}"
     else:
@@ -108,3 +156,25 @@ def cycle_settings(
     settings = make_settings(database_url, keys, tmp_path, twilio=gateway.twilio_settings(), **overrides)
     upgrade(settings.database_url)
     return settings
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="the developer's run (make check): database tests on SQLite, and on PostgreSQL only those marked "
+        "`postgres` (concurrency, SKIP LOCKED, locks, migrations, backup, at rest); make test runs all on both",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--fast"):
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        on_postgres = "[postgresql" in item.nodeid
+        (drop if on_postgres and item.get_closest_marker("postgres") is None else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -12,6 +12,9 @@ from outreach import audit
 from outreach.store.db import Store, upgrade
 from outreach.store.models import AuditEvent
 
+# About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
+pytestmark = pytest.mark.postgres
+
 
 def _store_with_events(database_url: str, count: int = 5) -> Store:
     upgrade(database_url)

@@ -23,6 +23,9 @@ from tests.messaging_world import config_file
 from testworld.fixture_site import FixtureSite
 from testworld.twilio_gateway import TwilioGateway
 
+# About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
+pytestmark = pytest.mark.postgres
+
 
 @contextmanager
 def postgres_database() -> Iterator[str]:

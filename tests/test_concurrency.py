@@ -20,6 +20,9 @@ from testworld.fixture_site import FixtureSite
 from testworld.policy import WORLD_SENDING
 from testworld.twilio_gateway import TwilioGateway
 
+# About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
+pytestmark = pytest.mark.postgres
+
 ROUNDS = 3
 WAITING = 40
 

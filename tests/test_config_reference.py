@@ -55,6 +55,7 @@ def _comparable(setting: Setting, value: Any) -> Any:
         return value.get_secret_value()
     if isinstance(value, list) and value and isinstance(value[0], SecretStr):
         return [item.get_secret_value() for item in value]
+    assert setting.field.annotation is not None
     return TypeAdapter(setting.field.annotation).dump_python(value, mode="json")
 
 
@@ -74,5 +75,6 @@ def test_the_documented_variable_and_example_set_the_setting(
     loaded: Any = load_settings()
     for part in setting.path:
         loaded = getattr(loaded, part)
+    assert setting.field.annotation is not None
     expected = TypeAdapter(setting.field.annotation).validate_python(example)
     assert _comparable(setting, loaded) == _comparable(setting, expected)

@@ -25,6 +25,9 @@ from tests.messaging_world import BODY, numbers, outbox_for, queue, webhook_serv
 from testworld.policy import WORLD_SENDING
 from testworld.twilio_gateway import GatewayMessage, TwilioGateway
 
+# About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
+pytestmark = pytest.mark.postgres
+
 
 def _status(store: Store, message_id: int) -> str:
     with store.session() as session:

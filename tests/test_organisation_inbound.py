@@ -27,7 +27,7 @@ def test_a_message_to_an_organisations_number_is_routed_to_it_and_otherwise_to_w
         for index, number in enumerate((replier, stopper, shared, whatsapp)):
             # Rotterdam wrote to each of them last.
             queue(store, vault, number, status="sent", organisation="rotterdam", provider_sid=f"SM{index:032d}")
-        hague = THE_HAGUE["from_number"]
+        hague = str(THE_HAGUE["from_number"])
 
         assert gateway.inbound(url, replier, "Hoi, wie is dit?", to=hague) == 200
         assert gateway.inbound(url, stopper, "STOPPEN", to=hague) == 200  # our keyword: we confirm it ourselves
@@ -46,7 +46,7 @@ def test_a_message_to_an_organisations_number_is_routed_to_it_and_otherwise_to_w
             ).one()
         assert routed == ["den-haag", "den-haag", "rotterdam", "den-haag"]
         # The confirmation comes from the organisation the person wrote to, signed and sent as that one.
-        assert confirmation[0] == "den-haag" and THE_HAGUE["name"] in confirmation[1]
+        assert confirmation[0] == "den-haag" and str(THE_HAGUE["name"]) in confirmation[1]
         outbox_for(settings, store).drain()
         assert [m.from_ for m in gateway.sent_to()[stopper]] == [hague]
         store.close()

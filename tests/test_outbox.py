@@ -21,6 +21,9 @@ from outreach.store.types import utcnow
 from tests.conftest import make_settings
 from testworld.twilio_gateway import TwilioGateway
 
+# About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
+pytestmark = pytest.mark.postgres
+
 NUMBER = "+31612345678"
 
 

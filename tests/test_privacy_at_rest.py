@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from outreach.cycle.run import run_cycle
 from outreach.settings import Settings
 from tests.raw_dump import phone_spellings, raw_database
 from testworld.fixture_site import FixtureSite
+
+# About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
+pytestmark = pytest.mark.postgres
 
 
 def test_the_database_holds_no_plaintext_phone_number(world_settings: Settings, fixture_site: FixtureSite) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select, update
 
 from outreach.cli import run
@@ -22,6 +23,9 @@ from tests.process_world import fast_world_settings
 from tests.raw_dump import phone_spellings, raw_database
 from testworld.fixture_site import FixtureSite
 from testworld.twilio_gateway import TwilioGateway
+
+# About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
+pytestmark = pytest.mark.postgres
 
 WINDOW = 40  # characters: long enough to be one advert's own words, short enough to fit in one database page
 

@@ -57,14 +57,14 @@ def test_it_is_ready_at_head(database_url: str, keys: dict[str, str], tmp_path: 
 
 
 def test_a_database_behind_the_newest_migration_is_not_ready(
-    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+    empty_database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
 ) -> None:
     head = head_revision()
     assert head is not None
-    previous = ScriptDirectory.from_config(alembic_config(database_url)).get_revision(head).down_revision
+    previous = ScriptDirectory.from_config(alembic_config(empty_database_url)).get_revision(head).down_revision
     assert isinstance(previous, str)
-    upgrade(database_url, previous)
-    status, data, _ = _ready(database_url, keys, tmp_path, gateway)
+    upgrade(empty_database_url, previous)
+    status, data, _ = _ready(empty_database_url, keys, tmp_path, gateway)
     assert status == 503 and data["ready"] is False and data["database"] is True
     assert data["migrations"] == f"at {previous}, head is {head}: outreach db upgrade"
 

@@ -26,6 +26,9 @@ from testworld.fixture_site import FixtureSite
 from testworld.policy import WORLD_SENDING
 from testworld.twilio_gateway import GatewayMessage, TwilioGateway
 
+# About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
+pytestmark = pytest.mark.postgres
+
 
 def test_a_second_cycle_exits_at_once_while_one_runs(
     world_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -22,6 +22,9 @@ from tests.messaging_world import messaging_settings, numbers, outbox_for, queue
 from testworld.policy import WORLD_SENDING
 from testworld.twilio_gateway import GatewayMessage, TwilioGateway
 
+# About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
+pytestmark = pytest.mark.postgres
+
 
 @pytest.mark.parametrize("kill_at", [1, 4])
 def test_a_sender_killed_between_the_api_call_and_recording_sends_nothing_twice(

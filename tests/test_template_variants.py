@@ -62,6 +62,7 @@ def test_the_cycle_stores_each_persons_assigned_variant(world_settings: Settings
     seed = world_settings.templates.variant_seed
     assert rows
     for person, language, variant, body in rows:
+        assert person is not None
         expected = assign_variant(["a", "b"] if language == "nl" else ["a"], person, seed)
         assert variant == expected
         if language == "nl":

@@ -202,7 +202,7 @@ def test_preview_of_an_advert_detects_its_language_and_shows_its_persons_variant
     database_url = f"sqlite:///{tmp_path / 'outreach.db'}"
     upgrade(database_url)
     store = Store(database_url)
-    vault = PhoneVault.from_settings(_settings(database_url=database_url, **keys))
+    vault = PhoneVault.from_settings(_settings(TEMPLATES, database_url=database_url, **keys))
     with store.session() as session:
         site = Site(name="example")
         session.add(site)

@@ -14,6 +14,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -161,17 +162,36 @@ class Turns:
                 self._changed.notify_all()
 
 
+@dataclass
+class Runtime:
+    """What a scheduler running in this process shares with the jobs it calls: the stop event its SIGTERM sets
+    (finish the current message, then stop) and the order in which organisation cycles take their turns."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    turns: Turns = field(default_factory=Turns)
+
+
+# APScheduler's persistent job store keeps jobs only as a name with picklable arguments, so a job finds its
+# scheduler's runtime here, by config file. The one piece of module state; run_scheduler fills it.
+_RUNTIMES: dict[str | None, Runtime] = {}
+
+
+def runtime(config_file: str | None) -> Runtime:
+    return _RUNTIMES.setdefault(config_file, Runtime())
+
+
 def scheduled_cycle(config_file: str | None, organisation: str | None = None) -> None:
     """The scheduler's cycle job (referenced by name, so the job store can keep it across restarts); with several
     organisations, one job per organisation, each waiting its turn rather than being skipped while another
     organisation's cycle runs."""
     settings = load_settings(Path(config_file) if config_file else None)
-    stop = _STOP.get(config_file)
+    shared = runtime(config_file)
+    stop = shared.stop
     try:
         if organisation is None:
             locked_cycle(settings, actor="scheduler", stop=stop)
             return
-        with _TURNS.setdefault(config_file, Turns()).turn(stop, WAIT_FOR_OTHER_CYCLE) as mine:
+        with shared.turns.turn(stop, WAIT_FOR_OTHER_CYCLE) as mine:
             if not mine:
                 logger.warning("the cycle of %s did not get a turn; it runs at its next time", organisation)
                 return
@@ -195,13 +215,6 @@ def scheduled_purge(config_file: str | None) -> None:
         beat(store, "purge", at=utcnow(), **report.__dict__)
     finally:
         store.close()
-
-
-# The stop event of the scheduler running in this process, by config file: jobs are called by name with plain
-# arguments, so this is how a SIGTERM reaches the cycle that is running.
-_STOP: dict[str | None, threading.Event] = {}
-# The order in which that scheduler's organisation cycles take their turns, by config file.
-_TURNS: dict[str | None, Turns] = {}
 
 
 def cycle_jobs(settings: Settings) -> dict[str, tuple[str | None, Any]]:
@@ -230,7 +243,7 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
     from apscheduler.schedulers.background import BackgroundScheduler
 
     key = str(config_file) if config_file else None
-    stop = _STOP.setdefault(key, threading.Event())
+    stop = runtime(key).stop
     stop.clear()
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(url=settings.database_url)},

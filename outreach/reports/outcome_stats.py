@@ -14,7 +14,7 @@ in memory (`group`), so the overview's nine tables cost one pass over the databa
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -158,10 +158,11 @@ def group(data: Outcomes, by: str, zone: str, since: datetime | None = None) -> 
         if status in DELIVERED and person not in delivered_to:
             delivered_to.add(person)
             delivered[contact[1]] += 1
-    for events, counter, is_answer in (
+    answers: list[tuple[Iterable[tuple[int, datetime, str]], Counter[str], Callable[[str], bool]]] = [
         (data.inbound, replied, lambda kind: kind not in NOT_A_REPLY),
         (((person, at, "") for person, at in data.opt_outs), opted_out, lambda kind: True),
-    ):
+    ]
+    for events, counter, is_answer in answers:
         counted: set[int] = set()
         for person, at, kind in events:
             contact = contacts.get(person)

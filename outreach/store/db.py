@@ -19,7 +19,7 @@ MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 
 class Store:
-    """The engine and a session factory for one database."""
+    """The engine and a session factory for one database; `with Store(url) as store:` closes it at the end."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -34,6 +34,12 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def drop_old_page_versions(self) -> None:
         """After a purge or an erasure on SQLite: write the WAL into the database file and empty it, so no earlier
