@@ -69,11 +69,9 @@ def audit_count(store: Store, name: str) -> int:
         return session.execute(select(func.count(AuditEvent.id)).where(AuditEvent.name == name)).scalar_one()
 
 
-def outbox_for(settings: Settings, store: Store, **kwargs: Any) -> Outbox:
-    outbox = make_outbox(settings, store, "alice", optouts, dry_run=False)
-    for name, value in kwargs.items():
-        setattr(outbox, name, value)
-    return outbox
+def outbox_for(settings: Settings, store: Store, **options: Any) -> Outbox:
+    """The outbox a cycle would build, as alice, with Outbox's own options (sleep, rng, notify, clocks)."""
+    return make_outbox(settings, store, "alice", optouts, dry_run=False, **options)
 
 
 @contextmanager

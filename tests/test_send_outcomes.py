@@ -116,7 +116,7 @@ def test_rate_limited_sends_are_retried_with_backoff_and_sent_exactly_once(
     for number in people:
         queue(store, vault, number)
     waits: list[float] = []
-    report = outbox_for(settings, store, _sleep=waits.append, rng=random.Random(1)).drain()
+    report = outbox_for(settings, store, sleep=waits.append, rng=random.Random(1)).drain()
     assert sum(report.sent.values()) == 20 and report.retried == gateway.faults.injected["429"] > 0
     assert {n: len(m) for n, m in gateway.sent_to().items()} == dict.fromkeys(people, 1)
     assert all(0 <= wait <= settings.sending.retry_max_seconds for wait in waits if wait > 0.02)

@@ -97,7 +97,9 @@ class Outbox:
         notify: Notify = log_notify,
         sms_fallback: bool = True,
         rng: random.Random | None = None,
-        sleep: Callable[[float], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = utcnow,
         stop: threading.Event | None = None,
         senders: Mapping[str, str] | None = None,
         organisation: str | None = None,
@@ -117,8 +119,11 @@ class Outbox:
         self.notify = notify
         self.sms_fallback = sms_fallback
         self.rng = rng or random.Random()
-        self._sleep = sleep or time.sleep
-        self.pacer = Pacer(self.sending.per_second, sleep=self._sleep)
+        # The clocks and the sleep are passed in, so tests drive time instead of patching it.
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._clock = clock
+        self.pacer = Pacer(self.sending.per_second, monotonic=monotonic, sleep=sleep)
         self.stop = stop  # set by a SIGTERM handler: finish the current message, then stop
 
     @property
@@ -140,9 +145,9 @@ class Outbox:
                 report.stopped = Stop.OTHER_SENDER
                 return report
         try:
-            self.recover_stale(now or utcnow(), report)
+            self.recover_stale(now or self._clock(), report)
             cycle_left = self.sending.cycle_cap if limit is None else min(limit, self.sending.cycle_cap)
-            daily_left = self._daily_left(now or utcnow())
+            daily_left = self._daily_left(now or self._clock())
             budget = min(cycle_left, daily_left)
             next_check = 0.0
             while budget > 0:
@@ -151,11 +156,11 @@ class Outbox:
                     break
                 # The pause flag and the lease are database reads: once a second is soon enough, and keeps the
                 # per-message cost to two short transactions.
-                if time.monotonic() >= next_check:
+                if self._monotonic() >= next_check:
                     if self._paused(report) or (lease is not None and not self._renewed(lease, report)):
                         break
-                    next_check = time.monotonic() + 1.0
-                if not self.dry_run and not self.window.is_open(now or utcnow()):
+                    next_check = self._monotonic() + 1.0
+                if not self.dry_run and not self.window.is_open(now or self._clock()):
                     report.stopped = Stop.WINDOW
                     break
                 # Pace before claiming, never between the claim and the call: a claimed message waiting for its
@@ -238,7 +243,7 @@ class Outbox:
                     .with_for_update(skip_locked=True)
                     .scalar_subquery()
                 )
-                stamp = utcnow()
+                stamp = self._clock()
                 claimed = session.execute(
                     update(Message)
                     .where(Message.id == oldest, Message.status == "queued")
@@ -253,7 +258,7 @@ class Outbox:
             # another sender took the oldest between our subquery and update: look for the next one
 
     def _claim(self, session: Session, message_id: int, expected: str) -> bool:
-        now = utcnow()
+        now = self._clock()
         claimed = rows_changed(
             session,
             update(Message)
@@ -301,7 +306,7 @@ class Outbox:
             to=self.vault.decrypt(person.phone_encrypted),
             body=message.body,
             status_callback=self.callback_url(message_id),
-            validity_seconds=self.window.validity_seconds(now or utcnow()),
+            validity_seconds=self.window.validity_seconds(now or self._clock()),
             content_sid=message.content_sid,
             content_variables={k: str(v) for k, v in (message.content_variables or {}).items()},
             sender=self.senders.get(message.organisation or "", "") if message.channel == "sms" else "",
@@ -337,7 +342,7 @@ class Outbox:
                 self._record_failure(message_id, exc, report)
                 return
         with self.store.session() as session:
-            now_ = utcnow()
+            now_ = self._clock()
             moved = rows_changed(
                 session,
                 update(Message)
@@ -370,7 +375,7 @@ class Outbox:
             logger.info("DRY RUN: message %s not sent to the provider", message_id)
 
     def _finish(self, session: Session, message: Message, status: str, reason: str, report: DrainReport) -> None:
-        message.status, message.error_message, message.updated_at = status, reason, utcnow()
+        message.status, message.error_message, message.updated_at = status, reason, self._clock()
         audit.record(session, f"message.{status}", self.actor, message_id=message.id, reason=reason)
         if status == "cancelled":
             report.cancelled += 1
@@ -394,7 +399,11 @@ class Outbox:
                 update(Message)
                 .where(Message.id == message_id, Message.status == "sending")
                 .values(
-                    status=status, error_code=exc.code, error_message=exc.reason[:500], updated_at=utcnow(), **values
+                    status=status,
+                    error_code=exc.code,
+                    error_message=exc.reason[:500],
+                    updated_at=self._clock(),
+                    **values,
                 )
             )
             audit.record(
@@ -494,7 +503,7 @@ class Outbox:
                 None,
             )
             values = (
-                {"status": "sent", "provider_sid": match.provider_sid, "sent_at": match.created or utcnow()}
+                {"status": "sent", "provider_sid": match.provider_sid, "sent_at": match.created or self._clock()}
                 if match
                 else {"status": "queued", "claimed_at": None}
             )
@@ -502,7 +511,7 @@ class Outbox:
                 session,
                 update(Message)
                 .where(Message.id == message_id, Message.status == "unknown")
-                .values(updated_at=utcnow(), **values),
+                .values(updated_at=self._clock(), **values),
             )
             if moved:
                 audit.record(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from typing import Any
 
 from messaging.channels.base import Channel
 from messaging.channels.dry_run import DryRunChannel
@@ -67,8 +68,10 @@ def make_outbox(
     dry_run: bool | None = None,
     stop: threading.Event | None = None,
     organisation: str | None = None,
+    **options: Any,
 ) -> Outbox:
-    """organisation: an outbox for that organisation's cycle, draining only its messages within its window."""
+    """organisation: an outbox for that organisation's cycle, draining only its messages within its window;
+    options: Outbox's own (sleep, monotonic, clock, rng; a notify in place of the configured one)."""
     dry = settings.dry_run if dry_run is None else dry_run
     return Outbox(
         store,
@@ -78,11 +81,11 @@ def make_outbox(
         stops=stops,
         sending=settings.sending_for(organisation),
         callback_url=lambda message_id: status_callback_url(settings, message_id),
-        notify=Notifier(settings.notify, settings.organisation.name),
         sms_fallback=settings.whatsapp.fallback_to_sms,
         stop=stop,
         senders={unit.key: unit.sender for unit in settings.organisations if unit.sender},
         organisation=organisation,
+        **{"notify": Notifier(settings.notify, settings.organisation.name), **options},
     )
 
 
