@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from outreach.crypto import new_keys
+from outreach.crypto import PhoneVault, new_keys
 from outreach.settings import Settings, load_settings
-from outreach.store.db import upgrade
+from outreach.store.db import Store, upgrade
 from testworld.fixture_site import FixtureSite
 from testworld.policy import WORLD_SENDING
 from testworld.twilio_gateway import TwilioGateway
@@ -156,6 +157,51 @@ def cycle_settings(
     settings = make_settings(database_url, keys, tmp_path, twilio=gateway.twilio_settings(), **overrides)
     upgrade(settings.database_url)
     return settings
+
+
+@dataclass
+class World:
+    """One test's world: a migrated database, keys, a folder, the fixture ad site and the Twilio test gateway. Stores
+    opened through it are closed when the test ends, whether it passed or failed."""
+
+    database_url: str
+    keys: dict[str, str]
+    folder: Path
+    site: FixtureSite
+    gateway: TwilioGateway
+    _stores: list[Store] = field(default_factory=list)
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings on this world's database and keys (no site file, no gateway)."""
+        return make_settings(self.database_url, self.keys, self.folder, **overrides)
+
+    def cycle_settings(self, **overrides: Any) -> Settings:
+        """Settings for a full cycle against the fixture site and the gateway."""
+        return cycle_settings(self.database_url, self.keys, self.folder, self.site, self.gateway, **overrides)
+
+    def store(self) -> Store:
+        store = Store(self.database_url)
+        self._stores.append(store)
+        return store
+
+    def vault(self) -> PhoneVault:
+        return PhoneVault.from_settings(self.settings())
+
+    def close(self) -> None:
+        for store in self._stores:
+            store.close()
+
+
+@pytest.fixture
+def world(
+    database_url: str, keys: dict[str, str], tmp_path: Path, fixture_site: FixtureSite, gateway: TwilioGateway
+) -> Iterator[World]:
+    """The world of a database test; `world.store()` is closed at the end whatever happens."""
+    opened = World(database_url, keys, tmp_path, fixture_site, gateway)
+    try:
+        yield opened
+    finally:
+        opened.close()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
