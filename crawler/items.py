@@ -18,6 +18,7 @@ class RawAdvert:
     whatsapp_links: list[str] = field(default_factory=list)
     listing_hash: str | None = None  # the listing entry that led here, to compare on the next crawl
     revealed: str = ""  # what a "show number" button loaded: searched for numbers, never stored
+    whatsapp_marked: bool = False  # the site file's `whatsapp` selector or words matched
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ class ExtractPipeline:
         self.stats.inc_value("outreach/adverts_seen")
         if found.phones:
             self.stats.inc_value("outreach/adverts_with_phone")
+        elif self.stats.get_value("outreach/examples/no_number") is None:
+            self.stats.set_value("outreach/examples/no_number", item.url)
         return found
 
     def extract(self, item: RawAdvert) -> tuple[FoundAdvert, Counter[str]]:
@@ -99,7 +101,7 @@ class ExtractPipeline:
             text=text,
             city=city[:120] if city else None,
             category=item.category[:40] if item.category else None,
-            has_whatsapp=any(is_whatsapp_link(href) for href in item.whatsapp_links),
+            has_whatsapp=item.whatsapp_marked or any(is_whatsapp_link(href) for href in item.whatsapp_links),
             content_hash=digest,
             phones=list(phones.values()),
             listing_hash=item.listing_hash,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from crawler.health import assess, health_of
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import CrawlRun
@@ -100,10 +101,18 @@ class CrawlRunRecorder:
         store = Store(self.settings.database_url)
         try:
             with store.session() as session:
-                flags = markup_flags(counters, previous_site_stats(session, spider.name, self.run_id))
+                previous = previous_site_stats(session, spider.name, self.run_id)
+                flags = markup_flags(counters, previous)
                 if flags:
                     counters["markup_flags"] = flags
                     logger.warning("site %s may have changed its markup: %s", spider.name, "; ".join(flags))
+                problems = assess(counters, previous)
+                counters["health"] = health_of(problems)
+                counters["problems"] = [problem.as_dict() for problem in problems]
+                for problem in problems:
+                    logger.warning(
+                        "site %s %s: %s (e.g. %s)", spider.name, problem.health, problem.message, problem.example
+                    )
                 run = session.get(CrawlRun, self.run_id, with_for_update=True)
                 if run is not None:
                     run.stats = {**run.stats, spider.name: counters}

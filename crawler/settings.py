@@ -63,6 +63,8 @@ def scrapy_settings(settings: Settings, site: SiteDefinition, run_id: int | None
         # right before it is sent, and every response first.
         "DOWNLOADER_MIDDLEWARES": {"crawler.politeness.PolitenessMiddleware": 950},
         "EXTENSIONS": {"crawler.run_record.CrawlRunRecorder": 500},
+        # Outermost, so it sees what any callback raises (crawler/callback_errors.py).
+        "SPIDER_MIDDLEWARES": {"crawler.callback_errors.CallbackErrors": 10},
         "ITEM_PIPELINES": {"crawler.pipelines.ExtractPipeline": 100, "crawler.pipelines.StorePipeline": 200},
         "LOG_LEVEL": settings.crawl.log_level,
         "LOG_FORMATTER": "crawler.logformatter.PrivateLogFormatter",  # no advert contents in the log

@@ -2,13 +2,78 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from pathlib import Path
+from typing import Any, Literal, get_args
 
+import jmespath
+import jmespath.exceptions
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, model_validator
 
 from outreach.errors import ConfigError
 from outreach.settings import describe_yaml_error
+
+SOURCES = ("css", "json_path", "url", "value")
+
+
+class Pick(BaseModel):
+    """Where one value comes from. Exactly one source: `css` (Scrapy's CSS with ::text or ::attr(name)), `json` (a
+    JMESPath expression into the page's JSON: the answer itself when it is JSON, else the page's JSON script block),
+    `url` (a regular expression on the page's URL) or `value` (a fixed text; `{ad_id}` is replaced). `regex` then
+    keeps part of what was found: its first group, or the whole match when it has none. A plain string instead of
+    a mapping means `css`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    css: str | None = Field(None, description="CSS selector, e.g. `h1.title::text` or `div.ad::attr(data-id)`.")
+    # `json` in the file; BaseModel has a method of that name.
+    json_path: str | None = Field(
+        None, alias="json", description="JMESPath into the page's JSON, e.g. `advert.id` or `items[*].url`."
+    )
+    url: str | None = Field(None, description="Regular expression on the page's URL, e.g. `/advert/(\\d+)`.")
+    value: str | None = Field(None, description="A fixed text (`{ad_id}` is replaced by the advert's id).")
+    regex: str | None = Field(None, description="Keep part of what was found, e.g. `ad-(\\d+)` keeps the digits.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_css(cls, data: Any) -> Any:
+        return {"css": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Pick:
+        sources = [name for name in SOURCES if getattr(self, name) is not None]
+        if len(sources) != 1:
+            raise ValueError("give exactly one of css, json, url or value")
+        if self.json_path is not None:
+            try:
+                jmespath.compile(self.json_path)
+            except jmespath.exceptions.JMESPathError as exc:
+                raise ValueError(f"json: not a JMESPath expression: {exc}") from exc
+        for name in ("url", "regex"):
+            pattern = getattr(self, name)
+            if pattern is not None:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"{name}: not a regular expression: {exc}") from exc
+        return self
+
+    def describe(self) -> str:
+        source = next(
+            f"{name}: {getattr(self, name)}" for name in ("css", "json", "url", "value") if getattr(self, name)
+        )
+        return source + (f", regex: {self.regex}" if self.regex else "")
+
+
+class PageParameter(BaseModel):
+    """Pagination by a number in the URL (`?page=2`, a "load more" button's `offset=40`): the next listing page is
+    this page's URL with the parameter advanced by `step`, until a page shows no new adverts."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(description="The query parameter, e.g. `page` or `offset`.")
+    start: int = Field(1, ge=0, description="Its value on the first listing page (when the start URL lacks it).")
+    step: int = Field(1, ge=1, description="How much it grows per page (`20` for an offset of 20 adverts).")
 
 
 class ListingSelectors(BaseModel):
@@ -18,16 +83,65 @@ class ListingSelectors(BaseModel):
         description="CSS selector of the element that holds one advert on a listing page; its text is compared "
         "between crawls to see whether the advert changed. advert_link is then looked up inside it.",
     )
-    advert_link: str = Field(description="CSS selector of the links from a listing page to detail pages.")
+    advert_link: Pick | None = Field(
+        None,
+        description="The link from a listing entry to its detail page: CSS (`a.title::attr(href)`; a plain `a.title` "
+        "takes the href), or with `json_entries` a JMESPath into each entry (`{json: url}`).",
+    )
+    link_format: str | None = Field(
+        None,
+        description="Builds the detail URL from what advert_link found, e.g. `/advert/{}` for a JSON entry that "
+        "holds only the id.",
+    )
+    json_entries: str | None = Field(
+        None,
+        description='Listings whose adverts sit in JSON (a JSON answer, or a `<script type="application/json">` '
+        "block as JavaScript frameworks render it): JMESPath to the list of entries, e.g. `props.adverts`.",
+    )
+    json_script: str = Field(
+        "script[type='application/json']::text",
+        description="Where the page's JSON sits when the page is HTML (the first match is read).",
+    )
     next_page: str | None = Field(None, description="CSS selector of the link to the next listing page.")
+    page_parameter: PageParameter | None = Field(
+        None, description="Pagination by a number in the URL instead of a next link."
+    )
+
+    @model_validator(mode="after")
+    def _entries(self) -> ListingSelectors:
+        if self.advert_link is None and self.json_entries is None:
+            raise ValueError("give advert_link (CSS), or json_entries with advert_link: {json: ...}")
+        if self.json_entries is not None and (self.advert_link is None or self.advert_link.json_path is None):
+            raise ValueError("json_entries needs advert_link: {json: PATH}, the detail link within one entry")
+        if self.next_page and self.page_parameter:
+            raise ValueError("give next_page or page_parameter, not both")
+        return self
 
 
 class NumberReveal(BaseModel):
-    """A "show number" button: the number is loaded by a request, or (browser sites) shown by a click."""
+    """A "show number" button: the number is loaded by a request (GET or POST, the answer HTML, JSON or plain
+    text), or on browser sites shown by a click."""
 
     model_config = ConfigDict(extra="forbid")
-    request_url: str | None = Field(
-        None, description="CSS selector (with ::attr()) of the URL the button loads; the crawl follows it."
+    request_url: Pick | None = Field(
+        None,
+        description="Where the button's URL is on the detail page, e.g. `button.show::attr(data-url)`; or a "
+        "`{value: /api/adverts/{ad_id}/number}` built from the id. The crawl follows it.",
+    )
+    method: Literal["GET", "POST"] = Field("GET", description="How the button asks for the number.")
+    form: dict[str, Pick] = Field(
+        default_factory=dict,
+        description="Fields sent with the request (POST body, GET query), each a Pick on the detail page: a CSRF "
+        'token from a meta tag is `{css: "meta[name=csrf-token]::attr(content)"}`, a fixed value `{value: x}`.',
+    )
+    headers: dict[str, Pick] = Field(
+        default_factory=dict, description="Request headers, each a Pick on the detail page (e.g. `X-CSRF-Token`)."
+    )
+    number: Pick | None = Field(
+        None,
+        description='Where the number is in the answer: `{json: nummer}` for `{"nummer": "..."}`, a CSS '
+        "selector for HTML; unset: the whole answer (its text, tel: and WhatsApp links). On browser sites with "
+        "`click`: where the number shows on the page after the click.",
     )
     click: str | None = Field(None, description="Browser sites: CSS selector of the button to click.")
     wait_for: str | None = Field(None, description="Browser sites: CSS selector that appears once it is shown.")
@@ -36,30 +150,57 @@ class NumberReveal(BaseModel):
     def _one_way(self) -> NumberReveal:
         if (self.request_url is None) == (self.click is None):
             raise ValueError("give either request_url or click")
+        if self.click is not None and (self.form or self.headers or self.method != "GET"):
+            raise ValueError("form, headers and method go with request_url, not click")
         return self
 
 
 class DetailSelectors(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ad_id: str = Field(description="CSS selector (with ::text or ::attr()) of the site's own advert id.")
-    title: str
-    text: str
-    city: str | None = None
-    category: str | None = None
+    ad_id: Pick = Field(
+        description="The site's own advert id: CSS (`div.ad::attr(data-id)`), JSON, or the URL (`{url: /ad/(\\d+)}`); "
+        '`regex` keeps part of it (`{css: "div.ad::attr(id)", regex: "ad-(\\\\d+)"}`).'
+    )
+    title: Pick = Field(description="The advert's title.")
+    text: Pick = Field(description="The advert's text (all matches joined).")
+    city: Pick | None = Field(None, description="Its city or region; normalised to a municipality.")
+    category: Pick | None = Field(None, description="Its category words (women, men, trans, couples in any wording).")
     phone_links: str = Field("a[href^='tel:']::attr(href)", description="Links that carry a phone number.")
     whatsapp_links: str = Field(
         "a[href*='wa.me']::attr(href), a[href*='whatsapp.com']::attr(href)",
-        description="Links to WhatsApp.",
+        description="Links to WhatsApp: their number is kept and flagged as reachable by WhatsApp.",
+    )
+    whatsapp: Pick | None = Field(
+        None,
+        description="Anything that says the advertiser uses WhatsApp when there is no wa.me link, e.g. an icon "
+        "`i.icon-whatsapp` or a label: when it matches, the advert's numbers are flagged.",
+    )
+    whatsapp_words: list[str] = Field(
+        default_factory=list,
+        description='Words in the title or text that say the same, e.g. `[whatsapp, "app me"]` (whole words, any '
+        "case).",
+    )
+    json_script: str = Field(
+        "script[type='application/json']::text",
+        description="Where the detail page's JSON sits when it is HTML, for fields given as `{json: ...}`.",
     )
     reveal_number: NumberReveal | None = Field(None, description="When the number hides behind a button.")
 
 
 class Gate(BaseModel):
-    """An age or consent gate in front of the site: accepted by a cookie, a form post, or (browser) a click."""
+    """An age or consent gate in front of the site: accepted by cookies, a form (POST or GET; a plain link is a GET
+    form without fields), or on browser sites a click."""
 
     model_config = ConfigDict(extra="forbid")
-    cookies: dict[str, str] | None = Field(None, description="Cookies that say the gate was accepted.")
-    form_url: str | None = Field(None, description="Path the gate's form posts to.")
+    cookies: dict[str, str] | None = Field(
+        None,
+        description='Cookies that say the gate was accepted, as name: value (e.g. `{age_ok: "1"}`); sent with every '
+        "request, and set on the browser's context for browser sites.",
+    )
+    form_url: str | None = Field(
+        None, description="Where the gate's form or link goes: a path (`/gate`) or a full URL on the site."
+    )
+    method: Literal["POST", "GET"] = Field("POST", description="The form's method; a link is GET.")
     form_data: dict[str, str] = Field(default_factory=dict, description="Fields of the gate's form.")
     click: str | None = Field(None, description="Browser sites: CSS selector of the button that accepts the gate.")
 
@@ -185,9 +326,37 @@ def load_site(path: Path) -> SiteDefinition:
     try:
         return SiteDefinition.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "site"
-        raise ConfigError(f"site file {path}: {where}: {first['msg']}") from exc
+        raise ConfigError(f"site file {path}: {describe_site_error(exc)}") from exc
+
+
+def describe_site_error(exc: ValidationError) -> str:
+    """One line for the first mistake; an unknown key first (a misspelt `listings:` also makes `listing` missing),
+    named with the closest known key."""
+    errors = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")
+    first = errors[0]
+    loc = [part for part in first["loc"] if not str(part).startswith(("function-", "json-or-python"))]
+    where = ".".join(str(part) for part in loc) or "site"
+    if first["type"] == "extra_forbidden" and loc:
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+        hint = f"; did you mean `{close[0]}`?" if close else f"; known keys here: {', '.join(known)}"
+        return f"{where}: unknown key{hint}"
+    return f"{where}: {first['msg']}"
+
+
+def _known_keys(path: list[int | str]) -> list[str]:
+    """The field names of the model at `path` inside a site definition."""
+    model: Any = SiteDefinition
+    for part in path:
+        fields = getattr(model, "model_fields", None)
+        if fields is None or str(part) not in fields:
+            return []
+        annotation = fields[str(part)].annotation
+        model = next((arg for arg in get_args(annotation) if hasattr(arg, "model_fields")), annotation)
+        if hasattr(model, "__origin__") and get_args(model):  # dict[str, Pick]: one level further is the Pick
+            model = get_args(model)[-1]
+    fields = getattr(model, "model_fields", None)
+    return sorted(fields) if fields else []
 
 
 def load_sites(folder: Path, *, enabled_only: bool = True) -> list[SiteDefinition]:

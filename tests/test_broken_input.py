@@ -39,7 +39,10 @@ def test_malformed_huge_binary_and_misencoded_pages_are_counted_and_the_rest_is_
     assert set(stored) == {ad.id for ad in ads} - {broken["huge"].id, broken["binary"].id}
     assert all(a.title and a.url and len(a.content_hash) == 64 for a in stored.values())
     assert "ï¿½" not in stored[broken["wrong_encoding"].id].text  # decoded, not double-encoded garbage
-    assert crawled.count("detail_without_id") == 1
+    assert crawled.count("problems/no_ad_id") == 1
+    # Losing pages is never "ok": the run says what was lost and where.
+    assert crawled.site["health"] == "degraded"
+    assert [problem["reason"] for problem in crawled.site["problems"]] == ["lost_details"]
     assert sum(v for k, v in crawled.site.items() if k.startswith("downloader/exception_type_count/")) >= 1
     log = crawled.outcome.log_file.read_text(encoding="utf-8")
     assert broken["binary"].path in log and broken["huge"].path in log

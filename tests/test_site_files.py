@@ -37,7 +37,13 @@ def _write(tmp_path: Path, **changes: object) -> Path:
         ({"needs_browser": True}, "needs_browser: true needs a browser section"),
         ({"limits": {"max_pages": 0}}, "limits.max_pages: Input should be greater than or equal to 1"),
         ({"incremental": {"refresh_days": "weekly"}}, "incremental.refresh_days: Input should be a valid number"),
-        ({"backoff": {"base": 2}}, "backoff.base: Extra inputs are not permitted"),
+        ({"backoff": {"base": 2}}, "backoff.base: unknown key; did you mean `base_seconds`?"),
+        ({"listings": {"advert_link": "a"}}, "listings: unknown key; did you mean `listing`?"),
+        ({"detail": {"ad_id": "x", "title": "h1", "text": "p", "reveal": {}}}, "detail.reveal: unknown key; did you"),
+        ({"detail": {"ad_id": {"css": "a", "url": "/(\\d+)"}, "title": "h1", "text": "p"}}, "give exactly one of"),
+        ({"detail": {"ad_id": {"url": "/(unclosed"}, "title": "h1", "text": "p"}}, "url: not a regular expression"),
+        ({"detail": {"ad_id": {"json": "a[?"}, "title": "h1", "text": "p"}}, "json: not a JMESPath expression"),
+        ({"listing": {"json_entries": "items"}}, "json_entries needs advert_link: {json: PATH}"),
     ],
 )
 def test_a_wrong_site_file_names_the_file_and_the_field(

@@ -9,21 +9,28 @@ which goes to the end so that adverts no longer listed can be marked gone.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs, urljoin, urlparse
 
+import jmespath
 import scrapy
 from scrapy.http import Response
 from scrapy_playwright.page import PageMethod
+from w3lib.url import add_or_replace_parameter
 
+from crawler.extract import Page, entry_values, keep_part
 from crawler.items import ListedAdvert, RawAdvert
 from crawler.sites import SiteDefinition
+from outreach.parsing.folding import normalise
 from outreach.store.adverts import KnownAdvert, full_walk_due, known_adverts
 from outreach.store.db import Store
 from outreach.store.types import utcnow
 
 DETAIL_PRIORITY = 10  # detail pages before further listing pages keeps the request queue small
+GIVEN_UP_LISTED = 50  # detail pages given up after their retries, listed by URL in the run's stats
 
 
 def _join(parts: list[str]) -> str:
@@ -48,11 +55,14 @@ class GenericAdSpider(scrapy.Spider):
         gate = self.site.gate
         if gate is not None and gate.form_url is not None:
             # The gate's answer sets a cookie (CookiesMiddleware keeps it) and redirects: the redirect is not
-            # followed, the listing is requested as usual afterwards.
+            # followed, the listing is requested as usual afterwards. A path or a full URL; GET is a link or a
+            # GET form, its fields in the query.
             yield scrapy.FormRequest(
-                self.site.absolute(gate.form_url),
+                urljoin(str(self.site.base_url), gate.form_url),
+                method=gate.method,
                 formdata=gate.form_data,
                 callback=self.gate_passed,
+                errback=self.gate_failed,
                 meta={"dont_redirect": True, "handle_httpstatus_list": [301, 302, 303, 307]},
                 dont_filter=True,
             )
@@ -64,12 +74,16 @@ class GenericAdSpider(scrapy.Spider):
         self.crawler.stats.inc_value("outreach/gate_accepted")
         yield from self._start_requests()
 
+    def gate_failed(self, failure: Any) -> Iterator[scrapy.Request]:
+        """The gate did not answer: try the listing anyway; if the gate is in the way it shows no adverts, and
+        the run says so (crawler/health.py)."""
+        self.problem("gate_failed", failure.request.url)
+        yield from self._start_requests()
+
     def _start_requests(self) -> Iterator[scrapy.Request]:
         gate = self.site.gate
         for index, url in enumerate(self.site.start_urls()):
-            request = self._request(
-                url, self.parse, ready=self.site.browser.listing_ready if self.site.browser else None
-            )
+            request = self._listing_request(url)
             if gate is not None and gate.cookies:
                 request = request.replace(cookies=dict(gate.cookies))
             if gate is not None and gate.click and index == 0:
@@ -103,15 +117,60 @@ class GenericAdSpider(scrapy.Spider):
             store.close()
         self.crawler.stats.set_value("outreach/full_walk", self.full_walk)
 
+    # -- problems -------------------------------------------------------------------------------------------------
+
+    def problem(self, reason: str, url: str, count: int = 1) -> None:
+        """Count what was lost or went wrong, keeping the first URL it happened on (crawler/health.py reads both)."""
+        stats = self.crawler.stats
+        stats.inc_value(f"outreach/problems/{reason}", count)
+        self.example(reason, url)
+
+    def example(self, reason: str, url: str) -> None:
+        stats = self.crawler.stats
+        if stats.get_value(f"outreach/examples/{reason}") is None:
+            stats.set_value(f"outreach/examples/{reason}", url)
+
+    def callback_failed(self, response: Response, exception: BaseException) -> list[RawAdvert]:
+        """A callback raised (crawler.callback_errors): the advert it was completing is still stored, without the
+        part that failed; anything else is counted and logged with its URL. Never a lost advert in silence."""
+        request = response.request
+        callback = getattr(request.callback, "__name__", "parse") if request is not None else "parse"
+        advert = request.cb_kwargs.get("advert") if request is not None else None
+        self.logger.warning("%s in %s for %s", type(exception).__name__, callback, response.url)
+        if isinstance(advert, RawAdvert):
+            self.problem("reveal_failed", advert.url)
+            return [advert]
+        self.problem("detail_error" if callback == "parse_detail" else "listing_error", response.url)
+        if callback != "parse_detail":
+            self.example("listing", response.url)
+        return []
+
+    def listing_failed(self, failure: Any) -> None:
+        self.problem("listing_failed", failure.request.url)
+        self.example("listing", failure.request.url)
+
+    def detail_failed(self, failure: Any) -> None:
+        """Given up after the retries: counted and listed; nothing is stored, so the next run fetches it again."""
+        url = failure.request.url
+        status = getattr(getattr(failure.value, "response", None), "status", None)
+        if status in (404, 410):
+            self.crawler.stats.inc_value("outreach/details_gone")  # removed between listing and detail: no loss
+            return
+        self.problem("detail_failed", url)
+        given_up = self.crawler.stats.get_value("outreach/given_up") or []
+        if len(given_up) < GIVEN_UP_LISTED:
+            self.crawler.stats.set_value("outreach/given_up", [*given_up, url])
+
     # -- listing pages --------------------------------------------------------------------------------------------
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[scrapy.Request | ListedAdvert]:
-        listing = self.site.listing
         stats = self.crawler.stats
         self.listing_urls.add(response.url)
         stats.inc_value("outreach/listing_pages")
-        entries = self._listing_entries(response)
+        entries = self._listing_entries(Page(response, self.site.listing.json_script))
         stats.inc_value("outreach/listing_entries", len(entries))
+        if not entries:
+            self.example("listing_empty", response.url)
         new_here = fetched_here = 0
         for url, listing_hash in entries:
             if url in self.advert_urls:
@@ -126,11 +185,10 @@ class GenericAdSpider(scrapy.Spider):
                 yield self._detail_request(url, listing_hash)
             else:
                 stats.inc_value("outreach/details_skipped")
-        next_href = response.css(f"{listing.next_page}::attr(href)").get() if listing.next_page else None
-        if not next_href:
+        next_url = self._next_listing_url(response, bool(entries))
+        if next_url is None:
             self.listing_complete = self.full_walk
             return
-        next_url = response.urljoin(next_href)
         stop = self._pagination_stop(next_url, new_here)
         if stop is None and entries and fetched_here == 0 and not self.full_walk:
             stop = "listing page shows only known, unchanged adverts"
@@ -138,30 +196,63 @@ class GenericAdSpider(scrapy.Spider):
         if stop:
             stats.set_value("outreach/pagination_stopped", stop)
             self.logger.info("not following the next listing page %s: %s", next_url, stop)
+            if next_url in self.listing_urls or new_here == 0:
+                self.listing_complete = self.full_walk  # the end of a parameter walk, or a pagination loop
         else:
-            yield self._request(
-                next_url, self.parse, ready=self.site.browser.listing_ready if self.site.browser else None
-            )
+            yield self._listing_request(next_url)
 
-    def _listing_entries(self, response: Response) -> list[tuple[str, str]]:
+    def _listing_request(self, url: str) -> scrapy.Request:
+        request = self._request(url, self.parse, ready=self.site.browser.listing_ready if self.site.browser else None)
+        return request.replace(errback=self.listing_failed)
+
+    def _next_listing_url(self, response: Response, had_entries: bool) -> str | None:
+        listing = self.site.listing
+        if listing.page_parameter is not None:
+            if not had_entries:
+                return None
+            parameter = listing.page_parameter
+            current = parse_qs(urlparse(response.url).query).get(parameter.name, [str(parameter.start)])[0]
+            try:
+                number = int(current)
+            except ValueError:
+                return None
+            return add_or_replace_parameter(response.url, parameter.name, str(number + parameter.step))
+        href = response.css(f"{listing.next_page}::attr(href)").get() if listing.next_page else None
+        return response.urljoin(href) if href else None
+
+    def _listing_entries(self, page: Page) -> list[tuple[str, str]]:
         """(detail URL, hash of what the listing shows about the advert), in page order."""
         listing = self.site.listing
+        response = page.response
         entries: list[tuple[str, str]] = []
-        holders: list[Any] = (
-            list(response.css(listing.advert_card)) if listing.advert_card else list(response.css(listing.advert_link))
-        )
+        if listing.json_entries is not None:
+            assert listing.advert_link is not None
+            document = page.document
+            found = jmespath.search(listing.json_entries, document) if document is not None else None
+            for entry in found if isinstance(found, list) else []:
+                links = entry_values(listing.advert_link, entry)
+                if links:
+                    url = response.urljoin(self._link(links[0]))
+                    shown = json.dumps(entry, sort_keys=True, ensure_ascii=False)
+                    entries.append((url, hashlib.sha256(f"{url}\n{shown}".encode()).hexdigest()))
+            return entries
+        if page.kind != "html":
+            return entries
+        link = listing.advert_link
+        assert link is not None and link.css is not None
+        css = link.css if "::" in link.css else f"{link.css}::attr(href)"
+        holders: list[Any] = list(response.css(listing.advert_card)) if listing.advert_card else [response]
         for holder in holders:
-            href = (
-                holder.css(f"{listing.advert_link}::attr(href)").get()
-                if listing.advert_card
-                else holder.attrib.get("href")
-            )
-            if not href:
-                continue
-            url = response.urljoin(href)
-            shown = _join(holder.css("::text").getall())
-            entries.append((url, hashlib.sha256(f"{url}\n{shown}".encode()).hexdigest()))
+            hrefs = keep_part(holder.css(css).getall(), link.regex)
+            for href in hrefs[:1] if listing.advert_card else hrefs:
+                url = response.urljoin(self._link(href))
+                shown = _join(holder.css("::text").getall()) if listing.advert_card else ""
+                entries.append((url, hashlib.sha256(f"{url}\n{shown}".encode()).hexdigest()))
         return entries
+
+    def _link(self, found: str) -> str:
+        template = self.site.listing.link_format
+        return template.replace("{}", found.strip()) if template else found.strip()
 
     def _needs_detail(self, known: KnownAdvert | None, listing_hash: str) -> bool:
         if known is None or not self.site.incremental.enabled or known.listing_hash != listing_hash:
@@ -183,13 +274,14 @@ class GenericAdSpider(scrapy.Spider):
 
     def _detail_request(self, url: str, listing_hash: str) -> scrapy.Request:
         browser, reveal = self.site.browser, self.site.detail.reveal_number
+        self.crawler.stats.inc_value("outreach/details_requested")
         request = self._request(
             url,
             self.parse_detail,
             ready=browser.detail_ready if browser else None,
             priority=DETAIL_PRIORITY,
             listing_hash=listing_hash,
-        )
+        ).replace(errback=self.detail_failed)
         if reveal is not None and reveal.click:
             methods = request.meta["playwright_page_methods"]
             methods.append(PageMethod("click", reveal.click))
@@ -199,50 +291,119 @@ class GenericAdSpider(scrapy.Spider):
 
     def parse_detail(self, response: Response, listing_hash: str | None = None) -> Iterator[RawAdvert | scrapy.Request]:
         detail = self.site.detail
-        ad_id = (response.css(detail.ad_id).get() or "").strip()
+        page = Page(response, detail.json_script)
+        ad_id = page.first(detail.ad_id)
         if not ad_id:
-            self.crawler.stats.inc_value("outreach/detail_without_id")
-            self.logger.warning("detail page without an advert id: %s", response.url)
+            self.problem("no_ad_id", response.url)
+            self.logger.warning("detail page without an advert id (%s): %s", detail.ad_id.describe(), response.url)
             return
-        advert = self._advert(response, ad_id, listing_hash)
+        self.crawler.stats.inc_value("outreach/details_parsed")
+        advert = self._advert(page, ad_id, listing_hash)
         reveal = detail.reveal_number
-        number_url = response.css(reveal.request_url).get() if reveal is not None and reveal.request_url else None
-        if number_url:
-            # Follow what the "show number" button loads; the advert is complete only with its answer.
-            yield scrapy.Request(
-                response.urljoin(number_url),
-                callback=self.parse_number,
-                errback=self.number_failed,
-                priority=DETAIL_PRIORITY + 1,
-                cb_kwargs={"advert": advert},
-            )
+        if reveal is None:
+            yield advert
             return
-        yield advert
+        self.crawler.stats.inc_value("outreach/reveal_attempts")
+        if reveal.click:
+            # The browser clicked before this response was taken: the number is on the page now.
+            advert.revealed = page.joined(reveal.number) if reveal.number else page.text
+            if not advert.revealed.strip():
+                self.problem("reveal_empty", response.url)
+            yield advert
+            return
+        try:
+            request = self._reveal_request(page, advert, ad_id)
+        except Exception as exc:  # a boundary: the advert is stored without its number rather than lost
+            self.logger.warning("number reveal of %s not requested: %s", response.url, type(exc).__name__)
+            request = None
+        if request is None:
+            self.problem("reveal_failed", response.url)
+            yield advert
+            return
+        # Follow what the "show number" button loads; the advert is complete only with its answer.
+        yield request
+
+    def _reveal_request(self, page: Page, advert: RawAdvert, ad_id: str) -> scrapy.Request | None:
+        reveal = self.site.detail.reveal_number
+        assert reveal is not None and reveal.request_url is not None
+        target = page.first(reveal.request_url, ad_id)
+        if not target:
+            return None
+        url = page.response.urljoin(target)
+        form = {name: page.first(pick, ad_id) for name, pick in reveal.form.items()}
+        headers = {name: page.first(pick, ad_id) for name, pick in reveal.headers.items()}
+        options: dict[str, Any] = {
+            "callback": self.parse_number,
+            "errback": self.number_failed,
+            "priority": DETAIL_PRIORITY + 1,
+            "cb_kwargs": {"advert": advert},
+            "headers": headers,
+        }
+        if reveal.method == "POST":
+            return scrapy.FormRequest(url, formdata=form, **options)
+        for name, value in form.items():
+            url = add_or_replace_parameter(url, name, value)
+        return scrapy.Request(url, **options)
 
     def parse_number(self, response: Response, advert: RawAdvert) -> Iterator[RawAdvert]:
-        detail = self.site.detail
+        reveal = self.site.detail.reveal_number
+        assert reveal is not None
+        page = Page(response, self.site.detail.json_script)
         self.crawler.stats.inc_value("outreach/numbers_revealed")
-        advert.phone_links += response.css(detail.phone_links).getall()
-        advert.whatsapp_links += response.css(detail.whatsapp_links).getall()
-        advert.revealed = _join(response.css("::text").getall())
+        if reveal.number is not None:
+            advert.revealed = page.joined(reveal.number)
+        else:
+            advert.phone_links += page.links(self.site.detail.phone_links)
+            advert.whatsapp_links += page.links(self.site.detail.whatsapp_links)
+            advert.revealed = page.text
+        if not advert.revealed.strip() and not advert.phone_links and not advert.whatsapp_links:
+            self.problem("reveal_empty", advert.url)
         yield advert
 
     def number_failed(self, failure: Any) -> Iterator[RawAdvert]:
         """The number could not be loaded: the advert is still stored (without it), and counted."""
-        self.crawler.stats.inc_value("outreach/number_reveal_failed")
-        yield failure.request.cb_kwargs["advert"]
+        advert = failure.request.cb_kwargs["advert"]
+        self.problem("reveal_failed", advert.url)
+        yield advert
 
-    def _advert(self, response: Response, ad_id: str, listing_hash: str | None) -> RawAdvert:
+    def _advert(self, page: Page, ad_id: str, listing_hash: str | None) -> RawAdvert:
         detail = self.site.detail
+        fields = {
+            "title": page.joined(detail.title, ad_id),
+            "text": page.joined(detail.text, ad_id),
+            "city": page.joined(detail.city, ad_id) if detail.city else None,
+            "category": page.joined(detail.category, ad_id) if detail.category else None,
+        }
+        whatsapp = bool(detail.whatsapp and page.values(detail.whatsapp, ad_id)) or _has_word(
+            detail.whatsapp_words, f"{fields['title']} {fields['text']}"
+        )
+        stats = self.crawler.stats
+        configured = {"title": True, "text": True, "city": detail.city, "category": detail.category}
+        for name, value in fields.items():
+            if configured[name]:
+                stats.inc_value(f"outreach/fields/{name}/{'found' if value else 'missing'}")
+                if not value:
+                    self.example(f"missing_{name}", page.response.url)
+        if detail.whatsapp is not None or detail.whatsapp_words:
+            stats.inc_value(f"outreach/fields/whatsapp/{'found' if whatsapp else 'missing'}")
         return RawAdvert(
             site=self.site.name,
             site_ad_id=ad_id,
-            url=response.url,
-            title=_join(response.css(detail.title).getall()),
-            text=_join(response.css(detail.text).getall()),
-            city=_join(response.css(detail.city).getall()) or None if detail.city else None,
-            category=_join(response.css(detail.category).getall()) or None if detail.category else None,
-            phone_links=response.css(detail.phone_links).getall(),
-            whatsapp_links=response.css(detail.whatsapp_links).getall(),
+            url=page.response.url,
+            title=fields["title"] or "",
+            text=fields["text"] or "",
+            city=fields["city"] or None,
+            category=fields["category"] or None,
+            phone_links=page.links(detail.phone_links),
+            whatsapp_links=page.links(detail.whatsapp_links),
             listing_hash=listing_hash,
+            whatsapp_marked=whatsapp,
         )
+
+
+def _has_word(words: list[str], text: str) -> bool:
+    """Whole words or phrases, folded as keyword rules are (case, accents, punctuation)."""
+    if not words:
+        return False
+    folded = f" {normalise(text)} "
+    return any(f" {normalise(word)} " in folded for word in words if normalise(word))
