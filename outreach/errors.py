@@ -19,5 +19,12 @@ class UsageError(OutreachError):
     exit_code = 2
 
 
+class DataLost(OutreachError):
+    """The work finished, but some of it was lost (a degraded crawl: exit code 3), so a script never reads it as a
+    clean run."""
+
+    exit_code = 3
+
+
 class PermissionDenied(OutreachError):
     """Only a supervisor may do this (exit code 1)."""

@@ -10,6 +10,8 @@ import typer
 from rich.table import Table
 
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
+from outreach.errors import DataLost
+from outreach.reports.crawl_report import RunSummary
 
 
 @app.command()
@@ -131,8 +133,36 @@ def crawl(
     for row in summary_rows(summary):
         table.add_row(*row)
     console.print(table)
+    print_problems(summary)
     if not stats and not outcome.ok:
         raise OutreachError(outcome.error or "crawl failed")
+    if not stats and summary.status == "failed":
+        raise OutreachError(
+            f"crawl run {summary.run_id} failed: nothing could be read from {_sites_in(summary, 'failed')}"
+        )
+    if not stats and summary.status == "degraded":
+        raise DataLost(
+            f"crawl run {summary.run_id} degraded: adverts or fields were lost on {_sites_in(summary, 'degraded')}"
+        )
+
+
+def _sites_in(summary: RunSummary, health: str) -> str:
+    return ", ".join(site.site for site in summary.sites if site.health == health)
+
+
+def print_problems(summary: RunSummary) -> None:
+    """The reasons a crawl is not ok, one short table with the first example URL of each."""
+    from outreach.reports.crawl_report import problem_rows
+
+    rows = problem_rows(summary)
+    if not rows:
+        return
+    table = Table(title=f"crawl run {summary.run_id}: what was lost or looks wrong")
+    for column in ("site", "health", "problem", "count", "first example"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 config_app = typer.Typer(help="The installation's configuration.", no_args_is_help=True)

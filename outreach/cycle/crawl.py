@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.health import worst
 from outreach import audit
 from outreach.errors import ConfigError
 from outreach.reports.crawl_report import alert_site_warnings
@@ -32,6 +33,7 @@ class CrawlOutcome:
     log_file: Path
     stats: dict[str, Any]
     error: str | None = None
+    health: str = "ok"  # the worst site's: ok, degraded or failed (crawler/health.py); failed when the child failed
 
     def total(self, counter: str) -> int:
         return sum(int(site.get(counter, 0)) for site in self.stats.values() if isinstance(site, dict))
@@ -83,12 +85,13 @@ def run_crawl(
     with store.session() as session:
         run_row = session.get(CrawlRun, run_id)
         assert run_row is not None
-        run_row.status = "failed" if error else "ok"
-        run_row.finished_at = utcnow()
         stats = dict(run_row.stats)
-        audit.record(session, "crawl.finished", actor, run_id=run_id, status=run_row.status, error=error)
+        health = "failed" if error else worst([str(site.get("health", "ok")) for site in stats.values()])
+        run_row.status = health
+        run_row.finished_at = utcnow()
+        audit.record(session, "crawl.finished", actor, run_id=run_id, status=health, error=error)
         alert_site_warnings(session, run_id, Notifier(settings.notify, settings.organisation.name))
-    return CrawlOutcome(run_id, error is None, log_file, stats, error)
+    return CrawlOutcome(run_id, error is None, log_file, stats, error, health)
 
 
 def _adverts_stored(store: Store, run_id: int) -> int | None:

@@ -47,6 +47,9 @@ class SiteRun:
     responses_by_status: dict[int, int]
     abandoned: str | None
     markup_flags: list[str] = field(default_factory=list)
+    health: str = "ok"  # ok, degraded or failed (crawler/health.py); runs recorded before it existed read ok
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    given_up: list[str] = field(default_factory=list)  # detail pages given up after retries, tried again next run
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,9 @@ def _site_run(site: str, stats: dict[str, Any]) -> SiteRun:
         responses_by_status={int(k.removeprefix(prefix)): int(v) for k, v in stats.items() if k.startswith(prefix)},
         abandoned=stats.get("abandoned"),
         markup_flags=list(stats.get("markup_flags", [])),
+        health=str(stats.get("health", "ok")),
+        problems=[problem for problem in stats.get("problems", []) if isinstance(problem, dict)],
+        given_up=[str(url) for url in stats.get("given_up", [])],
     )
 
 
@@ -88,24 +94,49 @@ def run_summary(session: Session, run_id: int | None = None) -> RunSummary | Non
     return summarise(run) if run is not None else None
 
 
-def site_warnings(session: Session, recent_runs: int = 20) -> dict[str, list[str]]:
-    """`outreach status`: per site, what its latest crawl says needs a person's attention (markup changes,
-    abandoned crawls). Sites whose latest crawl was fine are left out."""
-    latest: dict[str, SiteRun] = {}
+def latest_sites(session: Session, recent_runs: int = 20) -> list[tuple[int, SiteRun]]:
+    """Each site's latest crawl (with its run id), by site name: the health `outreach status` and the dashboard
+    show."""
+    latest: dict[str, tuple[int, SiteRun]] = {}
     runs = session.execute(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(recent_runs)).scalars()
     for run in runs:
         for site in summarise(run).sites:
-            latest.setdefault(site.site, site)
+            latest.setdefault(site.site, (run.id, site))
+    return [latest[name] for name in sorted(latest)]
+
+
+def site_warnings(session: Session, recent_runs: int = 20) -> dict[str, list[str]]:
+    """`outreach status`: per site, what its latest crawl says needs a person's attention (lost adverts or
+    fields, markup changes, abandoned crawls). Sites whose latest crawl was fine are left out."""
     warnings: dict[str, list[str]] = {}
-    for name, site in sorted(latest.items()):
+    for _run_id, site in latest_sites(session, recent_runs):
         found = _problems(site)
         if found:
-            warnings[name] = found
+            warnings[site.site] = found
     return warnings
 
 
 def _problems(site: SiteRun) -> list[str]:
+    """What needs a person, one line each: the crawl's health problems, else its markup flags (runs recorded
+    before health existed), and an abandoned crawl."""
+    if site.problems:
+        return [f"{problem['health']}: {problem['message']}" for problem in site.problems]
     return list(site.markup_flags) + ([f"abandoned: {site.abandoned}"] if site.abandoned else [])
+
+
+def problem_rows(summary: RunSummary) -> list[tuple[str, str, str, str, str]]:
+    """(site, health, problem, count, first example URL): the short table `outreach crawl` prints."""
+    return [
+        (
+            site.site,
+            str(problem.get("health", "")),
+            str(problem.get("message", "")),
+            str(problem.get("count", "")),
+            str(problem.get("example") or "-"),
+        )
+        for site in summary.sites
+        for problem in site.problems
+    ]
 
 
 def alert_site_warnings(session: Session, run_id: int, notify: Callable[[str, dict[str, object]], None]) -> int:
@@ -121,7 +152,8 @@ def alert_site_warnings(session: Session, run_id: int, notify: Callable[[str, di
         found = _problems(site)
         if found:
             counts = {name: site.counters.get(name, 0) for name in ALERT_COUNTERS}
-            notify("site.needs_attention", {"site": site.site, "run_id": run_id, "warnings": found, **counts})
+            details = {"site": site.site, "run_id": run_id, "health": site.health, "warnings": found, **counts}
+            notify("site.needs_attention", details)
             sent += 1
     return sent
 
@@ -130,6 +162,7 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str, str]]:
     """(site, what, value) rows for a table in `outreach crawl --stats`."""
     rows: list[tuple[str, str, str]] = []
     for site in summary.sites:
+        rows.append((site.site, "health", site.health))
         rows.append((site.site, "finished", site.finish_reason))
         rows += [(site.site, name, str(value)) for name, value in site.counters.items()]
         rows += [
@@ -138,4 +171,5 @@ def summary_rows(summary: RunSummary) -> list[tuple[str, str, str]]:
         if site.abandoned:
             rows.append((site.site, "abandoned", site.abandoned))
         rows += [(site.site, "markup warning", flag) for flag in site.markup_flags]
+        rows += [(site.site, "given up (tried again next run)", url) for url in site.given_up]
     return rows

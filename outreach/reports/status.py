@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from messaging.outbox.delivery import active_pause
-from outreach.reports.crawl_report import site_warnings
+from outreach.reports.crawl_report import latest_sites, site_warnings
 from outreach.store.locks import CYCLE_LOCK
 from outreach.store.models import Heartbeat, Lock, Message, Person
 
@@ -46,4 +46,8 @@ def status(session: Session) -> dict[str, Any]:
         "possible_opt_outs": int(flagged),
         "sending_paused": {"reason": pause.reason, "since": pause.created_at.isoformat()} if pause else None,
         "sites_failing": site_warnings(session),
+        "sites": {
+            site.site: {"health": site.health, "run_id": run_id, "problems": [p["message"] for p in site.problems]}
+            for run_id, site in latest_sites(session)
+        },
     }

@@ -21,6 +21,7 @@ from outreach.access.users import SessionUser
 from outreach.errors import UsageError
 from outreach.reports import outcome_stats
 from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, iter_rows
+from outreach.reports.crawl_report import latest_sites
 from outreach.store.models import MESSAGE_STATES, Person, Site
 from outreach.store.types import utcnow
 from outreach.support.csv_safety import csv_writer
@@ -170,6 +171,7 @@ class LogPages:
                 regions=visible_regions(self.dashboard.settings, organisations),
             )
             days = overview.per_day(session, now, organisations=organisations)
+            sites = [site for _run_id, site in latest_sites(session)]
         totals = overview.totals(data, zone, now)
         breakdowns = {by: overview.breakdown(data, zone, by) for by in ("language", "site", "region")}
         bars, top = overview.chart_bars(days)
@@ -184,5 +186,6 @@ class LogPages:
                 "top": top,
                 "chart": {"width": overview.CHART_WIDTH, "height": overview.CHART_HEIGHT, "pad": overview.CHART_PAD},
                 "breakdowns": breakdowns,
+                "sites": sites,
             },
         )
