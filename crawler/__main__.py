@@ -1,4 +1,5 @@
-"""The crawl child: `python -m crawler --run-id N [--site NAME]`, settings on stdin (see Settings.for_child).
+"""The crawl child: `python -m crawler --run-id N [--site NAME]`, settings on stdin (see Settings.for_child);
+`--try FILE --out REPORT` for `outreach site try`.
 
 Exit codes: 0 crawled, 1 a site's crawl failed to run (see the log), 2 configuration error.
 """
@@ -9,13 +10,14 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.utils.reactor import install_reactor
 from twisted.python.failure import Failure
 
 from crawler.settings import REACTOR, process_settings, scrapy_settings
-from crawler.sites import load_sites
+from crawler.sites import SiteDefinition, load_site, load_sites
 from crawler.spiders.generic import GenericAdSpider
 from outreach.errors import ConfigError
 from outreach.settings import load_child_settings
@@ -25,10 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler")
     parser.add_argument("--run-id", type=int, default=0)
     parser.add_argument("--site", action="append", default=[], help="only these sites (default: all enabled)")
+    parser.add_argument("--try", dest="trial", type=Path, help="`outreach site try`: this site file, stored nowhere")
+    parser.add_argument("--pages", type=int, default=2, help="with --try: listing pages to read")
+    parser.add_argument("--adverts", type=int, default=10, help="with --try: detail pages to read")
+    parser.add_argument("--out", type=Path, help="with --try: where the report goes (JSON)")
     args = parser.parse_args(argv)
     try:
         settings = load_child_settings(sys.stdin.read())
-        sites = load_sites(settings.sites_dir)
+        if args.trial is not None:
+            sites = [trial_site(load_site(args.trial), args.pages)]
+        else:
+            sites = load_sites(settings.sites_dir)
         if args.site:
             unknown = set(args.site) - {site.name for site in sites}
             if unknown:
@@ -43,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     for site in sites:
         # One Crawler per site: its own politeness settings, stats and limits.
-        crawl = process.crawl(Crawler(GenericAdSpider, scrapy_settings(settings, site, args.run_id)), site=site)
+        options = scrapy_settings(settings, site, args.run_id, args.out if args.trial is not None else None)
+        limit = {"detail_limit": args.adverts} if args.trial is not None else {}
+        crawl = process.crawl(Crawler(GenericAdSpider, options), site=site, **limit)
         crawl.addErrback(_record_failure, site.name, failed)
     _stop_when_orphaned(os.getppid())
     process.start()
@@ -52,6 +63,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: the crawl of {', '.join(failed)} failed", file=sys.stderr)
         return 1
     return 0
+
+
+def trial_site(site: SiteDefinition, pages: int) -> SiteDefinition:
+    """The site as `site try` crawls it: a few listing pages, never incremental (it reads no store)."""
+    return site.model_copy(
+        update={
+            "incremental": site.incremental.model_copy(update={"enabled": False}),
+            "limits": site.limits.model_copy(update={"max_listing_pages": max(1, pages)}),
+        }
+    )
 
 
 def _stop_when_orphaned(parent: int) -> None:

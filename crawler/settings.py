@@ -7,6 +7,7 @@ one site's limits never leak into another's.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -25,7 +26,10 @@ def user_agent(settings: Settings) -> str:
     return USER_AGENT.format(organisation=organisation.name, contact=contact)
 
 
-def scrapy_settings(settings: Settings, site: SiteDefinition, run_id: int | None) -> dict[str, Any]:
+def scrapy_settings(
+    settings: Settings, site: SiteDefinition, run_id: int | None, trial_output: Path | None = None
+) -> dict[str, Any]:
+    """trial_output: `outreach site try`: nothing is stored, the report goes to this file (crawler/trial.py)."""
     limit, limits = site.rate_limit, site.limits
     host = urlparse(str(site.base_url)).netloc
     return {
@@ -72,6 +76,15 @@ def scrapy_settings(settings: Settings, site: SiteDefinition, run_id: int | None
         "OUTREACH_SITE": site,
         "OUTREACH_RUN_ID": run_id or 0,
         **browser_settings(settings, site),
+        **(_trial(trial_output) if trial_output is not None else {}),
+    }
+
+
+def _trial(output: Path) -> dict[str, Any]:
+    return {
+        "EXTENSIONS": {},
+        "ITEM_PIPELINES": {"crawler.pipelines.ExtractPipeline": 100, "crawler.trial.TrialPipeline": 200},
+        "OUTREACH_TRIAL_OUTPUT": str(output),
     }
 
 

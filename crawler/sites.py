@@ -71,7 +71,7 @@ class PageParameter(BaseModel):
     this page's URL with the parameter advanced by `step`, until a page shows no new adverts."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(description="The query parameter, e.g. `page` or `offset`.")
+    name: str = Field(description="The query parameter, e.g. `page` or `offset`.", examples=["offset"])
     start: int = Field(1, ge=0, description="Its value on the first listing page (when the start URL lacks it).")
     step: int = Field(1, ge=1, description="How much it grows per page (`20` for an offset of 20 adverts).")
 
@@ -159,10 +159,11 @@ class DetailSelectors(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ad_id: Pick = Field(
         description="The site's own advert id: CSS (`div.ad::attr(data-id)`), JSON, or the URL (`{url: /ad/(\\d+)}`); "
-        '`regex` keeps part of it (`{css: "div.ad::attr(id)", regex: "ad-(\\\\d+)"}`).'
+        '`regex` keeps part of it (`{css: "div.ad::attr(id)", regex: "ad-(\\\\d+)"}`).',
+        examples=["div.ad::attr(data-ad-id)"],
     )
-    title: Pick = Field(description="The advert's title.")
-    text: Pick = Field(description="The advert's text (all matches joined).")
+    title: Pick = Field(description="The advert's title.", examples=["h1.ad-title::text"])
+    text: Pick = Field(description="The advert's text (all matches joined).", examples=["div.ad-text ::text"])
     city: Pick | None = Field(None, description="Its city or region; normalised to a municipality.")
     category: Pick | None = Field(None, description="Its category words (women, men, trans, couples in any wording).")
     phone_links: str = Field("a[href^='tel:']::attr(href)", description="Links that carry a phone number.")
@@ -216,8 +217,12 @@ class Browser(BaseModel):
     """For sites that render adverts with JavaScript (needs_browser: true)."""
 
     model_config = ConfigDict(extra="forbid")
-    listing_ready: str = Field(description="CSS selector present once a listing page has rendered.")
-    detail_ready: str = Field(description="CSS selector present once a detail page has rendered.")
+    listing_ready: str = Field(
+        description="CSS selector present once a listing page has rendered.", examples=["article.card"]
+    )
+    detail_ready: str = Field(
+        description="CSS selector present once a detail page has rendered.", examples=["div.ad h1"]
+    )
     requests_per_page: int = Field(
         2,
         ge=1,
@@ -259,7 +264,7 @@ class Incremental(BaseModel):
     for new or changed listing entries, or after `refresh_days`."""
 
     model_config = ConfigDict(extra="forbid")
-    enabled: bool = True
+    enabled: bool = Field(True, description="Recrawl incrementally; false: every crawl fetches every detail page.")
     refresh_days: float = Field(7.0, ge=0, description="Fetch an unchanged advert's detail page again after this.")
     full_walk_hours: float = Field(
         24.0,
@@ -282,21 +287,38 @@ class RunLimits(BaseModel):
 
 
 class SiteDefinition(BaseModel):
+    """One ad site: where its listing starts, how to read a listing and a detail page, and how politely to ask."""
+
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")
-    enabled: bool = True
-    base_url: HttpUrl
-    start_paths: list[str] = Field(min_length=1)
-    needs_browser: bool = False
-    browser: Browser | None = None
-    gate: Gate | None = None
-    obey_robots_txt: bool = True
-    listing: ListingSelectors
-    detail: DetailSelectors
-    rate_limit: RateLimit = RateLimit()
-    backoff: Backoff = Backoff()
-    incremental: Incremental = Incremental()
-    limits: RunLimits = RunLimits()
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$",
+        description="The site's short name (lower case, digits, - and _): stored with every advert, used by --site.",
+        examples=["kinky"],
+    )
+    enabled: bool = Field(True, description="Crawled by cycles; false keeps the file without crawling the site.")
+    base_url: HttpUrl = Field(
+        description="The site's address; paths below are relative to it.", examples=["https://ads.example.org"]
+    )
+    start_paths: list[str] = Field(
+        min_length=1, description="The listing page(s) the crawl starts from.", examples=[["/advertenties?page=1"]]
+    )
+    needs_browser: bool = Field(
+        False,
+        description="Render pages in Debian's chromium (scrapy-playwright): only when the adverts are not in the HTML "
+        "or its JSON (try `listing.json_entries` first: it is many times faster and lighter on the site).",
+    )
+    browser: Browser | None = Field(None, description="With needs_browser: what to wait for on each page.")
+    gate: Gate | None = Field(None, description="An age or consent gate in front of the site.")
+    obey_robots_txt: bool = Field(True, description="Follow robots.txt, its Disallow lines and its Crawl-delay.")
+    listing: ListingSelectors = Field(description="How to read a listing page.", examples=[{"advert_link": "a.ad"}])
+    detail: DetailSelectors = Field(
+        description="How to read an advert's detail page.",
+        examples=[{"ad_id": "div.ad::attr(data-id)", "title": "h1::text", "text": "div.text ::text"}],
+    )
+    rate_limit: RateLimit = Field(RateLimit(), description="How hard the site is crawled.")
+    backoff: Backoff = Field(Backoff(), description="What to do when the site is overloaded or does not answer.")
+    incremental: Incremental = Field(Incremental(), description="Recrawls fetch what changed.")
+    limits: RunLimits = Field(RunLimits(), description="Hard limits on one crawl of the site.")
 
     @model_validator(mode="after")
     def _browser_when_needed(self) -> SiteDefinition:

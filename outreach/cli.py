@@ -20,6 +20,7 @@ from outreach.commands import people as _people  # noqa: F401 - registers its co
 from outreach.commands import privacy as _privacy  # noqa: F401 - registers its commands on app
 from outreach.commands import records as _records  # noqa: F401 - registers its commands on app
 from outreach.commands import review as _review  # noqa: F401 - registers its commands on app
+from outreach.commands import sites as _sites  # noqa: F401 - registers its commands on app
 from outreach.commands import stats as _stats  # noqa: F401 - registers its commands on app
 from outreach.commands import templates as _templates  # noqa: F401 - registers its commands on app
 from outreach.commands import users as _users  # noqa: F401 - registers its commands on app

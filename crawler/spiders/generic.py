@@ -23,6 +23,7 @@ from w3lib.url import add_or_replace_parameter
 
 from crawler.extract import Page, entry_values, keep_part
 from crawler.items import ListedAdvert, RawAdvert
+from crawler.run_record import previous_site_stats
 from crawler.sites import SiteDefinition
 from outreach.parsing.folding import normalise
 from outreach.store.adverts import KnownAdvert, full_walk_due, known_adverts
@@ -40,12 +41,14 @@ def _join(parts: list[str]) -> str:
 class GenericAdSpider(scrapy.Spider):
     name = "generic"
 
-    def __init__(self, site: SiteDefinition, **kwargs: Any) -> None:
+    def __init__(self, site: SiteDefinition, detail_limit: int | None = None, **kwargs: Any) -> None:
         super().__init__(name=site.name, **kwargs)
         self.site = site
+        self.detail_limit = detail_limit  # `outreach site try`: read at most this many detail pages
         self.listing_urls: set[str] = set()
         self.advert_urls: set[str] = set()
         self.known: dict[str, KnownAdvert] = {}
+        self.retry_urls: list[str] = []  # detail pages the previous run gave up on: fetched first this time
         self.full_walk = True
         self.listing_complete = False
         self.started = utcnow()
@@ -70,6 +73,14 @@ class GenericAdSpider(scrapy.Spider):
         for request in self._start_requests():
             yield request
 
+    def _retries(self) -> Iterator[scrapy.Request]:
+        """The previous run's given-up detail pages, fetched again before the listing decides what changed."""
+        for url in self.retry_urls:
+            if url not in self.advert_urls:
+                self.advert_urls.add(url)
+                self.crawler.stats.inc_value("outreach/details_retried")
+                yield self._detail_request(url, "")
+
     def gate_passed(self, response: Response) -> Iterator[scrapy.Request]:
         self.crawler.stats.inc_value("outreach/gate_accepted")
         yield from self._start_requests()
@@ -82,6 +93,7 @@ class GenericAdSpider(scrapy.Spider):
 
     def _start_requests(self) -> Iterator[scrapy.Request]:
         gate = self.site.gate
+        retries = list(self._retries())
         for index, url in enumerate(self.site.start_urls()):
             request = self._listing_request(url)
             if gate is not None and gate.cookies:
@@ -90,6 +102,11 @@ class GenericAdSpider(scrapy.Spider):
                 # The gate shows on the first page; clicking it sets the browser context's cookie for the rest.
                 request.meta["playwright_page_methods"].insert(0, PageMethod("click", gate.click))
             yield request
+        # After the first listing page: behind a gate, that request carries the cookies the gate set.
+        for retry in retries:
+            if gate is not None and gate.cookies:
+                retry = retry.replace(cookies=dict(gate.cookies))
+            yield retry
 
     def _request(
         self, url: str, callback: Any, *, ready: str | None = None, priority: int = 0, **cb_kwargs: Any
@@ -113,8 +130,14 @@ class GenericAdSpider(scrapy.Spider):
                 self.full_walk = full_walk_due(
                     session, self.site.name, self.started, self.site.incremental.full_walk_hours
                 )
+                run_id = self.crawler.settings.getint("OUTREACH_RUN_ID")
+                previous = previous_site_stats(session, self.site.name, run_id) if run_id else None
         finally:
             store.close()
+        if previous:
+            self.retry_urls = [str(url) for url in previous.get("given_up", [])]
+            if int(previous.get("problems/detail_failed", 0)) > len(self.retry_urls):
+                self.full_walk = True  # more were given up than listed: walk the whole listing to find them
         self.crawler.stats.set_value("outreach/full_walk", self.full_walk)
 
     # -- problems -------------------------------------------------------------------------------------------------
@@ -180,6 +203,8 @@ class GenericAdSpider(scrapy.Spider):
             known = self.known.get(url)
             if known is not None:
                 yield ListedAdvert(self.site.name, url)
+            if self.detail_limit is not None and len(self.advert_urls) > self.detail_limit:
+                continue
             if self._needs_detail(known, listing_hash):
                 fetched_here += 1
                 yield self._detail_request(url, listing_hash)
