@@ -32,6 +32,7 @@ SITE_FILES = {
     "kinky": SITES / "kinky_like.yaml",
     "js": SITES / "js_like.yaml",
     "profiles": SITES / "profiles_like.yaml",
+    "appdata": SITES / "appdata_like.yaml",
 }
 
 
@@ -234,9 +235,9 @@ def render_detail(ad: GeneratedAdvert, numbers_hidden: bool = False) -> bytes:
 class Fault:
     """A fault switch: the next `times` requests whose path starts with `path_prefix` get `kind` instead.
 
-    kinds: "429" and "503" (with `retry_after` if given), "slow" (answer after `seconds`), "malformed" (broken
-    HTML), "huge" (`size` bytes of HTML), "binary" (random bytes served as HTML), "wrong_encoding" (declared UTF-8,
-    written in Windows-1252).
+    kinds: "429" and "503" (with `retry_after` if given), "500" (a server error), "slow" (answer after `seconds`),
+    "malformed" (broken HTML), "huge" (`size` bytes of HTML), "binary" (random bytes served as HTML),
+    "wrong_encoding" (declared UTF-8, written in Windows-1252).
     """
 
     kind: str
@@ -270,6 +271,7 @@ class Visit:
     query: dict[str, list[str]]
     cookies: dict[str, str]
     form: dict[str, str]
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
 
     def page(self) -> int:
         text = self.query.get("page", ["1"])[0]
@@ -321,7 +323,8 @@ class FixtureSiteHandler(QuietHandler):
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8", "replace")
             form = {key: values[0] for key, values in parse_qs(raw).items()}
         cookies = {name: morsel.value for name, morsel in SimpleCookie(self.headers.get("Cookie", "")).items()}
-        visit = Visit(self.command, url.path, parse_qs(url.query), cookies, form)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        visit = Visit(self.command, url.path, parse_qs(url.query), cookies, form, headers)
         if url.path == "/robots.txt":
             answer: Answer | None = Answer(200, site.robots_txt().encode(), "text/plain")
         else:
@@ -346,6 +349,8 @@ class FixtureSiteHandler(QuietHandler):
         if fault.kind in ("429", "503"):
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             return int(fault.kind), _page("Even geduld", "<p>Te veel verzoeken</p>"), headers
+        if fault.kind == "500":
+            return 500, _page("Serverfout", "<p>Er ging iets mis</p>"), {}
         if fault.kind == "slow":
             time.sleep(fault.seconds)
             return status, body, {}
@@ -366,27 +371,36 @@ class FixtureSite(BackgroundServer):
 
     def __init__(self, seed: int = 1, count: int = 300, port: int = 0, layout: str = "kinky") -> None:
         """layout: "kinky" (server-rendered, paginated), "js" (rendered by JavaScript from a JSON API, with an
-        age gate accepted by a click) or "profiles" (profile cards for men and trans advertisers, an age gate
-        form, the number behind a "show number" button)."""
+        age gate accepted by a click), "profiles" (profile cards for men and trans advertisers, an age gate
+        form, the number behind a "show number" button) or "appdata" (a JavaScript app whose data sits in JSON
+        script blocks, behind a consent link, the number behind a POST with a CSRF token)."""
         super().__init__(port)
-        from testworld import js_layout, profile_layout  # they build on this module
+        from testworld import appdata_layout, js_layout, profile_layout  # they build on this module
 
-        answers = {"kinky": kinky_answer, "js": js_layout.answer, "profiles": profile_layout.answer}
+        answers = {
+            "kinky": kinky_answer,
+            "js": js_layout.answer,
+            "profiles": profile_layout.answer,
+            "appdata": appdata_layout.answer,
+        }
         self.layout = layout
         self.layout_answer = answers[layout]
         self.generated = generate(seed, count)
         if layout == "profiles":
             profile_layout.adapt(self.generated, seed)
+        if layout == "appdata":
+            appdata_layout.adapt(self.generated)
         self.by_path = {ad.path: ad for ad in self.generated.adverts}
         self.by_id = {ad.id: ad for ad in self.generated.adverts}
         self.requests: list[LoggedRequest] = []
         self.faults: list[Fault] = []
         self.crawl_delay: float | None = None
-        self.disallow: list[str] = []  # more robots.txt Disallow lines
+        self.disallow: list[str] = [appdata_layout.STATS_PATH] if layout == "appdata" else []  # robots.txt
         self.pagination_trap: str | None = None  # "loop" (last page links to page 1) or "endless"
         self.hidden: set[str] = set()  # advert ids not (or no longer) published
         self.markup_change: str | None = None  # "cards_renamed" (listing) or "numbers_hidden" (detail pages)
         self.on_request: Callable[[LoggedRequest], None] | None = None
+        self.csrf_tokens: dict[str, str] = {}  # appdata: token -> the advert id whose page issued it
         self._lock = threading.Lock()
 
     def listed(self) -> list[GeneratedAdvert]:

@@ -328,9 +328,9 @@ class GenericAdSpider(scrapy.Spider):
         if reveal is None:
             yield advert
             return
-        self.crawler.stats.inc_value("outreach/reveal_attempts")
         if reveal.click:
             # The browser clicked before this response was taken: the number is on the page now.
+            self.crawler.stats.inc_value("outreach/reveal_attempts")
             advert.revealed = page.joined(reveal.number) if reveal.number else page.text
             if not advert.revealed.strip():
                 self.problem("reveal_empty", response.url)
@@ -341,6 +341,14 @@ class GenericAdSpider(scrapy.Spider):
         except Exception as exc:  # a boundary: the advert is stored without its number rather than lost
             self.logger.warning("number reveal of %s not requested: %s", response.url, type(exc).__name__)
             request = None
+        else:
+            if request is None:
+                # No "show number" button on this advert (sites show it only when there is a number): nothing to
+                # reveal and nothing failed, so it counts neither as an attempt nor as a failed reveal.
+                self.crawler.stats.inc_value("outreach/reveal_absent")
+                yield advert
+                return
+        self.crawler.stats.inc_value("outreach/reveal_attempts")
         if request is None:
             self.problem("reveal_failed", response.url)
             yield advert
@@ -349,6 +357,7 @@ class GenericAdSpider(scrapy.Spider):
         yield request
 
     def _reveal_request(self, page: Page, advert: RawAdvert, ad_id: str) -> scrapy.Request | None:
+        """The request the "show number" button sends; None when this page has no such button."""
         reveal = self.site.detail.reveal_number
         assert reveal is not None and reveal.request_url is not None
         target = page.first(reveal.request_url, ad_id)
