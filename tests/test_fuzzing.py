@@ -100,8 +100,19 @@ def test_advert_pages_however_broken_extract_without_crashing_and_store_no_numbe
 
 def _detail_items(spider: GenericAdSpider, response: HtmlResponse) -> list[RawAdvert]:
     class Stats:
-        def inc_value(self, *_: object) -> None:
-            pass
+        """What parse_detail counts, kept: a broken page is counted, never raised."""
+
+        def __init__(self) -> None:
+            self.values: dict[str, object] = {}
+
+        def inc_value(self, name: str, count: int = 1) -> None:
+            self.values[name] = int(str(self.values.get(name, 0))) + count
+
+        def get_value(self, name: str) -> object:
+            return self.values.get(name)
+
+        def set_value(self, name: str, value: object) -> None:
+            self.values[name] = value
 
     spider.crawler = type("Crawler", (), {"stats": Stats()})()  # parse_detail counts pages without an id
     return [item for item in spider.parse_detail(response) if isinstance(item, RawAdvert)]

@@ -161,21 +161,29 @@ def test_each_crawl_run_records_requests_statuses_adverts_and_duration(
     assert ("fixture", "responses 200", "64") in summary_rows(summary)
 
 
-@pytest.mark.parametrize(("change", "flag"), [("cards_renamed", "zero_adverts"), ("numbers_hidden", "no_numbers")])
+@pytest.mark.parametrize(
+    ("change", "flag", "health", "reason"),
+    [
+        ("cards_renamed", "zero_adverts", "failed", "no_adverts"),
+        ("numbers_hidden", "no_numbers", "degraded", "no_numbers"),
+    ],
+)
 def test_it_flags_a_site_whose_markup_changed(
-    site: FixtureSite, sqlite_settings: Settings, tmp_path: Path, change: str, flag: str
+    site: FixtureSite, sqlite_settings: Settings, tmp_path: Path, change: str, flag: str, health: str, reason: str
 ) -> None:
     site.write_site_file(tmp_path / "sites", rate_limit=FAST, incremental={"refresh_days": 0})
     first = crawl(sqlite_settings)
     site.markup_change = change
     second = crawl(sqlite_settings)
 
-    assert "markup_flags" not in first.site
+    assert "markup_flags" not in first.site and first.site["health"] == "ok"
     assert [f.split(":")[0] for f in second.site["markup_flags"]] == [flag]
+    assert second.site["health"] == health
+    assert [problem["reason"] for problem in second.site["problems"]] == [reason]
     store = Store(sqlite_settings.database_url)
     try:
         with store.session() as session:
             warnings = site_warnings(session)
     finally:
         store.close()
-    assert [w.split(":")[0] for w in warnings["fixture"]] == [flag]
+    assert [w.split(":")[0] for w in warnings["fixture"]] == [health]

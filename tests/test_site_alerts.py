@@ -22,9 +22,9 @@ def sink() -> Iterator[NotificationSink]:
         yield server
 
 
-@pytest.mark.parametrize(("change", "flag"), [("cards_renamed", "zero_adverts"), ("numbers_hidden", "no_numbers")])
+@pytest.mark.parametrize(("change", "health"), [("cards_renamed", "failed"), ("numbers_hidden", "degraded")])
 def test_a_site_whose_layout_changed_notifies_a_supervisor(
-    database_url: str, tmp_path: Path, sink: NotificationSink, change: str, flag: str
+    database_url: str, tmp_path: Path, sink: NotificationSink, change: str, health: str
 ) -> None:
     settings = crawl_settings(tmp_path, database_url, notify={"method": "webhook", "webhook_url": f"{sink.url}/hook"})
     with FixtureSite(seed=5, count=60) as site:
@@ -39,12 +39,14 @@ def test_a_site_whose_layout_changed_notifies_a_supervisor(
     alert = sink.received[0]
     assert alert["event"] == "site.needs_attention" and alert["site"] == "fixture"
     assert alert["run_id"] == second.outcome.run_id
-    assert [str(warning).split(":")[0] for warning in alert["warnings"]] == [flag]  # type: ignore[attr-defined]
+    assert alert["health"] == health
+    assert [str(warning).split(":")[0] for warning in alert["warnings"]] == [health]  # type: ignore[attr-defined]
     assert set(alert) == {
         "event",
         "organisation",
         "site",
         "run_id",
+        "health",
         "warnings",
         "listing_entries",
         "adverts_seen",
