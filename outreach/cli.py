@@ -132,7 +132,8 @@ def _print_cycle(report: object) -> None:
     from outreach.cycle.run import CycleReport
 
     assert isinstance(report, CycleReport)
-    table = Table(title=f"Cycle {report.run_id}" + (" (DRY RUN: nothing was sent)" if report.dry_run else ""))
+    title = f"Cycle {report.run_id}" + (" (DRY RUN: nothing was sent)" if report.dry_run else "")
+    table = Table(title=title + ("" if report.crawl_health == "ok" else f"; crawl {report.crawl_health.upper()}"))
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, value in (
@@ -155,6 +156,8 @@ def _print_cycle(report: object) -> None:
     for language, count in sorted(report.sent.items()):
         table.add_row(f"  sent in {language}", str(count))
     console.print(table)
+    for problem in report.crawl_problems:
+        console.print(f"crawl {report.crawl_health}: {problem} (outreach crawl --stats)", highlight=False)
     if report.send_stopped is not None:
         console.print(f"sending stopped: {report.send_stopped.value}", highlight=False)
     console.print(f"crawl log: {report.log_file}", highlight=False)

@@ -34,6 +34,8 @@ class CycleReport:
     crawl_ok: bool
     crawl_error: str | None
     log_file: Path
+    crawl_health: str = "ok"  # the worst site's crawl: ok, degraded or failed (crawler/health.py)
+    crawl_problems: list[str] = field(default_factory=list)  # "site: message", for the cycle's table
     adverts_seen: int = 0
     adverts_new: int = 0
     adverts_with_phone: int = 0
@@ -102,6 +104,14 @@ def run_cycle(
             crawl_ok=crawl.ok,
             crawl_error=crawl.error,
             log_file=crawl.log_file,
+            crawl_health=crawl.health,
+            crawl_problems=[
+                f"{name}: {problem.get('message')}"
+                for name, site in sorted(crawl.stats.items())
+                if isinstance(site, dict)
+                for problem in site.get("problems", [])
+                if isinstance(problem, dict)
+            ],
             adverts_seen=crawl.total("adverts_seen"),
             adverts_new=crawl.total("adverts_new"),
             adverts_with_phone=crawl.total("adverts_with_phone"),
