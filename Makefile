@@ -22,7 +22,7 @@ demo: install
 	$(BIN)/outreach demo
 
 # What the suite uses, installed or started when missing: Debian's chromium and libatomic1, and the suite's own
-# throwaway PostgreSQL cluster on 127.0.0.1:54329 (scripts/test-postgres; stop it with `scripts/test-postgres stop`).
+# throwaway PostgreSQL cluster on 127.0.0.1:25432 (scripts/test-postgres; stop it with `scripts/test-postgres stop`).
 # With OUTREACH_TEST_POSTGRES set to an admin URL, the suite uses that server instead.
 services:
 	scripts/ensure-test-services
