@@ -21,18 +21,23 @@ install: $(STAMP)
 demo: install
 	$(BIN)/outreach demo
 
-# Services the suite uses: PostgreSQL on 127.0.0.1:5432 and Debian's chromium.
+# What the suite uses, installed or started when missing: Debian's chromium and libatomic1, and the suite's own
+# throwaway PostgreSQL cluster on 127.0.0.1:25432 (scripts/test-postgres; stop it with `scripts/test-postgres stop`).
+# With OUTREACH_TEST_POSTGRES set to an admin URL, the suite uses that server instead.
 services:
 	scripts/ensure-test-services
 
+# The admin URL the suite gets: OUTREACH_TEST_POSTGRES when set, else the throwaway cluster's.
+WITH_TEST_POSTGRES = dsn="$${OUTREACH_TEST_POSTGRES:-$$(scripts/test-postgres dsn)}" && OUTREACH_TEST_POSTGRES="$$dsn"
+
 # Everything, on both databases, 30 crash-safety kills: what CI runs.
 test: install services
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(WITH_TEST_POSTGRES) $(BIN)/pytest -n $(TEST_WORKERS)
 
 # The developer's answer in minutes: database tests on SQLite (on PostgreSQL too only the tests about it), a few
 # crash-safety kills. Run it, and `make lint`, before every commit.
 check: install services
-	OUTREACH_CRASH_TRIALS=4 $(BIN)/pytest -n $(TEST_WORKERS) --fast -q
+	$(WITH_TEST_POSTGRES) OUTREACH_CRASH_TRIALS=4 $(BIN)/pytest -n $(TEST_WORKERS) --fast -q
 
 lint: install
 	$(BIN)/ruff check .
@@ -65,4 +70,5 @@ lock:
 	    grep -vxFf requirements/runtime.lock; } > requirements/dev.lock
 
 clean:
+	scripts/test-postgres destroy
 	rm -rf $(VENV) var/demo

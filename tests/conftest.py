@@ -1,5 +1,6 @@
 """Shared fixtures: the test world (fixture ad site, Twilio test gateway), keys, and a fresh database on SQLite
-and on PostgreSQL (127.0.0.1:5432, user postgres)."""
+and on PostgreSQL (the server at OUTREACH_TEST_POSTGRES, an admin URL: `make test` sets it to the suite's own
+throwaway cluster, scripts/test-postgres)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def _postgres_admin() -> psycopg.Connection[Any]:
     try:
         return psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is required for the suite (run scripts/ensure-test-services): {exc}")
+        pytest.fail(f"PostgreSQL is required for the suite (run `make test`, or scripts/test-postgres start): {exc}")
 
 
 def _postgres_url(name: str) -> str:

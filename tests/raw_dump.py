@@ -17,8 +17,9 @@ def raw_database(database_url: str) -> bytes:
         assert url.database
         files = [Path(url.database + suffix) for suffix in ("", "-wal", "-shm")]
         return b"".join(path.read_bytes() for path in files if path.exists())
+    libpq_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
     dump = subprocess.run(
-        ["pg_dump", "--host", "127.0.0.1", "--username", "postgres", "--no-owner", "--dbname", str(url.database)],
+        ["pg_dump", "--no-owner", "--dbname", libpq_url],
         capture_output=True,
         check=True,
     )

@@ -130,9 +130,10 @@ def test_serve_configured_by_environment_passes_the_healthcheck_and_logs_json_wi
 
 
 def test_a_broken_installation_fails_config_check_from_the_environment(
-    database_url: str, keys: dict[str, str], gateway: TwilioGateway
+    empty_database_url: str, keys: dict[str, str], gateway: TwilioGateway
 ) -> None:
-    env = image_environment(database_url, keys, gateway, free_port())
+    # Never upgraded: the database check must fail too.
+    env = image_environment(empty_database_url, keys, gateway, free_port())
     env["OUTREACH_DRY_RUN"] = "false"
     env["OUTREACH_TWILIO__ACCOUNT_SID"] = "AC123"
     checked = outreach(env, "config", "check")
