@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from messaging.outbox.ports import StopList
 from messaging.twilio_codes import Outcome, outcome_of
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.store.db import rows_changed
 from outreach.store.models import Message, Person, SendingPause
 from outreach.store.types import utcnow
@@ -106,7 +107,7 @@ def apply_status(
     consequence = error_consequence(session, message, error_code, actor=actor, notify=notify, stops=stops)
     audit.record(
         session,
-        "message.status",
+        Event.MESSAGE_STATUS,
         actor,
         message_id=message_id,
         before=before,
@@ -147,7 +148,7 @@ def pause_sending(session: Session, reason: str, code: int | None, actor: str, n
     if active_pause(session) is not None:
         return
     session.add(SendingPause(reason=reason, code=code, created_by=actor))
-    audit.record(session, "sending.paused", actor, reason=reason, code=code)
+    audit.record(session, Event.SENDING_PAUSED, actor, reason=reason, code=code)
     notify("sending.paused", {"reason": reason, "code": code})
 
 
@@ -157,5 +158,5 @@ def resume_sending(session: Session, actor: str, reason: str) -> int:
     for pause in pauses:
         pause.cleared_at, pause.cleared_by, pause.clear_reason = utcnow(), actor, reason
     if pauses:
-        audit.record(session, "sending.resumed", actor, reason=reason, pauses=len(pauses))
+        audit.record(session, Event.SENDING_RESUMED, actor, reason=reason, pauses=len(pauses))
     return len(pauses)

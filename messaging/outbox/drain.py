@@ -29,12 +29,14 @@ from messaging.outbox.ports import StopList
 from messaging.outbox.send_policy import Pacer, SendWindow, backoff_seconds
 from messaging.twilio_codes import Outcome
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError
 from outreach.settings import SendingSettings
 from outreach.store.db import Store, rows_changed
 from outreach.store.locks import Lease
 from outreach.store.models import Message, Person
+from outreach.store.states import MessageStatus
 from outreach.store.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -354,7 +356,7 @@ class Outbox:
             )
             audit.record(
                 session,
-                "message.sent",
+                Event.MESSAGE_SENT,
                 self.actor,
                 message_id=message_id,
                 provider_sid=result.provider_sid,
@@ -371,7 +373,9 @@ class Outbox:
 
     def _finish(self, session: Session, message: Message, status: str, reason: str, report: DrainReport) -> None:
         message.status, message.error_message, message.updated_at = status, reason, utcnow()
-        audit.record(session, f"message.{status}", self.actor, message_id=message.id, reason=reason)
+        audit.record(
+            session, Event.claim_ended(MessageStatus(status)), self.actor, message_id=message.id, reason=reason
+        )
         if status == "cancelled":
             report.cancelled += 1
         else:
@@ -399,7 +403,7 @@ class Outbox:
             )
             audit.record(
                 session,
-                f"message.{'requeued' if status == 'queued' else status}",
+                Event.claim_ended(MessageStatus(status)),
                 self.actor,
                 message_id=message_id,
                 code=exc.code,
@@ -411,7 +415,7 @@ class Outbox:
             if status == "failed":
                 error_consequence(session, message, exc.code, actor=self.actor, notify=self.notify, stops=self.stops)
             if exc.outcome is Outcome.CONFIG:
-                audit.record(session, "sending.halted", self.actor, code=exc.code, reason=exc.reason[:200])
+                audit.record(session, Event.SENDING_HALTED, self.actor, code=exc.code, reason=exc.reason[:200])
         if status == "unknown":
             report.unknown += 1
         elif status == "failed":
@@ -449,7 +453,7 @@ class Outbox:
                 .all()
             )
             for message_id in stale:
-                audit.record(session, "message.unknown", self.actor, message_id=message_id, reason="stale claim")
+                audit.record(session, Event.MESSAGE_UNKNOWN, self.actor, message_id=message_id, reason="stale claim")
         self._reconcile_all(report)
 
     def _reconcile_all(self, report: DrainReport) -> None:
@@ -507,7 +511,7 @@ class Outbox:
             if moved:
                 audit.record(
                     session,
-                    "message.reconciled",
+                    Event.MESSAGE_RECONCILED,
                     self.actor,
                     message_id=message_id,
                     result=values["status"],

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.store.models import Message
 
 
@@ -17,7 +18,7 @@ def queue_message(
     *,
     actor: str,
     now: datetime,
-    event: str = "message.queued",
+    event: Event = Event.MESSAGE_QUEUED,
     audit_fields: dict[str, Any] | None = None,
     **columns: Any,
 ) -> int:

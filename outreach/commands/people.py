@@ -171,6 +171,7 @@ def blocklist_export(
     """
     from outreach import audit
     from outreach.access.roles import require_supervisor
+    from outreach.audit_events import Event
     from outreach.crypto import PhoneVault
     from outreach.people import blocklist
     from outreach.store.db import Store
@@ -182,7 +183,7 @@ def blocklist_export(
     try:
         with store.session() as session:
             blocked = blocklist.listing(session, PhoneVault.from_settings(settings))
-            audit.record(session, "blocklist.exported", who, count=len(blocked))
+            audit.record(session, Event.BLOCKLIST_EXPORTED, who, count=len(blocked))
     finally:
         store.close()
     file.write_text(blocklist.to_csv(blocked), encoding="utf-8")

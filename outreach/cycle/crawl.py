@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.errors import ConfigError
 from outreach.reports.crawl_report import alert_site_warnings
 from outreach.settings import Settings
@@ -51,7 +52,7 @@ def run_crawl(
         session.add(run)
         session.flush()
         run_id = run.id
-        audit.record(session, "crawl.started", actor, run_id=run_id, sites=sites or "all")
+        audit.record(session, Event.CRAWL_STARTED, actor, run_id=run_id, sites=sites or "all")
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     log_file = settings.log_dir / f"crawl-{run_id}.log"
     command = [sys.executable, "-m", "crawler", "--run-id", str(run_id)]
@@ -86,7 +87,7 @@ def run_crawl(
         run_row.status = "failed" if error else "ok"
         run_row.finished_at = utcnow()
         stats = dict(run_row.stats)
-        audit.record(session, "crawl.finished", actor, run_id=run_id, status=run_row.status, error=error)
+        audit.record(session, Event.CRAWL_FINISHED, actor, run_id=run_id, status=run_row.status, error=error)
         alert_site_warnings(session, run_id, Notifier(settings.notify, settings.organisation.name))
     return CrawlOutcome(run_id, error is None, log_file, stats, error)
 

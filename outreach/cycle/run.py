@@ -17,6 +17,7 @@ from messaging.outbox.factory import make_outbox
 from messaging.template_check import require_templates_pass
 from messaging.templates import TemplateBook
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.cycle.crawl import run_crawl
 from outreach.errors import ConfigError
@@ -95,7 +96,7 @@ def run_cycle(
     of_organisation = {"organisation": organisation} if organisation is not None else {}
     try:
         with store.session() as session:
-            audit.record(session, "cycle.started", actor, dry_run=dry, mode=mode, **of_organisation)
+            audit.record(session, Event.CYCLE_STARTED, actor, dry_run=dry, mode=mode, **of_organisation)
         crawl = run_crawl(settings, store, actor, sites, stop)
         report = CycleReport(
             run_id=crawl.run_id,
@@ -135,7 +136,7 @@ def run_cycle(
         with store.session() as session:
             audit.record(
                 session,
-                "cycle.finished",
+                Event.CYCLE_FINISHED,
                 actor,
                 **of_organisation,
                 run_id=crawl.run_id,

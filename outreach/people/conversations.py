@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from messaging.outbox.enqueue import latest_organisation, queue_message
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError, UsageError
 from outreach.people import optouts
@@ -71,7 +72,7 @@ def approve(session: Session, message_ids: list[int], actor: str) -> int:
             .where(Message.id == message_id, Message.status == "draft")
             .values(status="queued", approved_by=actor, updated_at=now),
         ):
-            audit.record(session, "message.approved", actor, message_id=message_id)
+            audit.record(session, Event.MESSAGE_APPROVED, actor, message_id=message_id)
             approved += 1
     return approved
 
@@ -90,7 +91,7 @@ def reject(session: Session, message_ids: list[int], actor: str, reason: str) ->
         person = session.get(Person, message.person_id) if message.person_id else None
         if person is not None and person.last_contacted_at == message.created_at:
             person.last_contacted_at = None
-        audit.record(session, "message.rejected", actor, message_id=message_id, reason=reason)
+        audit.record(session, Event.MESSAGE_REJECTED, actor, message_id=message_id, reason=reason)
         rejected += 1
     return rejected
 
@@ -102,7 +103,7 @@ def edit_draft(session: Session, message_id: int, body: str, settings: Settings,
         raise OutreachError(f"message {message_id} is not a draft")
     require_identity_and_stop(body, settings)
     message.body, message.updated_at = " ".join(body.split()), utcnow()
-    audit.record(session, "message.edited", actor, message_id=message_id)
+    audit.record(session, Event.MESSAGE_EDITED, actor, message_id=message_id)
 
 
 def require_identity_and_stop(body: str, settings: Settings) -> None:
@@ -192,7 +193,7 @@ def mark_handled(session: Session, person_id: int, actor: str, *, resume: bool =
     person.needs_fieldworker_since = None
     if resume:
         person.paused_reason = None
-    audit.record(session, "conversation.handled", actor, person_id=person_id, resumed=resume)
+    audit.record(session, Event.CONVERSATION_HANDLED, actor, person_id=person_id, resumed=resume)
 
 
 def queue_resend(
@@ -242,7 +243,7 @@ def queue_resend(
         session,
         actor=actor,
         now=now,
-        event="message.resend",
+        event=Event.MESSAGE_RESEND,
         audit_fields={"reason": reason, "forced": force},
         person_id=person_id,
         advert_id=advert,

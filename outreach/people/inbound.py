@@ -19,6 +19,7 @@ from messaging.outbox.enqueue import latest_organisation, queue_message
 from messaging.templates import TemplateBook
 from outreach import audit
 from outreach.access.numbers import describe_number, normalise_number
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
 from outreach.people import optouts
@@ -104,7 +105,7 @@ def receive(
     )
     session.add(message)
     session.flush()
-    audit.record(session, "message.received", actor, message_id=message.id, person_id=pid, intent=intent.value)
+    audit.record(session, Event.MESSAGE_RECEIVED, actor, message_id=message.id, person_id=pid, intent=intent.value)
     person = session.get(Person, pid) if pid is not None else None
     if person is None:
         return InboundResult(intent, message.id, None)
@@ -143,7 +144,7 @@ def _cancel_automatic(session: Session, person: Person, now: datetime, actor: st
     )
     for message in pending:
         message.status, message.error_message, message.updated_at = "cancelled", "the person replied", now
-        audit.record(session, "message.cancelled", actor, message_id=message.id, reason="the person replied")
+        audit.record(session, Event.MESSAGE_CANCELLED, actor, message_id=message.id, reason="the person replied")
     return len(pending)
 
 

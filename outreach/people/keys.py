@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.store.db import Store
 from outreach.store.models import Message, Person
@@ -55,5 +56,5 @@ def rotate_keys(store: Store, vault: PhoneVault, actor: str) -> RotationReport:
             break
         texts, last_id = texts + len(inbound), inbound[-1].id
     with store.session() as session:
-        audit.record(session, "keys.rotated", actor, numbers=numbers, message_texts=texts)
+        audit.record(session, Event.KEYS_ROTATED, actor, numbers=numbers, message_texts=texts)
     return RotationReport(numbers, texts)

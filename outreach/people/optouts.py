@@ -9,8 +9,10 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.store.db import rows_changed
 from outreach.store.models import Message, OptOut, Person
+from outreach.store.states import StopKind
 from outreach.store.types import utcnow
 from outreach.store.upsert import insert_ignore
 
@@ -54,7 +56,9 @@ def stop(
         .where(Message.person_id.in_(person_ids), Message.status.in_(PENDING), Message.direction == "out")
         .values(status="cancelled", error_message=f"{kind}: {source}", updated_at=now),
     )
-    audit.record(session, f"person.{kind}", actor, person_key=person_key[:12], source=source, reason=reason)
+    audit.record(
+        session, Event.stopped(StopKind(kind)), actor, person_key=person_key[:12], source=source, reason=reason
+    )
     return cancelled
 
 
@@ -64,5 +68,5 @@ def unstop(session: Session, person_key: str, *, kind: str, actor: str, reason: 
         raise ValueError("a reason is required")
     removed = rows_changed(session, delete(OptOut).where(OptOut.person_key == person_key, OptOut.kind == kind))
     if removed:
-        audit.record(session, f"person.un_{kind}", actor, person_key=person_key[:12], reason=reason)
+        audit.record(session, Event.unstopped(StopKind(kind)), actor, person_key=person_key[:12], reason=reason)
     return bool(removed)

@@ -12,6 +12,7 @@ from messaging.language import LanguageDetector
 from messaging.language.decision import LanguageDecision, Rule
 from messaging.outbox.enqueue import queue_message
 from messaging.templates import TemplateBook
+from outreach.audit_events import Event
 from outreach.settings import OrganisationSettings, Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Person
@@ -63,7 +64,7 @@ def enqueue_first_contact(
         session,
         actor=actor,
         now=now,
-        event="message.drafted" if draft else "message.queued",
+        event=Event.MESSAGE_DRAFTED if draft else Event.MESSAGE_QUEUED,
         audit_fields={
             "advert_id": advert.id,
             "language": rendered.language,
@@ -141,7 +142,7 @@ def enqueue_reminder(
         session,
         actor=actor,
         now=now,
-        event="message.drafted" if draft else "message.queued",
+        event=Event.MESSAGE_DRAFTED if draft else Event.MESSAGE_QUEUED,
         audit_fields={
             "advert_id": candidate.advert_id,
             "language": rendered.language,

@@ -18,6 +18,7 @@ from outreach.access.masking import mask
 from outreach.access.numbers import normalise_number
 from outreach.access.roles import visible_organisations, visible_regions
 from outreach.access.users import SessionUser
+from outreach.audit_events import Event
 from outreach.errors import UsageError
 from outreach.reports import outcome_stats
 from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, iter_rows
@@ -141,7 +142,7 @@ class LogPages:
         wanted, given = log_filter(request.query_params)
         wanted = replace(wanted, limit=CSV_LIMIT, offset=0)
         with self.dashboard.store.session() as session:
-            audit.record(session, "log.exported", user.name, where="dashboard", filters=given, masked=True)
+            audit.record(session, Event.LOG_EXPORTED, user.name, where="dashboard", filters=given, masked=True)
         rows = self._rows(wanted, user)
 
         def lines() -> Iterator[str]:
