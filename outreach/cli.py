@@ -129,6 +129,7 @@ def _not_messaged(reasons: dict[str, int]) -> int:
 
 def _print_cycle(report: object) -> None:
     from outreach.cycle.run import CycleReport
+    from outreach.store.states import MessageStatus
 
     assert isinstance(report, CycleReport)
     table = Table(title=f"Cycle {report.run_id}" + (" (DRY RUN: nothing was sent)" if report.dry_run else ""))
@@ -148,7 +149,7 @@ def _print_cycle(report: object) -> None:
         ("messages sent", sum(report.sent.values())),
         ("messages failed", report.failed),
         ("messages in doubt (unknown)", report.unknown),
-        ("messages delivered", report.statuses.get("delivered", 0)),
+        ("messages delivered", report.statuses.get(MessageStatus.DELIVERED, 0)),
     ):
         table.add_row(label, str(value))
     for language, count in sorted(report.sent.items()):

@@ -22,6 +22,7 @@ from outreach.reports.crawl_report import alert_site_warnings
 from outreach.settings import Settings
 from outreach.store.db import PROJECT_ROOT, Store
 from outreach.store.models import Advert, CrawlRun
+from outreach.store.states import CrawlRunStatus
 from outreach.store.types import utcnow
 from outreach.support.notify import Notifier
 
@@ -48,7 +49,7 @@ def run_crawl(
 ) -> CrawlOutcome:
     """progress: called about once a second with the number of adverts this run has stored so far."""
     with store.session() as session:
-        run = CrawlRun(status="running", stats={})
+        run = CrawlRun(status=CrawlRunStatus.RUNNING, stats={})
         session.add(run)
         session.flush()
         run_id = run.id
@@ -84,7 +85,7 @@ def run_crawl(
     with store.session() as session:
         run_row = session.get(CrawlRun, run_id)
         assert run_row is not None
-        run_row.status = "failed" if error else "ok"
+        run_row.status = CrawlRunStatus.FAILED if error else CrawlRunStatus.OK
         run_row.finished_at = utcnow()
         stats = dict(run_row.stats)
         audit.record(session, Event.CRAWL_FINISHED, actor, run_id=run_id, status=run_row.status, error=error)

@@ -20,6 +20,7 @@ from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Message, Person
+from outreach.store.states import Direction, MessageKind, MessageStatus
 from outreach.store.types import utcnow
 
 WHATSAPP_WINDOW = timedelta(hours=24)
@@ -42,7 +43,7 @@ def drafts(session: Session, vault: PhoneVault, limit: int = 100) -> list[Draft]
         select(Message, Person.phone_encrypted, Advert.title, Advert.text)
         .join(Person, Person.id == Message.person_id)
         .outerjoin(Advert, Advert.id == Message.advert_id)
-        .where(Message.status == "draft")
+        .where(Message.status == MessageStatus.DRAFT)
         .order_by(Message.id)
         .limit(limit)
     ).all()
@@ -69,8 +70,8 @@ def approve(session: Session, message_ids: list[int], actor: str) -> int:
         if rows_changed(
             session,
             update(Message)
-            .where(Message.id == message_id, Message.status == "draft")
-            .values(status="queued", approved_by=actor, updated_at=now),
+            .where(Message.id == message_id, Message.status == MessageStatus.DRAFT)
+            .values(status=MessageStatus.QUEUED, approved_by=actor, updated_at=now),
         ):
             audit.record(session, Event.MESSAGE_APPROVED, actor, message_id=message_id)
             approved += 1
@@ -85,9 +86,9 @@ def reject(session: Session, message_ids: list[int], actor: str, reason: str) ->
     rejected = 0
     for message_id in message_ids:
         message = session.get(Message, message_id)
-        if message is None or message.status != "draft":
+        if message is None or message.status != MessageStatus.DRAFT:
             continue
-        message.status, message.error_message, message.updated_at = "cancelled", f"rejected: {reason}", now
+        message.status, message.error_message, message.updated_at = MessageStatus.CANCELLED, f"rejected: {reason}", now
         person = session.get(Person, message.person_id) if message.person_id else None
         if person is not None and person.last_contacted_at == message.created_at:
             person.last_contacted_at = None
@@ -99,7 +100,7 @@ def reject(session: Session, message_ids: list[int], actor: str, reason: str) ->
 def edit_draft(session: Session, message_id: int, body: str, settings: Settings, actor: str) -> None:
     """A fieldworker's own words, as long as they still say who we are and how to stop (invariant 4)."""
     message = session.get(Message, message_id)
-    if message is None or message.status != "draft":
+    if message is None or message.status != MessageStatus.DRAFT:
         raise OutreachError(f"message {message_id} is not a draft")
     require_identity_and_stop(body, settings)
     message.body, message.updated_at = " ".join(body.split()), utcnow()
@@ -124,7 +125,7 @@ def queue_reply(session: Session, person_id: int, body: str, settings: Settings,
     now = utcnow()
     last_inbound_channel = session.execute(
         select(Message.channel)
-        .where(Message.person_id == person_id, Message.direction == "in")
+        .where(Message.person_id == person_id, Message.direction == Direction.IN)
         .order_by(Message.id.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -137,7 +138,7 @@ def queue_reply(session: Session, person_id: int, body: str, settings: Settings,
         now=now,
         person_id=person_id,
         channel=channel,
-        kind="reply",
+        kind=MessageKind.REPLY,
         body=body.strip(),
         fieldworker=actor,
         mode="manual",
@@ -169,7 +170,7 @@ def inbox(session: Session, vault: PhoneVault, limit: int = 50) -> list[Waiting]
     for person in persons:
         last = session.execute(
             select(Message.body)
-            .where(Message.person_id == person.id, Message.direction == "in")
+            .where(Message.person_id == person.id, Message.direction == Direction.IN)
             .order_by(Message.id.desc())
             .limit(1)
         ).scalar_one_or_none()
@@ -212,13 +213,17 @@ def queue_resend(
         raise UsageError("--reason is required")
     if message_id is not None:
         original = session.get(Message, message_id)
-        if original is None or original.direction != "out" or original.person_id is None:
+        if original is None or original.direction != Direction.OUT or original.person_id is None:
             raise UsageError(f"no outbound message {message_id}")
         person_id, advert, body, language = original.person_id, original.advert_id, original.body, original.language
     elif advert_id is not None:
         original = session.execute(
             select(Message)
-            .where(Message.advert_id == advert_id, Message.direction == "out", Message.kind == "first_contact")
+            .where(
+                Message.advert_id == advert_id,
+                Message.direction == Direction.OUT,
+                Message.kind == MessageKind.FIRST_CONTACT,
+            )
             .order_by(Message.id.desc())
             .limit(1)
         ).scalar_one_or_none()
@@ -248,7 +253,7 @@ def queue_resend(
         person_id=person_id,
         advert_id=advert,
         channel="sms",
-        kind="resend",
+        kind=MessageKind.RESEND,
         language=language,
         body=body,
         fieldworker=actor,

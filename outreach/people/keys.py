@@ -12,6 +12,7 @@ from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.store.db import Store
 from outreach.store.models import Message, Person
+from outreach.store.states import Direction
 
 BATCH = 500
 
@@ -43,7 +44,7 @@ def rotate_keys(store: Store, vault: PhoneVault, actor: str) -> RotationReport:
             inbound = (
                 session.execute(
                     select(Message)
-                    .where(Message.direction == "in", Message.id > last_id)
+                    .where(Message.direction == Direction.IN, Message.id > last_id)
                     .order_by(Message.id)
                     .limit(BATCH)
                 )

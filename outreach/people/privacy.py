@@ -18,6 +18,7 @@ from outreach.people import optouts
 from outreach.settings import RetentionSettings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, AdvertPerson, Message, OptOut, Person, Site
+from outreach.store.states import Direction, StopKind
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def export_subject(session: Session, vault: PhoneVault, e164: str, actor: str) -
                     "direction": message.direction,
                     "channel": message.channel,
                     "status": message.status,
-                    "text": vault.decrypt(message.body) if message.direction == "in" else message.body,
+                    "text": vault.decrypt(message.body) if message.direction == Direction.IN else message.body,
                     "at": message.created_at.isoformat(),
                 }
             )
@@ -127,7 +128,7 @@ def erase_subject(session: Session, vault: PhoneVault, e164: str, actor: str, re
     person is never contacted again. Adverts that show only this number go too."""
     key = vault.key(e164)
     if not optouts.is_stopped(session, key):
-        optouts.stop(session, key, kind="opt_out", source="erasure", actor=actor, reason=reason)
+        optouts.stop(session, key, kind=StopKind.OPT_OUT, source="erasure", actor=actor, reason=reason)
     person = _person(session, vault, e164)
     if person is None:
         audit.record(session, Event.SUBJECT_ERASED, actor, person_key=key[:12], found=False, reason=reason)

@@ -16,6 +16,7 @@ from outreach.audit_events import Event
 from outreach.settings import OrganisationSettings, Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Person
+from outreach.store.states import MessageKind, MessageStatus
 from outreach.targeting.selection import Candidate, ReminderCandidate
 
 
@@ -75,13 +76,13 @@ def enqueue_first_contact(
             "mode": settings.sending.mode,
             "organisation": candidate.organisation,
         },
-        status="draft" if draft else "queued",
+        status=MessageStatus.DRAFT if draft else MessageStatus.QUEUED,
         person_id=candidate.person_id,
         advert_id=advert.id,
         channel=channel,
         content_sid=content_sid,
         content_variables=content_variables,
-        kind="first_contact",
+        kind=MessageKind.FIRST_CONTACT,
         language=rendered.language,
         language_detected=decision.language,
         language_confidence=round(decision.confidence, 3),
@@ -149,11 +150,11 @@ def enqueue_reminder(
             "mode": settings.sending.mode,
             "organisation": candidate.organisation,
         },
-        status="draft" if draft else "queued",
+        status=MessageStatus.DRAFT if draft else MessageStatus.QUEUED,
         person_id=candidate.person_id,
         advert_id=candidate.advert_id,
         channel="sms",
-        kind="reminder",
+        kind=MessageKind.REMINDER,
         language=rendered.language,
         template_variant=rendered.variant,
         body=rendered.body,

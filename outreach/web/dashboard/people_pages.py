@@ -15,6 +15,7 @@ from outreach.audit_events import Event
 from outreach.people import optouts
 from outreach.reports.inspect import advert_view, person_view
 from outreach.store.models import Advert
+from outreach.store.states import StopKind
 from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem
 
 logger = logging.getLogger("outreach.web.dashboard")
@@ -60,5 +61,5 @@ class PeoplePages:
             raise HTTPProblem(400, "Say why, for the audit log.")
         with self.dashboard.store.session() as session:
             person = self.dashboard.person(session, user, person_id)
-            optouts.stop(session, person.key, kind="block", source="dashboard", actor=user.name, reason=reason)
+            optouts.stop(session, person.key, kind=StopKind.BLOCK, source="dashboard", actor=user.name, reason=reason)
         return RedirectResponse(f"/persons/{person_id}", status_code=303)
