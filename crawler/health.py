@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from outreach.store.states import CrawlRunStatus
+
 LOSS_SHARE = 0.05
 FIELD_DROP = 0.05
 REVEAL_FAILURE_SHARE = 0.5
@@ -33,12 +35,13 @@ MIN_ADVERTS = 5
 FIELDS = ("title", "text", "city", "category", "whatsapp")
 LOSSES = ("detail_failed", "detail_error", "no_ad_id")
 
-OK, DEGRADED, FAILED = "ok", "degraded", "failed"
+# A site's health and a crawl run's status are the same words (a run is as bad as its worst site).
+OK, DEGRADED, FAILED = CrawlRunStatus.OK, CrawlRunStatus.DEGRADED, CrawlRunStatus.FAILED
 
 
 @dataclass(frozen=True)
 class Problem:
-    health: str  # degraded or failed
+    health: CrawlRunStatus  # degraded or failed
     reason: str  # a short code: lost_details, no_adverts, field_lost:city, ...
     message: str
     count: int
@@ -182,13 +185,14 @@ def _fields(counters: dict[str, Any], previous: dict[str, Any] | None, parsed: i
     return problems
 
 
-def health_of(problems: list[Problem]) -> str:
+def health_of(problems: list[Problem]) -> CrawlRunStatus:
     if any(problem.health == FAILED for problem in problems):
         return FAILED
     return DEGRADED if problems else OK
 
 
-def worst(healths: list[str]) -> str:
-    """A run's health: the worst of its sites'."""
+def worst(healths: list[str]) -> CrawlRunStatus:
+    """A run's health: the worst of its sites' (an unknown word counts as failed)."""
     order = {OK: 0, DEGRADED: 1, FAILED: 2}
-    return max(healths, key=lambda health: order.get(health, 2), default=OK)
+    known = [CrawlRunStatus(health) if health in order else FAILED for health in healths]
+    return max(known, key=lambda health: order[health], default=OK)

@@ -11,18 +11,17 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from messaging.segments import count_segments
-from messaging.templates import FIRST_CONTACT, REMINDER, TemplateBook
+from messaging.templates import TemplateBook
 from outreach.errors import ConfigError
 from outreach.settings import Settings
-
-OPT_OUT_CONFIRMATION = "opt_out_confirmation"
+from outreach.store.states import CONTACTS, MessageKind
 
 
 @dataclass
 class TemplateResult:
     language: str
     channel: str
-    kind: str
+    kind: MessageKind
     variant: str
     body: str = ""
     encoding: str = "-"
@@ -37,7 +36,7 @@ class TemplateResult:
     @property
     def name(self) -> str:
         variant = "" if self.variant == "a" else f".{self.variant}"
-        kind = "" if self.kind == FIRST_CONTACT else f"{self.kind}/"
+        kind = "" if self.kind == MessageKind.FIRST_CONTACT else f"{self.kind}/"
         return f"{self.channel}/{kind}{self.language}{variant}"
 
 
@@ -69,12 +68,12 @@ def _languages(settings: Settings) -> list[str]:
 def _opt_out_languages(settings: Settings) -> list[str]:
     """As outreach.people.inbound picks them: the configured languages that have a confirmation, and the fallback, which
     answers everyone else and so must exist."""
-    folder = settings.templates_dir / "sms" / OPT_OUT_CONFIRMATION
+    folder = settings.templates_dir / "sms" / MessageKind.OPT_OUT_CONFIRMATION
     present = [lang for lang in settings.languages if (folder / f"{lang}.txt.j2").is_file()]
     return list(dict.fromkeys([*present, settings.fallback_language]))
 
 
-def _check_book(settings: Settings, language: str, kind: str) -> list[TemplateResult]:
+def _check_book(settings: Settings, language: str, kind: MessageKind) -> list[TemplateResult]:
     try:
         book = TemplateBook(settings.templates_dir, [language], language, "sms", kind, settings.templates.variant_seed)
     except ConfigError as exc:
@@ -104,7 +103,7 @@ def _judge(result: TemplateResult, settings: Settings) -> None:
     organisation = settings.organisation
     if organisation.name not in result.body:
         result.problems.append(f"does not name the organisation {organisation.name!r}")
-    if result.kind in (FIRST_CONTACT, REMINDER) and not _has_word(result.body, organisation.stop_keyword):
+    if result.kind in CONTACTS and not _has_word(result.body, organisation.stop_keyword):
         result.problems.append(f"no opt-out instruction: the stop keyword {organisation.stop_keyword!r} is missing")
     # Every message may be read by someone else, the confirmation of an opt-out too.
     words = forbidden_in(result.body, settings.templates.forbidden_words)
@@ -128,12 +127,12 @@ def check_templates(settings: Settings) -> list[TemplateResult]:
 def _check_all(settings: Settings) -> list[TemplateResult]:
     results: list[TemplateResult] = []
     for language in _languages(settings):
-        results.extend(_check_book(settings, language, FIRST_CONTACT))
+        results.extend(_check_book(settings, language, MessageKind.FIRST_CONTACT))
     if settings.targeting.reminder.enabled:
         for language in _languages(settings):
-            results.extend(_check_book(settings, language, REMINDER))
+            results.extend(_check_book(settings, language, MessageKind.REMINDER))
     for language in _opt_out_languages(settings):
-        results.extend(_check_book(settings, language, OPT_OUT_CONFIRMATION))
+        results.extend(_check_book(settings, language, MessageKind.OPT_OUT_CONFIRMATION))
     return results
 
 

@@ -17,10 +17,8 @@ import jinja2
 
 from outreach.errors import ConfigError
 from outreach.settings import OrganisationSettings
+from outreach.store.states import MessageKind
 
-FIRST_CONTACT = "first_contact"
-# the one reminder after a first contact without a reply (outreach.targeting.selection and .compose)
-REMINDER = "reminder"
 DEFAULT_VARIANT = "a"
 VARIANT_NAME = re.compile(r"[a-z0-9_-]{1,20}")
 
@@ -47,7 +45,7 @@ class TemplateBook:
         languages: list[str],
         fallback: str,
         channel: str = "sms",
-        kind: str = FIRST_CONTACT,
+        kind: MessageKind = MessageKind.FIRST_CONTACT,
         variant_seed: str = "",
     ) -> None:
         self.channel = channel
@@ -64,12 +62,12 @@ class TemplateBook:
         self._templates: dict[str, dict[str, jinja2.Template]] = {}
         for language in languages:
             names = {DEFAULT_VARIANT: self._name(language, DEFAULT_VARIANT)}
-            if kind == FIRST_CONTACT:
+            if kind == MessageKind.FIRST_CONTACT:
                 names.update({variant: self._name(language, variant) for variant in self._extra_variants(language)})
             self._templates[language] = {variant: self._load(name, language) for variant, name in names.items()}
 
     def _name(self, language: str, variant: str) -> str:
-        if self.kind != FIRST_CONTACT:
+        if self.kind != MessageKind.FIRST_CONTACT:
             return f"{self.channel}/{self.kind}/{language}.txt.j2"
         suffix = "" if variant == DEFAULT_VARIANT else f".{variant}"
         return f"{self.channel}/{language}{suffix}.txt.j2"

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from outreach.audit_events import Event
 from outreach.store.models import AuditEvent
 from outreach.store.types import utcnow
 
@@ -33,8 +34,11 @@ def event_hash(prev_hash: str, seq: int, created_at: datetime, actor: str, name:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
-def record(session: Session, name: str, actor: str, **fields: Any) -> AuditEvent:
-    """Append one event. Fields must hold no phone number or message text: ids, counts, codes, reasons."""
+def record(session: Session, name: Event, actor: str, **fields: Any) -> AuditEvent:
+    """Append one event. Fields must hold no phone number or message text: ids, counts, codes, reasons.
+
+    name: a member of the registry (outreach.audit_events), stored as its plain string."""
+    stored = str(name)
     if session.get_bind().dialect.name == "postgresql":
         # Serialise appenders so two transactions never chain onto the same predecessor.
         session.execute(text("SELECT pg_advisory_xact_lock(7061727)"))
@@ -46,10 +50,10 @@ def record(session: Session, name: str, actor: str, **fields: Any) -> AuditEvent
         seq=seq,
         created_at=created_at,
         actor=actor,
-        name=name,
+        name=stored,
         fields=clean,
         prev_hash=prev,
-        hash=event_hash(prev, seq, created_at, actor, name, clean),
+        hash=event_hash(prev, seq, created_at, actor, stored, clean),
     )
     session.add(event)
     session.flush()

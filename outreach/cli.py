@@ -26,6 +26,7 @@ from outreach.commands import templates as _templates  # noqa: F401 - registers 
 from outreach.commands import users as _users  # noqa: F401 - registers its commands on app
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, db_app, keys_app, settings_from
 from outreach.errors import OutreachError
+from outreach.store.states import CrawlRunStatus
 
 
 @db_app.command("upgrade")
@@ -130,10 +131,13 @@ def _not_messaged(reasons: dict[str, int]) -> int:
 
 def _print_cycle(report: object) -> None:
     from outreach.cycle.run import CycleReport
+    from outreach.store.states import MessageStatus
 
     assert isinstance(report, CycleReport)
     title = f"Cycle {report.run_id}" + (" (DRY RUN: nothing was sent)" if report.dry_run else "")
-    table = Table(title=title + ("" if report.crawl_health == "ok" else f"; crawl {report.crawl_health.upper()}"))
+    table = Table(
+        title=title + ("" if report.crawl_health == CrawlRunStatus.OK else f"; crawl {report.crawl_health.upper()}")
+    )
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, value in (
@@ -150,7 +154,7 @@ def _print_cycle(report: object) -> None:
         ("messages sent", sum(report.sent.values())),
         ("messages failed", report.failed),
         ("messages in doubt (unknown)", report.unknown),
-        ("messages delivered", report.statuses.get("delivered", 0)),
+        ("messages delivered", report.statuses.get(MessageStatus.DELIVERED, 0)),
     ):
         table.add_row(label, str(value))
     for language, count in sorted(report.sent.items()):

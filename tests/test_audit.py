@@ -9,6 +9,7 @@ import yaml
 from sqlalchemy import delete, update
 
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.store.db import Store, upgrade
 from outreach.store.models import AuditEvent
 
@@ -21,7 +22,7 @@ def _store_with_events(database_url: str, count: int = 5) -> Store:
     store = Store(database_url)
     for index in range(count):
         with store.session() as session:
-            audit.record(session, "test.event", "alice", index=index)
+            audit.record(session, Event.SENDING_RESUMED, "alice", index=index)  # any registered name
     return store
 
 

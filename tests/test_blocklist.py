@@ -12,6 +12,7 @@ from outreach.cli import run
 from outreach.crypto import PhoneVault
 from outreach.store.db import Store
 from outreach.store.models import AuditEvent, OptOut
+from outreach.store.states import StopKind
 from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue, status_of
 from testworld.twilio_gateway import TwilioGateway
 
@@ -95,7 +96,7 @@ def test_an_opt_out_is_lifted_from_the_cli_only_by_a_supervisor_with_a_reason(
     store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
     [number] = numbers(1)
     with store.session() as session:
-        optouts.stop(session, vault.key(number), kind="opt_out", source="keyword", actor="twilio")
+        optouts.stop(session, vault.key(number), kind=StopKind.OPT_OUT, source="keyword", actor="twilio")
     config = config_file(settings, tmp_path)
     assert run(["unblock", number, "--opt-out", "--reason", "asked by phone", "--as", "alice", "--config", config]) == 1
     assert run(["unblock", number, "--opt-out", "--as", "bob", "--config", config]) == 2

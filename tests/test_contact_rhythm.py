@@ -18,6 +18,7 @@ from outreach.people.inbound import Inbound, receive
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import AdvertReason, Message, Person
+from outreach.store.states import StopKind
 from outreach.store.types import utcnow
 from outreach.targeting.contact_pass import Queued, first_contact_templates, select_and_queue
 from tests.messaging_world import messaging_settings, outbox_for
@@ -152,7 +153,7 @@ def test_no_reminder_to_someone_who_opted_out_in_between(
         world.at(0)
         with world.store.session() as session:
             key = session.execute(select(Person.key).where(Person.id == made.person_id)).scalar_one()
-            optouts.stop(session, key, kind="opt_out", source="keyword", actor="twilio")
+            optouts.stop(session, key, kind=StopKind.OPT_OUT, source="keyword", actor="twilio")
         world.at(6)
         assert world.kinds_sent(3) == ["first_contact"]
         assert world.reason(made) == ("opted_out", None)
@@ -173,7 +174,7 @@ def test_no_reminder_to_someone_who_opted_out_in_between(
         assert queued.reminders == 1
         with world.store.session() as session:
             key = session.execute(select(Person.key).where(Person.id == slow.person_id)).scalar_one()
-            optouts.stop(session, key, kind="opt_out", source="keyword", actor="twilio")
+            optouts.stop(session, key, kind=StopKind.OPT_OUT, source="keyword", actor="twilio")
         outbox_for(world.settings, world.store).drain()
         assert world.kinds_sent(5) == ["first_contact"]
     finally:

@@ -19,6 +19,7 @@ from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store, upgrade
 from outreach.store.models import Advert, AuditEvent, Message, Person, Site
+from outreach.store.states import StopKind
 from outreach.store.types import utcnow
 from outreach.support.progress import ProgressReport
 from tests.conftest import make_settings
@@ -98,7 +99,7 @@ def _world(database_url: str, keys: dict[str, str], tmp_path: Path) -> tuple[Set
             )
         )
         session.get(Person, persons[0]).needs_fieldworker_since = now  # type: ignore[union-attr]  # p0 waits
-        optouts.stop(session, vault.key(phones[1]), kind="opt_out", source="inbound", actor="twilio")
+        optouts.stop(session, vault.key(phones[1]), kind=StopKind.OPT_OUT, source="inbound", actor="twilio")
         # p3's STOP confirmation today is no contact: p3 stays outside a 30-day period.
         session.add(
             Message(

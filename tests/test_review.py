@@ -16,6 +16,7 @@ from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.db import Store, upgrade
 from outreach.store.models import Advert, AdvertReason, AuditEvent, HeldAdvert, Message, Person
+from outreach.store.states import StopKind
 from outreach.store.types import utcnow
 from outreach.targeting.reasons import Reason
 from outreach.targeting.selection import select_contacts, store_decisions
@@ -144,7 +145,7 @@ def test_an_approval_never_messages_someone_who_opted_out_meanwhile(
         _cycle_selection(settings, store)
         with store.session() as session:
             key = session.execute(select(Person.key).where(Person.id == held.person_id)).scalar_one()
-            optouts.stop(session, key, kind="opt_out", source="keyword", actor="twilio")
+            optouts.stop(session, key, kind=StopKind.OPT_OUT, source="keyword", actor="twilio")
         config = config_file(settings, tmp_path)
         capsys.readouterr()
         assert run(["review", "approve", str(_held_id(store, held)), "--reason", "ok", "--config", config]) == 0

@@ -19,6 +19,7 @@ from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.db import Store, upgrade
 from outreach.store.models import AdvertReason, HeldAdvert, Message, Person
+from outreach.store.states import StopKind
 from outreach.store.types import utcnow
 from outreach.targeting.reasons import Reason, reason_counts
 from outreach.targeting.selection import mark_still_queued, select_contacts, store_decisions
@@ -49,7 +50,7 @@ def _person(session: Session, made: Made) -> Person:
 
 def _stop(kind: str) -> Setup:
     def setup(session: Session, made: Made, now: datetime) -> None:
-        optouts.stop(session, _person(session, made).key, kind=kind, source="test", actor="alice")
+        optouts.stop(session, _person(session, made).key, kind=StopKind(kind), source="test", actor="alice")
 
     return setup
 
@@ -302,7 +303,7 @@ def test_a_second_selection_replaces_the_reasons(targeting_settings: Settings) -
         with store.session() as session:
             store_decisions(session, select_contacts(session, settings, now=now).decisions, now)
         with store.session() as session:
-            optouts.stop(session, _person(session, made).key, kind="opt_out", source="test", actor="alice")
+            optouts.stop(session, _person(session, made).key, kind=StopKind.OPT_OUT, source="test", actor="alice")
         later = now + timedelta(minutes=30)
         with store.session() as session:
             store_decisions(session, select_contacts(session, settings, now=later).decisions, later)

@@ -7,8 +7,9 @@ callbacks change nothing. An error code carries a consequence: an opt-out, an in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -16,36 +17,30 @@ from sqlalchemy.orm import Session
 from messaging.outbox.ports import StopList
 from messaging.twilio_codes import Outcome, outcome_of
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.store.db import rows_changed
 from outreach.store.models import Message, Person, SendingPause
+from outreach.store.states import RANK, Direction, MessageStatus, StopKind
 from outreach.store.types import utcnow
 
 logger = logging.getLogger(__name__)
 
-# Twilio's message states in ours.
-PROVIDER_STATES = {
-    "accepted": "sent",
-    "scheduled": "sent",
-    "queued": "sent",
-    "sending": "sent",
-    "sent": "sent",
-    "delivered": "delivered",
-    "read": "delivered",
-    "undelivered": "undelivered",
-    "failed": "failed",
-    "canceled": "failed",
-}
-RANK = {
-    "draft": 0,
-    "queued": 0,
-    "sending": 1,
-    "unknown": 1,
-    "sent": 2,
-    "delivered": 3,
-    "undelivered": 3,
-    "failed": 3,
-    "cancelled": 3,
-}
+# Twilio's message states in ours. The keys are the provider's own words (its `canceled` has one l) and stay
+# strings; the values are our states.
+PROVIDER_STATES: Mapping[str, MessageStatus] = MappingProxyType(
+    {
+        "accepted": MessageStatus.SENT,
+        "scheduled": MessageStatus.SENT,
+        "queued": MessageStatus.SENT,
+        "sending": MessageStatus.SENT,
+        "sent": MessageStatus.SENT,
+        "delivered": MessageStatus.DELIVERED,
+        "read": MessageStatus.DELIVERED,
+        "undelivered": MessageStatus.UNDELIVERED,
+        "failed": MessageStatus.FAILED,
+        "canceled": MessageStatus.FAILED,
+    }
+)
 
 Notify = Callable[[str, dict[str, object]], None]
 
@@ -58,7 +53,7 @@ def log_notify(event: str, fields: dict[str, object]) -> None:
 class StatusChange:
     message_id: int
     before: str
-    after: str
+    after: MessageStatus
     consequence: Outcome | None
 
 
@@ -81,10 +76,10 @@ def apply_status(
     # "delivered" that overtook the sender's "sent" is never lost.
     for _ in range(5):
         message = session.get(Message, message_id, populate_existing=True)
-        if message is None or message.direction != "out":
+        if message is None or message.direction != Direction.OUT:
             return None
         before = message.status
-        if RANK[target] <= RANK.get(before, 3):
+        if RANK[target] <= RANK.get(MessageStatus(before), 3):
             return None
         now = utcnow()
         values: dict[str, object] = {
@@ -106,7 +101,7 @@ def apply_status(
     consequence = error_consequence(session, message, error_code, actor=actor, notify=notify, stops=stops)
     audit.record(
         session,
-        "message.status",
+        Event.MESSAGE_STATUS,
         actor,
         message_id=message_id,
         before=before,
@@ -126,7 +121,7 @@ def error_consequence(
     outcome = outcome_of(code)
     person = session.get(Person, message.person_id) if message.person_id is not None else None
     if outcome is Outcome.OPT_OUT and person is not None:
-        stops.stop(session, person.key, kind="opt_out", source=f"twilio-{code}", actor=actor)
+        stops.stop(session, person.key, kind=StopKind.OPT_OUT, source=f"twilio-{code}", actor=actor)
     elif outcome is Outcome.INVALID_NUMBER and person is not None:
         person.invalid_at = person.invalid_at or utcnow()
     elif outcome is Outcome.SPAM_FILTERED:
@@ -147,7 +142,7 @@ def pause_sending(session: Session, reason: str, code: int | None, actor: str, n
     if active_pause(session) is not None:
         return
     session.add(SendingPause(reason=reason, code=code, created_by=actor))
-    audit.record(session, "sending.paused", actor, reason=reason, code=code)
+    audit.record(session, Event.SENDING_PAUSED, actor, reason=reason, code=code)
     notify("sending.paused", {"reason": reason, "code": code})
 
 
@@ -157,5 +152,5 @@ def resume_sending(session: Session, actor: str, reason: str) -> int:
     for pause in pauses:
         pause.cleared_at, pause.cleared_by, pause.clear_reason = utcnow(), actor, reason
     if pauses:
-        audit.record(session, "sending.resumed", actor, reason=reason, pauses=len(pauses))
+        audit.record(session, Event.SENDING_RESUMED, actor, reason=reason, pauses=len(pauses))
     return len(pauses)

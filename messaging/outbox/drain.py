@@ -29,18 +29,17 @@ from messaging.outbox.ports import StopList
 from messaging.outbox.send_policy import Pacer, SendWindow, backoff_seconds
 from messaging.twilio_codes import Outcome
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError
 from outreach.settings import SendingSettings
 from outreach.store.db import Store, rows_changed
 from outreach.store.locks import Lease
 from outreach.store.models import Message, Person
+from outreach.store.states import IN_DOUBT, LEFT_US, Direction, MessageKind, MessageStatus, StopKind
 from outreach.store.types import utcnow
 
 logger = logging.getLogger(__name__)
-
-OPT_OUT_CONFIRMATION = "opt_out_confirmation"
-SENT_STATES = ("sending", "unknown", "sent", "delivered", "undelivered")
 
 
 class SendingHalted(OutreachError):
@@ -191,10 +190,10 @@ class Outbox:
         with self.store.session() as session:
             today = session.execute(
                 select(func.count(Message.id)).where(
-                    Message.direction == "out",
+                    Message.direction == Direction.OUT,
                     Message.dry_run.is_(self.dry_run),
-                    or_(Message.sent_at >= self.window.day_start(now), Message.status.in_(("sending", "unknown"))),
-                    Message.status.in_(SENT_STATES),
+                    or_(Message.sent_at >= self.window.day_start(now), Message.status.in_(IN_DOUBT)),
+                    Message.status.in_(LEFT_US),
                 )
             ).scalar_one()
         return max(self.sending.daily_cap - today, 0)
@@ -215,7 +214,7 @@ class Outbox:
 
     def _queued(self) -> list[ColumnElement[bool]]:
         """The conditions of a message this outbox may claim."""
-        conditions = [Message.status == "queued", Message.direction == "out"]
+        conditions = [Message.status == MessageStatus.QUEUED, Message.direction == Direction.OUT]
         if self.organisation is not None:
             # A message with no organisation (queued before organisations were configured, or an answer to
             # someone no organisation wrote to) is any organisation's to send, from the shared number; otherwise
@@ -246,8 +245,8 @@ class Outbox:
                 stamp = self._clock()
                 claimed = session.execute(
                     update(Message)
-                    .where(Message.id == oldest, Message.status == "queued")
-                    .values(status="sending", claimed_at=stamp, updated_at=stamp)
+                    .where(Message.id == oldest, Message.status == MessageStatus.QUEUED)
+                    .values(status=MessageStatus.SENDING, claimed_at=stamp, updated_at=stamp)
                     .returning(Message.id)
                 ).scalar_one_or_none()
                 if claimed is not None:
@@ -257,19 +256,19 @@ class Outbox:
                     return None
             # another sender took the oldest between our subquery and update: look for the next one
 
-    def _claim(self, session: Session, message_id: int, expected: str) -> bool:
+    def _claim(self, session: Session, message_id: int, expected: MessageStatus) -> bool:
         now = self._clock()
         claimed = rows_changed(
             session,
             update(Message)
             .where(Message.id == message_id, Message.status == expected)
-            .values(status="sending", claimed_at=now, updated_at=now),
+            .values(status=MessageStatus.SENDING, claimed_at=now, updated_at=now),
         )
         # No audit event for the claim itself: `message.sent` / `failed` / `unknown` follows it, and a claim whose
         # sender died is audited when it is reconciled.
         return bool(claimed)
 
-    def send_one(self, message_id: int, *, expected: str = "queued") -> DrainReport:
+    def send_one(self, message_id: int, *, expected: MessageStatus = MessageStatus.QUEUED) -> DrainReport:
         """Send one given message now (assist mode, a fieldworker's reply); same claim, same recording."""
         report = DrainReport()
         with self.store.session() as session:
@@ -294,13 +293,13 @@ class Outbox:
         assert person is not None
         claimed = Claimed(message_id, message.channel, message.language, None)
         stopped = self.stops.stopped_kinds(session, person.key)
-        if stopped and not (stopped == {"opt_out"} and message.kind == OPT_OUT_CONFIRMATION):
+        if stopped and not (stopped == {StopKind.OPT_OUT} and message.kind == MessageKind.OPT_OUT_CONFIRMATION):
             # Invariant 1: an opt-out or block that arrived after queuing still stops the message. The one
             # exception is the single confirmation that the opt-out worked.
-            self._finish(session, message, "cancelled", "opted out or blocked", report)
+            self._finish(session, message, MessageStatus.CANCELLED, "opted out or blocked", report)
             return claimed
         if person.invalid_at is not None:
-            self._finish(session, message, "failed", "number marked invalid by the provider", report)
+            self._finish(session, message, MessageStatus.FAILED, "number marked invalid by the provider", report)
             return claimed
         outbound = Outbound(
             to=self.vault.decrypt(person.phone_encrypted),
@@ -346,9 +345,9 @@ class Outbox:
             moved = rows_changed(
                 session,
                 update(Message)
-                .where(Message.id == message_id, Message.status == "sending")
+                .where(Message.id == message_id, Message.status == MessageStatus.SENDING)
                 .values(
-                    status="sent",
+                    status=MessageStatus.SENT,
                     provider_sid=result.provider_sid,
                     provider_status=result.status,
                     sent_at=now_,
@@ -359,7 +358,7 @@ class Outbox:
             )
             audit.record(
                 session,
-                "message.sent",
+                Event.MESSAGE_SENT,
                 self.actor,
                 message_id=message_id,
                 provider_sid=result.provider_sid,
@@ -374,30 +373,34 @@ class Outbox:
         if channel.dry_run:
             logger.info("DRY RUN: message %s not sent to the provider", message_id)
 
-    def _finish(self, session: Session, message: Message, status: str, reason: str, report: DrainReport) -> None:
+    def _finish(
+        self, session: Session, message: Message, status: MessageStatus, reason: str, report: DrainReport
+    ) -> None:
         message.status, message.error_message, message.updated_at = status, reason, self._clock()
-        audit.record(session, f"message.{status}", self.actor, message_id=message.id, reason=reason)
-        if status == "cancelled":
+        audit.record(session, Event.claim_ended(status), self.actor, message_id=message.id, reason=reason)
+        if status == MessageStatus.CANCELLED:
             report.cancelled += 1
         else:
             report.failed += 1
 
     def _record_failure(self, message_id: int, exc: SendError, report: DrainReport) -> None:
         """Record what the provider said; the outcome decides what happens to the message, person and sending."""
+        status: MessageStatus
         values: dict[str, object]
         if exc.maybe_sent:
-            status, values = "unknown", {}
+            status, values = MessageStatus.UNKNOWN, {}
         elif exc.outcome in (Outcome.RATE_LIMITED, Outcome.CONFIG):
-            status, values = "queued", {"claimed_at": None}  # never reached the provider: it may go later
+            # never reached the provider: it may go later
+            status, values = MessageStatus.QUEUED, {"claimed_at": None}
         elif exc.outcome in (Outcome.WHATSAPP_WINDOW, Outcome.NOT_WHATSAPP) and self._can_fall_back(message_id):
-            status, values = "queued", {"claimed_at": None, "channel": "sms", "content_sid": None}
+            status, values = MessageStatus.QUEUED, {"claimed_at": None, "channel": "sms", "content_sid": None}
             report.fell_back += 1
         else:
-            status, values = "failed", {}
+            status, values = MessageStatus.FAILED, {}
         with self.store.session() as session:
             session.execute(
                 update(Message)
-                .where(Message.id == message_id, Message.status == "sending")
+                .where(Message.id == message_id, Message.status == MessageStatus.SENDING)
                 .values(
                     status=status,
                     error_code=exc.code,
@@ -408,7 +411,7 @@ class Outbox:
             )
             audit.record(
                 session,
-                f"message.{'requeued' if status == 'queued' else status}",
+                Event.claim_ended(status),
                 self.actor,
                 message_id=message_id,
                 code=exc.code,
@@ -417,13 +420,13 @@ class Outbox:
             )
             message = session.get(Message, message_id)
             assert message is not None
-            if status == "failed":
+            if status == MessageStatus.FAILED:
                 error_consequence(session, message, exc.code, actor=self.actor, notify=self.notify, stops=self.stops)
             if exc.outcome is Outcome.CONFIG:
-                audit.record(session, "sending.halted", self.actor, code=exc.code, reason=exc.reason[:200])
-        if status == "unknown":
+                audit.record(session, Event.SENDING_HALTED, self.actor, code=exc.code, reason=exc.reason[:200])
+        if status == MessageStatus.UNKNOWN:
             report.unknown += 1
-        elif status == "failed":
+        elif status == MessageStatus.FAILED:
             report.failed += 1
         logger.warning("message %s %s: %s", message_id, status, exc.reason)
         if exc.outcome is Outcome.CONFIG:
@@ -450,20 +453,20 @@ class Outbox:
             stale = (
                 session.execute(
                     update(Message)
-                    .where(Message.status == "sending", Message.claimed_at < stale_before)
-                    .values(status="unknown", updated_at=now)
+                    .where(Message.status == MessageStatus.SENDING, Message.claimed_at < stale_before)
+                    .values(status=MessageStatus.UNKNOWN, updated_at=now)
                     .returning(Message.id)
                 )
                 .scalars()
                 .all()
             )
             for message_id in stale:
-                audit.record(session, "message.unknown", self.actor, message_id=message_id, reason="stale claim")
+                audit.record(session, Event.MESSAGE_UNKNOWN, self.actor, message_id=message_id, reason="stale claim")
         self._reconcile_all(report)
 
     def _reconcile_all(self, report: DrainReport) -> None:
         with self.store.session() as session:
-            unknown = session.execute(select(Message.id).where(Message.status == "unknown")).scalars().all()
+            unknown = session.execute(select(Message.id).where(Message.status == MessageStatus.UNKNOWN)).scalars().all()
         for message_id in unknown:
             self.reconcile(message_id, report)
 
@@ -471,7 +474,7 @@ class Outbox:
         """Ask the provider what it holds for this number since the claim: sent, or queued again."""
         with self.store.session() as session:
             message = session.get(Message, message_id)
-            if message is None or message.status != "unknown" or message.person_id is None:
+            if message is None or message.status != MessageStatus.UNKNOWN or message.person_id is None:
                 return
             channel = self.channels.get(message.channel)
             person = session.get(Person, message.person_id)
@@ -503,20 +506,24 @@ class Outbox:
                 None,
             )
             values = (
-                {"status": "sent", "provider_sid": match.provider_sid, "sent_at": match.created or self._clock()}
+                {
+                    "status": MessageStatus.SENT,
+                    "provider_sid": match.provider_sid,
+                    "sent_at": match.created or self._clock(),
+                }
                 if match
-                else {"status": "queued", "claimed_at": None}
+                else {"status": MessageStatus.QUEUED, "claimed_at": None}
             )
             moved = rows_changed(
                 session,
                 update(Message)
-                .where(Message.id == message_id, Message.status == "unknown")
+                .where(Message.id == message_id, Message.status == MessageStatus.UNKNOWN)
                 .values(updated_at=self._clock(), **values),
             )
             if moved:
                 audit.record(
                     session,
-                    "message.reconciled",
+                    Event.MESSAGE_RECONCILED,
                     self.actor,
                     message_id=message_id,
                     result=values["status"],
@@ -531,7 +538,7 @@ class Outbox:
         with self.store.session() as session:
             pending = session.execute(
                 select(Message.id, Message.provider_sid, Message.channel).where(
-                    Message.status == "sent", Message.dry_run.is_(False), Message.provider_sid.is_not(None)
+                    Message.status == MessageStatus.SENT, Message.dry_run.is_(False), Message.provider_sid.is_not(None)
                 )
             ).all()
         for message_id, sid, channel_name in pending:

@@ -9,7 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.store.models import Message
+from outreach.store.states import Direction, MessageStatus
 
 
 def queue_message(
@@ -17,12 +19,14 @@ def queue_message(
     *,
     actor: str,
     now: datetime,
-    event: str = "message.queued",
+    event: Event = Event.MESSAGE_QUEUED,
     audit_fields: dict[str, Any] | None = None,
     **columns: Any,
 ) -> int:
     """Add an outbound message (status `queued` unless given) and its audit event; returns the message id."""
-    message = Message(**{"direction": "out", "status": "queued", "created_at": now, "updated_at": now, **columns})
+    message = Message(
+        **{"direction": Direction.OUT, "status": MessageStatus.QUEUED, "created_at": now, "updated_at": now, **columns}
+    )
     session.add(message)
     session.flush()
     fields = {"person_id": message.person_id, "kind": message.kind, **(audit_fields or {})}
@@ -35,7 +39,7 @@ def latest_organisation(session: Session, person_id: int) -> str | None:
     go from it, and a person's answer is routed to it."""
     return session.execute(
         select(Message.organisation)
-        .where(Message.person_id == person_id, Message.direction == "out")
+        .where(Message.person_id == person_id, Message.direction == Direction.OUT)
         .order_by(Message.id.desc())
         .limit(1)
     ).scalar_one_or_none()

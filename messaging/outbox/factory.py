@@ -94,7 +94,10 @@ def queued_count(store: Store, limit: int | None = None) -> int:
     from sqlalchemy import func, select
 
     from outreach.store.models import Message
+    from outreach.store.states import MessageStatus
 
     with store.session() as session:
-        waiting = session.execute(select(func.count(Message.id)).where(Message.status == "queued")).scalar_one()
+        waiting = session.execute(
+            select(func.count(Message.id)).where(Message.status == MessageStatus.QUEUED)
+        ).scalar_one()
     return waiting if limit is None else min(waiting, limit)

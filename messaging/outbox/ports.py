@@ -9,6 +9,8 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from outreach.store.states import StopKind
+
 
 class StopList(Protocol):
     def stopped_kinds(self, session: Session, person_key: str) -> set[str]:
@@ -20,7 +22,7 @@ class StopList(Protocol):
         session: Session,
         person_key: str,
         *,
-        kind: str,
+        kind: StopKind,
         source: str,
         actor: str,
         reason: str | None = None,

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.errors import UsageError
 from outreach.store.models import USER_ROLES, LoginFailure, User, WebSession
 from outreach.store.types import utcnow
@@ -73,7 +74,7 @@ def add_user(session: Session, name: str, role: str, password: str, actor: str) 
     user = User(name=name, role=role, password_hash=_hasher.hash(password), created_by=actor)
     session.add(user)
     session.flush()
-    audit.record(session, "user.added", actor, user_id=user.id, user=name, role=role)
+    audit.record(session, Event.USER_ADDED, actor, user_id=user.id, user=name, role=role)
     return user.id
 
 
@@ -120,7 +121,7 @@ def log_in(session: Session, name: str, password: str, address: str) -> tuple[st
         )
     )
     session.execute(delete(LoginFailure).where(LoginFailure.username == name))
-    audit.record(session, "user.logged_in", user.name, user_id=user.id)
+    audit.record(session, Event.USER_LOGGED_IN, user.name, user_id=user.id)
     return token, SessionUser(user.id, user.name, user.role, csrf)
 
 

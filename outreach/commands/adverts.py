@@ -26,6 +26,7 @@ def language(
     Example: outreach advert language 118 ro --reason "Romanian, the detector said Italian"
     """
     from outreach import audit
+    from outreach.audit_events import Event
     from outreach.store.db import Store
     from outreach.store.models import Advert
 
@@ -43,7 +44,12 @@ def language(
                 raise UsageError(f"no advert {advert}")
             row.language_override = chosen
             audit.record(
-                session, "advert.language", actor_for(settings, actor), advert_id=advert, language=lang, reason=reason
+                session,
+                Event.ADVERT_LANGUAGE,
+                actor_for(settings, actor),
+                advert_id=advert,
+                language=lang,
+                reason=reason,
             )
     finally:
         store.close()

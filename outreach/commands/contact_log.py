@@ -44,6 +44,7 @@ def log(
     """
     from outreach import audit
     from outreach.access.roles import require_supervisor, visible_organisations
+    from outreach.audit_events import Event
     from outreach.crypto import PhoneVault
     from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, parse_since, rows
     from outreach.store.db import Store
@@ -61,7 +62,7 @@ def log(
         with store.session() as session:
             found = rows(session, PhoneVault.from_settings(settings), wanted, reveal=reveal)
             if reveal:
-                audit.record(session, "numbers.revealed", who, where="log", message_ids=[r["id"] for r in found])
+                audit.record(session, Event.NUMBERS_REVEALED, who, where="log", message_ids=[r["id"] for r in found])
     finally:
         store.close()
     if output is not OutputFormat.TABLE:
@@ -95,6 +96,7 @@ def export(
     """
     from outreach import audit
     from outreach.access.roles import require_supervisor, visible_organisations
+    from outreach.audit_events import Event
     from outreach.crypto import PhoneVault
     from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, count, iter_rows, parse_since
     from outreach.store.db import Store
@@ -127,7 +129,7 @@ def export(
             total = count(session, wanted)
             audit.record(
                 session,
-                "contact_log.exported",
+                Event.CONTACT_LOG_EXPORTED,
                 who,
                 rows=total,
                 revealed=reveal,

@@ -12,6 +12,7 @@ from rich.table import Table
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
 from outreach.errors import DataLost
 from outreach.reports.crawl_report import RunSummary
+from outreach.store.states import CrawlRunStatus
 
 
 @app.command()
@@ -136,11 +137,11 @@ def crawl(
     print_problems(summary)
     if not stats and not outcome.ok:
         raise OutreachError(outcome.error or "crawl failed")
-    if not stats and summary.status == "failed":
+    if not stats and summary.status == CrawlRunStatus.FAILED:
         raise OutreachError(
             f"crawl run {summary.run_id} failed: nothing could be read from {_sites_in(summary, 'failed')}"
         )
-    if not stats and summary.status == "degraded":
+    if not stats and summary.status == CrawlRunStatus.DEGRADED:
         raise DataLost(
             f"crawl run {summary.run_id} degraded: adverts or fields were lost on {_sites_in(summary, 'degraded')}"
         )

@@ -67,6 +67,7 @@ def unblock(
     from outreach.errors import OutreachError
     from outreach.people import blocklist
     from outreach.store.db import Store
+    from outreach.store.states import StopKind
 
     settings = settings_from(config)
     who = actor_for(settings, actor)
@@ -75,7 +76,7 @@ def unblock(
     store = Store(settings.database_url)
     try:
         with store.session() as session:
-            kind = "opt_out" if opt_out else "block"
+            kind = StopKind.OPT_OUT if opt_out else StopKind.BLOCK
             removed = blocklist.unblock(session, PhoneVault.from_settings(settings), e164, who, reason, kind=kind)
     finally:
         store.close()
@@ -171,6 +172,7 @@ def blocklist_export(
     """
     from outreach import audit
     from outreach.access.roles import require_supervisor
+    from outreach.audit_events import Event
     from outreach.crypto import PhoneVault
     from outreach.people import blocklist
     from outreach.store.db import Store
@@ -182,7 +184,7 @@ def blocklist_export(
     try:
         with store.session() as session:
             blocked = blocklist.listing(session, PhoneVault.from_settings(settings))
-            audit.record(session, "blocklist.exported", who, count=len(blocked))
+            audit.record(session, Event.BLOCKLIST_EXPORTED, who, count=len(blocked))
     finally:
         store.close()
     file.write_text(blocklist.to_csv(blocked), encoding="utf-8")

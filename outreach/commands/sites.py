@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from outreach.commands.base import ConfigOption, app, console, settings_from
+from outreach.store.states import CrawlRunStatus
 
 site_app = typer.Typer(help="Ad-site files: try one, read the reference.", no_args_is_help=True)
 app.add_typer(site_app, name="site")
@@ -57,9 +58,9 @@ def site_try(
             raise OutreachError(f"the trial crawl of {site.name} did not finish: " + (" | ".join(tail) or "no log"))
         report: dict[str, Any] = json.loads(report_file.read_text(encoding="utf-8"))
     _print_trial(site.name, report)
-    if report["health"] == "failed":
+    if report["health"] == CrawlRunStatus.FAILED:
         raise OutreachError(f"{site.name}: a crawl would fail; see the problems above")
-    if report["health"] == "degraded":
+    if report["health"] == CrawlRunStatus.DEGRADED:
         raise DataLost(f"{site.name}: a crawl would lose adverts or fields; see the problems above")
 
 

@@ -17,11 +17,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.health import worst
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.errors import ConfigError
 from outreach.reports.crawl_report import alert_site_warnings
 from outreach.settings import Settings
 from outreach.store.db import PROJECT_ROOT, Store
 from outreach.store.models import Advert, CrawlRun
+from outreach.store.states import CrawlRunStatus
 from outreach.store.types import utcnow
 from outreach.support.notify import Notifier
 
@@ -33,7 +35,7 @@ class CrawlOutcome:
     log_file: Path
     stats: dict[str, Any]
     error: str | None = None
-    health: str = "ok"  # the worst site's: ok, degraded or failed (crawler/health.py); failed when the child failed
+    health: CrawlRunStatus = CrawlRunStatus.OK  # the worst site's (crawler/health.py); failed when the child failed
 
     def total(self, counter: str) -> int:
         return sum(int(site.get(counter, 0)) for site in self.stats.values() if isinstance(site, dict))
@@ -49,11 +51,11 @@ def run_crawl(
 ) -> CrawlOutcome:
     """progress: called about once a second with the number of adverts this run has stored so far."""
     with store.session() as session:
-        run = CrawlRun(status="running", stats={})
+        run = CrawlRun(status=CrawlRunStatus.RUNNING, stats={})
         session.add(run)
         session.flush()
         run_id = run.id
-        audit.record(session, "crawl.started", actor, run_id=run_id, sites=sites or "all")
+        audit.record(session, Event.CRAWL_STARTED, actor, run_id=run_id, sites=sites or "all")
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     log_file = settings.log_dir / f"crawl-{run_id}.log"
     command = [sys.executable, "-m", "crawler", "--run-id", str(run_id)]
@@ -86,10 +88,11 @@ def run_crawl(
         run_row = session.get(CrawlRun, run_id)
         assert run_row is not None
         stats = dict(run_row.stats)
-        health = "failed" if error else worst([str(site.get("health", "ok")) for site in stats.values()])
+        sites = [str(site.get("health", CrawlRunStatus.OK)) for site in stats.values() if isinstance(site, dict)]
+        health = CrawlRunStatus.FAILED if error else worst(sites)
         run_row.status = health
         run_row.finished_at = utcnow()
-        audit.record(session, "crawl.finished", actor, run_id=run_id, status=health, error=error)
+        audit.record(session, Event.CRAWL_FINISHED, actor, run_id=run_id, status=health, error=error)
         alert_site_warnings(session, run_id, Notifier(settings.notify, settings.organisation.name))
     return CrawlOutcome(run_id, error is None, log_file, stats, error, health)
 

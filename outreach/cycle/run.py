@@ -17,12 +17,14 @@ from messaging.outbox.factory import make_outbox
 from messaging.template_check import require_templates_pass
 from messaging.templates import TemplateBook
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.cycle.crawl import run_crawl
 from outreach.errors import ConfigError
 from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.db import Store
+from outreach.store.states import CrawlRunStatus
 from outreach.store.types import utcnow
 from outreach.targeting.contact_pass import first_contact_templates, select_and_queue
 from outreach.targeting.selection import mark_still_queued
@@ -34,7 +36,7 @@ class CycleReport:
     crawl_ok: bool
     crawl_error: str | None
     log_file: Path
-    crawl_health: str = "ok"  # the worst site's crawl: ok, degraded or failed (crawler/health.py)
+    crawl_health: CrawlRunStatus = CrawlRunStatus.OK  # the worst site's crawl (crawler/health.py)
     crawl_problems: list[str] = field(default_factory=list)  # "site: message", for the cycle's table
     adverts_seen: int = 0
     adverts_new: int = 0
@@ -97,7 +99,7 @@ def run_cycle(
     of_organisation = {"organisation": organisation} if organisation is not None else {}
     try:
         with store.session() as session:
-            audit.record(session, "cycle.started", actor, dry_run=dry, mode=mode, **of_organisation)
+            audit.record(session, Event.CYCLE_STARTED, actor, dry_run=dry, mode=mode, **of_organisation)
         crawl = run_crawl(settings, store, actor, sites, stop)
         report = CycleReport(
             run_id=crawl.run_id,
@@ -145,7 +147,7 @@ def run_cycle(
         with store.session() as session:
             audit.record(
                 session,
-                "cycle.finished",
+                Event.CYCLE_FINISHED,
                 actor,
                 **of_organisation,
                 run_id=crawl.run_id,

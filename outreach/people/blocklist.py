@@ -17,6 +17,7 @@ from outreach.errors import UsageError
 from outreach.people import optouts
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import OptOut, Person
+from outreach.store.states import StopKind
 from outreach.store.types import utcnow
 
 
@@ -35,11 +36,13 @@ def block(session: Session, vault: PhoneVault, e164: str, actor: str, reason: st
         raise UsageError("--reason is required")
     country, mobile = describe_number(e164)
     person_id(session, vault, FoundPhone(e164, country, mobile), utcnow())
-    return optouts.stop(session, vault.key(e164), kind="block", source=source, actor=actor, reason=reason)
+    return optouts.stop(session, vault.key(e164), kind=StopKind.BLOCK, source=source, actor=actor, reason=reason)
 
 
-def unblock(session: Session, vault: PhoneVault, e164: str, actor: str, reason: str, *, kind: str = "block") -> bool:
-    """Lift a block, or (kind="opt_out") a person's own opt-out, e.g. when they asked for it by phone."""
+def unblock(
+    session: Session, vault: PhoneVault, e164: str, actor: str, reason: str, *, kind: StopKind = StopKind.BLOCK
+) -> bool:
+    """Lift a block, or (kind=StopKind.OPT_OUT) a person's own opt-out, e.g. when they asked for it by phone."""
     if not reason.strip():
         raise UsageError("--reason is required")
     return optouts.unstop(session, vault.key(e164), kind=kind, actor=actor, reason=reason)
@@ -49,7 +52,7 @@ def listing(session: Session, vault: PhoneVault) -> list[Blocked]:
     rows = session.execute(
         select(OptOut, Person.phone_encrypted)
         .outerjoin(Person, Person.key == OptOut.person_key)
-        .where(OptOut.kind == "block")
+        .where(OptOut.kind == StopKind.BLOCK)
         .order_by(OptOut.created_at)
     ).all()
     return [

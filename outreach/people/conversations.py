@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session
 
 from messaging.outbox.enqueue import latest_organisation, queue_message
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError, UsageError
 from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Message, Person
+from outreach.store.states import Direction, MessageKind, MessageStatus
 from outreach.store.types import utcnow
 
 WHATSAPP_WINDOW = timedelta(hours=24)
@@ -41,7 +43,7 @@ def drafts(session: Session, vault: PhoneVault, limit: int = 100) -> list[Draft]
         select(Message, Person.phone_encrypted, Advert.title, Advert.text)
         .join(Person, Person.id == Message.person_id)
         .outerjoin(Advert, Advert.id == Message.advert_id)
-        .where(Message.status == "draft")
+        .where(Message.status == MessageStatus.DRAFT)
         .order_by(Message.id)
         .limit(limit)
     ).all()
@@ -68,10 +70,10 @@ def approve(session: Session, message_ids: list[int], actor: str) -> int:
         if rows_changed(
             session,
             update(Message)
-            .where(Message.id == message_id, Message.status == "draft")
-            .values(status="queued", approved_by=actor, updated_at=now),
+            .where(Message.id == message_id, Message.status == MessageStatus.DRAFT)
+            .values(status=MessageStatus.QUEUED, approved_by=actor, updated_at=now),
         ):
-            audit.record(session, "message.approved", actor, message_id=message_id)
+            audit.record(session, Event.MESSAGE_APPROVED, actor, message_id=message_id)
             approved += 1
     return approved
 
@@ -84,13 +86,13 @@ def reject(session: Session, message_ids: list[int], actor: str, reason: str) ->
     rejected = 0
     for message_id in message_ids:
         message = session.get(Message, message_id)
-        if message is None or message.status != "draft":
+        if message is None or message.status != MessageStatus.DRAFT:
             continue
-        message.status, message.error_message, message.updated_at = "cancelled", f"rejected: {reason}", now
+        message.status, message.error_message, message.updated_at = MessageStatus.CANCELLED, f"rejected: {reason}", now
         person = session.get(Person, message.person_id) if message.person_id else None
         if person is not None and person.last_contacted_at == message.created_at:
             person.last_contacted_at = None
-        audit.record(session, "message.rejected", actor, message_id=message_id, reason=reason)
+        audit.record(session, Event.MESSAGE_REJECTED, actor, message_id=message_id, reason=reason)
         rejected += 1
     return rejected
 
@@ -98,11 +100,11 @@ def reject(session: Session, message_ids: list[int], actor: str, reason: str) ->
 def edit_draft(session: Session, message_id: int, body: str, settings: Settings, actor: str) -> None:
     """A fieldworker's own words, as long as they still say who we are and how to stop (invariant 4)."""
     message = session.get(Message, message_id)
-    if message is None or message.status != "draft":
+    if message is None or message.status != MessageStatus.DRAFT:
         raise OutreachError(f"message {message_id} is not a draft")
     require_identity_and_stop(body, settings)
     message.body, message.updated_at = " ".join(body.split()), utcnow()
-    audit.record(session, "message.edited", actor, message_id=message_id)
+    audit.record(session, Event.MESSAGE_EDITED, actor, message_id=message_id)
 
 
 def require_identity_and_stop(body: str, settings: Settings) -> None:
@@ -123,7 +125,7 @@ def queue_reply(session: Session, person_id: int, body: str, settings: Settings,
     now = utcnow()
     last_inbound_channel = session.execute(
         select(Message.channel)
-        .where(Message.person_id == person_id, Message.direction == "in")
+        .where(Message.person_id == person_id, Message.direction == Direction.IN)
         .order_by(Message.id.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -136,7 +138,7 @@ def queue_reply(session: Session, person_id: int, body: str, settings: Settings,
         now=now,
         person_id=person_id,
         channel=channel,
-        kind="reply",
+        kind=MessageKind.REPLY,
         body=body.strip(),
         fieldworker=actor,
         mode="manual",
@@ -168,7 +170,7 @@ def inbox(session: Session, vault: PhoneVault, limit: int = 50) -> list[Waiting]
     for person in persons:
         last = session.execute(
             select(Message.body)
-            .where(Message.person_id == person.id, Message.direction == "in")
+            .where(Message.person_id == person.id, Message.direction == Direction.IN)
             .order_by(Message.id.desc())
             .limit(1)
         ).scalar_one_or_none()
@@ -192,7 +194,7 @@ def mark_handled(session: Session, person_id: int, actor: str, *, resume: bool =
     person.needs_fieldworker_since = None
     if resume:
         person.paused_reason = None
-    audit.record(session, "conversation.handled", actor, person_id=person_id, resumed=resume)
+    audit.record(session, Event.CONVERSATION_HANDLED, actor, person_id=person_id, resumed=resume)
 
 
 def queue_resend(
@@ -211,13 +213,17 @@ def queue_resend(
         raise UsageError("--reason is required")
     if message_id is not None:
         original = session.get(Message, message_id)
-        if original is None or original.direction != "out" or original.person_id is None:
+        if original is None or original.direction != Direction.OUT or original.person_id is None:
             raise UsageError(f"no outbound message {message_id}")
         person_id, advert, body, language = original.person_id, original.advert_id, original.body, original.language
     elif advert_id is not None:
         original = session.execute(
             select(Message)
-            .where(Message.advert_id == advert_id, Message.direction == "out", Message.kind == "first_contact")
+            .where(
+                Message.advert_id == advert_id,
+                Message.direction == Direction.OUT,
+                Message.kind == MessageKind.FIRST_CONTACT,
+            )
             .order_by(Message.id.desc())
             .limit(1)
         ).scalar_one_or_none()
@@ -242,12 +248,12 @@ def queue_resend(
         session,
         actor=actor,
         now=now,
-        event="message.resend",
+        event=Event.MESSAGE_RESEND,
         audit_fields={"reason": reason, "forced": force},
         person_id=person_id,
         advert_id=advert,
         channel="sms",
-        kind="resend",
+        kind=MessageKind.RESEND,
         language=language,
         body=body,
         fieldworker=actor,

@@ -14,18 +14,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from messaging.intents import Intent, classify
-from messaging.outbox.drain import OPT_OUT_CONFIRMATION
 from messaging.outbox.enqueue import latest_organisation, queue_message
 from messaging.templates import TemplateBook
 from outreach import audit
 from outreach.access.numbers import describe_number, normalise_number
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
 from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import Message, Person
+from outreach.store.states import CONTACTS, PENDING, Direction, MessageKind, MessageStatus, StopKind
 from outreach.store.types import utcnow
+
+# What an inbound message is stored as: what it asks for, in the store's words.
+KIND_OF_INTENT = {
+    Intent.OPT_OUT: MessageKind.OPT_OUT,
+    Intent.OPT_IN: MessageKind.OPT_IN,
+    Intent.POSSIBLE_OPT_OUT: MessageKind.POSSIBLE_OPT_OUT,
+    Intent.REPLY: MessageKind.REPLY,
+}
 
 
 @dataclass(frozen=True)
@@ -93,18 +102,18 @@ def receive(
     message = Message(
         person_id=pid,
         organisation=organisation,
-        direction="in",
+        direction=Direction.IN,
         channel=channel,
-        kind=intent.value,
+        kind=KIND_OF_INTENT[intent],
         body=vault.encrypt(inbound.body),
-        status="received",
+        status=MessageStatus.RECEIVED,
         provider_sid=inbound.provider_sid,
         created_at=now,
         updated_at=now,
     )
     session.add(message)
     session.flush()
-    audit.record(session, "message.received", actor, message_id=message.id, person_id=pid, intent=intent.value)
+    audit.record(session, Event.MESSAGE_RECEIVED, actor, message_id=message.id, person_id=pid, intent=intent.value)
     person = session.get(Person, pid) if pid is not None else None
     if person is None:
         return InboundResult(intent, message.id, None)
@@ -113,12 +122,12 @@ def receive(
     if intent is Intent.OPT_OUT:
         source = "twilio-optout" if inbound.opt_out_type else "keyword"
         already = optouts.is_stopped(session, person.key)
-        cancelled = optouts.stop(session, person.key, kind="opt_out", source=source, actor=actor, now=now)
+        cancelled = optouts.stop(session, person.key, kind=StopKind.OPT_OUT, source=source, actor=actor, now=now)
         if not inbound.opt_out_type and channel == "sms" and not already:
             # Twilio answers its own keywords itself; ours (STOPPEN, AFMELDEN ...) get one confirmation from us.
             confirmation = _queue_confirmation(session, settings, person, organisation, now, actor)
     elif intent is Intent.OPT_IN:
-        optouts.unstop(session, person.key, kind="opt_out", actor=actor, reason="the person sent START")
+        optouts.unstop(session, person.key, kind=StopKind.OPT_OUT, actor=actor, reason="the person sent START")
     else:
         if intent is Intent.POSSIBLE_OPT_OUT:
             person.paused_reason = "possible opt-out"
@@ -133,24 +142,24 @@ def _cancel_automatic(session: Session, person: Person, now: datetime, actor: st
         session.execute(
             select(Message).where(
                 Message.person_id == person.id,
-                Message.direction == "out",
-                Message.status.in_(optouts.PENDING),
-                Message.kind.in_(("first_contact", "reminder")),
+                Message.direction == Direction.OUT,
+                Message.status.in_(PENDING),
+                Message.kind.in_(CONTACTS),
             )
         )
         .scalars()
         .all()
     )
     for message in pending:
-        message.status, message.error_message, message.updated_at = "cancelled", "the person replied", now
-        audit.record(session, "message.cancelled", actor, message_id=message.id, reason="the person replied")
+        message.status, message.error_message, message.updated_at = MessageStatus.CANCELLED, "the person replied", now
+        audit.record(session, Event.MESSAGE_CANCELLED, actor, message_id=message.id, reason="the person replied")
     return len(pending)
 
 
 def _language_of(session: Session, person: Person) -> str | None:
     return session.execute(
         select(Message.language)
-        .where(Message.person_id == person.id, Message.direction == "out", Message.language.is_not(None))
+        .where(Message.person_id == person.id, Message.direction == Direction.OUT, Message.language.is_not(None))
         .order_by(Message.id.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -160,14 +169,14 @@ def _queue_confirmation(
     session: Session, settings: Settings, person: Person, organisation: str | None, now: datetime, actor: str
 ) -> int:
     """The one confirmation of an opt-out, from the organisation the person wrote to."""
-    folder = settings.templates_dir / "sms" / OPT_OUT_CONFIRMATION
+    folder = settings.templates_dir / "sms" / MessageKind.OPT_OUT_CONFIRMATION
     languages = [lang for lang in settings.languages if (folder / f"{lang}.txt.j2").is_file()]
     book = TemplateBook(
         settings.templates_dir,
         languages or [settings.fallback_language],
         settings.fallback_language,
         "sms",
-        OPT_OUT_CONFIRMATION,
+        MessageKind.OPT_OUT_CONFIRMATION,
     )
     rendered = book.render(_language_of(session, person), settings.signature(organisation))
     return queue_message(
@@ -176,7 +185,7 @@ def _queue_confirmation(
         now=now,
         person_id=person.id,
         channel="sms",
-        kind=OPT_OUT_CONFIRMATION,
+        kind=MessageKind.OPT_OUT_CONFIRMATION,
         language=rendered.language,
         body=rendered.body,
         mode="auto",

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.store.db import Store
 from outreach.store.models import Message, Person
+from outreach.store.states import Direction
 
 BATCH = 500
 
@@ -42,7 +44,7 @@ def rotate_keys(store: Store, vault: PhoneVault, actor: str) -> RotationReport:
             inbound = (
                 session.execute(
                     select(Message)
-                    .where(Message.direction == "in", Message.id > last_id)
+                    .where(Message.direction == Direction.IN, Message.id > last_id)
                     .order_by(Message.id)
                     .limit(BATCH)
                 )
@@ -55,5 +57,5 @@ def rotate_keys(store: Store, vault: PhoneVault, actor: str) -> RotationReport:
             break
         texts, last_id = texts + len(inbound), inbound[-1].id
     with store.session() as session:
-        audit.record(session, "keys.rotated", actor, numbers=numbers, message_texts=texts)
+        audit.record(session, Event.KEYS_ROTATED, actor, numbers=numbers, message_texts=texts)
     return RotationReport(numbers, texts)

@@ -9,13 +9,12 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.store.db import rows_changed
 from outreach.store.models import Message, OptOut, Person
+from outreach.store.states import PENDING, Direction, MessageStatus, StopKind
 from outreach.store.types import utcnow
 from outreach.store.upsert import insert_ignore
-
-KINDS = ("opt_out", "block")
-PENDING = ("draft", "queued")
 
 
 def is_stopped(session: Session, person_key: str) -> bool:
@@ -31,15 +30,14 @@ def stop(
     session: Session,
     person_key: str,
     *,
-    kind: str,
+    kind: StopKind,
     source: str,
     actor: str,
     reason: str | None = None,
     now: datetime | None = None,
 ) -> int:
     """Record an opt-out or block (idempotent) and cancel the person's waiting messages; returns how many."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}")
+    kind = StopKind(kind)  # a plain string from outside mypy's view (tests, scripts) is checked here
     now = now or utcnow()
     insert_ignore(
         session,
@@ -51,18 +49,19 @@ def stop(
     cancelled = rows_changed(
         session,
         update(Message)
-        .where(Message.person_id.in_(person_ids), Message.status.in_(PENDING), Message.direction == "out")
-        .values(status="cancelled", error_message=f"{kind}: {source}", updated_at=now),
+        .where(Message.person_id.in_(person_ids), Message.status.in_(PENDING), Message.direction == Direction.OUT)
+        .values(status=MessageStatus.CANCELLED, error_message=f"{kind}: {source}", updated_at=now),
     )
-    audit.record(session, f"person.{kind}", actor, person_key=person_key[:12], source=source, reason=reason)
+    audit.record(session, Event.stopped(kind), actor, person_key=person_key[:12], source=source, reason=reason)
     return cancelled
 
 
-def unstop(session: Session, person_key: str, *, kind: str, actor: str, reason: str) -> bool:
+def unstop(session: Session, person_key: str, *, kind: StopKind, actor: str, reason: str) -> bool:
     """Undo an opt-out or block; only with a reason, which the audit log keeps."""
     if not reason.strip():
         raise ValueError("a reason is required")
+    kind = StopKind(kind)
     removed = rows_changed(session, delete(OptOut).where(OptOut.person_key == person_key, OptOut.kind == kind))
     if removed:
-        audit.record(session, f"person.un_{kind}", actor, person_key=person_key[:12], reason=reason)
+        audit.record(session, Event.unstopped(kind), actor, person_key=person_key[:12], reason=reason)
     return bool(removed)

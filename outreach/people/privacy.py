@@ -12,11 +12,13 @@ from sqlalchemy import and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from outreach import audit
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.people import optouts
 from outreach.settings import RetentionSettings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, AdvertPerson, Message, OptOut, Person, Site
+from outreach.store.states import Direction, StopKind
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ def purge(
     )
     step(4)
     report = PurgeReport(adverts, uncontacted, messages, persons)
-    audit.record(session, "retention.purged", actor, **report.__dict__)
+    audit.record(session, Event.RETENTION_PURGED, actor, **report.__dict__)
     return report
 
 
@@ -113,11 +115,11 @@ def export_subject(session: Session, vault: PhoneVault, e164: str, actor: str) -
                     "direction": message.direction,
                     "channel": message.channel,
                     "status": message.status,
-                    "text": vault.decrypt(message.body) if message.direction == "in" else message.body,
+                    "text": vault.decrypt(message.body) if message.direction == Direction.IN else message.body,
                     "at": message.created_at.isoformat(),
                 }
             )
-    audit.record(session, "subject.exported", actor, person_key=key[:12], found=person is not None)
+    audit.record(session, Event.SUBJECT_EXPORTED, actor, person_key=key[:12], found=person is not None)
     return data
 
 
@@ -126,10 +128,10 @@ def erase_subject(session: Session, vault: PhoneVault, e164: str, actor: str, re
     person is never contacted again. Adverts that show only this number go too."""
     key = vault.key(e164)
     if not optouts.is_stopped(session, key):
-        optouts.stop(session, key, kind="opt_out", source="erasure", actor=actor, reason=reason)
+        optouts.stop(session, key, kind=StopKind.OPT_OUT, source="erasure", actor=actor, reason=reason)
     person = _person(session, vault, e164)
     if person is None:
-        audit.record(session, "subject.erased", actor, person_key=key[:12], found=False, reason=reason)
+        audit.record(session, Event.SUBJECT_ERASED, actor, person_key=key[:12], found=False, reason=reason)
         return False
     others = exists().where(and_(AdvertPerson.advert_id == Advert.id, AdvertPerson.person_id != person.id))
     own_adverts = select(AdvertPerson.advert_id).where(AdvertPerson.person_id == person.id)
@@ -137,5 +139,5 @@ def erase_subject(session: Session, vault: PhoneVault, e164: str, actor: str, re
     session.execute(delete(Advert).where(Advert.id.in_(own_adverts), ~others))
     session.execute(delete(AdvertPerson).where(AdvertPerson.person_id == person.id))
     session.delete(person)
-    audit.record(session, "subject.erased", actor, person_key=key[:12], found=True, reason=reason)
+    audit.record(session, Event.SUBJECT_ERASED, actor, person_key=key[:12], found=True, reason=reason)
     return True

@@ -21,6 +21,7 @@ from outreach.store.models import (
     Person,
     Site,
 )
+from outreach.store.states import Direction
 from outreach.targeting.reasons import describe
 
 
@@ -35,7 +36,7 @@ def _messages(session: Session, vault: PhoneVault, person_id: int) -> list[dict[
             "status": m.status,
             "code": m.error_code,
             "language": m.language,
-            "text": vault.decrypt(m.body) if m.direction == "in" else m.body,
+            "text": vault.decrypt(m.body) if m.direction == Direction.IN else m.body,
         }
         for m in session.execute(select(Message).where(Message.person_id == person_id).order_by(Message.id)).scalars()
     ]

@@ -23,14 +23,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from messaging.outbox.drain import SENT_STATES
 from outreach.parsing.places import municipality
-from outreach.reports.template_stats import NOT_A_REPLY
 from outreach.store.models import Advert, Message, OptOut, Person, Site
-
-DELIVERED = ("delivered", "read")
-LEFT_US = (*SENT_STATES, "read")
-CONTACTS = ("first_contact", "reminder")  # what the cycles send; a person counts under the first of them
+from outreach.store.states import CONTACTS, KEYWORDS, LEFT_US, Direction, MessageKind, MessageStatus, StopKind
 
 
 @dataclass
@@ -89,7 +84,7 @@ def load(
         .outerjoin(Advert, Advert.id == Message.advert_id)
         .outerjoin(Site, Site.id == Advert.site_id)
         .where(
-            Message.direction == "out",
+            Message.direction == Direction.OUT,
             Message.kind.in_(CONTACTS),  # not answers, resends or opt-out confirmations
             Message.person_id.is_not(None),
             Message.created_at >= since,
@@ -108,7 +103,7 @@ def load(
         (person, at, kind)
         for person, at, kind in session.execute(
             select(Message.person_id, Message.created_at, Message.kind)
-            .where(Message.direction == "in", Message.person_id.is_not(None), Message.created_at >= since)
+            .where(Message.direction == Direction.IN, Message.person_id.is_not(None), Message.created_at >= since)
             .order_by(Message.created_at)
         )
         if person is not None
@@ -118,7 +113,7 @@ def load(
         for person, at in session.execute(
             select(Person.id, OptOut.created_at)
             .join(OptOut, OptOut.person_key == Person.key)
-            .where(OptOut.kind == "opt_out", OptOut.created_at >= since)
+            .where(OptOut.kind == StopKind.OPT_OUT, OptOut.created_at >= since)
         )
     ]
     return Outcomes(since, adverts, outbound, inbound, opt_outs)
@@ -155,11 +150,11 @@ def group(data: Outcomes, by: str, zone: str, since: datetime | None = None) -> 
         if contact is None:
             contact = contacts[person] = (at, key(at, site, language, region))
             contacted[contact[1]] += 1
-        if status in DELIVERED and person not in delivered_to:
+        if status == MessageStatus.DELIVERED and person not in delivered_to:
             delivered_to.add(person)
             delivered[contact[1]] += 1
     answers: list[tuple[Iterable[tuple[int, datetime, str]], Counter[str], Callable[[str], bool]]] = [
-        (data.inbound, replied, lambda kind: kind not in NOT_A_REPLY),
+        (data.inbound, replied, lambda kind: kind not in KEYWORDS),
         (((person, at, "") for person, at in data.opt_outs), opted_out, lambda kind: True),
     ]
     for events, counter, is_answer in answers:
@@ -206,7 +201,11 @@ def _first_message_language() -> Any:
     """The template language of the advert's first automatic message (None when it was not messaged)."""
     return (
         select(Message.language)
-        .where(Message.advert_id == Advert.id, Message.direction == "out", Message.kind == "first_contact")
+        .where(
+            Message.advert_id == Advert.id,
+            Message.direction == Direction.OUT,
+            Message.kind == MessageKind.FIRST_CONTACT,
+        )
         .order_by(Message.id)
         .limit(1)
         .scalar_subquery()

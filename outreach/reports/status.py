@@ -12,8 +12,7 @@ from messaging.outbox.delivery import active_pause
 from outreach.reports.crawl_report import latest_sites, site_warnings
 from outreach.store.locks import CYCLE_LOCK
 from outreach.store.models import Heartbeat, Lock, Message, Person
-
-WAITING_STATES = ("queued", "draft", "sending", "unknown")
+from outreach.store.states import WAITING, Direction
 
 
 def status(session: Session) -> dict[str, Any]:
@@ -21,7 +20,7 @@ def status(session: Session) -> dict[str, Any]:
     by_status = dict(
         session.execute(
             select(Message.status, func.count(Message.id))
-            .where(Message.direction == "out", Message.status.in_(WAITING_STATES))
+            .where(Message.direction == Direction.OUT, Message.status.in_(WAITING))
             .group_by(Message.status)
         ).all()
     )
@@ -39,9 +38,7 @@ def status(session: Session) -> dict[str, Any]:
         "scheduler": {"last_beat": scheduler.beat_at.isoformat(), **scheduler.state} if scheduler else None,
         "last_cycle": cycle.state if cycle else None,
         "cycle_running": {"holder": lock.holder, "since": lock.acquired_at.isoformat()} if lock else None,
-        "messages_waiting": {
-            state: int(by_status.get(state, 0)) for state in ("queued", "draft", "sending", "unknown")
-        },
+        "messages_waiting": {state.value: int(by_status.get(state, 0)) for state in WAITING},
         "conversations_waiting": int(waiting),
         "possible_opt_outs": int(flagged),
         "sending_paused": {"reason": pause.reason, "since": pause.created_at.isoformat()} if pause else None,

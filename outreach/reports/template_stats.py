@@ -13,11 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from messaging.intents import Intent
-from messaging.outbox.drain import SENT_STATES
 from outreach.store.models import Message, OptOut, Person
-
-NOT_A_REPLY = (Intent.OPT_OUT.value, Intent.OPT_IN.value)
+from outreach.store.states import KEYWORDS, LEFT_US, Direction, MessageKind, StopKind
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
@@ -55,11 +52,11 @@ def template_stats(session: Session) -> list[VariantStats]:
     for person, created, language, variant in session.execute(
         select(Message.person_id, Message.created_at, Message.language, Message.template_variant)
         .where(
-            Message.direction == "out",
-            Message.kind == "first_contact",
+            Message.direction == Direction.OUT,
+            Message.kind == MessageKind.FIRST_CONTACT,
             Message.template_variant.is_not(None),
             Message.person_id.is_not(None),
-            Message.status.in_(SENT_STATES),
+            Message.status.in_(LEFT_US),
         )
         .order_by(Message.created_at, Message.id)
     ):
@@ -71,18 +68,18 @@ def template_stats(session: Session) -> list[VariantStats]:
     answered: set[int] = set()
     for person, created, kind in session.execute(
         select(Message.person_id, Message.created_at, Message.kind).where(
-            Message.direction == "in", Message.person_id.is_not(None)
+            Message.direction == Direction.IN, Message.person_id.is_not(None)
         )
     ):
         contact = first.get(person) if person is not None else None
-        if person is None or contact is None or created < contact[0] or kind in NOT_A_REPLY:
+        if person is None or contact is None or created < contact[0] or kind in KEYWORDS:
             continue
         by_variant[contact[1:]].replies += 1
         if person not in answered:
             answered.add(person)
             by_variant[contact[1:]].replied += 1
     opted_out = session.execute(
-        select(Person.id).join(OptOut, OptOut.person_key == Person.key).where(OptOut.kind == "opt_out")
+        select(Person.id).join(OptOut, OptOut.person_key == Person.key).where(OptOut.kind == StopKind.OPT_OUT)
     ).scalars()
     for person in set(opted_out):
         if person in first:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from outreach.store.states import CrawlRunStatus, Direction, MessageKind, MessageStatus, StopKind
 from outreach.store.types import UTCDateTime, utcnow
 
 # Named constraints keep migrations identical on SQLite and PostgreSQL.
@@ -35,21 +37,10 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-# Outbound states, see ARCHITECTURE.md. `draft` waits for a person (approve and assist modes); `received` is the
-# state of an inbound message.
-MESSAGE_STATES = (
-    "draft",
-    "queued",
-    "sending",
-    "unknown",
-    "sent",
-    "delivered",
-    "undelivered",
-    "failed",
-    "cancelled",
-    "received",
-)
-FINAL_STATES = ("delivered", "undelivered", "failed", "cancelled", "received")
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    """A CHECK constraint's text: exactly the strings the migrations wrote, as the enum lists them."""
+    return f"{column} IN (" + ", ".join(f"'{value}'" for value in values) + ")"
 
 
 class Base(DeclarativeBase):
@@ -75,7 +66,7 @@ class CrawlRun(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(String(20), default=CrawlRunStatus.RUNNING)
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
@@ -188,8 +179,8 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        CheckConstraint("status IN (" + ", ".join(f"'{state}'" for state in MESSAGE_STATES) + ")", name="status"),
-        CheckConstraint("direction IN ('out', 'in')", name="direction"),
+        CheckConstraint(_one_of("status", MessageStatus), name="status"),
+        CheckConstraint(_one_of("direction", Direction), name="direction"),
         Index("ix_messages_status_id", "status", "id"),
         Index("ix_messages_sent_at", "sent_at"),
         # The dashboard: the overview counts by period, the contact log filters by date and by advert.
@@ -200,9 +191,9 @@ class Message(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"), index=True)
     advert_id: Mapped[int | None] = mapped_column(ForeignKey("adverts.id", ondelete="SET NULL"))
-    direction: Mapped[str] = mapped_column(String(3), default="out")
+    direction: Mapped[str] = mapped_column(String(3), default=Direction.OUT)
     channel: Mapped[str] = mapped_column(String(16), default="sms")
-    kind: Mapped[str] = mapped_column(String(20), default="first_contact")
+    kind: Mapped[str] = mapped_column(String(20), default=MessageKind.FIRST_CONTACT)
     language: Mapped[str | None] = mapped_column(String(8))  # the template's language
     # How the language was chosen: what the detector saw, how sure it was, and the rule that decided.
     language_detected: Mapped[str | None] = mapped_column(String(8))
@@ -211,7 +202,7 @@ class Message(Base):
     template_variant: Mapped[str | None] = mapped_column(String(40))  # which wording of the template (A/B)
     body: Mapped[str] = mapped_column(Text)
     fieldworker: Mapped[str | None] = mapped_column(String(60))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=MessageStatus.QUEUED)
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     provider_status: Mapped[str | None] = mapped_column(String(20))
     content_sid: Mapped[str | None] = mapped_column(String(40))  # WhatsApp: an approved Content template
@@ -239,7 +230,7 @@ class OptOut(Base):
     __tablename__ = "opt_outs"
     __table_args__ = (
         UniqueConstraint("person_key", "kind", name="uq_opt_outs_person_kind"),
-        CheckConstraint("kind IN ('opt_out', 'block')", name="kind"),
+        CheckConstraint(_one_of("kind", StopKind), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

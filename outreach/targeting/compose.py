@@ -12,9 +12,11 @@ from messaging.language import LanguageDetector
 from messaging.language.decision import LanguageDecision, Rule
 from messaging.outbox.enqueue import queue_message
 from messaging.templates import TemplateBook
+from outreach.audit_events import Event
 from outreach.settings import OrganisationSettings, Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, Person
+from outreach.store.states import MessageKind, MessageStatus
 from outreach.targeting.selection import Candidate, ReminderCandidate
 
 
@@ -63,7 +65,7 @@ def enqueue_first_contact(
         session,
         actor=actor,
         now=now,
-        event="message.drafted" if draft else "message.queued",
+        event=Event.MESSAGE_DRAFTED if draft else Event.MESSAGE_QUEUED,
         audit_fields={
             "advert_id": advert.id,
             "language": rendered.language,
@@ -74,13 +76,13 @@ def enqueue_first_contact(
             "mode": settings.sending.mode,
             "organisation": candidate.organisation,
         },
-        status="draft" if draft else "queued",
+        status=MessageStatus.DRAFT if draft else MessageStatus.QUEUED,
         person_id=candidate.person_id,
         advert_id=advert.id,
         channel=channel,
         content_sid=content_sid,
         content_variables=content_variables,
-        kind="first_contact",
+        kind=MessageKind.FIRST_CONTACT,
         language=rendered.language,
         language_detected=decision.language,
         language_confidence=round(decision.confidence, 3),
@@ -141,18 +143,18 @@ def enqueue_reminder(
         session,
         actor=actor,
         now=now,
-        event="message.drafted" if draft else "message.queued",
+        event=Event.MESSAGE_DRAFTED if draft else Event.MESSAGE_QUEUED,
         audit_fields={
             "advert_id": candidate.advert_id,
             "language": rendered.language,
             "mode": settings.sending.mode,
             "organisation": candidate.organisation,
         },
-        status="draft" if draft else "queued",
+        status=MessageStatus.DRAFT if draft else MessageStatus.QUEUED,
         person_id=candidate.person_id,
         advert_id=candidate.advert_id,
         channel="sms",
-        kind="reminder",
+        kind=MessageKind.REMINDER,
         language=rendered.language,
         template_variant=rendered.variant,
         body=rendered.body,

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from messaging.language import LanguageDetector
-from messaging.templates import REMINDER, TemplateBook
+from messaging.templates import TemplateBook
 from outreach.settings import Settings
 from outreach.store.db import Store
+from outreach.store.states import MessageKind
 from outreach.targeting.compose import enqueue_first_contact, enqueue_reminder
 from outreach.targeting.reasons import Reason
 from outreach.targeting.selection import Candidate, ReminderCandidate, select_contacts, store_decisions
@@ -35,7 +36,9 @@ def first_contact_templates(settings: Settings) -> TemplateBook:
 
 
 def reminder_templates(settings: Settings) -> TemplateBook:
-    return TemplateBook(settings.templates_dir, settings.languages, settings.fallback_language, kind=REMINDER)
+    return TemplateBook(
+        settings.templates_dir, settings.languages, settings.fallback_language, kind=MessageKind.REMINDER
+    )
 
 
 def select_and_queue(

@@ -17,6 +17,7 @@ from messaging.language import LanguageDetector
 from messaging.templates import TemplateBook
 from outreach import audit
 from outreach.access.masking import mask
+from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError, PermissionDenied, UsageError
 from outreach.parsing.places import municipality
@@ -136,7 +137,13 @@ def decide(
         session.refresh(held)
         raise OutreachError(f"held advert {held_id} was already {held.status} by {held.decided_by}")
     audit.record(
-        session, f"review.{status}", actor, held_id=held_id, advert_id=held.advert_id, rule=held.rule, reason=reason
+        session,
+        Event.REVIEW_APPROVED if approve else Event.REVIEW_REJECTED,
+        actor,
+        held_id=held_id,
+        advert_id=held.advert_id,
+        rule=held.rule,
+        reason=reason,
     )
     result = Decided(held_id, held.advert_id, status)
     selection = select_contacts(session, settings, now=now, advert_ids=[held.advert_id])

@@ -22,13 +22,9 @@ from sqlalchemy.orm import Session
 from messaging.outbox.drain import Stop
 from outreach.settings import Settings
 from outreach.store.models import Advert, AdvertPerson, AdvertReason, HeldAdvert, Message, OptOut, Person
+from outreach.store.states import CONTACTS, WAITING, WENT_OUT, Direction, MessageKind, MessageStatus, StopKind
 from outreach.targeting.policy import Policy, Verdict
 from outreach.targeting.reasons import Reason
-
-WAITING = ("draft", "queued", "sending", "unknown")
-WENT_OUT = ("sent", "delivered")
-FIRST, REMIND = "first_contact", "reminder"
-
 
 PERSON_COLUMNS = (
     Person.id,
@@ -109,7 +105,7 @@ class _PersonRules:
         self.waiting = set(
             session.execute(
                 select(Message.person_id).where(
-                    Message.person_id.in_(person_ids), Message.direction == "out", Message.status.in_(WAITING)
+                    Message.person_id.in_(person_ids), Message.direction == Direction.OUT, Message.status.in_(WAITING)
                 )
             ).scalars()
         )
@@ -120,8 +116,8 @@ class _PersonRules:
             .join(Person, Person.id == Message.person_id)
             .where(
                 Message.person_id.in_(person_ids),
-                Message.kind == FIRST,
-                Message.direction == "out",
+                Message.kind == MessageKind.FIRST_CONTACT,
+                Message.direction == Direction.OUT,
                 Message.status.in_(WENT_OUT),
                 Message.sent_at.is_not(None),
                 Message.created_at >= Person.last_contacted_at,
@@ -132,16 +128,17 @@ class _PersonRules:
             if person_id is not None and sent_at is not None:
                 self.sent[person_id] = _Sent(sent_at, language, organisation)
 
-    def judge(self, person: Any) -> tuple[Reason | None, str | None, str | None]:
-        """(reason, detail, action): a reason not to message, or the action (FIRST or REMIND) the rhythm allows.
+    def judge(self, person: Any) -> tuple[Reason | None, str | None, MessageKind | None]:
+        """(reason, detail, action): a reason not to message, or the kind of message the rhythm allows (a first
+        contact or a reminder).
 
         person: a row of PERSON_COLUMNS."""
         if not person.is_mobile or person.country not in self.settings.mobile_countries:
             return Reason.NOT_MOBILE, person.country, None
         stops = self.stops.get(person.key, set())
-        if "block" in stops:
+        if StopKind.BLOCK in stops:
             return Reason.BLOCKED, None, None
-        if "opt_out" in stops:
+        if StopKind.OPT_OUT in stops:
             return Reason.OPTED_OUT, None, None
         if person.invalid_at is not None:
             return Reason.INVALID_NUMBER, None, None
@@ -154,13 +151,13 @@ class _PersonRules:
             return Reason.MESSAGE_WAITING, None, None
         last = person.last_contacted_at
         if last is None or last < self.window_start:
-            return None, None, FIRST
+            return None, None, MessageKind.FIRST_CONTACT
         if person.reminded_at is not None and person.reminded_at >= last:
             return Reason.REMINDER_SENT, _day(person.reminded_at), None
         reminder = self.settings.targeting.reminder
         sent = self.sent.get(person.id)
         if reminder.enabled and sent is not None and self.now >= sent.at + timedelta(days=reminder.after_days):
-            return None, None, REMIND
+            return None, None, MessageKind.REMINDER
         return Reason.CONTACTED, _day(last), None
 
 
@@ -213,7 +210,7 @@ def select_contacts(
     ).all()
     decisions: list[Decision] = []
     verdicts: dict[int, Verdict] = {}
-    chosen: dict[int, tuple[Decision, str]] = {}  # person -> (the decision to message, the action)
+    chosen: dict[int, tuple[Decision, MessageKind]] = {}  # person -> (the decision to message, the action)
     withheld: dict[int, Decision] = {}  # person -> an advert of theirs held or rejected in review
     for advert in rows:
         person = persons.get(advert.person_id) if advert.person_id is not None else None
@@ -225,7 +222,7 @@ def select_contacts(
         decisions.append(decision)
         reason, detail, action = rules.judge(person)
         last = person.last_contacted_at
-        if reason is None and action == FIRST and last is not None and advert.first_seen <= last:
+        if reason is None and action == MessageKind.FIRST_CONTACT and last is not None and advert.first_seen <= last:
             # The window is over, but "advertises again" means an advert that appeared after the contact.
             reason, detail = Reason.NOT_ADVERTISED_AGAIN, _day(last)
         if reason is None:
@@ -247,7 +244,7 @@ def select_contacts(
             # Rows come newest advert first: the person is answered through that one.
             decision.reason, decision.detail = Reason.OTHER_ADVERT, str(chosen[person.id][0].advert_id)
             continue
-        decision.reason = Reason.MESSAGED if action == FIRST else Reason.REMINDED
+        decision.reason = Reason.MESSAGED if action == MessageKind.FIRST_CONTACT else Reason.REMINDED
         chosen[person.id] = (decision, action)
     # A hold or a rejection is about the person (words suggesting a minor, an intermediary): none of their
     # adverts is answered until a person approved the held one.
@@ -261,11 +258,11 @@ def select_contacts(
     first = [
         Candidate(pid, d.advert_id, verdicts[d.advert_id].organisation)
         for pid, (d, action) in chosen.items()
-        if action == FIRST
+        if action == MessageKind.FIRST_CONTACT
     ]
     reminders = []
     for pid, (decision, action) in chosen.items():
-        if action == REMIND:
+        if action == MessageKind.REMINDER:
             contacted = persons[pid].last_contacted_at
             assert contacted is not None
             sent = rules.sent[pid]
@@ -313,9 +310,9 @@ def mark_still_queued(session: Session, stopped: Stop | None, organisation: str 
     still_queued = exists().where(
         Message.advert_id == AdvertReason.advert_id,
         Message.person_id == AdvertReason.person_id,
-        Message.direction == "out",
-        Message.status == "queued",
-        Message.kind.in_((FIRST, REMIND)),
+        Message.direction == Direction.OUT,
+        Message.status == MessageStatus.QUEUED,
+        Message.kind.in_(CONTACTS),
         *([Message.organisation == organisation] if organisation is not None else []),
     )
     waiting = (Reason.MESSAGED.value, Reason.REMINDED.value, Reason.MESSAGE_WAITING.value)

@@ -18,11 +18,13 @@ from outreach.access.masking import mask
 from outreach.access.numbers import normalise_number
 from outreach.access.roles import visible_organisations, visible_regions
 from outreach.access.users import SessionUser
+from outreach.audit_events import Event
 from outreach.errors import UsageError
 from outreach.reports import outcome_stats
 from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, iter_rows
 from outreach.reports.crawl_report import latest_sites
-from outreach.store.models import MESSAGE_STATES, Person, Site
+from outreach.store.models import Person, Site
+from outreach.store.states import MessageStatus
 from outreach.store.types import utcnow
 from outreach.support.csv_safety import csv_writer
 from outreach.web.dashboard import overview
@@ -50,7 +52,7 @@ def log_filter(params: Any) -> tuple[LogFilter, dict[str, str]]:
     """The LogFilter for the query string, and the filters as given (to fill in the form and the links)."""
     given = {name: str(params.get(name, "")).strip()[:100] for name in FILTERS}
     start, end = _day(given["from"], "from"), _day(given["to"], "to")
-    if given["status"] and given["status"] not in MESSAGE_STATES:
+    if given["status"] and given["status"] not in list(MessageStatus):
         raise HTTPProblem(400, "status: not a message status")
     page = int_param(params.get("page"), "page", 1) or 1
     wanted = LogFilter(
@@ -84,7 +86,11 @@ class LogPages:
     def _choices(self) -> dict[str, list[str]]:
         with self.dashboard.store.session() as session:
             sites = list(session.execute(select(Site.name).order_by(Site.name)).scalars())
-        return {"sites": sites, "languages": self.dashboard.settings.languages, "statuses": list(MESSAGE_STATES)}
+        return {
+            "sites": sites,
+            "languages": self.dashboard.settings.languages,
+            "statuses": [status.value for status in MessageStatus],
+        }
 
     def log(self, request: Request, user: SessionUser, form: Form) -> Response:
         wanted, given = log_filter(request.query_params)
@@ -137,7 +143,7 @@ class LogPages:
         wanted, given = log_filter(request.query_params)
         wanted = replace(wanted, limit=CSV_LIMIT, offset=0)
         with self.dashboard.store.session() as session:
-            audit.record(session, "log.exported", user.name, where="dashboard", filters=given, masked=True)
+            audit.record(session, Event.LOG_EXPORTED, user.name, where="dashboard", filters=given, masked=True)
         rows = self._rows(wanted, user)
 
         def lines() -> Iterator[str]:

@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from outreach.reports.outcome_stats import OutcomeRow, Outcomes, group
 from outreach.store.models import Message
+from outreach.store.states import NOT_SENT, Direction
 
-# Outbound messages that count as "sent to someone" (drafts and cancelled ones never left).
-NOT_SENT = ("draft", "cancelled")
 PERIODS = (("today", 0), ("7 days", 7), ("30 days", 30))
 
 
@@ -66,7 +65,7 @@ def per_day(session: Session, now: datetime, days: int = 30, *, organisations: l
     if organisations is not None:
         statement = statement.where(Message.organisation.in_(organisations))
     for when, direction, number in session.execute(statement.group_by(day, Message.direction)):
-        counts.setdefault(str(when), [0, 0])[0 if direction == "out" else 1] += number
+        counts.setdefault(str(when), [0, 0])[0 if direction == Direction.OUT else 1] += number
     first = since.date()
     return [
         Day(first + timedelta(days=i), *counts.get((first + timedelta(days=i)).isoformat(), [0, 0]))

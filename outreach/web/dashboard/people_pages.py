@@ -11,9 +11,11 @@ from starlette.responses import RedirectResponse, Response
 from outreach import audit
 from outreach.access.roles import advert_visible
 from outreach.access.users import SessionUser
+from outreach.audit_events import Event
 from outreach.people import optouts
 from outreach.reports.inspect import advert_view, person_view
 from outreach.store.models import Advert
+from outreach.store.states import StopKind
 from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem
 
 logger = logging.getLogger("outreach.web.dashboard")
@@ -47,7 +49,7 @@ class PeoplePages:
         with self.dashboard.store.session() as session:
             person = self.dashboard.person(session, user, person_id)
             number = self.dashboard.vault.decrypt(person.phone_encrypted)
-            audit.record(session, "numbers.revealed", user.name, where="dashboard", person_id=person_id)
+            audit.record(session, Event.NUMBERS_REVEALED, user.name, where="dashboard", person_id=person_id)
         logger.info("number revealed person=%s by user=%s", person_id, user.user_id)
         return self._person(request, user, revealed=number)
 
@@ -59,5 +61,5 @@ class PeoplePages:
             raise HTTPProblem(400, "Say why, for the audit log.")
         with self.dashboard.store.session() as session:
             person = self.dashboard.person(session, user, person_id)
-            optouts.stop(session, person.key, kind="block", source="dashboard", actor=user.name, reason=reason)
+            optouts.stop(session, person.key, kind=StopKind.BLOCK, source="dashboard", actor=user.name, reason=reason)
         return RedirectResponse(f"/persons/{person_id}", status_code=303)

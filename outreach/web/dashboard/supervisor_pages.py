@@ -14,6 +14,7 @@ from outreach.errors import UsageError
 from outreach.people import blocklist, optouts
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import AuditEvent, OptOut, Person
+from outreach.store.states import StopKind
 from outreach.store.types import utcnow
 from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
 
@@ -48,9 +49,11 @@ class SupervisorPages:
         return self.dashboard.render(request, "stops.html", {"user": user, "rows": rows})
 
     def add(self, request: Request, user: SessionUser, form: Form) -> Response:
-        reason, kind = form.get("reason", "").strip(), form.get("kind", "block")
-        if kind not in optouts.KINDS:
-            raise HTTPProblem(400, "kind: block or opt_out")
+        reason = form.get("reason", "").strip()
+        try:
+            kind = StopKind(form.get("kind", StopKind.BLOCK))
+        except ValueError as exc:
+            raise HTTPProblem(400, "kind: block or opt_out") from exc
         if not reason:
             raise HTTPProblem(400, "Say why, for the audit log.")
         try:
@@ -59,13 +62,13 @@ class SupervisorPages:
             raise HTTPProblem(400, "That is not a phone number we can read.") from exc
         vault = self.dashboard.vault
         with self.dashboard.store.session() as session:
-            if kind == "block":
+            if kind == StopKind.BLOCK:
                 blocklist.block(session, vault, e164, user.name, reason, source="dashboard")
             else:  # the person asked us in person or by phone; keep the person so the list can show the number
                 country, mobile = describe_number(e164)
                 person_id(session, vault, FoundPhone(e164, country, mobile), utcnow())
                 optouts.stop(
-                    session, vault.key(e164), kind="opt_out", source="dashboard", actor=user.name, reason=reason
+                    session, vault.key(e164), kind=StopKind.OPT_OUT, source="dashboard", actor=user.name, reason=reason
                 )
         return RedirectResponse("/stops", status_code=303)
 
@@ -78,7 +81,7 @@ class SupervisorPages:
             stop = session.get(OptOut, stop_id) if stop_id is not None else None
             if stop is None:
                 raise HTTPProblem(404, "No such entry.")
-            optouts.unstop(session, stop.person_key, kind=stop.kind, actor=user.name, reason=reason)
+            optouts.unstop(session, stop.person_key, kind=StopKind(stop.kind), actor=user.name, reason=reason)
         return RedirectResponse("/stops", status_code=303)
 
     def audit_log(self, request: Request, user: SessionUser, form: Form) -> Response:

@@ -1,0 +1,87 @@
+"""Every name an audit event can have, in one registry: `audit.record` takes an `Event`, never a string.
+
+The stored names are these strings exactly and must never change: the hash chain covers them, so a renamed event
+would make every existing database fail `outreach audit verify`. A name that depends on a state is looked up in an
+explicit table below (never built with an f-string), so each name that can ever be written is listed here.
+(`outreach.store.models.AuditEvent` is the table the events are written to.)
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from outreach.store.states import MessageStatus, StopKind
+
+
+class Event(StrEnum):
+    # messages: the outbox and what people do with it
+    MESSAGE_QUEUED = "message.queued"
+    MESSAGE_DRAFTED = "message.drafted"  # approve and assist modes: queued only when a person approves
+    MESSAGE_RESEND = "message.resend"
+    MESSAGE_APPROVED = "message.approved"
+    MESSAGE_REJECTED = "message.rejected"
+    MESSAGE_EDITED = "message.edited"
+    MESSAGE_SENT = "message.sent"
+    MESSAGE_CANCELLED = "message.cancelled"
+    MESSAGE_FAILED = "message.failed"
+    MESSAGE_UNKNOWN = "message.unknown"
+    MESSAGE_REQUEUED = "message.requeued"  # the provider never got it (rate limit, configuration, fallback to SMS)
+    MESSAGE_RECONCILED = "message.reconciled"
+    MESSAGE_STATUS = "message.status"  # a provider status, from a callback or from polling
+    MESSAGE_RECEIVED = "message.received"
+    CONVERSATION_HANDLED = "conversation.handled"
+    # sending as a whole
+    SENDING_PAUSED = "sending.paused"
+    SENDING_RESUMED = "sending.resumed"
+    SENDING_HALTED = "sending.halted"
+    # opt-outs and blocks, each way
+    PERSON_OPT_OUT = "person.opt_out"
+    PERSON_BLOCK = "person.block"
+    PERSON_UN_OPT_OUT = "person.un_opt_out"
+    PERSON_UN_BLOCK = "person.un_block"
+    # the cycle and the crawl
+    CYCLE_STARTED = "cycle.started"
+    CYCLE_FINISHED = "cycle.finished"
+    CRAWL_STARTED = "crawl.started"
+    CRAWL_FINISHED = "crawl.finished"
+    REVIEW_APPROVED = "review.approved"
+    REVIEW_REJECTED = "review.rejected"
+    ADVERT_LANGUAGE = "advert.language"
+    # personal data: who saw or took it, and what was removed
+    NUMBERS_REVEALED = "numbers.revealed"
+    LOG_EXPORTED = "log.exported"
+    CONTACT_LOG_EXPORTED = "contact_log.exported"
+    BLOCKLIST_EXPORTED = "blocklist.exported"
+    SUBJECT_EXPORTED = "subject.exported"
+    SUBJECT_ERASED = "subject.erased"
+    RETENTION_PURGED = "retention.purged"
+    KEYS_ROTATED = "keys.rotated"
+    # dashboard users
+    USER_ADDED = "user.added"
+    USER_LOGGED_IN = "user.logged_in"
+
+    @classmethod
+    def stopped(cls, kind: StopKind) -> Event:
+        """A person opted out or was blocked."""
+        return _STOPPED[kind]
+
+    @classmethod
+    def unstopped(cls, kind: StopKind) -> Event:
+        """An opt-out or block was lifted."""
+        return _UNSTOPPED[kind]
+
+    @classmethod
+    def claim_ended(cls, status: MessageStatus) -> Event:
+        """A sender's claimed message went to `status` without the provider accepting it: cancelled or failed at
+        the last check before the call, or unknown, failed or queued again after it."""
+        return _CLAIM_ENDED[status]
+
+
+_STOPPED = {StopKind.OPT_OUT: Event.PERSON_OPT_OUT, StopKind.BLOCK: Event.PERSON_BLOCK}
+_UNSTOPPED = {StopKind.OPT_OUT: Event.PERSON_UN_OPT_OUT, StopKind.BLOCK: Event.PERSON_UN_BLOCK}
+_CLAIM_ENDED = {
+    MessageStatus.CANCELLED: Event.MESSAGE_CANCELLED,
+    MessageStatus.FAILED: Event.MESSAGE_FAILED,
+    MessageStatus.UNKNOWN: Event.MESSAGE_UNKNOWN,
+    MessageStatus.QUEUED: Event.MESSAGE_REQUEUED,
+}
