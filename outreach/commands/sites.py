@@ -15,7 +15,11 @@ from rich.table import Table
 from outreach.commands.base import ConfigOption, app, console, settings_from
 from outreach.store.states import CrawlRunStatus
 
-site_app = typer.Typer(help="Ad-site files: try one, read the reference.", no_args_is_help=True)
+site_app = typer.Typer(
+    help="Ad-site files: try one before switching it on, read the reference.\n\n"
+    "Example: outreach site try config/sites/newsite.yaml --pages 2",
+    no_args_is_help=True,
+)
 app.add_typer(site_app, name="site")
 
 SHOWN_FIELDS = ("ad_id", "title", "text", "city", "category", "numbers", "whatsapp")
