@@ -62,7 +62,9 @@ def scrapy_settings(settings: Settings, site: SiteDefinition, run_id: int | None
         # Next to the downloader, after robots.txt (100), retries (550) and redirects (600): it sees every request
         # right before it is sent, and every response first.
         "DOWNLOADER_MIDDLEWARES": {"crawler.politeness.PolitenessMiddleware": 950},
-        "EXTENSIONS": {"crawler.run_record.CrawlRunRecorder": 500},
+        # ShippedSuffixList: Scrapy's cookie handling reads the public-suffix list shipped with tldextract instead of
+        # downloading it (crawler/offline.py).
+        "EXTENSIONS": {"crawler.run_record.CrawlRunRecorder": 500, "crawler.offline.ShippedSuffixList": 0},
         "ITEM_PIPELINES": {"crawler.pipelines.ExtractPipeline": 100, "crawler.pipelines.StorePipeline": 200},
         "LOG_LEVEL": settings.crawl.log_level,
         "LOG_FORMATTER": "crawler.logformatter.PrivateLogFormatter",  # no advert contents in the log
