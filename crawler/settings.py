@@ -66,7 +66,9 @@ def scrapy_settings(
         # Next to the downloader, after robots.txt (100), retries (550) and redirects (600): it sees every request
         # right before it is sent, and every response first.
         "DOWNLOADER_MIDDLEWARES": {"crawler.politeness.PolitenessMiddleware": 950},
-        "EXTENSIONS": {"crawler.run_record.CrawlRunRecorder": 500},
+        # ShippedSuffixList: Scrapy's cookie handling reads the public-suffix list shipped with tldextract instead of
+        # downloading it (crawler/offline.py).
+        "EXTENSIONS": {"crawler.run_record.CrawlRunRecorder": 500, "crawler.offline.ShippedSuffixList": 0},
         # Outermost, so it sees what any callback raises (crawler/callback_errors.py).
         "SPIDER_MIDDLEWARES": {"crawler.callback_errors.CallbackErrors": 10},
         "ITEM_PIPELINES": {"crawler.pipelines.ExtractPipeline": 100, "crawler.pipelines.StorePipeline": 200},
@@ -82,7 +84,7 @@ def scrapy_settings(
 
 def _trial(output: Path) -> dict[str, Any]:
     return {
-        "EXTENSIONS": {},
+        "EXTENSIONS": {"crawler.offline.ShippedSuffixList": 0},  # no run record; still offline
         "ITEM_PIPELINES": {"crawler.pipelines.ExtractPipeline": 100, "crawler.trial.TrialPipeline": 200},
         "OUTREACH_TRIAL_OUTPUT": str(output),
     }

@@ -24,6 +24,9 @@ from testworld.fixture_site import FixtureSite
 from testworld.policy import WORLD_SENDING
 from testworld.twilio_gateway import TwilioGateway
 
+# No test reaches beyond this machine: the guard refuses, and fails the test (tests/network_guard.py).
+pytest_plugins = ["tests.network_guard"]
+
 POSTGRES_ADMIN = os.environ.get("OUTREACH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
