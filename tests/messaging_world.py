@@ -21,7 +21,7 @@ from outreach.store.db import Store, upgrade
 from outreach.store.models import AuditEvent, Message, OptOut
 from outreach.store.types import utcnow
 from outreach.web.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import World, make_settings
 from testworld.twilio_gateway import TwilioGateway
 from testworld.web_server import UvicornThread, free_port
 
@@ -75,13 +75,16 @@ def outbox_for(settings: Settings, store: Store, **options: Any) -> Outbox:
 
 
 @contextmanager
-def webhook_server(
-    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway, **overrides: Any
-) -> Iterator[tuple[Settings, UvicornThread]]:
+def webhook_server(world: World, **overrides: Any) -> Iterator[tuple[Settings, UvicornThread]]:
     """`outreach serve` in a thread; settings whose public_url is where it listens."""
     port = free_port()
     settings = messaging_settings(
-        database_url, keys, tmp_path, gateway, web={"public_url": f"http://127.0.0.1:{port}"}, **overrides
+        world.database_url,
+        world.keys,
+        world.folder,
+        world.gateway,
+        web={"public_url": f"http://127.0.0.1:{port}"},
+        **overrides,
     )
     with UvicornThread(create_app(settings), port) as server:
         yield settings, server
