@@ -18,7 +18,7 @@ from tests.messaging_world import config_file, messaging_settings, numbers, outb
 def test_a_blocked_number_gets_nothing_and_only_a_supervisor_unblocks(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = messaging_settings(world.database_url, world.keys, world.folder, world.gateway)
+    settings = messaging_settings(world)
     store, vault = world.store(), PhoneVault.from_settings(settings)
     [number] = numbers(1)
     waiting = queue(store, vault, number)
@@ -48,7 +48,7 @@ def test_a_blocked_number_gets_nothing_and_only_a_supervisor_unblocks(
 def test_a_csv_import_with_a_bad_line_imports_nothing_and_names_the_line(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = messaging_settings(world.database_url, world.keys, world.folder, world.gateway)
+    settings = messaging_settings(world)
     config = config_file(settings, tmp_path)
     first, second = numbers(2)
     bad = tmp_path / "bad.csv"
@@ -76,7 +76,7 @@ def test_an_opt_out_is_lifted_from_the_cli_only_by_a_supervisor_with_a_reason(
 ) -> None:
     from outreach.people import optouts
 
-    settings = messaging_settings(world.database_url, world.keys, world.folder, world.gateway)
+    settings = messaging_settings(world)
     store, vault = world.store(), PhoneVault.from_settings(settings)
     [number] = numbers(1)
     with store.session() as session:

@@ -74,14 +74,7 @@ class Rhythm:
 
 
 def _rhythm(world: World) -> Rhythm:
-    settings = messaging_settings(
-        world.database_url,
-        world.keys,
-        world.folder,
-        world.gateway,
-        language={"detector": "py3langid"},
-        recontact_days=180,
-    )
+    settings = messaging_settings(world, language={"detector": "py3langid"}, recontact_days=180)
     return Rhythm(world, settings)
 
 
@@ -169,14 +162,7 @@ def test_no_reminder_to_someone_who_opted_out_in_between(world: World) -> None:
 
 
 def test_reminders_can_be_switched_off(world: World) -> None:
-    settings = messaging_settings(
-        world.database_url,
-        world.keys,
-        world.folder,
-        world.gateway,
-        language={"detector": "py3langid"},
-        targeting={"reminder": {"enabled": False}},
-    )
+    settings = messaging_settings(world, language={"detector": "py3langid"}, targeting={"reminder": {"enabled": False}})
     rhythm = Rhythm(world, settings)
     made = rhythm.advert(0, 6)
     for days in (0, 6, 30):

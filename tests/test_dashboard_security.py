@@ -48,9 +48,7 @@ class Dashboard:
 def dashboard(world: World) -> Iterator[Dashboard]:
     """The dashboard's test world (tests/dashboard_world.py) behind a TestClient."""
     world.gateway.callbacks = "none"
-    settings = messaging_settings(
-        world.database_url, world.keys, world.folder, world.gateway, web={"public_url": "https://testserver"}
-    )
+    settings = messaging_settings(world, web={"public_url": "https://testserver"})
     store = world.store()
     add_users(store)
     seeded = seed(settings, store)
@@ -405,9 +403,7 @@ def test_with_several_organisations_a_member_sees_only_their_own_organisation(wo
     """alice is a member of Rotterdam's organisation: its messages only, in the log and the overview; bob, an
     umbrella supervisor, sees everything."""
     world.gateway.callbacks = "none"
-    settings = messaging_settings(
-        world.database_url, world.keys, world.folder, world.gateway, web={"public_url": "https://testserver"}
-    )
+    settings = messaging_settings(world, web={"public_url": "https://testserver"})
     store = world.store()
     add_users(store)
     seeded = seed(settings, store)  # adverts in Amsterdam, Rotterdam, Utrecht (two each), one message per person

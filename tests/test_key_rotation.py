@@ -18,7 +18,7 @@ from tests.messaging_world import messaging_settings, numbers, queue
 
 
 def test_rotation_re_encrypts_everything_under_the_new_key(world: World, tmp_path: Path) -> None:
-    settings = messaging_settings(world.database_url, world.keys, world.folder, world.gateway)
+    settings = messaging_settings(world)
     store, old = world.store(), PhoneVault.from_settings(settings)
     people = numbers(3)
     for number in people:

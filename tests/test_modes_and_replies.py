@@ -45,7 +45,7 @@ def test_in_approve_mode_nothing_goes_until_a_supervisor_approves(
 def test_a_fieldworker_answers_a_reply_and_never_an_opted_out_person(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = messaging_settings(world.database_url, world.keys, world.folder, world.gateway)
+    settings = messaging_settings(world)
     store, vault = world.store(), PhoneVault.from_settings(settings)
     talker, stopper = numbers(2)
     with store.session() as session:

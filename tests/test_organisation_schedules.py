@@ -214,9 +214,7 @@ def test_scheduled_cycles_of_two_organisations_on_one_schedule_both_run_one_afte
 def test_an_organisations_cycle_sends_the_reminder_of_a_first_contact_from_before_organisations(world: World) -> None:
     """A first contact made before `organisations:` was configured has no organisation: its reminder belongs to
     the organisation of the advert's region, not to nobody (which no organisation's cycle would ever queue)."""
-    single = messaging_settings(
-        world.database_url, world.keys, world.folder, world.gateway, language={"detector": "py3langid"}
-    )
+    single = messaging_settings(world, language={"detector": "py3langid"})
     rhythm = Rhythm(world, single)
     made = rhythm.advert(0, 1, city="Schiedam")
     rhythm.at(0)

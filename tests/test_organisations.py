@@ -75,13 +75,7 @@ def test_replies_and_opt_outs_are_routed_shared_and_each_member_sees_their_own_l
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = messaging_settings(
-        world.database_url,
-        world.keys,
-        world.folder,
-        world.gateway,
-        language={"detector": "py3langid"},
-        organisations=ORGANISATIONS,
-        umbrella_supervisors=["bob"],
+        world, language={"detector": "py3langid"}, organisations=ORGANISATIONS, umbrella_supervisors=["bob"]
     )
     rhythm = Rhythm(world, settings)
     replier = rhythm.advert(0, 1, city="Rotterdam-Zuid")

@@ -53,7 +53,7 @@ def test_the_lock_of_a_crashed_cycle_expires_and_the_next_cycle_runs(world: Worl
 def test_the_scheduler_keeps_its_jobs_in_the_database_beats_and_stops_on_sigterm(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = messaging_settings(world.database_url, world.keys, world.folder, world.gateway)
+    settings = messaging_settings(world)
     config = config_file(settings, tmp_path)
     child = scheduler_child(config, tmp_path / "scheduler.log")
     store = world.store()
@@ -84,7 +84,7 @@ def test_the_scheduler_keeps_its_jobs_in_the_database_beats_and_stops_on_sigterm
 
 
 def test_a_shutdown_finishes_the_current_message_and_sends_no_more(world: World) -> None:
-    settings = messaging_settings(world.database_url, world.keys, world.folder, world.gateway)
+    settings = messaging_settings(world)
     store = world.store()
     outbox = outbox_for(settings, store)
     from outreach.crypto import PhoneVault

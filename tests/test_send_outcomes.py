@@ -31,7 +31,7 @@ from testworld.twilio_gateway import Faults, TwilioGateway
 
 
 def _messaging(world: World, **overrides: object) -> tuple[Settings, Store, PhoneVault]:
-    settings = messaging_settings(world.database_url, world.keys, world.folder, world.gateway, **overrides)
+    settings = messaging_settings(world, **overrides)
     return settings, world.store(), PhoneVault.from_settings(settings)
 
 

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.postgres
 def test_a_sender_killed_between_the_api_call_and_recording_sends_nothing_twice(
     kill_at: int, world: World, tmp_path: Path
 ) -> None:
-    settings = messaging_settings(world.database_url, world.keys, world.folder, world.gateway)
+    settings = messaging_settings(world)
     store, vault = world.store(), PhoneVault.from_settings(settings)
     people = numbers(6)
     for number in people:

@@ -20,7 +20,7 @@ WHATSAPP = {"enabled": True, "from_number": "+3197010000002", "fallback_to_sms":
 
 
 def test_a_reply_to_someone_who_wrote_on_whatsapp_goes_by_whatsapp(world: World) -> None:
-    settings = messaging_settings(world.database_url, world.keys, world.folder, world.gateway, whatsapp=WHATSAPP)
+    settings = messaging_settings(world, whatsapp=WHATSAPP)
     store, vault = world.store(), PhoneVault.from_settings(settings)
     [number] = numbers(1)
     world.gateway.whatsapp_users.add(number)
@@ -36,7 +36,7 @@ def test_a_reply_to_someone_who_wrote_on_whatsapp_goes_by_whatsapp(world: World)
 
 
 def test_outside_the_window_whatsapp_falls_back_to_sms(world: World) -> None:
-    settings = messaging_settings(world.database_url, world.keys, world.folder, world.gateway, whatsapp=WHATSAPP)
+    settings = messaging_settings(world, whatsapp=WHATSAPP)
     store, vault = world.store(), PhoneVault.from_settings(settings)
     [number] = numbers(1)
     world.gateway.whatsapp_users.add(number)  # a WhatsApp user, but the gateway never saw them write: 63016
