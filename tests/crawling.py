@@ -40,11 +40,8 @@ def crawl_settings(folder: Path, database_url: str | None = None, **overrides: A
 
 
 def crawl(settings: Settings, site_name: str = "fixture") -> Crawled:
-    store = Store(settings.database_url)
-    try:
+    with Store(settings.database_url) as store:
         outcome = run_crawl(settings, store, actor="test", sites=[site_name])
-    finally:
-        store.close()
     assert outcome.ok, outcome.error
     return Crawled(outcome, outcome.stats.get(site_name, {}))
 

@@ -21,8 +21,7 @@ from outreach.store.db import Store, upgrade
 from outreach.store.models import AuditEvent, Message, OptOut
 from outreach.store.types import utcnow
 from outreach.web.app import create_app
-from tests.conftest import make_settings
-from testworld.twilio_gateway import TwilioGateway
+from tests.conftest import World
 from testworld.web_server import UvicornThread, free_port
 
 BODY = "Hoi, ik ben Sanne van Demo Outreach. Geen berichten meer? Antwoord STOP."
@@ -33,12 +32,11 @@ def numbers(count: int, start: int = 0) -> list[str]:
     return [f"+3161{(5550000 + start + i):07d}" for i in range(count)]
 
 
-def messaging_settings(
-    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway, **overrides: Any
-) -> Settings:
-    overrides.setdefault("twilio", gateway.twilio_settings())
-    settings = make_settings(database_url, keys, tmp_path, **overrides)
-    upgrade(database_url)
+def messaging_settings(world: World, **overrides: Any) -> Settings:
+    """The world's settings with its gateway as Twilio, on its migrated database."""
+    overrides.setdefault("twilio", world.gateway.twilio_settings())
+    settings = world.settings(**overrides)
+    upgrade(world.database_url)
     return settings
 
 
@@ -75,14 +73,10 @@ def outbox_for(settings: Settings, store: Store, **options: Any) -> Outbox:
 
 
 @contextmanager
-def webhook_server(
-    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway, **overrides: Any
-) -> Iterator[tuple[Settings, UvicornThread]]:
+def webhook_server(world: World, **overrides: Any) -> Iterator[tuple[Settings, UvicornThread]]:
     """`outreach serve` in a thread; settings whose public_url is where it listens."""
     port = free_port()
-    settings = messaging_settings(
-        database_url, keys, tmp_path, gateway, web={"public_url": f"http://127.0.0.1:{port}"}, **overrides
-    )
+    settings = messaging_settings(world, web={"public_url": f"http://127.0.0.1:{port}"}, **overrides)
     with UvicornThread(create_app(settings), port) as server:
         yield settings, server
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,60 +14,57 @@ from outreach import audit
 from outreach.audit_events import Event
 from outreach.store.db import Store, upgrade
 from outreach.store.models import AuditEvent
+from tests.conftest import World
 
 # About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
 pytestmark = pytest.mark.postgres
 
 
-def _store_with_events(database_url: str, count: int = 5) -> Store:
+@contextmanager
+def _store_with_events(database_url: str, count: int = 5) -> Iterator[Store]:
     upgrade(database_url)
-    store = Store(database_url)
-    for index in range(count):
-        with store.session() as session:
-            audit.record(session, Event.SENDING_RESUMED, "alice", index=index)  # any registered name
-    return store
+    with Store(database_url) as store:
+        for index in range(count):
+            with store.session() as session:
+                audit.record(session, Event.SENDING_RESUMED, "alice", index=index)  # any registered name
+        yield store
 
 
 def test_an_untouched_chain_verifies(database_url: str) -> None:
-    store = _store_with_events(database_url)
-    with store.session() as session:
+    with _store_with_events(database_url) as store, store.session() as session:
         assert audit.verify(session) == []
-    store.close()
 
 
 def test_an_edited_event_is_found(database_url: str) -> None:
-    store = _store_with_events(database_url)
-    with store.session() as session:
-        session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(actor="mallory"))
-    with store.session() as session:
-        assert [(p.seq, p.problem) for p in audit.verify(session)] == [(3, "content was edited")]
-    store.close()
+    with _store_with_events(database_url) as store:
+        with store.session() as session:
+            session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(actor="mallory"))
+        with store.session() as session:
+            assert [(p.seq, p.problem) for p in audit.verify(session)] == [(3, "content was edited")]
 
 
 def test_a_deleted_event_is_found(database_url: str) -> None:
-    store = _store_with_events(database_url)
-    with store.session() as session:
-        session.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
-    with store.session() as session:
-        problems = audit.verify(session)
+    with _store_with_events(database_url) as store:
+        with store.session() as session:
+            session.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
+        with store.session() as session:
+            problems = audit.verify(session)
     assert {p.seq for p in problems} == {3}
-    store.close()
 
 
 def test_the_cli_says_the_chain_is_intact_and_names_an_edited_event(
-    database_url: str, tmp_path: Path, keys: dict[str, str], capsys: pytest.CaptureFixture[str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from outreach.cli import run
 
-    store = _store_with_events(database_url)
     config = tmp_path / "audit.yaml"
-    config.write_text(yaml.safe_dump({"database_url": database_url, **keys}), encoding="utf-8")
-    assert run(["audit", "verify", "--config", str(config)]) == 0
-    assert "audit chain intact: 5 events" in capsys.readouterr().out
-    with store.session() as session:
-        session.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(name="forged"))
-    assert run(["audit", "verify", "--config", str(config)]) == 1
+    config.write_text(yaml.safe_dump({"database_url": world.database_url, **world.keys}), encoding="utf-8")
+    with _store_with_events(world.database_url) as store:
+        assert run(["audit", "verify", "--config", str(config)]) == 0
+        assert "audit chain intact: 5 events" in capsys.readouterr().out
+        with store.session() as session:
+            session.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(name="forged"))
+        assert run(["audit", "verify", "--config", str(config)]) == 1
     captured = capsys.readouterr()
     assert "content was edited" in captured.out
     assert captured.err.strip() == "error: audit chain broken at 1 place(s); first at event 4"
-    store.close()

@@ -61,19 +61,19 @@ def test_a_restored_backup_verifies_and_keeps_every_opt_out(
         report = run_cycle(settings, actor="alice")
         assert sum(report.sent.values()) > 3
         stopper, blocked, other = (message.to for message in gateway.messages[:3])
-        store, vault = Store(live_url), PhoneVault.from_settings(settings)
-        with store.session() as session:
-            receive(session, vault, settings, Inbound("SM" + "c" * 32, stopper, "STOP", "STOP"))
-        assert run(["block", blocked, "--reason", "asked by phone", "--config", config]) == 0
-        stopped_before = opt_out_keys(store)
-        assert len(stopped_before) == 2
-        with store.session() as session:
-            events_before = session.execute(select(func.count(AuditEvent.id))).scalar_one()
-            person_of = {
-                number: session.execute(select(Person.id).where(Person.key == vault.key(number))).scalar_one()
-                for number in (stopper, blocked, other)
-            }
-        store.close()
+        vault = PhoneVault.from_settings(settings)
+        with Store(live_url) as store:
+            with store.session() as session:
+                receive(session, vault, settings, Inbound("SM" + "c" * 32, stopper, "STOP", "STOP"))
+            assert run(["block", blocked, "--reason", "asked by phone", "--config", config]) == 0
+            stopped_before = opt_out_keys(store)
+            assert len(stopped_before) == 2
+            with store.session() as session:
+                events_before = session.execute(select(func.count(AuditEvent.id))).scalar_one()
+                person_of = {
+                    number: session.execute(select(Person.id).where(Person.key == vault.key(number))).scalar_one()
+                    for number in (stopper, blocked, other)
+                }
 
         backup = tmp_path / "outreach.dump"
         subprocess.run(["pg_dump", "--format=custom", f"--file={backup}", libpq_url(live_url)], check=True)
@@ -86,22 +86,21 @@ def test_a_restored_backup_verifies_and_keeps_every_opt_out(
         assert run(["audit", "verify", "--config", restored_config]) == 0
         assert f"audit chain intact: {events_before} events" in capsys.readouterr().out
         assert current_revision(fresh_url) == head_revision()
-        restored_store = Store(fresh_url)
-        assert opt_out_keys(restored_store) == stopped_before
+        with Store(fresh_url) as restored_store:
+            assert opt_out_keys(restored_store) == stopped_before
 
-        sent_before = len(gateway.messages)
-        for number in (stopper, blocked):
-            assert run(["reply", str(person_of[number]), "Hoi", "--config", restored_config]) == 1
-            assert "opted out or is blocked" in capsys.readouterr().err
-        assert len(gateway.messages) == sent_before
-        # The same installation still messages someone who did not opt out: the refusals above are not an outage.
-        assert run(["reply", str(person_of[other]), "Hoi", "--as", "alice", "--config", restored_config]) == 0
-        assert [message.to for message in gateway.messages[sent_before:]] == [other]
-        with restored_store.session() as session:
-            to_stopped = session.execute(
-                select(func.count(Message.id)).where(
-                    Message.person_id.in_([person_of[stopper], person_of[blocked]]), Message.direction == "out"
-                )
-            ).scalar_one()
-        restored_store.close()
+            sent_before = len(gateway.messages)
+            for number in (stopper, blocked):
+                assert run(["reply", str(person_of[number]), "Hoi", "--config", restored_config]) == 1
+                assert "opted out or is blocked" in capsys.readouterr().err
+            assert len(gateway.messages) == sent_before
+            # The same installation still messages someone who did not opt out: the refusals above are not an outage.
+            assert run(["reply", str(person_of[other]), "Hoi", "--as", "alice", "--config", restored_config]) == 0
+            assert [message.to for message in gateway.messages[sent_before:]] == [other]
+            with restored_store.session() as session:
+                to_stopped = session.execute(
+                    select(func.count(Message.id)).where(
+                        Message.person_id.in_([person_of[stopper], person_of[blocked]]), Message.direction == "out"
+                    )
+                ).scalar_one()
         assert to_stopped == 2  # only the first contacts sent before they stopped

@@ -10,22 +10,17 @@ from sqlalchemy import select
 
 from outreach.cli import run
 from outreach.crypto import PhoneVault
-from outreach.store.db import Store
 from outreach.store.models import AuditEvent, OptOut
 from outreach.store.states import StopKind
+from tests.conftest import World
 from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue, status_of
-from testworld.twilio_gateway import TwilioGateway
 
 
 def test_a_blocked_number_gets_nothing_and_only_a_supervisor_unblocks(
-    database_url: str,
-    keys: dict[str, str],
-    tmp_path: Path,
-    gateway: TwilioGateway,
-    capsys: pytest.CaptureFixture[str],
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = messaging_settings(database_url, keys, tmp_path, gateway)
-    store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+    settings = messaging_settings(world)
+    store, vault = world.store(), PhoneVault.from_settings(settings)
     [number] = numbers(1)
     waiting = queue(store, vault, number)
     config = config_file(settings, tmp_path)
@@ -36,7 +31,7 @@ def test_a_blocked_number_gets_nothing_and_only_a_supervisor_unblocks(
     assert status_of(store, waiting) == "cancelled"
     queue(store, vault, number)
     outbox_for(settings, store).drain()
-    assert gateway.messages == []
+    assert world.gateway.messages == []
     capsys.readouterr()
     assert run(["blocklist", "--config", config]) == 0
     listed = capsys.readouterr().out
@@ -49,24 +44,19 @@ def test_a_blocked_number_gets_nothing_and_only_a_supervisor_unblocks(
         names = list(session.execute(select(AuditEvent.name).order_by(AuditEvent.seq)).scalars())
         actors = list(session.execute(select(AuditEvent.actor).where(AuditEvent.name.like("person.%"))).scalars())
     assert "person.block" in names and "person.un_block" in names and actors == ["alice", "bob"]
-    store.close()
 
 
 def test_a_csv_import_with_a_bad_line_imports_nothing_and_names_the_line(
-    database_url: str,
-    keys: dict[str, str],
-    tmp_path: Path,
-    gateway: TwilioGateway,
-    capsys: pytest.CaptureFixture[str],
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = messaging_settings(database_url, keys, tmp_path, gateway)
+    settings = messaging_settings(world)
     config = config_file(settings, tmp_path)
     first, second = numbers(2)
     bad = tmp_path / "bad.csv"
     bad.write_text(f"number,reason\n{first},spam\nnot-a-number,x\n{second}\n", encoding="utf-8")
     assert run(["blocklist", "import", str(bad), "--config", config]) == 2
     assert "line 3" in capsys.readouterr().err
-    store = Store(settings.database_url)
+    store = world.store()
     with store.session() as session:
         assert session.execute(select(OptOut)).first() is None
     good = tmp_path / "good.csv"
@@ -80,20 +70,15 @@ def test_a_csv_import_with_a_bad_line_imports_nothing_and_names_the_line(
         first,
         second,
     }
-    store.close()
 
 
 def test_an_opt_out_is_lifted_from_the_cli_only_by_a_supervisor_with_a_reason(
-    database_url: str,
-    keys: dict[str, str],
-    tmp_path: Path,
-    gateway: TwilioGateway,
-    capsys: pytest.CaptureFixture[str],
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from outreach.people import optouts
 
-    settings = messaging_settings(database_url, keys, tmp_path, gateway)
-    store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+    settings = messaging_settings(world)
+    store, vault = world.store(), PhoneVault.from_settings(settings)
     [number] = numbers(1)
     with store.session() as session:
         optouts.stop(session, vault.key(number), kind=StopKind.OPT_OUT, source="keyword", actor="twilio")
@@ -105,4 +90,3 @@ def test_an_opt_out_is_lifted_from_the_cli_only_by_a_supervisor_with_a_reason(
         assert session.execute(select(OptOut)).first() is None
         lifted = session.execute(select(AuditEvent).where(AuditEvent.name == "person.un_opt_out")).scalar_one()
     assert (lifted.actor, lifted.fields["reason"]) == ("bob", "asked by phone")
-    store.close()

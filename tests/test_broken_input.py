@@ -28,12 +28,8 @@ def test_malformed_huge_binary_and_misencoded_pages_are_counted_and_the_rest_is_
         settings = crawl_settings(tmp_path)
         crawled = crawl(settings)
 
-    store = Store(settings.database_url)
-    try:
-        with store.session() as session:
-            stored = {advert.site_ad_id: advert for advert in session.execute(select(Advert)).scalars()}
-    finally:
-        store.close()
+    with Store(settings.database_url) as store, store.session() as session:
+        stored = {advert.site_ad_id: advert for advert in session.execute(select(Advert)).scalars()}
     assert crawled.site["finish_reason"] == "finished"
     # The huge page is refused at the size limit, the binary one has no advert on it; the others are stored.
     assert set(stored) == {ad.id for ad in ads} - {broken["huge"].id, broken["binary"].id}

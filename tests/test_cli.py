@@ -165,8 +165,6 @@ def test_the_contact_log_filters_speaks_json_and_csv_and_reveals_only_for_superv
     assert run(["log", "--reveal", "--json", "--lang", "ro", "--as", "bob", *args]) == 0
     revealed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert all(row["number"].startswith("+") and "•" not in row["number"] for row in revealed)
-    store = Store(world_settings.database_url)
-    with store.session() as session:
+    with Store(world_settings.database_url) as store, store.session() as session:
         reveal_events = session.execute(select(AuditEvent).where(AuditEvent.name == "numbers.revealed")).scalars().all()
     assert [(event.actor, len(event.fields["message_ids"])) for event in reveal_events] == [("bob", len(revealed))]
-    store.close()

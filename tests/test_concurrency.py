@@ -42,9 +42,9 @@ def test_two_cycles_and_two_senders_at_once_run_one_cycle_and_send_nothing_twice
         # 10 per second per process: the senders are still draining when the running cycle queues its messages.
         sending = {**WORLD_SENDING, "per_second": 10}
         settings = fast_world_settings(postgres_url, keys, tmp_path, site, gateway, sending=sending)
-        store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+        vault = PhoneVault.from_settings(settings)
         queued: list[str] = []
-        try:
+        with Store(settings.database_url) as store:
             for round_ in range(ROUNDS):
                 # New adverts for the cycle, and messages already waiting for the senders.
                 published = adverts[len(adverts) - (round_ + 1) * 15 :]
@@ -75,7 +75,5 @@ def test_two_cycles_and_two_senders_at_once_run_one_cycle_and_send_nothing_twice
             with store.session() as session:
                 sends = select(AuditEvent.actor, func.count()).where(AuditEvent.name == "message.sent")
                 by_actor = {actor: count for actor, count in session.execute(sends.group_by(AuditEvent.actor))}
-        finally:
-            store.close()
     print(f"\nconcurrency on postgresql: {ROUNDS} rounds, messages sent by {by_actor}, 0 twice")
     assert by_actor.get("sender-a") and by_actor.get("sender-b")  # both senders really drained the same outbox

@@ -168,11 +168,10 @@ def test_cycles_killed_at_random_points_message_every_eligible_person_exactly_on
         site.hide(*(ad.id for ad in adverts))
         settings = fast_world_settings(database_url, keys, tmp_path, site, gateway)
         countries = set(settings.mobile_countries)
-        store = Store(settings.database_url)
         landed: Counter[str] = Counter()
         in_doubt = orphans = racing = 0
         started = time.monotonic()
-        try:
+        with Store(settings.database_url) as store:
             for trial in range(trials):
                 # Publish the next batch; it lists above the earlier ones, like new adverts on a live site.
                 published = adverts[len(adverts) - (trial + 1) * BATCH :]
@@ -222,8 +221,6 @@ def test_cycles_killed_at_random_points_message_every_eligible_person_exactly_on
                 reconciled = session.execute(
                     select(func.count(AuditEvent.id)).where(AuditEvent.name == "message.reconciled")
                 ).scalar_one()
-        finally:
-            store.close()
     print(
         f"\ncrash safety on {backend}: {trials} trials, {trials} SIGKILLs landed in {dict(landed)}; "
         f"{in_doubt} messages left in `sending` by a kill, {reconciled} reconciled; {orphans} crawl children "

@@ -11,6 +11,7 @@ import pytest
 from outreach.cli import run
 from outreach.cycle.run import run_cycle
 from outreach.settings import Settings
+from tests.conftest import World
 from testworld.fixture_site import FixtureSite
 from testworld.twilio_gateway import TwilioGateway
 
@@ -42,17 +43,17 @@ def test_adverts_found_by_a_crawl_only_run_get_their_message_in_the_next_cycle(
 
 
 def test_a_fieldworker_sets_an_adverts_language_and_the_message_follows_it(
-    world_settings: Settings, tmp_path: Path, gateway: TwilioGateway, capsys: pytest.CaptureFixture[str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from sqlalchemy import select
 
-    from outreach.store.db import Store
     from outreach.store.models import AdvertPerson, Message
 
+    settings = world.cycle_settings()
     config = tmp_path / "crawl.yaml"
-    config.write_text(world_settings.for_child(), encoding="utf-8")
+    config.write_text(settings.for_child(), encoding="utf-8")
     assert run(["crawl", "--config", str(config)]) == 0
-    store = Store(world_settings.database_url)
+    store = world.store()
     with store.session() as session:
         # An advert that is its person's only one, so the cycle answers exactly this advert.
         counts: dict[int, list[int]] = {}
@@ -63,8 +64,7 @@ def test_a_fieldworker_sets_an_adverts_language_and_the_message_follows_it(
     assert run(["advert", "language", str(advert_id), "pl", "--config", str(config)]) == 2  # no reason
     args = ["--reason", "Polish, the detector said otherwise", "--config", str(config)]
     assert run(["advert", "language", str(advert_id), "pl", *args]) == 0
-    run_cycle(world_settings, actor="alice")
+    run_cycle(settings, actor="alice")
     with store.session() as session:
         message = session.execute(select(Message).where(Message.advert_id == advert_id)).scalar_one()
     assert (message.language, message.language_rule) == ("pl", "override")
-    store.close()

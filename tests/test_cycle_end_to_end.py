@@ -41,14 +41,10 @@ def test_it_messages_exactly_the_eligible_persons_once_in_their_language(
         body = messages[0].body
         assert world_settings.organisation.name in body and "STOP" in body
 
-    store = Store(world_settings.database_url)
-    try:
-        with store.session() as session:
-            states = dict(session.execute(select(Message.status, func.count()).group_by(Message.status)).all())
-            assert states == {"delivered": len(expected)}
-            assert audit.verify(session) == []
-    finally:
-        store.close()
+    with Store(world_settings.database_url) as store, store.session() as session:
+        states = dict(session.execute(select(Message.status, func.count()).group_by(Message.status)).all())
+        assert states == {"delivered": len(expected)}
+        assert audit.verify(session) == []
 
 
 def test_a_second_cycle_sends_nothing(world_settings: Settings, gateway: TwilioGateway) -> None:

@@ -64,9 +64,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             from outreach.store.db import upgrade
 
             upgrade(settings.database_url)
-            store = Store(settings.database_url)
-            add_users(store)
-            with UvicornThread(create_app(settings), port) as server, sync_playwright() as playwright:
+            with (
+                Store(settings.database_url) as store,
+                UvicornThread(create_app(settings), port) as server,
+                sync_playwright() as playwright,
+            ):
+                add_users(store)
                 seeded = seed(settings, store, inbound_url=f"{server.url}/twilio/inbound", gateway=gateway)
                 gateway.wait_for_callbacks()
                 browser = playwright.chromium.launch(
@@ -76,7 +79,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                     yield Site(server.url, settings, store, gateway, seeded, browser)
                 finally:
                     browser.close()
-                    store.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, update
@@ -21,6 +20,7 @@ from outreach.store.models import Advert, AuditEvent, LoginFailure, Message, Opt
 from outreach.store.types import utcnow
 from outreach.web.app import create_app
 from outreach.web.dashboard.core import SESSION_COOKIE
+from tests.conftest import World
 from tests.dashboard_world import (
     PASSWORDS,
     XSS_REPLY,
@@ -34,11 +34,10 @@ from tests.dashboard_world import (
     seed,
 )
 from tests.messaging_world import audit_count, messaging_settings
-from testworld.twilio_gateway import TwilioGateway
 
 
 @dataclass
-class World:
+class Dashboard:
     store: Store
     vault: PhoneVault
     seeded: Seeded
@@ -46,15 +45,15 @@ class World:
 
 
 @pytest.fixture
-def world(database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway) -> Iterator[World]:
-    gateway.callbacks = "none"
-    settings = messaging_settings(database_url, keys, tmp_path, gateway, web={"public_url": "https://testserver"})
-    store = Store(settings.database_url)
+def dashboard(world: World) -> Iterator[Dashboard]:
+    """The dashboard's test world (tests/dashboard_world.py) behind a TestClient."""
+    world.gateway.callbacks = "none"
+    settings = messaging_settings(world, web={"public_url": "https://testserver"})
+    store = world.store()
     add_users(store)
     seeded = seed(settings, store)
     with client_for(create_app(settings)) as client:
-        yield World(store, PhoneVault.from_settings(settings), seeded, client)
-    store.close()
+        yield Dashboard(store, PhoneVault.from_settings(settings), seeded, client)
 
 
 def _count(store: Store, model: type, *where: object) -> int:
@@ -73,127 +72,131 @@ def _path(template: str, seeded: Seeded) -> str:
     return template.format(advert=seeded.xss_advert_id, person=seeded.replier_id)
 
 
-def test_it_sends_anonymous_visitors_to_the_log_in_page_and_refuses_their_forms(world: World) -> None:
+def test_it_sends_anonymous_visitors_to_the_log_in_page_and_refuses_their_forms(dashboard: Dashboard) -> None:
     for template in PAGES + SUPERVISOR_PAGES:
-        response = world.client.get(_path(template, world.seeded))
+        response = dashboard.client.get(_path(template, dashboard.seeded))
         assert response.status_code == 303 and response.headers["location"] == "/login", template
     for template in ACTIONS + SUPERVISOR_ACTIONS:
-        response = world.client.post(_path(template, world.seeded), data={"csrf": "x", "reason": "r", "body": "b"})
-        assert response.status_code == 403, template
-    assert _count(world.store, OptOut) == 0
-
-
-def test_a_fieldworker_gets_403_on_supervisor_pages_and_actions_and_nothing_changes(world: World) -> None:
-    assert log_in(world.client, "alice").status_code == 303
-    for template in PAGES:
-        assert world.client.get(_path(template, world.seeded)).status_code == 200, template
-    for template in SUPERVISOR_PAGES:
-        assert world.client.get(_path(template, world.seeded)).status_code == 403, template
-    csrf = page_csrf(world.client)
-    events = _count(world.store, AuditEvent)
-    for template in SUPERVISOR_ACTIONS:
-        response = world.client.post(
-            _path(template, world.seeded),
-            data={"csrf": csrf, "reason": "test", "number": world.seeded.numbers[1], "kind": "block", "stop": "1"},
+        response = dashboard.client.post(
+            _path(template, dashboard.seeded), data={"csrf": "x", "reason": "r", "body": "b"}
         )
         assert response.status_code == 403, template
-        assert world.seeded.numbers[1] not in response.text
-    assert _count(world.store, OptOut) == 0
-    assert _count(world.store, AuditEvent) == events
+    assert _count(dashboard.store, OptOut) == 0
+
+
+def test_a_fieldworker_gets_403_on_supervisor_pages_and_actions_and_nothing_changes(dashboard: Dashboard) -> None:
+    assert log_in(dashboard.client, "alice").status_code == 303
+    for template in PAGES:
+        assert dashboard.client.get(_path(template, dashboard.seeded)).status_code == 200, template
+    for template in SUPERVISOR_PAGES:
+        assert dashboard.client.get(_path(template, dashboard.seeded)).status_code == 403, template
+    csrf = page_csrf(dashboard.client)
+    events = _count(dashboard.store, AuditEvent)
+    for template in SUPERVISOR_ACTIONS:
+        response = dashboard.client.post(
+            _path(template, dashboard.seeded),
+            data={"csrf": csrf, "reason": "test", "number": dashboard.seeded.numbers[1], "kind": "block", "stop": "1"},
+        )
+        assert response.status_code == 403, template
+        assert dashboard.seeded.numbers[1] not in response.text
+    assert _count(dashboard.store, OptOut) == 0
+    assert _count(dashboard.store, AuditEvent) == events
     # The supervisor may.
-    world.client.cookies.clear()
-    log_in(world.client, "bob")
+    dashboard.client.cookies.clear()
+    log_in(dashboard.client, "bob")
     for template in PAGES + SUPERVISOR_PAGES:
-        assert world.client.get(_path(template, world.seeded)).status_code == 200, template
+        assert dashboard.client.get(_path(template, dashboard.seeded)).status_code == 200, template
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong-token"])
-def test_a_form_without_the_right_csrf_token_gets_403_and_changes_nothing(world: World, token: str | None) -> None:
-    log_in(world.client, "bob")
-    events = _count(world.store, AuditEvent)
-    replies = _count(world.store, Message, Message.direction == "out")
-    person = _path("{person}", world.seeded)
+def test_a_form_without_the_right_csrf_token_gets_403_and_changes_nothing(
+    dashboard: Dashboard, token: str | None
+) -> None:
+    log_in(dashboard.client, "bob")
+    events = _count(dashboard.store, AuditEvent)
+    replies = _count(dashboard.store, Message, Message.direction == "out")
+    person = _path("{person}", dashboard.seeded)
     for path, data in [
         (f"/persons/{person}/reveal", {}),
         (f"/persons/{person}/block", {"reason": "csrf test"}),
         (f"/inbox/{person}/reply", {"body": "Hoi, Demo Outreach hier."}),
         (f"/inbox/{person}/handled", {}),
-        ("/stops/add", {"number": world.seeded.numbers[2], "kind": "block", "reason": "csrf test"}),
-        ("/log", {"number": world.seeded.numbers[2]}),
+        ("/stops/add", {"number": dashboard.seeded.numbers[2], "kind": "block", "reason": "csrf test"}),
+        ("/log", {"number": dashboard.seeded.numbers[2]}),
         ("/logout", {}),
     ]:
         if token is not None:
             data = {**data, "csrf": token}
-        response = world.client.post(path, data=data)
+        response = dashboard.client.post(path, data=data)
         assert response.status_code == 403, path
-        assert world.seeded.numbers[0] not in response.text and world.seeded.numbers[2] not in response.text
-    assert _count(world.store, OptOut) == 0
-    assert _count(world.store, AuditEvent) == events
-    assert _count(world.store, Message, Message.direction == "out") == replies
-    with world.store.session() as session:
-        assert session.get(Person, world.seeded.replier_id).needs_fieldworker_since is not None  # type: ignore[union-attr]
-    assert world.client.get("/log").status_code == 200  # still logged in: logout without a token did nothing
+        assert dashboard.seeded.numbers[0] not in response.text and dashboard.seeded.numbers[2] not in response.text
+    assert _count(dashboard.store, OptOut) == 0
+    assert _count(dashboard.store, AuditEvent) == events
+    assert _count(dashboard.store, Message, Message.direction == "out") == replies
+    with dashboard.store.session() as session:
+        assert session.get(Person, dashboard.seeded.replier_id).needs_fieldworker_since is not None  # type: ignore[union-attr]
+    assert dashboard.client.get("/log").status_code == 200  # still logged in: logout without a token did nothing
 
 
-def test_the_log_in_form_needs_its_own_token(world: World) -> None:
-    world.client.get("/login")
-    response = world.client.post("/login", data={"csrf": "forged", "name": "bob", "password": PASSWORDS["bob"]})
+def test_the_log_in_form_needs_its_own_token(dashboard: Dashboard) -> None:
+    dashboard.client.get("/login")
+    response = dashboard.client.post("/login", data={"csrf": "forged", "name": "bob", "password": PASSWORDS["bob"]})
     assert response.status_code == 403
     assert SESSION_COOKIE not in response.cookies
-    assert _count(world.store, WebSession) == 0
+    assert _count(dashboard.store, WebSession) == 0
 
 
-def test_a_session_is_a_secure_http_only_strict_cookie_whose_token_is_stored_only_hashed(world: World) -> None:
-    response = log_in(world.client, "bob")
+def test_a_session_is_a_secure_http_only_strict_cookie_whose_token_is_stored_only_hashed(dashboard: Dashboard) -> None:
+    response = log_in(dashboard.client, "bob")
     assert response.status_code == 303
     cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
     flags = {part.strip().lower() for part in cookie.split(";")}
     assert {"secure", "httponly", "samesite=strict"} <= flags
     token = cookie.split(";")[0].split("=", 1)[1]
-    with world.store.session() as session:
+    with dashboard.store.session() as session:
         stored = session.execute(select(WebSession.token_hash)).scalars().all()
         user = session.execute(select(User).where(User.name == "bob")).scalar_one()
     assert stored == [hash_token(token)] and token not in stored
     assert user.password_hash.startswith("$argon2id$") and PASSWORDS["bob"] not in user.password_hash
     # Log out: the session is gone from the database; the old cookie no longer works.
-    assert world.client.post("/logout", data={"csrf": page_csrf(world.client)}).status_code == 303
-    assert _count(world.store, WebSession) == 0
-    world.client.cookies.set(SESSION_COOKIE, token)
-    assert world.client.get("/log").status_code == 303
+    assert dashboard.client.post("/logout", data={"csrf": page_csrf(dashboard.client)}).status_code == 303
+    assert _count(dashboard.store, WebSession) == 0
+    dashboard.client.cookies.set(SESSION_COOKIE, token)
+    assert dashboard.client.get("/log").status_code == 303
 
 
-def test_an_expired_or_idle_session_is_refused(world: World) -> None:
-    log_in(world.client, "alice")
-    assert world.client.get("/log").status_code == 200
-    with world.store.session() as session:
+def test_an_expired_or_idle_session_is_refused(dashboard: Dashboard) -> None:
+    log_in(dashboard.client, "alice")
+    assert dashboard.client.get("/log").status_code == 200
+    with dashboard.store.session() as session:
         session.execute(update(WebSession).values(last_seen_at=utcnow() - timedelta(hours=2)))
-    assert world.client.get("/log").status_code == 303
-    log_in(world.client, "alice")
-    with world.store.session() as session:
+    assert dashboard.client.get("/log").status_code == 303
+    log_in(dashboard.client, "alice")
+    with dashboard.store.session() as session:
         session.execute(update(WebSession).values(expires_at=utcnow() - timedelta(seconds=1)))
-    assert world.client.get("/log").status_code == 303
+    assert dashboard.client.get("/log").status_code == 303
 
 
-def test_log_in_attempts_are_limited_per_user_and_per_client(world: World) -> None:
+def test_log_in_attempts_are_limited_per_user_and_per_client(dashboard: Dashboard) -> None:
     for _ in range(5):
-        assert log_in(world.client, "alice", "wrong password!").status_code == 401
+        assert log_in(dashboard.client, "alice", "wrong password!").status_code == 401
     # Even the right password is refused now, without being checked.
-    assert log_in(world.client, "alice").status_code == 429
-    assert _count(world.store, WebSession) == 0
+    assert log_in(dashboard.client, "alice").status_code == 429
+    assert _count(dashboard.store, WebSession) == 0
     # bob is not affected by alice's limit ...
-    assert log_in(world.client, "bob").status_code == 303
-    world.client.cookies.clear()
+    assert log_in(dashboard.client, "bob").status_code == 303
+    dashboard.client.cookies.clear()
     # ... until this client has failed too often under any names.
     for i in range(15):
-        assert log_in(world.client, f"guess{i}", "wrong password!").status_code == 401
-    assert log_in(world.client, "bob").status_code == 429
-    assert _count(world.store, LoginFailure) == 20
+        assert log_in(dashboard.client, f"guess{i}", "wrong password!").status_code == 401
+    assert log_in(dashboard.client, "bob").status_code == 429
+    assert _count(dashboard.store, LoginFailure) == 20
 
 
-def test_every_response_carries_the_security_headers(world: World) -> None:
-    log_in(world.client, "bob")
+def test_every_response_carries_the_security_headers(dashboard: Dashboard) -> None:
+    log_in(dashboard.client, "bob")
     for path in ["/login", "/", "/log", "/audit", "/static/style.css", "/healthz"]:
-        headers = world.client.get(path).headers
+        headers = dashboard.client.get(path).headers
         csp = headers["content-security-policy"]
         assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp, path
         assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
@@ -202,18 +205,18 @@ def test_every_response_carries_the_security_headers(world: World) -> None:
         assert headers["referrer-policy"] == "no-referrer"
 
 
-def test_pages_escape_advert_texts_and_replies_and_mask_numbers(world: World) -> None:
-    log_in(world.client, "alice")
+def test_pages_escape_advert_texts_and_replies_and_mask_numbers(dashboard: Dashboard) -> None:
+    log_in(dashboard.client, "alice")
     pages = [
-        world.client.get(f"/adverts/{world.seeded.xss_advert_id}").text,
-        world.client.get(f"/persons/{world.seeded.replier_id}").text,
-        world.client.get("/inbox").text,
-        world.client.get("/log").text,
+        dashboard.client.get(f"/adverts/{dashboard.seeded.xss_advert_id}").text,
+        dashboard.client.get(f"/persons/{dashboard.seeded.replier_id}").text,
+        dashboard.client.get("/inbox").text,
+        dashboard.client.get("/log").text,
     ]
     for html in pages:
         # No tag of the payloads survives as a tag (their text, escaped, is fine); no script at all, not even ours.
         assert "<script" not in html and "<img" not in html and "<b onmouseover" not in html and "<!--" not in html
-        for number in world.seeded.numbers:
+        for number in dashboard.seeded.numbers:
             assert number not in html and number[1:] not in html
     assert "&lt;script&gt;alert(&#34;advert&#34;)&lt;/script&gt;" in pages[0]
     assert XSS_TEXT not in pages[0] and XSS_REPLY not in pages[2]
@@ -221,134 +224,138 @@ def test_pages_escape_advert_texts_and_replies_and_mask_numbers(world: World) ->
 
 
 def test_a_supervisor_reveals_one_number_by_post_with_an_audit_event(
-    world: World, caplog: pytest.LogCaptureFixture
+    dashboard: Dashboard, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    log_in(world.client, "bob")
-    person = world.seeded.replier_id
-    assert world.seeded.numbers[0] not in world.client.get(f"/persons/{person}").text
-    before = audit_count(world.store, "numbers.revealed")
-    response = world.client.post(f"/persons/{person}/reveal", data={"csrf": page_csrf(world.client)})
+    log_in(dashboard.client, "bob")
+    person = dashboard.seeded.replier_id
+    assert dashboard.seeded.numbers[0] not in dashboard.client.get(f"/persons/{person}").text
+    before = audit_count(dashboard.store, "numbers.revealed")
+    response = dashboard.client.post(f"/persons/{person}/reveal", data={"csrf": page_csrf(dashboard.client)})
     assert response.status_code == 200
-    assert world.seeded.numbers[0] in response.text
+    assert dashboard.seeded.numbers[0] in response.text
     assert response.headers["cache-control"] == "no-store"
-    assert all(n not in response.text for n in world.seeded.numbers[1:])
-    assert audit_count(world.store, "numbers.revealed") == before + 1
-    with world.store.session() as session:
+    assert all(n not in response.text for n in dashboard.seeded.numbers[1:])
+    assert audit_count(dashboard.store, "numbers.revealed") == before + 1
+    with dashboard.store.session() as session:
         event = session.execute(select(AuditEvent).where(AuditEvent.name == "numbers.revealed")).scalar_one()
     assert event.actor == "bob" and event.fields["person_id"] == person
     # Reveal is POST only: there is no URL that shows a number.
-    assert world.client.get(f"/persons/{person}/reveal").status_code == 405
+    assert dashboard.client.get(f"/persons/{person}/reveal").status_code == 405
     # Searching by number is a POST too; neither puts a number in a log line.
-    world.client.post("/log", data={"csrf": page_csrf(world.client), "number": world.seeded.numbers[0]})
+    dashboard.client.post("/log", data={"csrf": page_csrf(dashboard.client), "number": dashboard.seeded.numbers[0]})
     assert caplog.records and not any(
         n in record.getMessage() or n[1:] in record.getMessage()
         for record in caplog.records
-        for n in world.seeded.numbers
+        for n in dashboard.seeded.numbers
     )
 
 
-def test_the_contact_log_filters_pages_searches_by_number_and_exports(world: World) -> None:
-    log_in(world.client, "alice")
-    everything = world.client.get("/log").text
+def test_the_contact_log_filters_pages_searches_by_number_and_exports(dashboard: Dashboard) -> None:
+    log_in(dashboard.client, "alice")
+    everything = dashboard.client.get("/log").text
     assert everything.count("<tr>") == 1 + 7  # header + 6 first contacts + 1 reply
-    kinky = world.client.get("/log", params={"site": "kinky"}).text
+    kinky = dashboard.client.get("/log", params={"site": "kinky"}).text
     assert kinky.count("<tr>") == 1 + 3  # a reply has no advert, so no site
     assert "rentboy" not in kinky.split("<tbody>")[1]
-    assert world.client.get("/log", params={"lang": "ro", "status": "sent"}).text.count("<tr>") == 1 + 3
-    assert world.client.get("/log", params={"region": "utrecht"}).text.count("<tr>") == 1 + 2
-    assert world.client.get("/log", params={"advert": "ad-3"}).text.count("<tr>") == 1 + 1
-    assert world.client.get("/log", params={"status": "bogus"}).status_code == 400
-    assert world.client.get("/log", params={"from": "2026-13-01"}).status_code == 400
-    tomorrow = world.client.get("/log", params={"from": "2999-01-01"}).text
+    assert dashboard.client.get("/log", params={"lang": "ro", "status": "sent"}).text.count("<tr>") == 1 + 3
+    assert dashboard.client.get("/log", params={"region": "utrecht"}).text.count("<tr>") == 1 + 2
+    assert dashboard.client.get("/log", params={"advert": "ad-3"}).text.count("<tr>") == 1 + 1
+    assert dashboard.client.get("/log", params={"status": "bogus"}).status_code == 400
+    assert dashboard.client.get("/log", params={"from": "2026-13-01"}).status_code == 400
+    tomorrow = dashboard.client.get("/log", params={"from": "2999-01-01"}).text
     assert "No messages match." in tomorrow
     # Search by number: POST, the number in no URL; the page shows only the masked number.
-    csrf = page_csrf(world.client)
-    number = world.seeded.numbers[3]
-    found = world.client.post("/log", data={"csrf": csrf, "number": "06" + number[4:]})
+    csrf = page_csrf(dashboard.client)
+    number = dashboard.seeded.numbers[3]
+    found = dashboard.client.post("/log", data={"csrf": csrf, "number": "06" + number[4:]})
     assert found.status_code == 200 and number not in found.text
-    assert found.text.count("<tr>") == 1 + 1 and f"/persons/{world.seeded.person_ids[3]}" in found.text
+    assert found.text.count("<tr>") == 1 + 1 and f"/persons/{dashboard.seeded.person_ids[3]}" in found.text
     # CSV of the filtered view, numbers masked.
-    export = world.client.get("/log.csv", params={"site": "rentboy"})
+    export = dashboard.client.get("/log.csv", params={"site": "rentboy"})
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     lines = export.text.strip().splitlines()
     assert lines[0].startswith("id,created,direction,number,site") and len(lines) == 1 + 3
     assert all(",rentboy," in line for line in lines[1:])
-    assert all(n not in export.text for n in world.seeded.numbers) and "•" in export.text
+    assert all(n not in export.text for n in dashboard.seeded.numbers) and "•" in export.text
 
 
-def test_pages_are_split_at_fifty_messages(world: World) -> None:
-    vault = world.vault
-    with world.store.session() as session:
-        pid = world.seeded.person_ids[1]
+def test_pages_are_split_at_fifty_messages(dashboard: Dashboard) -> None:
+    vault = dashboard.vault
+    with dashboard.store.session() as session:
+        pid = dashboard.seeded.person_ids[1]
         for _ in range(60):
             session.add(Message(person_id=pid, body="x", language="nl", status="delivered"))
     del vault
-    log_in(world.client, "alice")
-    first = world.client.get("/log")
+    log_in(dashboard.client, "alice")
+    first = dashboard.client.get("/log")
     assert first.text.count("<tr>") == 1 + 50 and 'id="next"' in first.text and 'id="previous"' not in first.text
-    second = world.client.get("/log", params={"page": "2"})
+    second = dashboard.client.get("/log", params={"page": "2"})
     assert second.text.count("<tr>") == 1 + 17 and 'id="previous"' in second.text and 'id="next"' not in second.text
 
 
-def test_a_fieldworker_answers_a_reply_and_marks_it_handled(world: World) -> None:
-    log_in(world.client, "alice")
-    person = world.seeded.replier_id
-    inbox = world.client.get("/inbox").text
+def test_a_fieldworker_answers_a_reply_and_marks_it_handled(dashboard: Dashboard) -> None:
+    log_in(dashboard.client, "alice")
+    person = dashboard.seeded.replier_id
+    inbox = dashboard.client.get("/inbox").text
     assert f"conversation-{person}" in inbox
     csrf = csrf_of(inbox)
-    empty = world.client.post(f"/inbox/{person}/reply", data={"csrf": csrf, "body": "  "})
+    empty = dashboard.client.post(f"/inbox/{person}/reply", data={"csrf": csrf, "body": "  "})
     assert empty.status_code == 400
-    answer = world.client.post(f"/inbox/{person}/reply", data={"csrf": csrf, "body": "Hoi! Bel ons gerust."})
+    answer = dashboard.client.post(f"/inbox/{person}/reply", data={"csrf": csrf, "body": "Hoi! Bel ons gerust."})
     assert answer.status_code == 303
-    with world.store.session() as session:
+    with dashboard.store.session() as session:
         reply = session.execute(select(Message).where(Message.kind == "reply", Message.direction == "out")).scalar_one()
         assert reply.person_id == person and reply.fieldworker == "alice" and reply.status == "queued"
-    assert f"conversation-{person}" not in world.client.get("/inbox").text
+    assert f"conversation-{person}" not in dashboard.client.get("/inbox").text
     # A blocked person cannot be answered.
-    other = world.seeded.person_ids[2]
-    assert world.client.post(f"/persons/{other}/block", data={"csrf": csrf, "reason": "asked"}).status_code == 303
-    refused = world.client.post(f"/inbox/{other}/reply", data={"csrf": csrf, "body": "Hoi"})
+    other = dashboard.seeded.person_ids[2]
+    assert dashboard.client.post(f"/persons/{other}/block", data={"csrf": csrf, "reason": "asked"}).status_code == 303
+    refused = dashboard.client.post(f"/inbox/{other}/reply", data={"csrf": csrf, "body": "Hoi"})
     assert refused.status_code == 400 and "blocked" in refused.text
 
 
-def test_a_supervisor_adds_and_removes_blocks_and_opt_outs_with_a_reason(world: World) -> None:
-    log_in(world.client, "bob")
-    csrf = page_csrf(world.client, "/stops")
-    number = world.seeded.numbers[4]
-    assert world.client.post("/stops/add", data={"csrf": csrf, "number": number, "kind": "block"}).status_code == 400
-    added = world.client.post(
+def test_a_supervisor_adds_and_removes_blocks_and_opt_outs_with_a_reason(dashboard: Dashboard) -> None:
+    log_in(dashboard.client, "bob")
+    csrf = page_csrf(dashboard.client, "/stops")
+    number = dashboard.seeded.numbers[4]
+    assert (
+        dashboard.client.post("/stops/add", data={"csrf": csrf, "number": number, "kind": "block"}).status_code == 400
+    )
+    added = dashboard.client.post(
         "/stops/add", data={"csrf": csrf, "number": number, "kind": "block", "reason": "asked by phone"}
     )
     assert added.status_code == 303
-    world.client.post("/stops/add", data={"csrf": csrf, "number": "0612", "kind": "opt_out", "reason": "x"})
-    with world.store.session() as session:
+    dashboard.client.post("/stops/add", data={"csrf": csrf, "number": "0612", "kind": "opt_out", "reason": "x"})
+    with dashboard.store.session() as session:
         stops = session.execute(select(OptOut)).scalars().all()
         assert [(s.kind, s.source, s.actor, s.person_key) for s in stops] == [
-            ("block", "dashboard", "bob", world.vault.key(number))
+            ("block", "dashboard", "bob", dashboard.vault.key(number))
         ]
         stop_id = stops[0].id
-    listing = world.client.get("/stops").text
+    listing = dashboard.client.get("/stops").text
     assert "asked by phone" in listing and number not in listing
-    assert world.client.post("/stops/remove", data={"csrf": csrf, "stop": str(stop_id)}).status_code == 400
-    removed = world.client.post("/stops/remove", data={"csrf": csrf, "stop": str(stop_id), "reason": "wrong number"})
+    assert dashboard.client.post("/stops/remove", data={"csrf": csrf, "stop": str(stop_id)}).status_code == 400
+    removed = dashboard.client.post(
+        "/stops/remove", data={"csrf": csrf, "stop": str(stop_id), "reason": "wrong number"}
+    )
     assert removed.status_code == 303
-    assert _count(world.store, OptOut) == 0
-    assert audit_count(world.store, "person.un_block") == 1
+    assert _count(dashboard.store, OptOut) == 0
+    assert audit_count(dashboard.store, "person.un_block") == 1
 
 
-def test_the_audit_page_says_whether_the_chain_verifies(world: World) -> None:
-    log_in(world.client, "bob")
-    assert "The chain verifies" in world.client.get("/audit").text
-    with world.store.session() as session:
+def test_the_audit_page_says_whether_the_chain_verifies(dashboard: Dashboard) -> None:
+    log_in(dashboard.client, "bob")
+    assert "The chain verifies" in dashboard.client.get("/audit").text
+    with dashboard.store.session() as session:
         session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="mallory"))
-    page = world.client.get("/audit").text
+    page = dashboard.client.get("/audit").text
     assert "does NOT verify" in page and "event 2: content was edited" in page
 
 
-def test_the_overview_counts_what_happened(world: World) -> None:
-    log_in(world.client, "alice")
-    html = world.client.get("/").text
+def test_the_overview_counts_what_happened(dashboard: Dashboard) -> None:
+    log_in(dashboard.client, "alice")
+    html = dashboard.client.get("/").text
     today = html.split("<tbody>")[1]
     assert "<tr><th>Adverts found</th><td>6</td><td>6</td><td>6</td></tr>" in today
     assert "<tr><th>Persons contacted</th><td>6</td>" in today
@@ -358,15 +365,15 @@ def test_the_overview_counts_what_happened(world: World) -> None:
     assert "<td>kinky</td><td>3</td>" in html and "<td>Utrecht</td><td>2</td>" in html
 
 
-def test_the_csv_export_keeps_formulas_from_ad_sites_as_text(world: World) -> None:
+def test_the_csv_export_keeps_formulas_from_ad_sites_as_text(dashboard: Dashboard) -> None:
     from messaging.outbox.enqueue import queue_message
     from outreach.store.adverts import FoundAdvert, FoundPhone, save_advert, site_id
 
     number = "+31615559999"
-    with world.store.session() as session:
+    with dashboard.store.session() as session:
         saved = save_advert(
             session,
-            world.vault,
+            dashboard.vault,
             FoundAdvert(
                 site="kinky",
                 site_ad_id='=HYPERLINK("http://evil.invalid","x")',
@@ -383,23 +390,21 @@ def test_the_csv_export_keeps_formulas_from_ad_sites_as_text(world: World) -> No
             utcnow(),
             site_id(session, "kinky"),
         )
-        pid = session.execute(select(Person.id).where(Person.key == world.vault.key(number))).scalar_one()
+        pid = session.execute(select(Person.id).where(Person.key == dashboard.vault.key(number))).scalar_one()
         queue_message(session, actor="cycle", now=utcnow(), person_id=pid, advert_id=saved.advert_id, body="x")
-    log_in(world.client, "alice")
-    export = world.client.get("/log.csv", params={"region": "@SUM(1+1)"}).text
+    log_in(dashboard.client, "alice")
+    export = dashboard.client.get("/log.csv", params={"region": "@SUM(1+1)"}).text
     [_header, row] = export.strip().splitlines()
     assert "'=HYPERLINK(" in row and ",'@SUM(1+1)," in row
     assert ",=HYPERLINK" not in row and ",@SUM" not in row
 
 
-def test_with_several_organisations_a_member_sees_only_their_own_organisation(
-    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
-) -> None:
+def test_with_several_organisations_a_member_sees_only_their_own_organisation(world: World) -> None:
     """alice is a member of Rotterdam's organisation: its messages only, in the log and the overview; bob, an
     umbrella supervisor, sees everything."""
-    gateway.callbacks = "none"
-    settings = messaging_settings(database_url, keys, tmp_path, gateway, web={"public_url": "https://testserver"})
-    store = Store(settings.database_url)
+    world.gateway.callbacks = "none"
+    settings = messaging_settings(world, web={"public_url": "https://testserver"})
+    store = world.store()
     add_users(store)
     seeded = seed(settings, store)  # adverts in Amsterdam, Rotterdam, Utrecht (two each), one message per person
     with store.session() as session:
@@ -436,7 +441,6 @@ def test_with_several_organisations_a_member_sees_only_their_own_organisation(
         umbrella = client.get("/").text
         assert client.get(f"/persons/{seeded.replier_id}").status_code == 200
         assert f"/inbox/{seeded.replier_id}/reply" in client.get("/inbox").text
-    store.close()
     table = log.split("<tbody>")[1].split("</tbody>")[0]
     assert table.count("<tr") == 2 and "Rotterdam" in table and "Utrecht" not in table and "Amsterdam" not in table
     assert "<tr><th>Persons contacted</th><td>2</td>" in overview

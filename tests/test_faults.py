@@ -60,8 +60,7 @@ def test_under_gateway_and_site_faults_every_eligible_person_gets_one_message_an
         countries = set(settings.mobile_countries)
         expected = site.generated.eligible(countries, [ad for ad in ads if ad.id not in broken])
         allowed = site.generated.eligible(countries)  # a broken page may still show its number
-        store = Store(settings.database_url)
-        try:
+        with Store(settings.database_url) as store:
             cycles = 0
             while cycles < MAX_CYCLES:
                 report = run_cycle(settings, actor="scheduler")
@@ -94,8 +93,6 @@ def test_under_gateway_and_site_faults_every_eligible_person_gets_one_message_an
                 served = sum(1 for request in site.requests if request.status == code)
                 recorded = sum(stats["fixture"].get(f"politeness/overloaded/{code}", 0) for stats, _ in runs)
                 assert recorded == served > 0, code
-        finally:
-            store.close()
         served_malformed = 1 + sum(1000 - fault.times for fault in malformed[1:])
         overloaded = Counter(request.status for request in site.requests if request.status in (429, 503))
     print(

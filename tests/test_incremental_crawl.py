@@ -39,12 +39,8 @@ def sqlite_settings(tmp_path: Path) -> Settings:
 
 
 def _adverts(settings: Settings) -> dict[str, Advert]:
-    store = Store(settings.database_url)
-    try:
-        with store.session() as session:
-            return {advert.site_ad_id: advert for advert in session.execute(select(Advert)).scalars()}
-    finally:
-        store.close()
+    with Store(settings.database_url) as store, store.session() as session:
+        return {advert.site_ad_id: advert for advert in session.execute(select(Advert)).scalars()}
 
 
 def test_a_recrawl_of_an_unchanged_site_reads_one_listing_page_and_no_detail_page(
@@ -144,12 +140,8 @@ def test_each_crawl_run_records_requests_statuses_adverts_and_duration(
     site.write_site_file(tmp_path / "sites", rate_limit=FAST)
     crawled = crawl(sqlite_settings)
 
-    store = Store(sqlite_settings.database_url)
-    try:
-        with store.session() as session:
-            summary = run_summary(session, crawled.outcome.run_id)
-    finally:
-        store.close()
+    with Store(sqlite_settings.database_url) as store, store.session() as session:
+        summary = run_summary(session, crawled.outcome.run_id)
     assert summary is not None and summary.duration_seconds is not None
     [fixture] = summary.sites
     assert fixture.finish_reason == "finished"
@@ -180,10 +172,6 @@ def test_it_flags_a_site_whose_markup_changed(
     assert [f.split(":")[0] for f in second.site["markup_flags"]] == [flag]
     assert second.site["health"] == health
     assert [problem["reason"] for problem in second.site["problems"]] == [reason]
-    store = Store(sqlite_settings.database_url)
-    try:
-        with store.session() as session:
-            warnings = site_warnings(session)
-    finally:
-        store.close()
+    with Store(sqlite_settings.database_url) as store, store.session() as session:
+        warnings = site_warnings(session)
     assert [w.split(":")[0] for w in warnings["fixture"]] == [health]

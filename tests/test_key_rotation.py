@@ -12,17 +12,14 @@ from outreach.cli import run
 from outreach.crypto import PhoneVault, new_keys
 from outreach.errors import ConfigError
 from outreach.people.inbound import Inbound, receive
-from outreach.store.db import Store
 from outreach.store.models import Message, Person
+from tests.conftest import World
 from tests.messaging_world import messaging_settings, numbers, queue
-from testworld.twilio_gateway import TwilioGateway
 
 
-def test_rotation_re_encrypts_everything_under_the_new_key(
-    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
-) -> None:
-    settings = messaging_settings(database_url, keys, tmp_path, gateway)
-    store, old = Store(settings.database_url), PhoneVault.from_settings(settings)
+def test_rotation_re_encrypts_everything_under_the_new_key(world: World, tmp_path: Path) -> None:
+    settings = messaging_settings(world)
+    store, old = world.store(), PhoneVault.from_settings(settings)
     people = numbers(3)
     for number in people:
         queue(store, old, number)
@@ -33,21 +30,20 @@ def test_rotation_re_encrypts_everything_under_the_new_key(
     config.write_text(
         yaml.safe_dump(
             {
-                "database_url": database_url,
-                "hmac_key": keys["hmac_key"],
+                "database_url": world.database_url,
+                "hmac_key": world.keys["hmac_key"],
                 "fernet_key": new_key,
-                "fernet_previous_keys": [keys["fernet_key"]],
+                "fernet_previous_keys": [world.keys["fernet_key"]],
             }
         ),
         encoding="utf-8",
     )
     assert run(["keys", "rotate", "--config", str(config)]) == 0
-    only_new = PhoneVault(keys["hmac_key"], new_key)
+    only_new = PhoneVault(world.keys["hmac_key"], new_key)
     with store.session() as session:
         stored = list(session.execute(select(Person.phone_encrypted).order_by(Person.id)).scalars())
         reply = session.execute(select(Message.body).where(Message.direction == "in")).scalar_one()
     assert [only_new.decrypt(token) for token in stored] == people
     assert only_new.decrypt(reply) == "Hoi, wanneer is het spreekuur?"
     with pytest.raises(ConfigError, match="wrong key"):
-        PhoneVault(keys["hmac_key"], keys["fernet_key"]).decrypt(stored[0])
-    store.close()
+        PhoneVault(world.keys["hmac_key"], world.keys["fernet_key"]).decrypt(stored[0])

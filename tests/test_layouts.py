@@ -22,21 +22,17 @@ FAST = {"requests_per_second": 500, "delay_seconds": 0, "concurrency": 4}
 def _stored(settings: Settings) -> dict[str, tuple[str, str | None, str | None, set[str]]]:
     """site_ad_id -> (title, city, category, E.164 numbers)."""
     vault = PhoneVault.from_settings(settings)
-    store = Store(settings.database_url)
-    try:
-        with store.session() as session:
-            numbers: dict[int, set[str]] = defaultdict(set)
-            rows = session.execute(
-                select(AdvertPerson.advert_id, Person.phone_encrypted).join(Person, Person.id == AdvertPerson.person_id)
-            )
-            for advert_id, token in rows:
-                numbers[advert_id].add(vault.decrypt(token))
-            return {
-                ad.site_ad_id: (ad.title, ad.city, ad.category, numbers[ad.id])
-                for ad in session.execute(select(Advert)).scalars()
-            }
-    finally:
-        store.close()
+    with Store(settings.database_url) as store, store.session() as session:
+        numbers: dict[int, set[str]] = defaultdict(set)
+        rows = session.execute(
+            select(AdvertPerson.advert_id, Person.phone_encrypted).join(Person, Person.id == AdvertPerson.person_id)
+        )
+        for advert_id, token in rows:
+            numbers[advert_id].add(vault.decrypt(token))
+        return {
+            ad.site_ad_id: (ad.title, ad.city, ad.category, numbers[ad.id])
+            for ad in session.execute(select(Advert)).scalars()
+        }
 
 
 def _truth(site: FixtureSite) -> dict[str, tuple[str, str | None, str | None, set[str]]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,9 +20,10 @@ from sqlalchemy import select
 from outreach.crypto import PhoneVault
 from outreach.store.db import Store
 from outreach.store.models import Message
+from tests.conftest import World
 from tests.messaging_world import BODY, numbers, outbox_for, queue, webhook_server
 from testworld.policy import WORLD_SENDING
-from testworld.twilio_gateway import GatewayMessage, TwilioGateway
+from testworld.twilio_gateway import GatewayMessage
 
 # About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
 pytestmark = pytest.mark.postgres
@@ -35,12 +35,10 @@ def _status(store: Store, message_id: int) -> str:
 
 
 @pytest.mark.parametrize("word", ["STOPPEN", "STOP"])  # ours only, and Twilio's own keyword too
-def test_a_stop_arriving_while_the_person_is_being_sent_to_stops_every_later_message(
-    word: str, database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
-) -> None:
+def test_a_stop_arriving_while_the_person_is_being_sent_to_stops_every_later_message(word: str, world: World) -> None:
     sending = {**WORLD_SENDING, "per_second": 1}  # the default
-    with webhook_server(database_url, keys, tmp_path, gateway, sending=sending) as (settings, server):
-        store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+    with webhook_server(world, sending=sending) as (settings, server):
+        store, vault = world.store(), PhoneVault.from_settings(settings)
         people = numbers(6)
         ids = {number: queue(store, vault, number) for number in people}
         # STOP 0.3 s after the gateway accepted the previous person's message: the sender is between two sends,
@@ -51,7 +49,7 @@ def test_a_stop_arriving_while_the_person_is_being_sent_to_stops_every_later_mes
         timers: list[threading.Timer] = []
 
         def post_stop(number: str) -> None:
-            assert gateway.inbound(f"{server.url}/twilio/inbound", number, word) == 200
+            assert world.gateway.inbound(f"{server.url}/twilio/inbound", number, word) == 200
             recorded[number] = time.monotonic()
 
         def on_create(message: GatewayMessage) -> None:
@@ -61,24 +59,23 @@ def test_a_stop_arriving_while_the_person_is_being_sent_to_stops_every_later_mes
             elif message.to == accepted_then_stopped:
                 post_stop(accepted_then_stopped)
 
-        gateway.on_create = on_create
+        world.gateway.on_create = on_create
         outbox = outbox_for(settings, store)
         outbox.drain()
         for timer in timers:
             timer.join()
         outbox.drain()  # the confirmations queued by the STOPs
-        gateway.on_create = None
+        world.gateway.on_create = None
 
         assert set(recorded) == {*next_in_line.values(), accepted_then_stopped}
-        arrivals = dict(zip([id(m) for m in gateway.messages], gateway.arrivals, strict=True))
+        arrivals = dict(zip([id(m) for m in world.gateway.messages], world.gateway.arrivals, strict=True))
         for number, stopped_at in recorded.items():
-            later = [m.body for m in gateway.sent_to().get(number, []) if arrivals[id(m)] > stopped_at]
+            later = [m.body for m in world.gateway.sent_to().get(number, []) if arrivals[id(m)] > stopped_at]
             assert BODY not in later, f"a first contact reached {number} after its opt-out was recorded"
             assert len(later) <= 1  # at most the confirmation
         for number in next_in_line.values():
-            assert BODY not in [m.body for m in gateway.sent_to().get(number, [])]
+            assert BODY not in [m.body for m in world.gateway.sent_to().get(number, [])]
             assert _status(store, ids[number]) in ("cancelled", "failed")  # failed: Twilio's own 21610
         assert _status(store, ids[accepted_then_stopped]) in ("sent", "delivered")  # it did go, before the STOP
         for number in set(people) - set(recorded):
-            assert [m.body for m in gateway.sent_to()[number]] == [BODY]
-        store.close()
+            assert [m.body for m in world.gateway.sent_to()[number]] == [BODY]

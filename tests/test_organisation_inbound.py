@@ -3,25 +3,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select
 
 from outreach.crypto import PhoneVault
-from outreach.store.db import Store
 from outreach.store.models import Message
+from tests.conftest import World
 from tests.messaging_world import numbers, outbox_for, queue, webhook_server
 from tests.test_organisations import ROTTERDAM, THE_HAGUE
-from testworld.twilio_gateway import TwilioGateway
 
 
-def test_a_message_to_an_organisations_number_is_routed_to_it_and_otherwise_to_who_wrote_last(
-    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
-) -> None:
-    with webhook_server(
-        database_url, keys, tmp_path, gateway, organisations=[ROTTERDAM, THE_HAGUE], language={"detector": "py3langid"}
-    ) as (settings, server):
-        store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+def test_a_message_to_an_organisations_number_is_routed_to_it_and_otherwise_to_who_wrote_last(world: World) -> None:
+    both = [ROTTERDAM, THE_HAGUE]
+    with webhook_server(world, organisations=both, language={"detector": "py3langid"}) as (settings, server):
+        store, vault = world.store(), PhoneVault.from_settings(settings)
         url = f"{server.url}/twilio/inbound"
         replier, stopper, shared, whatsapp = numbers(4)
         for index, number in enumerate((replier, stopper, shared, whatsapp)):
@@ -29,10 +23,10 @@ def test_a_message_to_an_organisations_number_is_routed_to_it_and_otherwise_to_w
             queue(store, vault, number, status="sent", organisation="rotterdam", provider_sid=f"SM{index:032d}")
         hague = str(THE_HAGUE["from_number"])
 
-        assert gateway.inbound(url, replier, "Hoi, wie is dit?", to=hague) == 200
-        assert gateway.inbound(url, stopper, "STOPPEN", to=hague) == 200  # our keyword: we confirm it ourselves
-        assert gateway.inbound(url, shared, "Wie is dit?") == 200  # to the account's shared number
-        assert gateway.inbound(url, whatsapp, "Hallo", whatsapp=True, to=hague) == 200
+        assert world.gateway.inbound(url, replier, "Hoi, wie is dit?", to=hague) == 200
+        assert world.gateway.inbound(url, stopper, "STOPPEN", to=hague) == 200  # our keyword: we confirm it ourselves
+        assert world.gateway.inbound(url, shared, "Wie is dit?") == 200  # to the account's shared number
+        assert world.gateway.inbound(url, whatsapp, "Hallo", whatsapp=True, to=hague) == 200
 
         with store.session() as session:
             routed = [
@@ -48,5 +42,4 @@ def test_a_message_to_an_organisations_number_is_routed_to_it_and_otherwise_to_w
         # The confirmation comes from the organisation the person wrote to, signed and sent as that one.
         assert confirmation[0] == "den-haag" and str(THE_HAGUE["name"]) in confirmation[1]
         outbox_for(settings, store).drain()
-        assert [m.from_ for m in gateway.sent_to()[stopper]] == [hague]
-        store.close()
+        assert [m.from_ for m in world.gateway.sent_to()[stopper]] == [hague]

@@ -14,7 +14,7 @@ from outreach.crypto import PhoneVault
 from outreach.store.db import Store, upgrade
 from outreach.store.models import AuditEvent, HeldAdvert, Message
 from outreach.store.types import utcnow
-from tests.conftest import make_settings
+from tests.conftest import World
 from tests.messaging_world import config_file
 from tests.targeting_world import make_advert, number
 from tests.test_organisations import ROTTERDAM, THE_HAGUE
@@ -22,21 +22,17 @@ from tests.test_review import HOLD, _cycle_selection, _held_id
 
 
 def test_a_member_reviews_only_their_own_organisations_held_adverts(
-    database_url: str, keys: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = make_settings(
-        database_url,
-        keys,
-        tmp_path,
+    settings = world.settings(
         targeting={"keywords": {"hold": ["17 jaar"]}},
         language={"detector": "py3langid"},
         organisations=[ROTTERDAM, THE_HAGUE],
         umbrella_supervisors=["bob"],
     )
-    upgrade(database_url)
+    upgrade(world.database_url)
     vault = PhoneVault.from_settings(settings)
-    store = Store(settings.database_url)
-    try:
+    with Store(settings.database_url) as store:
         with store.session() as session:
             # Written as advertisers write them: a district of Rotterdam, a part of The Hague.
             rotterdam = make_advert(session, vault, utcnow(), phone=number(1), city="Rotterdam-Zuid", text=HOLD)
@@ -79,5 +75,3 @@ def test_a_member_reviews_only_their_own_organisations_held_adverts(
             statuses = dict(session.execute(select(HeldAdvert.id, HeldAdvert.status)).all())
         assert queued == [(rotterdam.person_id, "rotterdam")]
         assert statuses == {rotterdam_id: "approved", hague_id: "rejected"}
-    finally:
-        store.close()

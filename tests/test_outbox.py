@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,8 +17,7 @@ from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store
 from outreach.store.models import Message, OptOut
 from outreach.store.types import utcnow
-from tests.conftest import make_settings
-from testworld.twilio_gateway import TwilioGateway
+from tests.conftest import World
 
 # About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
 pytestmark = pytest.mark.postgres
@@ -28,16 +26,11 @@ NUMBER = "+31612345678"
 
 
 @pytest.fixture
-def settings(database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway) -> Settings:
+def settings(world: World) -> Settings:
     from outreach.store.db import upgrade
 
-    settings = make_settings(
-        database_url,
-        keys,
-        tmp_path,
-        twilio=gateway.twilio_settings(),
-    )
-    upgrade(database_url)
+    settings = world.settings(twilio=world.gateway.twilio_settings())
+    upgrade(world.database_url)
     return settings
 
 
@@ -57,8 +50,8 @@ def _queue(store: Store, vault: PhoneVault, status: str = "queued", claimed_ago:
         return message.id
 
 
-def _outbox(settings: Settings) -> tuple[Outbox, Store, PhoneVault]:
-    store = Store(settings.database_url)
+def _outbox(world: World, settings: Settings) -> tuple[Outbox, Store, PhoneVault]:
+    store = world.store()
     return make_outbox(settings, store, "alice", optouts, dry_run=False), store, PhoneVault.from_settings(settings)
 
 
@@ -67,23 +60,18 @@ def _status(store: Store, message_id: int) -> str:
         return session.execute(select(Message.status).where(Message.id == message_id)).scalar_one()
 
 
-def test_it_never_messages_an_opted_out_person_even_when_already_queued(
-    settings: Settings, gateway: TwilioGateway
-) -> None:
-    outbox, store, vault = _outbox(settings)
+def test_it_never_messages_an_opted_out_person_even_when_already_queued(world: World, settings: Settings) -> None:
+    outbox, store, vault = _outbox(world, settings)
     message_id = _queue(store, vault)
     with store.session() as session:
         session.add(OptOut(person_key=vault.key(NUMBER), kind="opt_out", source="test", actor="bob"))
     report = outbox.drain()
     assert report.cancelled == 1 and _status(store, message_id) == "cancelled"
-    assert gateway.messages == []
-    store.close()
+    assert world.gateway.messages == []
 
 
-def test_a_message_the_provider_got_before_a_crash_is_not_sent_again(
-    settings: Settings, gateway: TwilioGateway
-) -> None:
-    outbox, store, vault = _outbox(settings)
+def test_a_message_the_provider_got_before_a_crash_is_not_sent_again(world: World, settings: Settings) -> None:
+    outbox, store, vault = _outbox(world, settings)
     # The process died after Twilio accepted the message and before the answer was recorded.
     message_id = _queue(store, vault, status="sending", claimed_ago=timedelta(minutes=30))
     with store.session() as session:
@@ -92,38 +80,32 @@ def test_a_message_the_provider_got_before_a_crash_is_not_sent_again(
     report = outbox.drain()
     assert report.reconciled == 1 and sum(report.sent.values()) == 0
     assert _status(store, message_id) == "sent"
-    assert len(gateway.messages) == 1
-    store.close()
+    assert len(world.gateway.messages) == 1
 
 
-def test_a_message_the_provider_never_got_is_sent_once_after_a_crash(
-    settings: Settings, gateway: TwilioGateway
-) -> None:
-    outbox, store, vault = _outbox(settings)
+def test_a_message_the_provider_never_got_is_sent_once_after_a_crash(world: World, settings: Settings) -> None:
+    outbox, store, vault = _outbox(world, settings)
     message_id = _queue(store, vault, status="sending", claimed_ago=timedelta(minutes=30))
     report = outbox.drain()
     assert report.reconciled == 1 and sum(report.sent.values()) == 1
     assert _status(store, message_id) == "sent"
-    assert len(gateway.messages) == 1
-    store.close()
+    assert len(world.gateway.messages) == 1
 
 
-def test_a_fresh_claim_of_another_sender_is_left_alone(settings: Settings, gateway: TwilioGateway) -> None:
-    outbox, store, vault = _outbox(settings)
+def test_a_fresh_claim_of_another_sender_is_left_alone(world: World, settings: Settings) -> None:
+    outbox, store, vault = _outbox(world, settings)
     message_id = _queue(store, vault, status="sending", claimed_ago=timedelta(seconds=5))
     outbox.drain()
     assert _status(store, message_id) == "sending"
-    assert gateway.messages == []
-    store.close()
+    assert world.gateway.messages == []
 
 
-def test_a_permanent_error_fails_the_message_with_its_code(settings: Settings, gateway: TwilioGateway) -> None:
-    outbox, store, vault = _outbox(settings)
-    gateway.opted_out.add(NUMBER)
+def test_a_permanent_error_fails_the_message_with_its_code(world: World, settings: Settings) -> None:
+    outbox, store, vault = _outbox(world, settings)
+    world.gateway.opted_out.add(NUMBER)
     message_id = _queue(store, vault)
     report = outbox.drain()
     assert report.failed == 1
     with store.session() as session:
         message = session.get(Message, message_id)
         assert message is not None and (message.status, message.error_code) == ("failed", 21610)
-    store.close()

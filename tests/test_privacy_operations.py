@@ -13,12 +13,11 @@ from sqlalchemy import func, select, update
 from outreach.cli import run
 from outreach.cycle.run import run_cycle
 from outreach.people.privacy import purge
-from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Advert, Message, OptOut, Person, Site
 from outreach.store.types import utcnow
+from tests.conftest import World
 from tests.messaging_world import config_file
-from testworld.twilio_gateway import TwilioGateway
 
 
 def _count(store: Store, model: type) -> int:
@@ -27,12 +26,13 @@ def _count(store: Store, model: type) -> int:
 
 
 def test_a_subject_is_exported_then_erased_and_never_contacted_again(
-    world_settings: Settings, tmp_path: Path, gateway: TwilioGateway, capsys: pytest.CaptureFixture[str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run_cycle(world_settings, actor="alice")
-    number = min(n for n in gateway.sent_to() if n.startswith("+316"))  # a Dutch mobile
+    settings = world.cycle_settings()
+    run_cycle(settings, actor="alice")
+    number = min(n for n in world.gateway.sent_to() if n.startswith("+316"))  # a Dutch mobile
     national = "0" + number[3:]  # typed the Dutch way: 06...
-    config = config_file(world_settings, tmp_path)
+    config = config_file(settings, tmp_path)
     capsys.readouterr()
     assert run(["subject", "export", national, "--config", config]) == 0
     exported = json.loads(capsys.readouterr().out)
@@ -40,7 +40,7 @@ def test_a_subject_is_exported_then_erased_and_never_contacted_again(
     assert exported["adverts"] and [m["direction"] for m in exported["messages"]] == ["out"]
     assert run(["subject", "erase", national, "--config", config]) == 2  # a reason is required
     assert run(["subject", "erase", national, "--reason", "request 1", "--config", config]) == 0
-    store = Store(world_settings.database_url)
+    store = world.store()
     with store.session() as session:
         keys = list(session.execute(select(OptOut.source)).scalars())
         persons = session.execute(select(func.count()).select_from(Person)).scalar_one()
@@ -54,30 +54,27 @@ def test_a_subject_is_exported_then_erased_and_never_contacted_again(
     # it), and the opt-out key stops it.
     with store.session() as session:
         session.execute(update(Site).values(last_full_walk_at=None))
-    sent_before = len(gateway.messages)
-    run_cycle(world_settings, actor="alice")
-    assert len(gateway.messages) == sent_before
+    sent_before = len(world.gateway.messages)
+    run_cycle(settings, actor="alice")
+    assert len(world.gateway.messages) == sent_before
     with store.session() as session:
         assert session.execute(select(func.count()).select_from(Person)).scalar_one() == persons + 1
-    store.close()
 
 
-def test_the_purge_removes_what_retention_no_longer_allows_and_keeps_opt_outs(
-    world_settings: Settings, tmp_path: Path, gateway: TwilioGateway
-) -> None:
-    run_cycle(world_settings, actor="alice")
-    store = Store(world_settings.database_url)
+def test_the_purge_removes_what_retention_no_longer_allows_and_keeps_opt_outs(world: World) -> None:
+    settings = world.cycle_settings()
+    run_cycle(settings, actor="alice")
+    store = world.store()
     with store.session() as session:
         session.add(OptOut(person_key="k" * 64, kind="block", source="cli", actor="bob"))
     adverts, persons, messages = _count(store, Advert), _count(store, Person), _count(store, Message)
-    contacted = len(gateway.sent_to())
+    contacted = len(world.gateway.sent_to())
     with store.session() as session:
-        soon = purge(session, world_settings.retention, utcnow() + timedelta(days=31), "retention")
+        soon = purge(session, settings.retention, utcnow() + timedelta(days=31), "retention")
     assert soon.adverts == adverts and soon.messages == 0
     assert soon.uncontacted_persons == persons - contacted  # the contacted ones are kept for the re-contact window
     with store.session() as session:
-        late = purge(session, world_settings.retention, utcnow() + timedelta(days=366), "retention")
+        late = purge(session, settings.retention, utcnow() + timedelta(days=366), "retention")
     assert late.messages == messages and late.persons == contacted
     assert (_count(store, Advert), _count(store, Person), _count(store, Message)) == (0, 0, 0)
     assert _count(store, OptOut) == 1
-    store.close()

@@ -48,8 +48,7 @@ def test_a_purged_advert_leaves_no_text_and_no_number_in_the_raw_database(
         old_urls = {f"{site.url}{ad.path}" for ad in old}
 
         # A long-running process (the scheduler) keeps its connection open: SQLite then keeps its WAL file.
-        store = Store(settings.database_url)
-        try:
+        with Store(settings.database_url) as store:
             with store.session() as session:
                 stored = {url: (title, text) for url, title, text in session.execute(
                     select(Advert.url, Advert.title, Advert.text))}  # fmt: skip
@@ -69,5 +68,3 @@ def test_a_purged_advert_leaves_no_text_and_no_number_in_the_raw_database(
             assert sorted(url for url in old_urls if url.encode() in raw) == []
             assert sorted(fragment for fragment in purged if fragment.encode() in raw) == []
             assert sorted(number for number in phone_spellings(site) if number.encode() in raw) == []
-        finally:
-            store.close()

@@ -22,11 +22,11 @@ from outreach.store.models import Advert, AuditEvent, Message, Person, Site
 from outreach.store.states import StopKind
 from outreach.store.types import utcnow
 from outreach.support.progress import ProgressReport
-from tests.conftest import make_settings
+from tests.conftest import World
 from tests.messaging_world import config_file, numbers
 
 
-def _world(database_url: str, keys: dict[str, str], tmp_path: Path) -> tuple[Settings, list[str]]:
+def _hand_built(world: World) -> tuple[Settings, list[str]]:
     """Two sites, three persons contacted in the last days and one long ago:
     - p0: site `alpha`, Rotterdam, nl, delivered, replied twice (counts once);
     - p1: site `alpha`, Scheveningen (municipality Den Haag), en, delivered, then STOP (an opt-out, not a reply);
@@ -34,14 +34,13 @@ def _world(database_url: str, keys: dict[str, str], tmp_path: Path) -> tuple[Set
     - p3: site `beta`, Rotterdam, nl, sent 40 days ago (outside a 30-day period), its advert first seen then too;
       an opt-out confirmation to p3 today is not a contact.
     Adverts: alpha has 2 new ones, beta 1 new and 1 old."""
-    settings = make_settings(database_url, keys, tmp_path)
-    upgrade(database_url)
-    store = Store(database_url)
+    settings = world.settings()
+    upgrade(world.database_url)
     vault = PhoneVault.from_settings(settings)
     now = utcnow()
     old = now - timedelta(days=40)
     phones = numbers(4)
-    with store.session() as session:
+    with Store(world.database_url) as store, store.session() as session:
         alpha, beta = Site(name="alpha"), Site(name="beta")
         session.add_all([alpha, beta])
         session.flush()
@@ -111,7 +110,6 @@ def _world(database_url: str, keys: dict[str, str], tmp_path: Path) -> tuple[Set
                 created_at=now - timedelta(minutes=1),
             )
         )
-    store.close()
     return settings, phones
 
 
@@ -121,10 +119,8 @@ def _stats(by: str, settings: Settings, capsys: pytest.CaptureFixture[str], *ext
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-def test_stats_by_site_language_region_and_total(
-    database_url: str, keys: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    settings, _ = _world(database_url, keys, tmp_path)
+def test_stats_by_site_language_region_and_total(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    settings, _ = _hand_built(world)
     assert _stats("site", settings, capsys) == [
         {"site": "alpha", "adverts_found": 2, "persons_contacted": 2, "delivered": 2, "replied": 1, "opted_out": 1,
          "response_rate": 0.5},
@@ -147,9 +143,9 @@ def test_stats_by_site_language_region_and_total(
 
 
 def test_stats_prints_a_table_and_refuses_an_unknown_grouping(
-    database_url: str, keys: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings, _ = _world(database_url, keys, tmp_path)
+    settings, _ = _hand_built(world)
     config = config_file(settings, tmp_path)
     assert run(["stats", "--by", "site", "--config", config]) == 0
     out = capsys.readouterr().out
@@ -163,9 +159,9 @@ def test_stats_prints_a_table_and_refuses_an_unknown_grouping(
 
 
 def test_export_writes_the_period_masked_and_audits_it(
-    database_url: str, keys: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings, phones = _world(database_url, keys, tmp_path)
+    settings, phones = _hand_built(world)
     config = config_file(settings, tmp_path)
     out = tmp_path / "export.csv"
     assert run(["export", "--since", "7d", "--out", str(out), "--config", config, "--as", "alice"]) == 0
@@ -183,13 +179,11 @@ def test_export_writes_the_period_masked_and_audits_it(
     assert run(["export", "--since", "60d", "--reveal", "--out", str(full), "--config", config, "--as", "bob"]) == 0
     assert all(phone in full.read_text(encoding="utf-8") for phone in phones)
     assert run(["export", "--since", "1d", "--until", "2d", "--out", str(tmp_path / "y.csv"), "--config", config]) == 2
-    store = Store(settings.database_url)
-    with store.session() as session:
+    with Store(settings.database_url) as store, store.session() as session:
         events = session.execute(
             select(AuditEvent.actor, AuditEvent.fields).where(AuditEvent.name == "contact_log.exported")
         ).all()
         assert session.execute(select(func.count(Message.id))).scalar_one() == 8
-    store.close()
     assert [(actor, fields["rows"], fields["revealed"]) for actor, fields in events] == [
         ("alice", 7, False),
         ("bob", 8, True),
@@ -197,9 +191,9 @@ def test_export_writes_the_period_masked_and_audits_it(
 
 
 def test_inbox_and_blocklist_give_scripts_json_and_csv(
-    database_url: str, keys: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings, phones = _world(database_url, keys, tmp_path)
+    settings, phones = _hand_built(world)
     config = config_file(settings, tmp_path)
     assert run(["block", phones[2], "--reason", "asked in person", "--config", config, "--as", "alice"]) == 0
     capsys.readouterr()

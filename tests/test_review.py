@@ -20,7 +20,7 @@ from outreach.store.states import StopKind
 from outreach.store.types import utcnow
 from outreach.targeting.reasons import Reason
 from outreach.targeting.selection import select_contacts, store_decisions
-from tests.conftest import make_settings
+from tests.conftest import World
 from tests.messaging_world import config_file
 from tests.targeting_world import Made, make_advert, number
 
@@ -28,15 +28,11 @@ HOLD = "Ik ben 17 jaar en nieuw hier. Bel voor een afspraak."
 
 
 @pytest.fixture
-def review_settings(database_url: str, keys: dict[str, str], tmp_path: Path) -> Settings:
-    settings = make_settings(
-        database_url,
-        keys,
-        tmp_path,
-        targeting={"keywords": {"hold": ["17 jaar", "mijn baas"]}},
-        language={"detector": "py3langid"},
+def review_settings(world: World) -> Settings:
+    settings = world.settings(
+        targeting={"keywords": {"hold": ["17 jaar", "mijn baas"]}}, language={"detector": "py3langid"}
     )
-    upgrade(database_url)
+    upgrade(world.database_url)
     return settings
 
 
@@ -66,9 +62,8 @@ def test_held_adverts_are_listed_approved_and_rejected_through_the_cli(
 ) -> None:
     settings = review_settings
     vault = PhoneVault.from_settings(settings)
-    store = Store(settings.database_url)
     now = utcnow()
-    try:
+    with Store(settings.database_url) as store:
         with store.session() as session:
             minor = make_advert(session, vault, now, phone=number(1), text=HOLD)
             boss = make_advert(session, vault, now, phone=number(2), text="Mijn baas regelt de afspraak.")
@@ -129,8 +124,6 @@ def test_held_adverts_are_listed_approved_and_rejected_through_the_cli(
         assert _reason(store, minor) == Reason.HELD
         assert run(["review", "--config", config]) == 0
         assert "1 held advert(s) waiting" in capsys.readouterr().out
-    finally:
-        store.close()
 
 
 def test_an_approval_never_messages_someone_who_opted_out_meanwhile(
@@ -138,8 +131,7 @@ def test_an_approval_never_messages_someone_who_opted_out_meanwhile(
 ) -> None:
     settings = review_settings
     vault = PhoneVault.from_settings(settings)
-    store = Store(settings.database_url)
-    try:
+    with Store(settings.database_url) as store:
         with store.session() as session:
             held = make_advert(session, vault, utcnow() - timedelta(hours=1), phone=number(9), text=HOLD)
         _cycle_selection(settings, store)
@@ -153,5 +145,3 @@ def test_an_approval_never_messages_someone_who_opted_out_meanwhile(
         assert "0 message(s) queued" in out and "not messaged: opted out" in out
         with store.session() as session:
             assert session.execute(select(Message.id)).first() is None
-    finally:
-        store.close()

@@ -15,54 +15,48 @@ import pytest
 from sqlalchemy import select, text
 
 from outreach.cli import run
-from outreach.settings import Settings
-from outreach.store.db import Store
 from outreach.store.locks import Lease
 from outreach.store.models import AuditEvent, Heartbeat, Message
 from outreach.store.types import utcnow
-from tests.conftest import cycle_settings
+from tests.conftest import World
 from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue, scheduler_child
-from testworld.fixture_site import FixtureSite
 from testworld.policy import WORLD_SENDING
-from testworld.twilio_gateway import GatewayMessage, TwilioGateway
+from testworld.twilio_gateway import GatewayMessage
 
 # About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
 pytestmark = pytest.mark.postgres
 
 
 def test_a_second_cycle_exits_at_once_while_one_runs(
-    world_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    store = Store(world_settings.database_url)
-    other = Lease(store, "cycle", timedelta(minutes=5), holder="host:123:scheduler")
+    settings = world.cycle_settings()
+    other = Lease(world.store(), "cycle", timedelta(minutes=5), holder="host:123:scheduler")
     assert other.acquire()
-    assert run(["cycle", "--config", config_file(world_settings, tmp_path)]) == 1
+    assert run(["cycle", "--config", config_file(settings, tmp_path)]) == 1
     err = capsys.readouterr().err.strip()
     assert err == "error: another cycle is running (host:123:scheduler); this one did not start"
-    store.close()
 
 
-def test_the_lock_of_a_crashed_cycle_expires_and_the_next_cycle_runs(
-    world_settings: Settings, tmp_path: Path, gateway: TwilioGateway
-) -> None:
-    store = Store(world_settings.database_url)
+def test_the_lock_of_a_crashed_cycle_expires_and_the_next_cycle_runs(world: World, tmp_path: Path) -> None:
+    settings = world.cycle_settings()
+    store = world.store()
     crashed = Lease(store, "cycle", timedelta(seconds=30), holder="host:999:dead")
     assert crashed.acquire(now=utcnow() - timedelta(minutes=10))  # its lease ran out long ago
-    assert run(["cycle", "--config", config_file(world_settings, tmp_path)]) == 0
-    assert gateway.messages and crashed.current_holder() is None
+    assert run(["cycle", "--config", config_file(settings, tmp_path)]) == 0
+    assert world.gateway.messages and crashed.current_holder() is None
     with store.session() as session:
         beat = session.get(Heartbeat, "cycle")
         assert beat is not None and beat.state["result"] == "ok" and beat.state["finished_at"]
-    store.close()
 
 
 def test_the_scheduler_keeps_its_jobs_in_the_database_beats_and_stops_on_sigterm(
-    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway, capsys: pytest.CaptureFixture[str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = messaging_settings(database_url, keys, tmp_path, gateway)
+    settings = messaging_settings(world)
     config = config_file(settings, tmp_path)
     child = scheduler_child(config, tmp_path / "scheduler.log")
-    store = Store(settings.database_url)
+    store = world.store()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with store.session() as session:
@@ -87,14 +81,11 @@ def test_the_scheduler_keeps_its_jobs_in_the_database_beats_and_stops_on_sigterm
     assert run(["status", "--json", "--config", config]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["scheduler"]["alive"] is False and shown["cycle_running"] is None
-    store.close()
 
 
-def test_a_shutdown_finishes_the_current_message_and_sends_no_more(
-    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
-) -> None:
-    settings = messaging_settings(database_url, keys, tmp_path, gateway)
-    store = Store(settings.database_url)
+def test_a_shutdown_finishes_the_current_message_and_sends_no_more(world: World) -> None:
+    settings = messaging_settings(world)
+    store = world.store()
     outbox = outbox_for(settings, store)
     from outreach.crypto import PhoneVault
 
@@ -103,30 +94,19 @@ def test_a_shutdown_finishes_the_current_message_and_sends_no_more(
         queue(store, vault, number)
     stop = threading.Event()
     outbox.stop = stop
-    gateway.on_create = lambda message: stop.set()  # SIGTERM arrives while the first message is being sent
+    world.gateway.on_create = lambda message: stop.set()  # SIGTERM arrives while the first message is being sent
     report = outbox.drain()
     assert sum(report.sent.values()) == 1 and report.stopped is not None and report.stopped.name == "SHUTDOWN"
-    assert len(gateway.messages) == 1
-    store.close()
+    assert len(world.gateway.messages) == 1
 
 
 def test_scheduled_cycles_on_a_short_interval_never_overlap_and_sigterm_mid_cycle_leaves_nothing_sending(
-    database_url: str,
-    keys: dict[str, str],
-    tmp_path: Path,
-    fixture_site: FixtureSite,
-    gateway: TwilioGateway,
-    capsys: pytest.CaptureFixture[str],
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A real `outreach scheduler` runs a cycle every 2 s; each cycle may send 15 messages. While the first cycle
     sends, `outreach cycle` from the CLI is refused. SIGTERM arrives in the middle of the second cycle's sending."""
     cap = 15
-    settings = cycle_settings(
-        database_url,
-        keys,
-        tmp_path,
-        fixture_site,
-        gateway,
+    settings = world.cycle_settings(
         sending={**WORLD_SENDING, "cycle_cap": cap, "per_second": 20},
         schedule={"cycle_interval_seconds": 2},
         language={"detector": "langdetect"},  # lingua's 3 s load per cycle is not what this test is about
@@ -136,14 +116,14 @@ def test_scheduled_cycles_on_a_short_interval_never_overlap_and_sigterm_mid_cycl
     child: subprocess.Popen[str] | None = None
 
     def on_create(message: GatewayMessage) -> None:
-        count = len(gateway.messages)
+        count = len(world.gateway.messages)
         if count == 1:
             first_sent.set()
             cli_tried.wait(12)  # hold the first cycle in its sending step (below the client's 15 s timeout)
         elif count == cap + 5 and child is not None:
             child.send_signal(signal.SIGTERM)
 
-    gateway.on_create = on_create
+    world.gateway.on_create = on_create
     child = scheduler_child(config, tmp_path / "scheduler.log")
     try:
         assert first_sent.wait(120), "the scheduler's first cycle sent nothing"
@@ -159,7 +139,7 @@ def test_scheduled_cycles_on_a_short_interval_never_overlap_and_sigterm_mid_cycl
             child.kill()
             child.wait()
     assert child.returncode == 0, output
-    store = Store(settings.database_url)
+    store = world.store()
     with store.session() as session:
         names = list(
             session.execute(
@@ -171,11 +151,10 @@ def test_scheduled_cycles_on_a_short_interval_never_overlap_and_sigterm_mid_cycl
         statuses = list(session.execute(select(Message.status)).scalars())
     # Two cycles, one after the other: every start is followed by its own finish before the next start.
     assert names == ["cycle.started", "cycle.finished"] * 2, names
-    sent_at_gateway = [message.to for message in gateway.messages]
+    sent_at_gateway = [message.to for message in world.gateway.messages]
     # SIGTERM came with message cap+5: that message (and at most the one already claimed) is finished, no more.
     assert len(sent_at_gateway) in (cap + 5, cap + 6) and len(set(sent_at_gateway)) == len(sent_at_gateway)
     assert statuses.count("sending") == 0 and statuses.count("unknown") == 0
     assert sum(status in ("sent", "delivered") for status in statuses) == len(sent_at_gateway)
     assert statuses.count("queued") > 0  # the rest waits for the next cycle, nothing was dropped
     assert Lease(store, "cycle", timedelta(minutes=5)).current_holder() is None
-    store.close()

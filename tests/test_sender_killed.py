@@ -15,12 +15,12 @@ import yaml
 from sqlalchemy import select
 
 from outreach.crypto import PhoneVault
-from outreach.store.db import Store
 from outreach.store.models import Message
 from outreach.store.types import utcnow
+from tests.conftest import World
 from tests.messaging_world import messaging_settings, numbers, outbox_for, queue
 from testworld.policy import WORLD_SENDING
-from testworld.twilio_gateway import GatewayMessage, TwilioGateway
+from testworld.twilio_gateway import GatewayMessage
 
 # About PostgreSQL itself too (locks, concurrency, migrations, at rest): it runs there in the fast run as well.
 pytestmark = pytest.mark.postgres
@@ -28,10 +28,10 @@ pytestmark = pytest.mark.postgres
 
 @pytest.mark.parametrize("kill_at", [1, 4])
 def test_a_sender_killed_between_the_api_call_and_recording_sends_nothing_twice(
-    kill_at: int, database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
+    kill_at: int, world: World, tmp_path: Path
 ) -> None:
-    settings = messaging_settings(database_url, keys, tmp_path, gateway)
-    store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+    settings = messaging_settings(world)
+    store, vault = world.store(), PhoneVault.from_settings(settings)
     people = numbers(6)
     for number in people:
         queue(store, vault, number)
@@ -39,10 +39,10 @@ def test_a_sender_killed_between_the_api_call_and_recording_sends_nothing_twice(
     config.write_text(
         yaml.safe_dump(
             {
-                "database_url": database_url,
-                **keys,
+                "database_url": world.database_url,
+                **world.keys,
                 "dry_run": False,
-                "twilio": gateway.twilio_settings(),
+                "twilio": world.gateway.twilio_settings(),
                 "sending": WORLD_SENDING,
                 "sites_dir": str(tmp_path),
             }
@@ -61,14 +61,13 @@ def test_a_sender_killed_between_the_api_call_and_recording_sends_nothing_twice(
         if len(created) == kill_at:
             os.kill(child.pid, signal.SIGKILL)  # Twilio has it; the sender never hears back
 
-    gateway.on_create = kill_on_nth
+    world.gateway.on_create = kill_on_nth
     assert child.wait(timeout=60) == -signal.SIGKILL
-    gateway.on_create = None
+    world.gateway.on_create = None
     with store.session() as session:
         assert session.execute(select(Message.status).where(Message.status == "sending")).scalars().all() == ["sending"]
     # The next sender, once the claim is stale, reconciles and finishes the rest.
     outbox_for(settings, store).drain(now=utcnow() + timedelta(minutes=settings.sending.stale_claim_minutes + 1))
-    assert {n: len(m) for n, m in gateway.sent_to().items()} == dict.fromkeys(people, 1)
+    assert {n: len(m) for n, m in world.gateway.sent_to().items()} == dict.fromkeys(people, 1)
     with store.session() as session:
         assert set(session.execute(select(Message.status)).scalars()) == {"sent"}
-    store.close()

@@ -11,21 +11,18 @@ from sqlalchemy import select
 
 from outreach.cli import run
 from outreach.cycle.run import run_cycle
-from outreach.settings import Settings
-from outreach.store.db import Store
 from outreach.store.models import AuditEvent, Message
+from tests.conftest import World
 from tests.messaging_world import config_file
-from testworld.twilio_gateway import TwilioGateway
 
 
-def test_show_and_resend_through_the_cli(
-    world_settings: Settings, tmp_path: Path, gateway: TwilioGateway, capsys: pytest.CaptureFixture[str]
-) -> None:
-    run_cycle(world_settings, actor="alice")
-    config = config_file(world_settings, tmp_path)
-    store = Store(world_settings.database_url)
+def test_show_and_resend_through_the_cli(world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = world.cycle_settings()
+    run_cycle(settings, actor="alice")
+    config = config_file(settings, tmp_path)
+    store = world.store()
     # A Dutch number, typed the Dutch way (06...); which persons the crawl stores first varies between runs.
-    number = next(m.to for m in gateway.messages if m.to.startswith("+316"))
+    number = next(m.to for m in world.gateway.messages if m.to.startswith("+316"))
     capsys.readouterr()
     assert run(["show", "person", "0" + number[3:], "--json", "--config", config]) == 0
     person = json.loads(capsys.readouterr().out)
@@ -40,21 +37,20 @@ def test_show_and_resend_through_the_cli(
     assert run(["show", "ticket", "1", "--config", config]) == 2
     capsys.readouterr()
 
-    sent_before = len(gateway.messages)
+    sent_before = len(world.gateway.messages)
     assert run(["resend", str(message_id), "--config", config]) == 2  # a reason is required
     assert run(["resend", str(message_id), "--reason", "wrong template", "--as", "alice", "--config", config]) == 1
     assert "re-contact window" in capsys.readouterr().err
     assert run(["resend", str(message_id), "--reason", "x", "--force", "--as", "alice", "--config", config]) == 1
     assert "only a supervisor" in capsys.readouterr().err
-    assert len(gateway.messages) == sent_before
+    assert len(world.gateway.messages) == sent_before
     args = ["--reason", "the first went to an old number", "--force", "--as", "bob", "--config", config]
     assert run(["resend", str(message_id), *args]) == 0
-    assert len(gateway.messages) == sent_before + 1
+    assert len(world.gateway.messages) == sent_before + 1
     assert run(["block", number, "--reason", "asked us to stop", "--config", config]) == 0
     assert run(["resend", str(message_id), *args]) == 1
     assert "opted out or is blocked" in capsys.readouterr().err
-    assert len(gateway.messages) == sent_before + 1
+    assert len(world.gateway.messages) == sent_before + 1
     with store.session() as session:
         resends = session.execute(select(AuditEvent).where(AuditEvent.name == "message.resend")).scalars().all()
     assert [(e.actor, e.fields["forced"]) for e in resends] == [("bob", True)]
-    store.close()

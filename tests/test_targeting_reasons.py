@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +22,7 @@ from outreach.store.states import StopKind
 from outreach.store.types import utcnow
 from outreach.targeting.reasons import Reason, reason_counts
 from outreach.targeting.selection import mark_still_queued, select_contacts, store_decisions
-from tests.conftest import make_settings
+from tests.conftest import World
 from tests.targeting_world import Made, make_advert, number, sent_first_contact
 
 TARGETING: dict[str, Any] = {
@@ -180,19 +179,18 @@ def settings_of(session: Session) -> Settings:
 
 
 @pytest.fixture
-def targeting_settings(database_url: str, keys: dict[str, str], tmp_path: Path) -> Settings:
-    settings = make_settings(database_url, keys, tmp_path, targeting=TARGETING)
-    upgrade(database_url)
+def targeting_settings(world: World) -> Settings:
+    settings = world.settings(targeting=TARGETING)
+    upgrade(world.database_url)
     return settings
 
 
 def test_every_advert_that_is_not_messaged_has_its_reason(targeting_settings: Settings) -> None:
     settings = targeting_settings
     vault = PhoneVault.from_settings(settings)
-    store = Store(settings.database_url)
     now = utcnow()
     made: dict[str, Made] = {}
-    try:
+    with Store(settings.database_url) as store:
         with store.session() as session:
             session.info["settings"] = settings
             for index, case in enumerate(CASES):
@@ -264,18 +262,15 @@ def test_every_advert_that_is_not_messaged_has_its_reason(targeting_settings: Se
             after = reason_counts(session)
         assert after["daily_cap"] == 2 and "message_waiting" not in after
         assert after["messaged"] == counts["messaged"] - 1
-    finally:
-        store.close()
 
 
-def test_unknown_city_and_category_the_other_way_round(database_url: str, keys: dict[str, str], tmp_path: Path) -> None:
+def test_unknown_city_and_category_the_other_way_round(world: World) -> None:
     targeting = {**TARGETING, "unknown_city": "hold", "unknown_category": "skip"}
-    settings = make_settings(database_url, keys, tmp_path, targeting=targeting)
-    upgrade(database_url)
+    settings = world.settings(targeting=targeting)
+    upgrade(world.database_url)
     vault = PhoneVault.from_settings(settings)
-    store = Store(settings.database_url)
     now = utcnow()
-    try:
+    with Store(settings.database_url) as store:
         with store.session() as session:
             no_city = make_advert(session, vault, now, phone=number(800), city=None)
             odd = make_advert(session, vault, now, phone=number(801), category="anders")
@@ -288,16 +283,13 @@ def test_unknown_city_and_category_the_other_way_round(database_url: str, keys: 
         assert found[odd.advert_id] == (Reason.UNKNOWN_CATEGORY, "anders")
         assert found[missing.advert_id] == (Reason.UNKNOWN_CATEGORY, None)
         assert held == {no_city.advert_id}
-    finally:
-        store.close()
 
 
 def test_a_second_selection_replaces_the_reasons(targeting_settings: Settings) -> None:
     settings = targeting_settings
     vault = PhoneVault.from_settings(settings)
-    store = Store(settings.database_url)
     now = utcnow()
-    try:
+    with Store(settings.database_url) as store:
         with store.session() as session:
             made = make_advert(session, vault, now, phone=number(700))
         with store.session() as session:
@@ -310,8 +302,6 @@ def test_a_second_selection_replaces_the_reasons(targeting_settings: Settings) -
         with store.session() as session:
             rows = session.execute(select(AdvertReason.reason, AdvertReason.decided_at)).all()
         assert [reason for reason, _ in rows] == [Reason.OPTED_OUT.value]
-    finally:
-        store.close()
 
 
 @pytest.mark.parametrize("review", [None, "rejected", "approved"])
@@ -322,9 +312,8 @@ def test_a_held_or_rejected_advert_withholds_the_person_not_only_that_advert(
     until a person approves the held one; a rejection keeps it so."""
     settings = targeting_settings
     vault = PhoneVault.from_settings(settings)
-    store = Store(settings.database_url)
     now = utcnow()
-    try:
+    with Store(settings.database_url) as store:
         with store.session() as session:
             plain = make_advert(session, vault, now - timedelta(hours=2), phone=number(600))
             held = make_advert(session, vault, now, phone=number(600), text="Ik ben 17 jaar. Bel voor een afspraak.")
@@ -336,8 +325,6 @@ def test_a_held_or_rejected_advert_withholds_the_person_not_only_that_advert(
             selection = select_contacts(session, settings, now=now)
         reasons = {d.advert_id: (d.reason, d.detail) for d in selection.decisions}
         messaged = [(c.advert_id, c.person_id) for c in selection.first_contacts]
-    finally:
-        store.close()
     if review == "approved":
         assert messaged == [(held.advert_id, held.person_id)]  # answered through the newest advert
         assert reasons[plain.advert_id][0] == Reason.OTHER_ADVERT

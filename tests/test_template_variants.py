@@ -20,7 +20,7 @@ from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store, upgrade
 from outreach.store.models import Message, OptOut, Person
 from outreach.store.types import utcnow
-from tests.conftest import make_settings
+from tests.conftest import World
 from tests.messaging_world import numbers
 
 
@@ -49,16 +49,12 @@ def test_a_variant_file_adds_a_variant_and_the_base_file_is_variant_a(tmp_path: 
 
 def test_the_cycle_stores_each_persons_assigned_variant(world_settings: Settings) -> None:
     run_cycle(world_settings, actor="alice")
-    store = Store(world_settings.database_url)
-    try:
-        with store.session() as session:
-            rows = session.execute(
-                select(Message.person_id, Message.language, Message.template_variant, Message.body).where(
-                    Message.kind == "first_contact"
-                )
-            ).all()
-    finally:
-        store.close()
+    with Store(world_settings.database_url) as store, store.session() as session:
+        rows = session.execute(
+            select(Message.person_id, Message.language, Message.template_variant, Message.body).where(
+                Message.kind == "first_contact"
+            )
+        ).all()
     seed = world_settings.templates.variant_seed
     assert rows
     for person, language, variant, body in rows:
@@ -70,13 +66,13 @@ def test_the_cycle_stores_each_persons_assigned_variant(world_settings: Settings
     assert {variant for _, language, variant, _ in rows if language == "nl"} == {"a", "b"}
 
 
-def _world(database_url: str, keys: dict[str, str], tmp_path: Path) -> tuple[Settings, Store]:
+def _small_world(world: World) -> tuple[Settings, Store]:
     """nl/a: four persons, one answers twice, one stops (STOP is an opt-out, not an answer), one wrote to us
     before we wrote (not an answer), one got a second message later (counted once).
     nl/b: two persons, one answers, one opted out another way. en: a failed and a draft message (not counted)."""
-    settings = make_settings(database_url, keys, tmp_path)
-    upgrade(database_url)
-    store = Store(database_url)
+    settings = world.settings()
+    upgrade(world.database_url)
+    store = world.store()
     vault = PhoneVault.from_settings(settings)
     now = utcnow()
     contact, later, before = now - timedelta(days=2), now - timedelta(days=1), now - timedelta(days=3)
@@ -126,13 +122,10 @@ def _world(database_url: str, keys: dict[str, str], tmp_path: Path) -> tuple[Set
     return settings, store
 
 
-def test_stats_per_variant_on_a_small_world(database_url: str, keys: dict[str, str], tmp_path: Path) -> None:
-    _, store = _world(database_url, keys, tmp_path)
-    try:
-        with store.session() as session:
-            rows = template_stats(session)
-    finally:
-        store.close()
+def test_stats_per_variant_on_a_small_world(world: World) -> None:
+    _, store = _small_world(world)
+    with store.session() as session:
+        rows = template_stats(session)
     got = [(r.language, r.variant, r.messaged, r.replied, r.replies, r.opted_out) for r in rows]
     assert got == [("nl", "a", 4, 1, 2, 1), ("nl", "b", 2, 1, 1, 1)]
     assert rows[0].response_rate == 0.25
@@ -148,14 +141,9 @@ def test_the_wilson_interval_matches_known_values() -> None:
 
 
 def test_the_stats_command_prints_the_table(
-    database_url: str,
-    keys: dict[str, str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings, store = _world(database_url, keys, tmp_path)
-    store.close()
+    settings, _ = _small_world(world)
     monkeypatch.setenv("OUTREACH_DATABASE_URL", settings.database_url)
     assert run(["stats", "--by", "template"]) == 0
     out = capsys.readouterr().out

@@ -201,9 +201,8 @@ def test_preview_of_an_advert_detects_its_language_and_shows_its_persons_variant
 
     database_url = f"sqlite:///{tmp_path / 'outreach.db'}"
     upgrade(database_url)
-    store = Store(database_url)
     vault = PhoneVault.from_settings(_settings(TEMPLATES, database_url=database_url, **keys))
-    with store.session() as session:
+    with Store(database_url) as store, store.session() as session:
         site = Site(name="example")
         session.add(site)
         session.flush()
@@ -220,7 +219,6 @@ def test_preview_of_an_advert_detects_its_language_and_shows_its_persons_variant
         person = person_id(session, vault, FoundPhone("+31612345678", "NL", True), utcnow())
         session.add(AdvertPerson(advert_id=advert.id, person_id=person))
         advert_id = advert.id
-    store.close()
     monkeypatch.setenv("OUTREACH_DATABASE_URL", database_url)
 
     assert run(["templates", "preview", "--advert", str(advert_id)]) == 0

@@ -11,26 +11,22 @@ from outreach.access.users import log_in
 from outreach.cli import run
 from outreach.store.db import Store
 from outreach.store.models import AuditEvent, User
-from tests.conftest import make_settings
+from tests.conftest import World
 from tests.messaging_world import config_file
 
 
 @pytest.fixture
-def config(database_url: str, keys: dict[str, str], tmp_path: Path) -> tuple[str, str]:
+def config(world: World) -> tuple[str, str]:
     from outreach.store.db import upgrade
 
-    settings = make_settings(database_url, keys, tmp_path)
-    upgrade(database_url)
-    return config_file(settings, tmp_path), database_url
+    settings = world.settings()
+    upgrade(world.database_url)
+    return config_file(settings, world.folder), world.database_url
 
 
 def _users(url: str) -> dict[str, tuple[str, str]]:
-    store = Store(url)
-    try:
-        with store.session() as session:
-            return {u.name: (u.role, u.password_hash) for u in session.execute(select(User)).scalars()}
-    finally:
-        store.close()
+    with Store(url) as store, store.session() as session:
+        return {u.name: (u.role, u.password_hash) for u in session.execute(select(User)).scalars()}
 
 
 def test_it_adds_users_from_a_file_the_environment_or_the_prompt(
@@ -53,20 +49,16 @@ def test_it_adds_users_from_a_file_the_environment_or_the_prompt(
     }
     assert all(h.startswith("$argon2id$") for _, h in users.values())
     assert "horse" not in capsys.readouterr().out
-    store = Store(url)
-    try:
-        with store.session() as session:
-            assert log_in(session, "bob", "correct horse battery", "127.0.0.1") is not None
-            assert log_in(session, "alice", "wrong", "127.0.0.1") is None
-            events = session.execute(select(AuditEvent).where(AuditEvent.name == "user.added")).scalars().all()
-            assert [(e.actor, e.fields["user"], e.fields["role"]) for e in events] == [
-                (events[0].actor, "bob", "supervisor"),
-                ("bob", "alice", "fieldworker"),
-                (events[2].actor, "carol", "fieldworker"),
-            ]
-            assert all("password" not in str(e.fields) for e in events)
-    finally:
-        store.close()
+    with Store(url) as store, store.session() as session:
+        assert log_in(session, "bob", "correct horse battery", "127.0.0.1") is not None
+        assert log_in(session, "alice", "wrong", "127.0.0.1") is None
+        events = session.execute(select(AuditEvent).where(AuditEvent.name == "user.added")).scalars().all()
+        assert [(e.actor, e.fields["user"], e.fields["role"]) for e in events] == [
+            (events[0].actor, "bob", "supervisor"),
+            ("bob", "alice", "fieldworker"),
+            (events[2].actor, "carol", "fieldworker"),
+        ]
+        assert all("password" not in str(e.fields) for e in events)
 
 
 def test_it_refuses_a_bad_role_a_short_password_and_a_second_user_of_the_same_name(

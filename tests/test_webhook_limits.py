@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -21,8 +20,8 @@ from outreach.crypto import PhoneVault
 from outreach.store.db import Store
 from outreach.store.models import AuditEvent, Message, OptOut
 from outreach.web.app import MAX_FORM_BYTES
+from tests.conftest import World
 from tests.messaging_world import numbers, queue, webhook_server
-from testworld.twilio_gateway import TwilioGateway
 
 FORM = "application/x-www-form-urlencoded"
 PADDING = "x" * (MAX_FORM_BYTES + 1024)
@@ -71,28 +70,25 @@ REFUSED: dict[str, tuple[int, Variant]] = {
 
 
 @pytest.mark.parametrize("route", ["status", "inbound"])
-def test_oversized_or_non_form_webhooks_are_refused_and_change_nothing(
-    route: str, database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
-) -> None:
-    with webhook_server(database_url, keys, tmp_path, gateway) as (settings, server):
-        store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+def test_oversized_or_non_form_webhooks_are_refused_and_change_nothing(route: str, world: World) -> None:
+    with webhook_server(world) as (settings, server):
+        store, vault = world.store(), PhoneVault.from_settings(settings)
         [number] = numbers(1)
         sid = "SM" + "2" * 32
         message_id = queue(store, vault, number, status="sent", provider_sid=sid)
         if route == "status":
             url = f"{server.url}/twilio/status/{message_id}"
-            params = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": gateway.account_sid}
+            params = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": world.gateway.account_sid}
         else:
             url = f"{server.url}/twilio/inbound"
-            params = {"MessageSid": "SM" + "3" * 32, "From": number, "To": gateway.from_number, "Body": "STOPPEN"}
+            params = {"MessageSid": "SM" + "3" * 32, "From": number, "To": world.gateway.from_number, "Body": "STOPPEN"}
         before = _snapshot(store)
         for name, (expected, variant) in REFUSED.items():
             body, headers, chunked = variant(params)
             signed = dict(params, Pad=PADDING) if name.startswith("oversized") else params
-            headers["X-Twilio-Signature"] = gateway.sign(url, signed)
+            headers["X-Twilio-Signature"] = world.gateway.sign(url, signed)
             assert _post(url, body, headers, chunked=chunked) == expected, name
             assert _snapshot(store) == before, name
         # The same request as Twilio sends it is accepted and has its effect.
-        assert gateway.post_signed(url, params) == 200
+        assert world.gateway.post_signed(url, params) == 200
         assert _snapshot(store) != before
-        store.close()

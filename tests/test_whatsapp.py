@@ -4,7 +4,6 @@ message WhatsApp refuses (63016 outside the window, 63024 not a WhatsApp user) f
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -13,77 +12,66 @@ from outreach.crypto import PhoneVault
 from outreach.people import optouts
 from outreach.people.conversations import queue_reply
 from outreach.people.inbound import Inbound, receive
-from outreach.settings import Settings
-from outreach.store.db import Store
 from outreach.store.models import Message
+from tests.conftest import World
 from tests.messaging_world import messaging_settings, numbers
-from testworld.twilio_gateway import TwilioGateway
 
 WHATSAPP = {"enabled": True, "from_number": "+3197010000002", "fallback_to_sms": True}
 
 
-def test_a_reply_to_someone_who_wrote_on_whatsapp_goes_by_whatsapp(
-    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
-) -> None:
-    settings = messaging_settings(database_url, keys, tmp_path, gateway, whatsapp=WHATSAPP)
-    store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+def test_a_reply_to_someone_who_wrote_on_whatsapp_goes_by_whatsapp(world: World) -> None:
+    settings = messaging_settings(world, whatsapp=WHATSAPP)
+    store, vault = world.store(), PhoneVault.from_settings(settings)
     [number] = numbers(1)
-    gateway.whatsapp_users.add(number)
-    gateway.inbound_numbers[number] = datetime.now(UTC)  # they wrote: WhatsApp's 24-hour window is open
+    world.gateway.whatsapp_users.add(number)
+    world.gateway.inbound_numbers[number] = datetime.now(UTC)  # they wrote: WhatsApp's 24-hour window is open
     with store.session() as session:
         asked = receive(session, vault, settings, Inbound("SM" + "c" * 32, f"whatsapp:{number}", "Hoi, wie ben jij?"))
         assert asked.person_id is not None
         reply_id = queue_reply(session, asked.person_id, "Hoi! Ik ben Sanne van Demo Outreach.", settings, "sanne")
     report = make_outbox(settings, store, "sanne", optouts).send_one(reply_id)
     assert sum(report.sent.values()) == 1
-    assert [m.to for m in gateway.messages] == [f"whatsapp:{number}"]
-    assert gateway.messages[0].from_ == "whatsapp:+3197010000002"
-    store.close()
+    assert [m.to for m in world.gateway.messages] == [f"whatsapp:{number}"]
+    assert world.gateway.messages[0].from_ == "whatsapp:+3197010000002"
 
 
-def test_outside_the_window_whatsapp_falls_back_to_sms(
-    database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
-) -> None:
-    settings = messaging_settings(database_url, keys, tmp_path, gateway, whatsapp=WHATSAPP)
-    store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+def test_outside_the_window_whatsapp_falls_back_to_sms(world: World) -> None:
+    settings = messaging_settings(world, whatsapp=WHATSAPP)
+    store, vault = world.store(), PhoneVault.from_settings(settings)
     [number] = numbers(1)
-    gateway.whatsapp_users.add(number)  # a WhatsApp user, but the gateway never saw them write: 63016
+    world.gateway.whatsapp_users.add(number)  # a WhatsApp user, but the gateway never saw them write: 63016
     with store.session() as session:
         asked = receive(session, vault, settings, Inbound("SM" + "d" * 32, f"whatsapp:{number}", "Hoi"))
         assert asked.person_id is not None
         reply_id = queue_reply(session, asked.person_id, "Hoi! Ik ben Sanne van Demo Outreach.", settings, "sanne")
     outbox = make_outbox(settings, store, "sanne", optouts)
     first = outbox.send_one(reply_id)
-    assert first.fell_back == 1 and gateway.messages == []
+    assert first.fell_back == 1 and world.gateway.messages == []
     outbox.drain()
-    assert [m.to for m in gateway.messages] == [number]
+    assert [m.to for m in world.gateway.messages] == [number]
     with store.session() as session:
         message = session.get(Message, reply_id)
         assert message is not None and (message.channel, message.status) == ("sms", "sent")
         assert session.execute(select(Message.error_code).where(Message.id == reply_id)).scalar_one() == 63016
-    store.close()
 
 
-def test_first_contact_over_whatsapp_only_with_the_setting_and_an_approved_template(
-    world_settings: Settings, gateway: TwilioGateway
-) -> None:
+def test_first_contact_over_whatsapp_only_with_the_setting_and_an_approved_template(world: World) -> None:
     from outreach.cycle.crawl import run_crawl
     from outreach.cycle.run import run_cycle
     from outreach.store.models import Advert, AdvertPerson, Person
 
     content = {"nl": "HX" + "1" * 32, "en": "HX" + "2" * 32}
-    settings = world_settings.model_copy(
+    cycle = world.cycle_settings()
+    settings = cycle.model_copy(
         update={
-            "whatsapp": world_settings.whatsapp.model_copy(
-                update={**WHATSAPP, "first_contact": True, "content_sids": content}
-            )
+            "whatsapp": cycle.whatsapp.model_copy(update={**WHATSAPP, "first_contact": True, "content_sids": content})
         }
     )
-    store, vault = Store(settings.database_url), PhoneVault.from_settings(settings)
+    store, vault = world.store(), PhoneVault.from_settings(settings)
     run_crawl(settings, store, "alice")
     with store.session() as session:
         for encrypted in session.execute(select(Person.phone_encrypted)).scalars():
-            gateway.whatsapp_users.add(vault.decrypt(encrypted))
+            world.gateway.whatsapp_users.add(vault.decrypt(encrypted))
         offers_whatsapp = {
             vault.decrypt(encrypted)
             for encrypted in session.execute(
@@ -94,7 +82,7 @@ def test_first_contact_over_whatsapp_only_with_the_setting_and_an_approved_templ
             ).scalars()
         }
     run_cycle(settings, actor="alice")
-    by_whatsapp = [m for m in gateway.messages if m.to.startswith("whatsapp:")]
+    by_whatsapp = [m for m in world.gateway.messages if m.to.startswith("whatsapp:")]
     assert by_whatsapp, "some adverts in nl or en offer WhatsApp"
     for message in by_whatsapp:
         assert message.content_sid in content.values() and message.body == ""
@@ -102,4 +90,3 @@ def test_first_contact_over_whatsapp_only_with_the_setting_and_an_approved_templ
     with store.session() as session:
         languages = set(session.execute(select(Message.language).where(Message.channel == "whatsapp")).scalars())
     assert languages <= {"nl", "en"}  # other languages have no approved template: they go by SMS
-    store.close()
