@@ -50,7 +50,11 @@ pytestmark = pytest.mark.postgres
 # OUTREACH_CRASH_TRIALS kills in all, two thirds on SQLite and a third on PostgreSQL: 30 in `make test` (about 2.5
 # minutes together), a few in `make check`. Read at import: the autouse fixture clears OUTREACH_* for each test.
 ALL_TRIALS = int(os.environ.get("OUTREACH_CRASH_TRIALS", "30"))
-TRIALS = {"sqlite": max(1, round(ALL_TRIALS * 2 / 3)), "postgresql": max(1, ALL_TRIALS - round(ALL_TRIALS * 2 / 3))}
+# Each database gets at least one trial per kill point (PHASES), so every phase is reached on both.
+TRIALS = {
+    "sqlite": max(4, round(ALL_TRIALS * 2 / 3)),
+    "postgresql": max(4, ALL_TRIALS - round(ALL_TRIALS * 2 / 3)),
+}
 BATCH = 8
 
 
