@@ -10,7 +10,7 @@ from crawler.browser import abort_heavy_resources, browser_settings
 from crawler.sites import load_site
 from tests.crawling import crawl_settings
 
-SITES = Path(__file__).resolve().parent / "world" / "sites"
+SITES = Path(__file__).resolve().parent.parent / "testworld" / "sites"
 
 
 def test_only_a_site_that_needs_a_browser_gets_one(tmp_path: Path) -> None:
