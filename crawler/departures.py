@@ -53,6 +53,10 @@ class Departures:
                     await asyncio.wait_for(self._changed.wait(), timeout=wait)
             return Ticket(self, self.pace.leave(now), now - asked)
 
+    def left(self) -> Ticket:
+        """A request left without waiting its turn (the browser followed a redirect): record it."""
+        return Ticket(self, self.pace.leave(self._clock()), 0.0)
+
     def answered(self, ticket: int) -> None:
         self.pace.answered(ticket, self._clock())
         self.wake()

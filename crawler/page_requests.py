@@ -11,6 +11,10 @@ page (its page init callback), and Playwright runs the last installed route firs
 - scripts and stylesheets are fetched once per crawl and answered from memory for every later page: routing turns
   Chromium's HTTP cache off, so without this every page load would fetch them again;
 - a 429 or 5xx answer to any of the page's requests pauses the site like one to the crawl's own requests.
+
+One gap remains: Playwright does not route the requests a redirect makes, so when the browser follows one (a
+document or data call answered 3xx) the next hop leaves right after the 3xx. It is recorded as it goes, so that
+what follows keeps its distance; scripts and stylesheets are fetched here, and their redirects wait their turn.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
+from playwright.async_api import APIResponse, Page, Route
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page, Route
 from playwright.async_api import Request as PageRequest
 from playwright.async_api import Response as PageResponse
 from scrapy import Request
@@ -40,6 +44,7 @@ logger = logging.getLogger(__name__)
 KEPT_RESOURCES = frozenset({"script", "stylesheet"})
 # What a crawl keeps of a site's scripts and styles: a few hundred kilobytes is usual, this is a bound.
 MAX_KEPT_BYTES = 32 * 1024 * 1024
+MAX_REDIRECTS = 5  # as REDIRECT_MAX_TIMES for the crawl's own requests
 # Headers about one transfer (the body is kept decoded) or with a side effect that must not be replayed.
 _NOT_REPLAYED = frozenset({"content-encoding", "content-length", "transfer-encoding", "connection", "set-cookie"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -83,6 +88,7 @@ class _Load:
     origin: tuple[str, str, int | None]
     user_agent: str
     flying: dict[PageRequest, Ticket] = field(default_factory=dict)
+    counted: set[PageRequest] = field(default_factory=set)  # answers counted before the page saw them
 
     def answered(self, request: PageRequest) -> None:
         ticket = self.flying.pop(request, None)
@@ -100,12 +106,15 @@ class PageRequests:
     def __init__(
         self,
         leave: Callable[[str, bool], Awaitable[Ticket]],
+        left: Callable[[str], Ticket],
         answered: Answered,
         stats: StatsCollector,
     ) -> None:
         """`leave(host, is_document)` waits for a request's turn (raises IgnoreRequest when the crawl stopped);
-        `answered` is told of the document's answers, and of 429 and 5xx answers to the page's own requests."""
+        `left(host)` records one that left without waiting; `answered` is told of the document's answers, and of
+        429 and 5xx answers to the page's own requests."""
         self._leave = leave
+        self._left = left
         self._answered = answered
         self.stats = stats
         self._kept: dict[str, asyncio.Future[Kept | None]] = {}
@@ -120,6 +129,7 @@ class PageRequests:
             origin(request.url),
             (request.headers.get("User-Agent") or b"").decode("latin-1"),
         )
+        page.on("request", lambda page_request: self._redirected(load, page_request))
         page.on("response", lambda response: self._response(load, response))
         page.on("requestfailed", load.answered)
         self._pages.add(page)
@@ -188,13 +198,10 @@ class PageRequests:
         """Fetch a script or stylesheet for the page, and keep it for later pages and those waiting now."""
         kept: Kept | None = None
         try:
-            headers = dict(request.headers)
-            if load.user_agent:
-                headers["user-agent"] = load.user_agent
-            try:
-                response = await route.fetch(headers=headers)
-            finally:
-                ticket.answered()
+            response = await self._fetch(route, request, load, ticket)
+            if response is None:
+                await route.abort()
+                return
             body = await response.body()
             self.stats.inc_value("outreach/browser/static_fetched")
             answer = {k: v for k, v in response.headers.items() if k.lower() not in _NOT_REPLAYED}
@@ -203,6 +210,8 @@ class PageRequests:
                 kept = Kept(response.status, answer, body)
                 self._kept_bytes += len(body)
             await route.fulfill(status=response.status, headers=answer, body=body)
+        except IgnoreRequest:
+            await route.abort("blockedbyclient")
         except PlaywrightError as exc:
             logger.info("could not fetch %s for a page: %s", request.url, exc.message)
             await route.abort("failed")
@@ -212,18 +221,58 @@ class PageRequests:
             else:
                 pending.set_result(kept)
 
+    async def _fetch(self, route: Route, request: PageRequest, load: _Load, ticket: Ticket) -> APIResponse | None:
+        """The answer, redirects within the site followed each in its turn (Playwright's own following would send
+        them at once); None when it redirects to another host, which is not asked."""
+        headers = dict(request.headers)
+        if load.user_agent:
+            headers["user-agent"] = load.user_agent
+        load.counted.add(request)  # the page sees one answer, the last: each is counted here
+        url = request.url
+        for _ in range(MAX_REDIRECTS):
+            try:
+                response = await route.fetch(url=url, headers=headers, max_redirects=0)
+                self._count(load, request, response.status, response.headers.get("retry-after"))
+            finally:
+                ticket.answered()
+            location = response.headers.get("location")
+            if not 300 <= response.status < 400 or not location:
+                return response
+            url = urljoin(url, location)
+            if origin(url) != load.origin:
+                self.stats.inc_value("outreach/browser/blocked/other_host")
+                return None
+            ticket = await self._leave(load.host, False)
+        return None
+
     def _forget(self, url: str, pending: asyncio.Future[Kept | None]) -> None:
         """Not kept: pages waiting for it fetch it themselves, and so does the next page."""
         if self._kept.get(url) is pending:
             del self._kept[url]
         pending.set_result(None)
 
+    def _redirected(self, load: _Load, request: PageRequest) -> None:
+        """Playwright does not route the requests a redirect makes (its documented behaviour): they leave without
+        waiting. They are recorded as they go, so that the next request keeps its distance from their answers."""
+        if request.redirected_from is None:
+            return
+        same_site = origin(request.url) == load.origin
+        if same_site or is_main_navigation(request):
+            self.stats.inc_value("outreach/browser/redirects_followed")
+            load.flying[request] = self._left(load.host if same_site else urlsplit(request.url).netloc)
+
     def _response(self, load: _Load, response: PageResponse) -> None:
+        request = response.request
+        if request in load.counted:
+            load.counted.discard(request)
+        else:
+            self._count(load, request, response.status, response.headers.get("retry-after"))
+        load.answered(request)
+
+    def _count(self, load: _Load, request: PageRequest, status: int, retry_after: str | None) -> None:
         """Counted before the ticket goes back: a 429's pause then holds for whatever waits for its turn."""
-        request, status, retry_after = response.request, response.status, response.headers.get("retry-after")
         if is_main_navigation(request):
             host = urlsplit(request.url).netloc if origin(request.url) != load.origin else load.host
             self._answered(host, status=status, retry_after=retry_after, request=load.request)
         elif (status == 429 or status >= 500) and origin(request.url) == load.origin:
             self._answered(load.host, status=status, retry_after=retry_after)
-        load.answered(request)

@@ -61,7 +61,7 @@ class PolitenessMiddleware:
         self.started = time.monotonic()
         self.stopped: str | None = None
         self.abandoned = False
-        self.page_requests = PageRequests(self._leave, self.answered, self.stats)
+        self.page_requests = PageRequests(self._leave, self._left, self.answered, self.stats)
         browser = site.browser
         if browser is not None and "requests_per_page" in browser.model_fields_set:
             logger.warning(
@@ -123,6 +123,10 @@ class PolitenessMiddleware:
         if ticket.waited > 0:
             self.stats.inc_value("outreach/politeness/waits")
         return ticket
+
+    def _left(self, host: str) -> Ticket:
+        """A request left without waiting for its turn (a redirect the browser followed)."""
+        return self._departures(host).left()
 
     def _check_limits(self) -> None:
         limits = self.site.limits

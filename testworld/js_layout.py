@@ -2,9 +2,9 @@
 sees only an empty shell. An age gate shows first; clicking it sets a cookie the API insists on. The phone number
 is not in the advert: a "show number" button loads it (only a click in the browser reveals it).
 
-Like a real site, every page also asks for its script and stylesheet (cacheable), a logo, a web font and a
-tracker on another host (`localhost` instead of `127.0.0.1`: the same server, so its request log shows whether
-the crawl fetched it)."""
+Like a real site, every page also asks for its script (through a redirect to the current bundle) and stylesheet,
+both cacheable, a logo, a web font and a tracker on another host (`localhost` instead of `127.0.0.1`: the same
+server, so its request log shows whether the crawl fetched it)."""
 
 from __future__ import annotations
 
@@ -80,6 +80,7 @@ STATIC = {
     "/static/fixture-sans.woff2": (b"wOF2", "font/woff2"),
 }
 STATIC_HEADERS = {"Cache-Control": "public, max-age=86400", "ETag": '"fixture-1"'}
+SCRIPT_LINK = "/static/main.js"  # redirects to /static/app.js
 TRACKER_PATH = "/tracker.js"
 
 
@@ -88,7 +89,7 @@ def _shell(site: FixtureSite, title: str) -> bytes:
     return _page(
         title,
         '<link rel="stylesheet" href="/static/app.css"><img class="logo" src="/static/logo.png" alt="">'
-        f'<div id="root">Laden...</div><script src="/static/app.js"></script><script src="{third_party}"></script>',
+        f'<div id="root">Laden...</div><script src="{SCRIPT_LINK}"></script><script src="{third_party}"></script>',
     )
 
 
@@ -114,6 +115,8 @@ def answer(site: FixtureSite, visit: Visit) -> Answer | None:
         return Answer(200, _shell(site, "Advertenties"))
     if _DETAIL.match(visit.path):
         return Answer(200, _shell(site, "Advertentie"))
+    if visit.path == SCRIPT_LINK:
+        return Answer(302, b"", "text/plain", {"Location": "/static/app.js"})
     if visit.path in STATIC:
         body, content_type = STATIC[visit.path]
         return Answer(200, body, content_type, dict(STATIC_HEADERS))
