@@ -1,9 +1,10 @@
 """scrapy-playwright for the sites that need JavaScript, and only for their requests (meta playwright=True).
 
-Debian's chromium (`playwright install` needs the internet); one context with a bounded number of pages; images,
-fonts and media are never loaded (we store no photos, and they are most of a page's weight for the site too).
+Debian's chromium (`playwright install` needs the internet); one context with a bounded number of pages.
 scrapy-playwright closes each page after its response (we never ask for the page object) and the browser when the
-crawl ends.
+crawl ends. What a page may fetch, and when, is decided in crawler/page_requests.py, installed on every page by the
+PolitenessMiddleware; the abort rule here repeats its rule for images, fonts and media (we store no photos, and they
+are most of a page's weight for the site too) should a page ever load without it.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ def browser_settings(settings: Settings, site: SiteDefinition) -> dict[str, Any]
     args = ["--no-sandbox"] if os.geteuid() == 0 else []  # chromium refuses to run as root inside its sandbox
     return {
         "DOWNLOAD_HANDLERS": {
-            "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
-            "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+            "http": "crawler.handlers.PacedBrowserDownloadHandler",
+            "https": "crawler.handlers.PacedBrowserDownloadHandler",
         },
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
         "PLAYWRIGHT_LAUNCH_OPTIONS": {

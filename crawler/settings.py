@@ -46,10 +46,14 @@ def scrapy_settings(
         "DOWNLOAD_DELAY": limit.delay_seconds,
         "DOWNLOAD_DELAY_JITTER": 0,
         "DOWNLOAD_SLOTS": {host: {"concurrency": limit.concurrency, "delay": limit.delay_seconds, "jitter": 0}},
-        # Off on purpose: AutoThrottle raises the slot's delay after the middleware has reserved a send time, so
-        # held requests bunch up behind it (tried: 12 requests in one second at a limit of 10). The middleware's
-        # backoff is what slows down when a site struggles.
+        # Off on purpose: the middleware's backoff is what slows down when a site struggles, one rule to reason
+        # about (AutoThrottle once made held requests bunch up: 12 requests in one second at a limit of 10).
         "AUTOTHROTTLE_ENABLED": False,
+        # A plain request waits for its turn in the download handler, right before it is sent (crawler/handlers.py).
+        "DOWNLOAD_HANDLERS": {
+            "http": "crawler.handlers.PacedDownloadHandler",
+            "https": "crawler.handlers.PacedDownloadHandler",
+        },
         "DOWNLOAD_TIMEOUT": limits.download_timeout_seconds,
         "DOWNLOAD_MAXSIZE": limits.max_response_bytes,
         "DOWNLOAD_WARNSIZE": limits.max_response_bytes,

@@ -227,7 +227,8 @@ class Browser(BaseModel):
         2,
         ge=1,
         le=20,
-        description="Requests one page load makes to the site (document + data): counted against the rate limit.",
+        description="Deprecated, ignored: every request a page load makes is now paced as it is sent. Still "
+        "accepted so that existing site files load.",
     )
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -11,7 +17,7 @@ from outreach.crypto import new_keys
 from outreach.cycle.crawl import CrawlOutcome, run_crawl
 from outreach.settings import Settings, load_settings
 from outreach.store.db import Store, upgrade
-from testworld.fixture_site import LoggedRequest
+from testworld.fixture_site import FixtureSite, LoggedRequest
 
 
 @dataclass
@@ -60,3 +66,28 @@ def busiest_window(requests: list[LoggedRequest], seconds: float = 1.0) -> int:
 def smallest_gap(requests: list[LoggedRequest]) -> float:
     times = sorted(request.at for request in requests)
     return min((b - a for a, b in pairwise(times)), default=float("inf"))
+
+
+@contextmanager
+def cpu_burner(site: FixtureSite, seconds: float = 60) -> Iterator[None]:
+    """Every core spinning beside the crawl, as on a loaded machine, from the site's first request on (a crawl
+    process starting up under load only makes the test slow); each burner stops by itself after `seconds` should
+    the test not end it."""
+    spin = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass"
+    burners: list[subprocess.Popen[bytes]] = []
+    lock = threading.Lock()
+
+    def start(_: LoggedRequest) -> None:
+        with lock:
+            if not burners:
+                burners.extend(subprocess.Popen([sys.executable, "-c", spin]) for _ in range(os.cpu_count() or 2))
+
+    site.on_request = start
+    try:
+        yield
+    finally:
+        site.on_request = None
+        with lock:
+            for burner in burners:
+                burner.kill()
+                burner.wait()

@@ -10,7 +10,7 @@ from crawler.browser import abort_heavy_resources, browser_settings
 from crawler.sites import load_site
 from tests.crawling import crawl_settings
 
-SITES = Path(__file__).resolve().parent / "world" / "sites"
+SITES = Path(__file__).resolve().parent.parent / "testworld" / "sites"
 
 
 def test_only_a_site_that_needs_a_browser_gets_one(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_only_a_site_that_needs_a_browser_gets_one(tmp_path: Path) -> None:
     assert ("--no-sandbox" in launch["args"]) == (os.geteuid() == 0)
     assert js["PLAYWRIGHT_MAX_CONTEXTS"] == 1
     assert js["PLAYWRIGHT_MAX_PAGES_PER_CONTEXT"] == 4  # the site's concurrency
-    assert js["DOWNLOAD_HANDLERS"]["http"] == "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    assert js["DOWNLOAD_HANDLERS"]["http"] == "crawler.handlers.PacedBrowserDownloadHandler"  # scrapy-playwright
 
 
 def test_images_fonts_and_media_are_never_loaded() -> None:

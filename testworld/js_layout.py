@@ -1,6 +1,10 @@
 """A layout that renders listing and detail pages with JavaScript from a JSON API: without a browser a crawler
 sees only an empty shell. An age gate shows first; clicking it sets a cookie the API insists on. The phone number
-is not in the advert: a "show number" button loads it (only a click in the browser reveals it)."""
+is not in the advert: a "show number" button loads it (only a click in the browser reveals it).
+
+Like a real site, every page also asks for its script (through a redirect to the current bundle) and stylesheet,
+both cacheable, a logo, a web font and a tracker on another host (`localhost` instead of `127.0.0.1`: the same
+server, so its request log shows whether the crawl fetched it)."""
 
 from __future__ import annotations
 
@@ -63,8 +67,30 @@ if (document.cookie.includes("gate=ok")) {
 """
 
 
-def _shell(title: str) -> bytes:
-    return _page(title, f'<div id="root">Laden...</div><script>{_SCRIPT}</script>')
+_STYLE = """
+@font-face { font-family: "Fixture Sans"; src: url("/static/fixture-sans.woff2") format("woff2"); }
+body { font-family: "Fixture Sans", sans-serif; }
+.card { display: block; margin: 4px; }
+"""
+# Cacheable for a day, as sites serve their static files.
+STATIC = {
+    "/static/app.js": (_SCRIPT.encode(), "application/javascript"),
+    "/static/app.css": (_STYLE.encode(), "text/css"),
+    "/static/logo.png": (bytes.fromhex("89504e470d0a1a0a"), "image/png"),
+    "/static/fixture-sans.woff2": (b"wOF2", "font/woff2"),
+}
+STATIC_HEADERS = {"Cache-Control": "public, max-age=86400", "ETag": '"fixture-1"'}
+SCRIPT_LINK = "/static/main.js"  # redirects to /static/app.js
+TRACKER_PATH = "/tracker.js"
+
+
+def _shell(site: FixtureSite, title: str) -> bytes:
+    third_party = site.url.replace("127.0.0.1", "localhost") + TRACKER_PATH
+    return _page(
+        title,
+        '<link rel="stylesheet" href="/static/app.css"><img class="logo" src="/static/logo.png" alt="">'
+        f'<div id="root">Laden...</div><script src="{SCRIPT_LINK}"></script><script src="{third_party}"></script>',
+    )
 
 
 def _json(data: object) -> Answer:
@@ -86,9 +112,14 @@ def _number(ad: GeneratedAdvert) -> dict[str, object]:
 
 def answer(site: FixtureSite, visit: Visit) -> Answer | None:
     if visit.path in ("/", "/app"):
-        return Answer(200, _shell("Advertenties"))
+        return Answer(200, _shell(site, "Advertenties"))
     if _DETAIL.match(visit.path):
-        return Answer(200, _shell("Advertentie"))
+        return Answer(200, _shell(site, "Advertentie"))
+    if visit.path == SCRIPT_LINK:
+        return Answer(302, b"", "text/plain", {"Location": "/static/app.js"})
+    if visit.path in STATIC:
+        body, content_type = STATIC[visit.path]
+        return Answer(200, body, content_type, dict(STATIC_HEADERS))
     if not visit.path.startswith("/api/"):
         return None
     if visit.cookies.get(GATE_COOKIE) != "ok":
