@@ -32,6 +32,7 @@ import pytest
 from tests import loopback_only
 
 RECORD_VARIABLE = "NETWORK_GUARD_RECORD"
+MARKER = "NETWORK_GUARD"  # a file beside each guard's sitecustomize.py
 
 _SITECUSTOMIZE = '''\
 """Written by tests/network_guard.py for one test session: this Python process may contact only this machine."""
@@ -40,16 +41,17 @@ import importlib.util
 import os
 import sys
 
-_here = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location("network_guard_loopback_only", {module!r})
 _guard = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = _guard
 _spec.loader.exec_module(_guard)
 _guard.install(os.environ.get({variable!r}))
 
-# Another sitecustomize this one hides (Debian's Python has one): run it too.
+# Another sitecustomize this one hides (Debian's Python has one): run it too, but never another guard's (under
+# pytest-xdist the controller and each worker put their own first on PYTHONPATH: two guards would run each other).
 _other = importlib.machinery.PathFinder.find_spec(
-    "sitecustomize", [path for path in sys.path if os.path.abspath(path or ".") != _here]
+    "sitecustomize",
+    [path for path in sys.path if not os.path.exists(os.path.join(os.path.abspath(path or "."), {marker!r}))],
 )
 if _other is not None and _other.loader is not None:
     _other.loader.exec_module(importlib.util.module_from_spec(_other))
@@ -94,8 +96,9 @@ def pytest_configure(config: pytest.Config) -> None:
     record = folder / "record.jsonl"
     record.touch()
     module = Path(loopback_only.__file__).resolve()
+    (folder / MARKER).write_text("a network guard's sitecustomize\n", encoding="utf-8")
     (folder / "sitecustomize.py").write_text(
-        _SITECUSTOMIZE.format(module=str(module), variable=RECORD_VARIABLE), encoding="utf-8"
+        _SITECUSTOMIZE.format(module=str(module), variable=RECORD_VARIABLE, marker=MARKER), encoding="utf-8"
     )
     environment = {name: os.environ.get(name) for name in ("PYTHONPATH", RECORD_VARIABLE)}
     paths = [str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]
