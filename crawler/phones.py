@@ -54,9 +54,11 @@ _NOT_A_NUMBER = re.compile(
     r"(?<!\d)(?:[0-3]?\d([-./])[01]?\d\1(?:19|20)\d\d|(?:19|20)\d\d([-./])[01]?\d\2[0-3]?\d"
     r"|[0-2]?\d[.:][0-5]\d\s*-\s*[0-2]?\d[.:][0-5]\d)(?!\d)"
 )
-# A figure that is a time or a date: never part of a number ("06.45", "0-24", "24/24", "24/02/27", "1/2", "12-11-25").
+# A figure that is a time, a date or body measures: never part of a number ("06.45", "0-24", "24/24", "24/02/27",
+# "1/2", "12-11-25", "90-60-90").
 _TIME_OR_DATE = re.compile(
     r"[0-2]?\d\.[0-5]\d|0-[12]?\d|[0-3]?\d/[0-3]?\d(?:/(?:\d\d)?\d\d)?|[0-3]?\d([-.])[01]?\d\1(?:\d\d)?\d\d"
+    r"|[2-9]\d-[1-9]\d-[2-9]\d"
 )
 # What the matcher found starts or ends inside a figure ("10/06 2006 9131").
 _INSIDE_FIGURE_BEFORE = re.compile(r"\d[-./:]$")

@@ -137,6 +137,7 @@ def test_numbers_among_other_figures(text: str, expected: list[str]) -> None:
         "10/06  2006  9131 XK",
         "11:00-21:00 2012 ❤ 2000. 2010",  # not +20 1220002010
         "05.15\n01/03/25",
+        "06-20 90-60-90",  # hours and measures: not 06 20906090
     ],
 )
 def test_figures_next_to_each_other_are_not_numbers(text: str) -> None:
