@@ -36,7 +36,16 @@ _GAP = rf"(?:[^\w+,;:]|_|\s{_FILLER_WORDS}\s)"
 # and after it ("€150 06 12345678 24/7 30 min"), so the number is read whole wherever it stands in the run.
 # Not right after a figure's colon or comma ("21:00 2012", "1,5"): those end a figure, and what follows is not a
 # number's start.
-_RUN = re.compile(rf"(?<![\w+])(?<!\d[:,])(\+|00)?[\dOo](?:{_GAP}{{0,6}}[\dOo]){{8,48}}(?!\w)")
+# With the currency of a price at either end ("€150", "100 euro", "150,-"), to tell the price.
+_CURRENCY = r"(?:[€$£]|euro|eur|,-)"
+_RUN = re.compile(
+    # The lookahead first: most characters of a text cannot start a run, and are passed over at once.
+    rf"(?=[\dOo+€$£])(?<![\w+])(?<!\d[:,])(?:[€$£]\s?)?(\+|00)?[\dOo](?:{_GAP}{{0,6}}[\dOo]){{8,48}}"
+    rf"(?:\s?{_CURRENCY})?(?!\w)",
+    re.IGNORECASE,
+)
+_PRICE_BEFORE = re.compile(r"[€$£]\s?$")
+_PRICE_AFTER = re.compile(r"\s?(?:euro|eur|,-)", re.IGNORECASE)  # "150 €" is rare, "0 €150" is not
 # A digit group; a letter O counts as a zero only among digits, not inside a word ("dot", "kropka").
 _GROUP = re.compile(r"(?<![^\W\d_])[\dOo]+(?![^\W\d_])")
 # Never part of a number: a date with a four-digit year ("06-12-2026 10-22" is not 06 12202610), a range of times
@@ -45,9 +54,11 @@ _NOT_A_NUMBER = re.compile(
     r"(?<!\d)(?:[0-3]?\d([-./])[01]?\d\1(?:19|20)\d\d|(?:19|20)\d\d([-./])[01]?\d\2[0-3]?\d"
     r"|[0-2]?\d[.:][0-5]\d\s*-\s*[0-2]?\d[.:][0-5]\d)(?!\d)"
 )
-# A figure that is a time or a date: never part of a number ("06.45", "0-24", "24/24", "24/02/27", "1/2", "12-11-25").
+# A figure that is a time, a date or body measures: never part of a number ("06.45", "0-24", "24/24", "24/02/27",
+# "1/2", "12-11-25", "90-60-90").
 _TIME_OR_DATE = re.compile(
     r"[0-2]?\d\.[0-5]\d|0-[12]?\d|[0-3]?\d/[0-3]?\d(?:/(?:\d\d)?\d\d)?|[0-3]?\d([-.])[01]?\d\1(?:\d\d)?\d\d"
+    r"|[2-9]\d-[1-9]\d-[2-9]\d"
 )
 # What the matcher found starts or ends inside a figure ("10/06 2006 9131").
 _INSIDE_FIGURE_BEFORE = re.compile(r"\d[-./:]$")
@@ -56,15 +67,18 @@ _INSIDE_FIGURE_AFTER = re.compile(r"[-./:]\d")
 _FIGURE_BEFORE = re.compile(r"\d\W{0,6}$")
 _FIGURE_AFTER = re.compile(r"\W{0,6}\d")
 _SPACED_SEPARATOR = re.compile(r"\s[-./]\s")
+_NOT_PLAIN = re.compile(r"[^\d\s+().\-/]")
+# Enough digits close together for phonenumbers' matcher to find a candidate (it wants 5 or more in most countries,
+# with at most 4 separators between them): without them, the matcher is not run.
+_CANDIDATE = re.compile(r"\d(?:\D{0,4}\d){3}")
 _MAX_DIGITS = 17  # "00" and the longest E.164 number
 
 
 def _is_disguised(run: str) -> bool:
     """Written with more than digits, spaces, dots, dashes, slashes and brackets: its letters O are zeros, and
     deobfuscate rewrites it even when it is one number alone (phonenumbers reads the plain spellings)."""
-    if _SPACED_SEPARATOR.search(run):  # "06 - 12 - 34": phonenumbers gives up on spaced separators
-        return True
-    return any(not (char.isdigit() or char.isspace() or char in "+().-/") for char in run)
+    # "06 - 12 - 34": phonenumbers gives up on spaced separators.
+    return _SPACED_SEPARATOR.search(run) is not None or _NOT_PLAIN.search(run) is not None
 
 
 def _joins(gap: str) -> bool:
@@ -80,29 +94,35 @@ class Phone:
 
 
 def _to_phone(number: phonenumbers.PhoneNumber) -> Phone | None:
-    if not phonenumbers.is_valid_number(number):
+    # A number is valid when its type is known: what is_valid_number checks, here done once for both.
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.UNKNOWN:
         return None
     return Phone(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         country=phonenumbers.region_code_for_number(number) or "ZZ",
-        is_mobile=phonenumbers.number_type(number) in MOBILE_TYPES,
+        is_mobile=kind in MOBILE_TYPES,
     )
 
 
-def _may_start(digits: str, region: str) -> bool:
-    """How numbers are written: international with + or the region's international prefix (00) or its country
-    code (31 6...), or national with its trunk prefix (0, 06 in Hungary) where the region writes one. Not as a bare
-    national number ("612345678"): figures next to each other ("24/24 47-586", "618 🔥 169 / 415") would read as
-    one."""
+def _start(digits: str, region: str) -> str | None:
+    """How a number starting with `digits` is written, as what to put before its digits to read it: "" when
+    international with + or the region's international prefix (00), or national with the trunk prefix the region
+    writes (0, 06 in Hungary; any start where it writes none); "+" when it starts with the region's country code
+    (31 6...: read as +31 6..., not as a national number that happens to start with 31; kept if a mobile). None for
+    anything else, a bare national number ("612345678") too: figures next to each other ("24/24 47-586",
+    "618 🔥 169 / 415") would read as one."""
     if digits.startswith("+"):
-        return True
+        return ""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
     if metadata is None:
-        return False
+        return None
     if metadata.international_prefix and re.match(metadata.international_prefix, digits):
-        return True
+        return ""
     trunk = _written_trunk_prefix(region)
-    return trunk is None or digits.startswith((trunk, str(metadata.country_code)))
+    if trunk is None or digits.startswith(trunk):
+        return ""
+    return "+" if digits.startswith(str(metadata.country_code)) else None
 
 
 @functools.cache
@@ -136,9 +156,9 @@ class _Found:
 def _numbers_in_run(run: str, region: str) -> tuple[_Found, ...]:
     """The valid numbers in a run of figures: from the left, the longest number (the longest mobile if there is
     one) that starts at a figure and is made of whole figures. A figure is digit groups joined by a lone dash, dot or
-    slash ("06-12345678", "0470/12.34.56", "22.00", "24/7"). Numbers are written with a prefix (see _may_start), do
-    not hold a time, a date or a line break, so prices, times, dates and postcodes next to each other do not make a
-    number."""
+    slash ("06-12345678", "0470/12.34.56", "22.00", "24/7"). Numbers are written with a prefix (see _start), do
+    not hold a time, a date, a price or a line break, so prices, times, dates and postcodes next to each other do
+    not make a number."""
     disguised = _is_disguised(run)
     groups = [
         (m.start(), m.end(), re.sub(r"[Oo]", "0", m.group(0)) if disguised else m.group(0))
@@ -154,15 +174,24 @@ def _numbers_in_run(run: str, region: str) -> tuple[_Found, ...]:
     first = 0
     while first < len(figures):
         start = 0 if first == 0 else groups[figures[first][0]][0]  # a leading + belongs to the number
-        digits = "+" if first == 0 and run.startswith("+") else ""
-        if not _may_start(digits + groups[figures[first][0]][2], region):
+        plus = "+" if first == 0 and run.startswith("+") else ""
+        written = _start(plus + groups[figures[first][0]][2], region)
+        if written is None:
             first += 1
             continue
+        # The country code without its +: only a mobile, as WhatsApp writes it ("31612345678"); figures that happen
+        # to start with 31 ("31840 1 10000") are no landline.
+        mobile_only = written == "+" and not plus
+        digits = plus or written
         ends = []
         for last in range(first, len(figures)):
             head, tail = figures[last]
-            if _TIME_OR_DATE.fullmatch(run, groups[head][0], groups[tail][1]) or (
-                last > first and "\n" in run[groups[head - 1][1] : groups[head][0]]
+            before = run[groups[head - 1][1] if head else 0 : groups[head][0]]
+            if (
+                _TIME_OR_DATE.fullmatch(run, groups[head][0], groups[tail][1])
+                or (last > first and "\n" in before)
+                or _PRICE_BEFORE.search(before)
+                or _PRICE_AFTER.match(run, groups[tail][1])
             ):
                 break
             digits += "".join(group[2] for group in groups[head : tail + 1])
@@ -175,6 +204,8 @@ def _numbers_in_run(run: str, region: str) -> tuple[_Found, ...]:
         for last, digits in reversed(ends):
             end = groups[figures[last][1]][1]
             phone = None if _NOT_A_NUMBER.search(run, start, end) else _valid(digits, region)
+            if phone and mobile_only and not phone.is_mobile:
+                phone = None
             if phone and (best is None or phone.is_mobile):
                 best = (last, phone)
                 if phone.is_mobile:
@@ -251,7 +282,8 @@ def scan_phones(text: str, default_region: str) -> FoundNumbers:
     the text (kept if our rules read it the same, see _written_as_number), in order."""
     marked, read = _rewrite(text.replace(_READ, ""), default_region, mark=True)
     at: list[tuple[int, Phone | None]] = list(zip(_positions(marked, _READ), read, strict=True))
-    for match in phonenumbers.PhoneNumberMatcher(marked, default_region, leniency=Leniency.POSSIBLE):
+    matches = phonenumbers.PhoneNumberMatcher(marked, default_region, leniency=Leniency.POSSIBLE)
+    for match in matches if _CANDIDATE.search(marked) else ():
         phone = _to_phone(match.number)
         if phone and not _written_as_number(marked, match, phone, default_region):
             phone = None

@@ -115,6 +115,7 @@ def test_a_number_of_any_country_followed_by_other_figures_is_found(region: str,
         ("+49 1512 3456789 30 min", ["+4915123456789"]),  # the mobile, not a longer voicemail number
         ("Nieuw in 2026\n06 12345678", [NL_MOBILE]),  # title and text: no number across the line break
         ("+34 612 34 56 78, 24/7", ["+34612345678"]),
+        ("WhatsApp 31612345678 24/7", [NL_MOBILE]),  # the country code without its +, as WhatsApp writes it
     ],
 )
 def test_numbers_among_other_figures(text: str, expected: list[str]) -> None:
@@ -136,10 +137,24 @@ def test_numbers_among_other_figures(text: str, expected: list[str]) -> None:
         "10/06  2006  9131 XK",
         "11:00-21:00 2012 ❤ 2000. 2010",  # not +20 1220002010
         "05.15\n01/03/25",
+        "06-20 90-60-90",  # hours and measures: not 06 20906090
     ],
 )
 def test_figures_next_to_each_other_are_not_numbers(text: str) -> None:
     assert find_phones(f"Vanaf {text} ok", "NL") == []
+
+
+@pytest.mark.parametrize(
+    ("region", "text"),
+    [
+        ("NL", "31840 1 10000"),  # starts with 31, but is no mobile: not read as +31 840110000
+        ("ES", "€150 €150 100 euro"),  # no trunk prefix in Spain: any figure may start a number, a price does not
+        ("PL", "150,- 150 150 zł 24/24"),
+        ("ES", "10.00-22.00 150 2026 06.45"),
+    ],
+)
+def test_figures_next_to_each_other_are_not_numbers_in_other_countries_either(region: str, text: str) -> None:
+    assert find_phones(f"Desde {text} ok", region) == []
 
 
 def test_the_figures_after_a_number_stay_in_the_stored_text() -> None:
