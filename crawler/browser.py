@@ -42,4 +42,14 @@ def browser_settings(settings: Settings, site: SiteDefinition) -> dict[str, Any]
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": site.rate_limit.concurrency,
         "PLAYWRIGHT_ABORT_REQUEST": abort_heavy_resources,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": site.limits.download_timeout_seconds * 1000,
+        **_gate_cookies(site),
     }
+
+
+def _gate_cookies(site: SiteDefinition) -> dict[str, Any]:
+    """`gate.cookies` on a browser site: set on the browser context the pages open in (a Cookie header on the
+    request would be dropped by the browser, and the page's own data calls would not carry it)."""
+    if site.gate is None or not site.gate.cookies:
+        return {}
+    cookies = [{"name": name, "value": value, "url": str(site.base_url)} for name, value in site.gate.cookies.items()]
+    return {"PLAYWRIGHT_CONTEXTS": {"default": {"storage_state": {"cookies": cookies, "origins": []}}}}

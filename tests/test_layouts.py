@@ -92,6 +92,21 @@ def test_a_browser_crawl_of_the_javascript_layout_matches_its_ground_truth(tmp_p
     assert busiest_window(requests) <= 20
 
 
+def test_a_browser_sites_gate_can_be_accepted_by_cookies_on_the_browser_context(tmp_path: Path) -> None:
+    """The JavaScript layout's data calls need the gate's cookie: set on the context, no click is needed."""
+    with FixtureSite(seed=14, count=6, layout="js") as site:
+        site.write_site_file(
+            tmp_path / "sites",
+            name="jsapp",
+            gate={"cookies": {"gate": "ok"}, "click": None},
+            rate_limit={"requests_per_second": 20, "delay_seconds": 0, "concurrency": 2},
+        )
+        settings = crawl_settings(tmp_path)
+        crawled = crawl(settings, "jsapp")
+        assert _stored(settings) == _truth(site)
+    assert crawled.count("adverts_new") == 6
+
+
 def test_without_a_browser_the_javascript_layout_shows_no_adverts(tmp_path: Path) -> None:
     with FixtureSite(seed=13, count=5, layout="js") as site:
         site.write_site_file(
