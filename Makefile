@@ -37,7 +37,7 @@ test: install services
 # The developer's answer in minutes: database tests on SQLite (on PostgreSQL too only the tests about it), a few
 # crash-safety kills. Run it, and `make lint`, before every commit.
 check: install services
-	$(WITH_TEST_POSTGRES) OUTREACH_CRASH_TRIALS=8 $(BIN)/pytest -n $(TEST_WORKERS) --fast -q
+	$(WITH_TEST_POSTGRES) OUTREACH_CRASH_TRIALS=8 $(BIN)/pytest -n $(TEST_WORKERS) --fast -m "not slow" -q
 
 lint: install
 	$(BIN)/ruff check .

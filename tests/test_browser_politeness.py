@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.crawling import cpu_burner, crawl, crawl_settings, smallest_gap
 from testworld.fixture_site import Fault, FixtureSite
 from testworld.js_layout import TRACKER_PATH
 
 
+@pytest.mark.slow
 def test_everything_a_page_load_fetches_keeps_the_crawl_delay_and_retry_after_on_a_loaded_machine(
     tmp_path: Path,
 ) -> None:

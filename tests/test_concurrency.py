@@ -32,6 +32,7 @@ def postgres_url() -> Iterator[str]:
     yield from _postgres_database()
 
 
+@pytest.mark.slow
 def test_two_cycles_and_two_senders_at_once_run_one_cycle_and_send_nothing_twice(
     postgres_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
 ) -> None:

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from outreach.cycle.run import run_cycle
@@ -29,6 +30,7 @@ def _events(store: Store, name: str) -> list[dict[str, Any]]:
         return list(session.execute(select(AuditEvent.fields).where(AuditEvent.name == name)).scalars())
 
 
+@pytest.mark.slow
 def test_under_gateway_and_site_faults_every_eligible_person_gets_one_message_and_every_fault_is_recorded(
     database_url: str, keys: dict[str, str], tmp_path: Path, gateway: TwilioGateway
 ) -> None:

@@ -73,6 +73,7 @@ def test_the_profiles_layout_gate_can_be_accepted_by_a_cookie(tmp_path: Path) ->
         assert not any(r.path.startswith("/gate") for r in site.requests_to())
 
 
+@pytest.mark.slow
 def test_a_browser_crawl_of_the_javascript_layout_matches_its_ground_truth(tmp_path: Path) -> None:
     """Through the gate by a click, every number revealed by a click, within the rate limit (page loads count
     with their data requests)."""
@@ -92,6 +93,7 @@ def test_a_browser_crawl_of_the_javascript_layout_matches_its_ground_truth(tmp_p
     assert busiest_window(requests) <= 20
 
 
+@pytest.mark.slow
 def test_a_browser_sites_gate_can_be_accepted_by_cookies_on_the_browser_context(tmp_path: Path) -> None:
     """The JavaScript layout's data calls need the gate's cookie: set on the context, no click is needed."""
     with FixtureSite(seed=14, count=6, layout="js") as site:

@@ -166,6 +166,7 @@ def _leave_a_single_cycle_job(database_url: str, config: str) -> None:
     earlier.shutdown()
 
 
+@pytest.mark.slow
 def test_scheduled_cycles_of_two_organisations_on_one_schedule_both_run_one_after_the_other(
     world: World, tmp_path: Path
 ) -> None:

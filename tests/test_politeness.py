@@ -26,6 +26,7 @@ def small_site() -> Iterator[FixtureSite]:
         yield site
 
 
+@pytest.mark.slow
 def test_it_never_exceeds_the_rate_limit_in_any_one_second_window_even_on_a_loaded_machine(
     small_site: FixtureSite, tmp_path: Path
 ) -> None:
@@ -40,6 +41,7 @@ def test_it_never_exceeds_the_rate_limit_in_any_one_second_window_even_on_a_load
     assert busiest_window(requests) <= 10
 
 
+@pytest.mark.slow
 def test_the_site_never_sees_two_requests_closer_than_the_larger_of_delay_and_crawl_delay_on_a_loaded_machine(
     small_site: FixtureSite, tmp_path: Path
 ) -> None:
@@ -59,6 +61,7 @@ def test_the_site_never_sees_two_requests_closer_than_the_larger_of_delay_and_cr
     assert crawled.site["politeness/robots_crawl_delay"] == 0.3
 
 
+@pytest.mark.slow
 def test_retry_after_holds_for_every_request_to_the_site_even_on_a_loaded_machine(
     small_site: FixtureSite, tmp_path: Path
 ) -> None:

@@ -100,6 +100,7 @@ def test_a_shutdown_finishes_the_current_message_and_sends_no_more(world: World)
     assert len(world.gateway.messages) == 1
 
 
+@pytest.mark.slow
 def test_scheduled_cycles_on_a_short_interval_never_overlap_and_sigterm_mid_cycle_leaves_nothing_sending(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
