@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
-# pytest-xdist workers: the suite waits on servers, subprocesses and pacing as much as it computes.
+# pytest-xdist workers: the suite waits on servers, subprocesses and pacing as much as it computes. make check
+# takes one more than the cores: its tests wait more than they compute (BENCHMARKS.md, "Test suite").
 TEST_WORKERS ?= 2
+CHECK_WORKERS ?= 3
 
 .PHONY: demo test check lint format bench bench-langid install services lock clean
 
@@ -37,7 +39,7 @@ test: install services
 # The developer's answer in minutes: database tests on SQLite (on PostgreSQL too only the tests about it), a few
 # crash-safety kills. Run it, and `make lint`, before every commit.
 check: install services
-	$(WITH_TEST_POSTGRES) OUTREACH_CRASH_TRIALS=8 $(BIN)/pytest -n $(TEST_WORKERS) --fast -m "not slow" -q
+	$(WITH_TEST_POSTGRES) OUTREACH_CRASH_TRIALS=8 $(BIN)/pytest -n $(CHECK_WORKERS) --fast -m "not slow" -q
 
 lint: install
 	$(BIN)/ruff check .
