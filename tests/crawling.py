@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,10 +14,13 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from outreach.crypto import new_keys
+from sqlalchemy import select
+
+from outreach.crypto import PhoneVault, new_keys
 from outreach.cycle.crawl import CrawlOutcome, run_crawl
 from outreach.settings import Settings, load_settings
 from outreach.store.db import Store, upgrade
+from outreach.store.models import Advert, AdvertPerson, Person
 from testworld.fixture_site import FixtureSite, LoggedRequest
 
 
@@ -91,3 +95,16 @@ def cpu_burner(site: FixtureSite, seconds: float = 60) -> Iterator[None]:
             for burner in burners:
                 burner.kill()
                 burner.wait()
+
+
+def stored_adverts(settings: Settings) -> dict[str, tuple[Advert, set[str]]]:
+    """site_ad_id -> (the stored advert, the E.164 numbers of its persons): what a crawl left in the store."""
+    vault = PhoneVault.from_settings(settings)
+    with Store(settings.database_url) as store, store.session() as session:
+        numbers: dict[int, set[str]] = defaultdict(set)
+        rows = session.execute(
+            select(AdvertPerson.advert_id, Person.phone_encrypted).join(Person, Person.id == AdvertPerson.person_id)
+        )
+        for advert_id, token in rows:
+            numbers[advert_id].add(vault.decrypt(token))
+        return {ad.site_ad_id: (ad, numbers[ad.id]) for ad in session.execute(select(Advert)).scalars()}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,11 @@ from urllib.parse import urlencode
 from urllib.request import HTTPCookieProcessor, HTTPRedirectHandler, Request, build_opener
 
 import pytest
-from sqlalchemy import select
 
 from outreach.cli import run
-from outreach.crypto import PhoneVault
 from outreach.settings import Settings
-from outreach.store.db import Store
-from outreach.store.models import Advert, AdvertPerson, Person
 from tests.conftest import make_settings
-from tests.crawling import crawl, crawl_settings
+from tests.crawling import crawl, crawl_settings, stored_adverts
 from testworld.appdata_layout import STATS_PATH, shown_number
 from testworld.fixture_site import Fault, FixtureSite
 
@@ -34,22 +29,10 @@ Row = tuple[str, str | None, str | None, bool, set[str]]
 
 def _stored(settings: Settings) -> dict[str, Row]:
     """site_ad_id -> (title, city, category, has_whatsapp, E.164 numbers)."""
-    vault = PhoneVault.from_settings(settings)
-    store = Store(settings.database_url)
-    try:
-        with store.session() as session:
-            numbers: dict[int, set[str]] = defaultdict(set)
-            rows = session.execute(
-                select(AdvertPerson.advert_id, Person.phone_encrypted).join(Person, Person.id == AdvertPerson.person_id)
-            )
-            for advert_id, token in rows:
-                numbers[advert_id].add(vault.decrypt(token))
-            return {
-                ad.site_ad_id: (ad.title, ad.city, ad.category, ad.has_whatsapp, numbers[ad.id])
-                for ad in session.execute(select(Advert)).scalars()
-            }
-    finally:
-        store.close()
+    return {
+        ad_id: (ad.title, ad.city, ad.category, ad.has_whatsapp, numbers)
+        for ad_id, (ad, numbers) in stored_adverts(settings).items()
+    }
 
 
 def _truth(site: FixtureSite, numbers: bool = True) -> dict[str, Row]:

@@ -3,17 +3,12 @@ category and phone number. The JavaScript layout goes through scrapy-playwright 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from outreach.crypto import PhoneVault
 from outreach.settings import Settings
-from outreach.store.db import Store
-from outreach.store.models import Advert, AdvertPerson, Person
-from tests.crawling import busiest_window, crawl, crawl_settings
+from tests.crawling import busiest_window, crawl, crawl_settings, stored_adverts
 from testworld.fixture_site import FixtureSite
 
 FAST = {"requests_per_second": 500, "delay_seconds": 0, "concurrency": 4}
@@ -21,18 +16,9 @@ FAST = {"requests_per_second": 500, "delay_seconds": 0, "concurrency": 4}
 
 def _stored(settings: Settings) -> dict[str, tuple[str, str | None, str | None, set[str]]]:
     """site_ad_id -> (title, city, category, E.164 numbers)."""
-    vault = PhoneVault.from_settings(settings)
-    with Store(settings.database_url) as store, store.session() as session:
-        numbers: dict[int, set[str]] = defaultdict(set)
-        rows = session.execute(
-            select(AdvertPerson.advert_id, Person.phone_encrypted).join(Person, Person.id == AdvertPerson.person_id)
-        )
-        for advert_id, token in rows:
-            numbers[advert_id].add(vault.decrypt(token))
-        return {
-            ad.site_ad_id: (ad.title, ad.city, ad.category, numbers[ad.id])
-            for ad in session.execute(select(Advert)).scalars()
-        }
+    return {
+        ad_id: (ad.title, ad.city, ad.category, numbers) for ad_id, (ad, numbers) in stored_adverts(settings).items()
+    }
 
 
 def _truth(site: FixtureSite) -> dict[str, tuple[str, str | None, str | None, set[str]]]:

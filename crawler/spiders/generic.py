@@ -266,14 +266,29 @@ class GenericAdSpider(scrapy.Spider):
         link = listing.advert_link
         assert link is not None and link.css is not None
         css = link.css if "::" in link.css else f"{link.css}::attr(href)"
-        holders: list[Any] = list(response.css(listing.advert_card)) if listing.advert_card else [response]
-        for holder in holders:
-            hrefs = keep_part(holder.css(css).getall(), link.regex)
-            for href in hrefs[:1] if listing.advert_card else hrefs:
-                url = response.urljoin(self._link(href))
-                shown = _join(holder.css("::text").getall()) if listing.advert_card else ""
-                entries.append((url, hashlib.sha256(f"{url}\n{shown}".encode()).hexdigest()))
+        for href, shown in self._links_shown(response, css):
+            url = response.urljoin(self._link(href))
+            entries.append((url, hashlib.sha256(f"{url}\n{shown}".encode()).hexdigest()))
         return entries
+
+    def _links_shown(self, response: Response, css: str) -> Iterator[tuple[str, str]]:
+        """(href, what the listing shows of that advert): its card's text, else its link element's (a link given
+        with ::attr() shows nothing else to compare between crawls)."""
+        listing = self.site.listing
+        link = listing.advert_link
+        assert link is not None and link.css is not None
+        if listing.advert_card:
+            for card in response.css(listing.advert_card):
+                hrefs = keep_part(card.css(css).getall(), link.regex)
+                if hrefs:
+                    yield hrefs[0], _join(card.css("::text").getall())
+        elif "::" not in link.css:
+            for anchor in response.css(link.css):
+                for href in keep_part([anchor.attrib.get("href", "")], link.regex):
+                    yield href, _join(anchor.css("::text").getall())
+        else:
+            for href in keep_part(response.css(css).getall(), link.regex):
+                yield href, ""
 
     def _link(self, found: str) -> str:
         template = self.site.listing.link_format
