@@ -320,6 +320,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80))
     disabled_at: Mapped[datetime | None]
+    # The dashboard's language for this user (outreach.web.i18n.LANGUAGES); None: the installation's default.
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class WebSession(Base):
