@@ -30,7 +30,9 @@ COPY config config
 # The test world (fixture site, Twilio test gateway) lets `outreach demo` run inside the image.
 COPY testworld testworld
 # Editable, so the code finds migrations/ and templates/ beside it in /app. var/ holds SQLite and crawl logs.
+# The dashboard's Dutch catalog is compiled here from its .po file (compiled catalogs are not in git).
 RUN pip install --no-cache-dir --no-deps -e . \
+    && pybabel compile -d outreach/web/locale \
     && mkdir -p /app/var/log \
     && chown -R 10001:10001 /app/var
 

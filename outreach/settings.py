@@ -90,7 +90,11 @@ class SendingSettings(BaseModel):
         description="auto: the cycle sends; approve: a supervisor approves each batch (`outreach approve`); "
         "assist: a fieldworker sends first contacts one by one (`outreach assist`).",
     )
-    timezone: str = Field("Europe/Amsterdam", description="Time zone of the send window.")
+    timezone: str = Field(
+        "Europe/Amsterdam",
+        description="The organisation's time zone: the send window, the local days that counts and caps use, and "
+        "the times the dashboard and the CLI's tables show.",
+    )
     window_start: time = Field(time(10, 0), description="No message is sent before this local time.")
     window_end: time = Field(
         time(20, 0),
@@ -140,6 +144,9 @@ class WebSettings(BaseModel):
     )
     host: str = Field("127.0.0.1", description="Address `outreach serve` listens on.")
     port: int = Field(8080, ge=0, le=65535, description="Port `outreach serve` listens on.")
+    language: Literal["nl", "en"] = Field(
+        "nl", description="The dashboard's language until a user chooses their own (nl: Dutch, en: English)."
+    )
 
 
 class NotifySettings(BaseModel):

@@ -15,6 +15,7 @@ from outreach.web.dashboard.inbox_pages import InboxPages
 from outreach.web.dashboard.log_pages import LogPages
 from outreach.web.dashboard.login import Login
 from outreach.web.dashboard.people_pages import PeoplePages
+from outreach.web.dashboard.stats_pages import StatsPages
 from outreach.web.dashboard.supervisor_pages import SupervisorPages
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -57,13 +58,15 @@ class SecurityHeaders:
 def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
     dashboard = Dashboard.create(settings, store)
     login, log, people = Login(dashboard), LogPages(dashboard), PeoplePages(dashboard)
-    inbox, supervisor = InboxPages(dashboard), SupervisorPages(dashboard)
+    inbox, supervisor, stats = InboxPages(dashboard), SupervisorPages(dashboard), StatsPages(dashboard)
     route, supervisors = dashboard.route, "supervisor"
     return [
         Route("/login", login.page, methods=["GET"]),
         Route("/login", login.submit, methods=["POST"]),
         Route("/logout", route(login.log_out), methods=["POST"]),
-        Route("/", route(log.overview), methods=["GET"]),
+        Route("/language", route(login.set_language), methods=["POST"]),
+        Route("/", route(stats.overview), methods=["GET"]),
+        Route("/stats", route(stats.stats), methods=["GET"]),
         Route("/log", route(log.log), methods=["GET"]),
         Route("/log", route(log.search), methods=["POST"]),
         Route("/log.csv", route(log.export), methods=["GET"]),
