@@ -5,7 +5,7 @@ raw figures as JSON.
     nice .venv/bin/python -m bench.langid [--data ../shared/data/langid] [--per-language 300] [--quick]
     .venv/bin/python -m bench.langid --from-json var/bench/langid.json   # tables again, no new run
 
-The rule: among the candidates that add at most 150 MB and load in under a second, the one with the best mean of
+The rule: among the candidates that add at most 150 MB and load in under a CPU second, the one with the best mean of
 its accuracy on the selection half as written and without diacritics.
 """
 
@@ -38,7 +38,8 @@ DEFAULT_CANDIDATES = [name for name in CANDIDATES if name != "langdetect-all"]  
 
 
 def eligible(result: dict[str, Any]) -> bool:
-    return bool(result["peak_added_mb"] <= MAX_ADDED_MB and result["load_seconds"] < MAX_LOAD_SECONDS)
+    # Load time as CPU seconds: on a shared machine the wall clock measures the neighbours too.
+    return bool(result["peak_added_mb"] <= MAX_ADDED_MB and result["load_cpu_seconds"] < MAX_LOAD_SECONDS)
 
 
 def selection_score(result: dict[str, Any]) -> float:
@@ -114,12 +115,14 @@ def tables(results: list[dict[str, Any]], meta: dict[str, Any], chosen: str, bas
     out.append("")
     out.append("Speed (texts per CPU-second, one pinned core), load time and memory:")
     out.append("")
-    out.append("| candidate | short texts/s | adverts/s | load | RSS added, loaded | peak added while loading |")
-    out.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+    out.append("| candidate | short texts/s | adverts/s | load (CPU) | load (wall) | RSS added | peak added, loading |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
         speed = [f"{r['variants'][v]['texts_per_second']:,.0f}" for v in ("held-out", "adverts")]
         out.append(
-            f"| {r['candidate']} | " + " | ".join(speed) + f" | {r['load_seconds']:.2f} s | {r['rss_added_mb']:.0f} MB "
+            f"| {r['candidate']} | "
+            + " | ".join(speed)
+            + f" | {r['load_cpu_seconds']:.2f} s | {r['load_seconds']:.2f} s | {r['rss_added_mb']:.0f} MB "
             f"| {r['peak_added_mb']:.0f} MB |"
         )
     for name in (chosen, baseline):
