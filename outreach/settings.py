@@ -237,16 +237,23 @@ class CrawlSettings(BaseModel):
 class LanguageSettings(BaseModel):
     """Advert language detection; the defaults were chosen and tuned in bench/langid (BENCHMARKS.md)."""
 
-    detector: Literal["lingua", "lingua-low", "langdetect", "py3langid"] = Field(
-        "lingua", description="Language detector: lingua (high accuracy), lingua-low, langdetect or py3langid."
+    detector: Literal["combined", "lingua", "lingua-low", "langdetect", "py3langid"] = Field(
+        "combined",
+        description="Language detector: combined (py3langid with lingua's low-accuracy mode), lingua (high "
+        "accuracy, about 450 MB more), lingua-low, langdetect or py3langid.",
     )
     candidates: list[str] = Field(
         ["nl", "en", "ro", "bg", "pl", "es", "pt", "hu", "ru", "uk", "de", "fr", "it", "sq", "th", "zh", "tr"],
         description="Languages the detector chooses among (ISO 639-1): the 17 the research names.",
     )
-    min_letters: int = Field(12, ge=1, description="Fewer letters left after cleaning: too short, fallback template.")
+    min_letters: int = Field(
+        12,
+        ge=1,
+        description="Fewer letters left after cleaning: too short, fallback template (a Chinese character counts "
+        "as three letters, a Thai letter as two).",
+    )
     min_confidence: float = Field(
-        0.3, ge=0, le=1, description="Below this detector confidence the fallback template is used."
+        0.5, ge=0, le=1, description="Below this detector confidence the fallback template is used."
     )
     mixed_languages: list[str] = Field(
         ["nl", "en"], description="When each of these covers mixed_share of the letters, use the fallback template."
