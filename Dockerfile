@@ -6,11 +6,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Debian's chromium serves scrapy-playwright for JavaScript sites (`playwright install` is not used). Not pinned:
+# Debian's chromium serves scrapy-playwright for JavaScript sites (`playwright install` is not used); Pango is for
+# WeasyPrint (`outreach report`). Not pinned:
 # bookworm's security updates replace the exact version, and a pin would break the build the day they do.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium \
+    && apt-get install -y --no-install-recommends chromium libpango-1.0-0 libpangoft2-1.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --gid 10001 outreach \

@@ -51,6 +51,7 @@ class Event(StrEnum):
     NUMBERS_REVEALED = "numbers.revealed"
     LOG_EXPORTED = "log.exported"
     CONTACT_LOG_EXPORTED = "contact_log.exported"
+    REPORT_MADE = "report.made"  # a quarterly report (counts only), by the CLI or the dashboard
     BLOCKLIST_EXPORTED = "blocklist.exported"
     SUBJECT_EXPORTED = "subject.exported"
     SUBJECT_ERASED = "subject.erased"

@@ -340,6 +340,7 @@ def test_stored_event_names_never_change() -> None:
         "advert.language",
         "blocklist.exported",
         "contact_log.exported",
+        "report.made",
         "conversation.handled",
         "crawl.finished",
         "crawl.started",

@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from outreach.reports.rates import MANUAL_RESPONSE_RATE
+
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 200, 24
 RATE_WIDTH = 160  # px for a rate of 0 to RATE_SCALE
 RATE_SCALE = 0.5  # the rate bars run from 0% to 50%: response rates are far below, so the differences show
-# What answering adverts by hand achieves, from the research behind the project (about 10% response): drawn as a
-# reference line, not a target.
-MANUAL_RESPONSE_RATE = 0.10
 
 
 @dataclass(frozen=True)

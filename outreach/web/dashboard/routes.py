@@ -67,6 +67,7 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
         Route("/language", route(login.set_language), methods=["POST"]),
         Route("/", route(stats.overview), methods=["GET"]),
         Route("/stats", route(stats.stats), methods=["GET"]),
+        Route("/stats/report.pdf", route(stats.report), methods=["GET"]),
         Route("/log", route(log.log), methods=["GET"]),
         Route("/log", route(log.search), methods=["POST"]),
         Route("/log.csv", route(log.export), methods=["GET"]),

@@ -11,18 +11,23 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from outreach import audit
 from outreach.access.roles import visible_organisations, visible_regions
 from outreach.access.users import SessionUser
+from outreach.audit_events import Event
 from outreach.errors import N_
 from outreach.reports import outcome_stats
 from outreach.reports.crawl_report import latest_sites
 from outreach.reports.funnel import funnel
 from outreach.reports.outcome_stats import OutcomeRow
+from outreach.reports.quarterly import quarterly_report
+from outreach.reports.rates import MANUAL_RESPONSE_RATE
 from outreach.reports.template_stats import template_stats
 from outreach.store.types import utcnow
 from outreach.support.local_time import day_start, local, midnight
 from outreach.web.dashboard import charts, overview
 from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
+from outreach.web.report_pdf import report_pdf
 
 PERIOD_DAYS = (7, 30, 90, 365)
 MAX_DAYS = 3 * 366
@@ -137,8 +142,47 @@ class StatsPages:
                 "trend": trend,
                 "trend_top": trend_top,
                 "chart": _chart(),
-                "reference": charts.MANUAL_RESPONSE_RATE,
+                "reference": MANUAL_RESPONSE_RATE,
                 "rate_width": charts.RATE_WIDTH,
+            },
+        )
+
+    def report(self, request: Request, user: SessionUser, form: Form) -> Response:
+        """The quarterly report of the period /stats shows, as a PDF in the user's language; audited."""
+        now = utcnow()
+        settings = self.dashboard.settings
+        zone = settings.sending.timezone
+        since, until, _given = self._period(request, now, zone)
+        organisations, regions = self._scope(user)
+        names = [unit.name for unit in settings.organisations if organisations and unit.key in organisations]
+        language = self.dashboard.language(request, user)
+        with self.dashboard.store.session() as session:
+            figures = quarterly_report(
+                session,
+                since,
+                until or now,
+                zone,
+                ", ".join(names) or settings.organisation.name,
+                organisations=organisations,
+                regions=regions,
+            )
+            audit.record(
+                session,
+                Event.REPORT_MADE,
+                user.name,
+                where="dashboard",
+                since=since.isoformat(),
+                to=(until or now).isoformat(),
+                language=language,
+            )
+        pdf = report_pdf(figures, language, zone, now)
+        first, last = local(since, zone).date(), local((until or now) - timedelta(microseconds=1), zone).date()
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="outreach-{first.isoformat()}-{last.isoformat()}.pdf"',
+                "Cache-Control": "no-store",
             },
         )
 
