@@ -149,6 +149,31 @@ class WebSettings(BaseModel):
     )
 
 
+class CaseSettings(BaseModel):
+    outcome_labels: list[str] = Field(
+        default_factory=lambda: [
+            "informatie gegeven",
+            "doorverwezen",
+            "afspraak gemaakt",
+            "geen hulp gewenst",
+            "zorgen over veiligheid",
+        ],
+        description="What can come of a conversation: the labels a fieldworker puts on a case (several per case); "
+        "counted in the statistics.",
+    )
+    reply_max_segments: int = Field(
+        4, ge=1, le=10, description="Most SMS parts a fieldworker's answer may cost (the page counts as you type)."
+    )
+
+    @field_validator("outcome_labels")
+    @classmethod
+    def _labels(cls, value: list[str]) -> list[str]:
+        cleaned = [label.strip() for label in value]
+        if any(not label or len(label) > 60 for label in cleaned) or len(set(cleaned)) != len(cleaned):
+            raise ValueError("each outcome label is 1 to 60 characters and appears once")
+        return cleaned
+
+
 class NotifySettings(BaseModel):
     method: Literal["log", "smtp", "webhook"] = Field(
         "log", description="How fieldworkers hear about a reply: a log line, an e-mail, or a POST to a URL."
@@ -535,6 +560,7 @@ class Settings(BaseSettings):
     whatsapp: WhatsAppSettings = WhatsAppSettings()
     web: WebSettings = WebSettings()
     notify: NotifySettings = NotifySettings()
+    cases: CaseSettings = CaseSettings()
     crawl: CrawlSettings = CrawlSettings()
     retention: RetentionSettings = RetentionSettings()
     schedule: ScheduleSettings = ScheduleSettings()

@@ -107,7 +107,7 @@ def test_a_fieldworker_answers_a_reply_and_it_reaches_the_gateway(site: Site, pa
     from tests.messaging_world import outbox_for
 
     log_in(page, site, "alice")
-    page.click("nav >> text=Inbox")
+    page.goto(f"{site.url}/inbox")
     person = site.seeded.replier_id
     conversation = page.locator(f"#conversation-{person}")
     assert conversation.locator(".reply-text").inner_text() == XSS_REPLY

@@ -56,6 +56,14 @@ def day_of(value: date | datetime | str, zone: str) -> date:
     return value
 
 
+def waited(value: datetime | str | None, locale: str = "en", now: datetime | None = None) -> str:
+    """How long since `value`, without a direction: '3 uur' / '3 hours' (at least a minute)."""
+    if value is None or value == "":
+        return "-"
+    delta = max((now or datetime.now(UTC)) - as_datetime(value), timedelta(minutes=1))
+    return format_timedelta(delta, locale=locale, threshold=1.5)
+
+
 def day_start(now: datetime, zone: str, days_back: int = 0) -> datetime:
     """The UTC time of local midnight `days_back` days before `now`'s local day (0: today's midnight)."""
     return midnight(local(now, zone).date() - timedelta(days=days_back), zone)

@@ -74,6 +74,7 @@ def filters(language: str, zone: str) -> dict[str, Callable[..., Any]]:
         "when": lambda value: local_time.short(value, zone, language),
         "when_day": lambda day: format_date(local_time.day_of(day, zone), "EEE d MMM", locale=language),
         "ago": lambda value: local_time.ago(value, language),
+        "waited": lambda value: local_time.waited(value, language),
         "iso": lambda value: local_time.as_datetime(value).isoformat(timespec="seconds") if value else "",
         "number": lambda value: format_decimal(value, locale=language),
         "percent": lambda value: "-" if value is None else format_percent(value, locale=language),
