@@ -149,6 +149,10 @@ class WebSettings(BaseModel):
     )
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WORKING_DAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+
+
 class CaseSettings(BaseModel):
     outcome_labels: list[str] = Field(
         default_factory=lambda: [
@@ -164,6 +168,25 @@ class CaseSettings(BaseModel):
     reply_max_segments: int = Field(
         4, ge=1, le=10, description="Most SMS parts a fieldworker's answer may cost (the page counts as you type)."
     )
+    escalate_after_minutes: int = Field(
+        60,
+        ge=1,
+        description="A person waiting longer than this for an answer, counted in office hours, is flagged and the "
+        "supervisors are notified (`notify`, with the case's id and link only).",
+    )
+    office_days: list[Weekday] = Field(
+        default_factory=lambda: list(WORKING_DAYS),
+        description="The days on which waiting time counts (in `sending.timezone`).",
+    )
+    office_start: time = Field(time(9, 0), description="Waiting time counts from this local time ...")
+    office_end: time = Field(time(17, 0), description="... to this one (after office_start).")
+    check_every_minutes: int = Field(5, ge=1, le=60, description="How often the scheduler looks for waiting cases.")
+
+    @model_validator(mode="after")
+    def _office_hours(self) -> CaseSettings:
+        if self.office_end <= self.office_start:
+            raise ValueError("cases.office_end must be after cases.office_start")
+        return self
 
     @field_validator("outcome_labels")
     @classmethod

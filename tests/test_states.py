@@ -347,6 +347,7 @@ def test_stored_event_names_never_change() -> None:
         "case.assigned",
         "case.labelled",
         "case.note_added",
+        "case.escalated",
         "conversation.handled",
         "crawl.finished",
         "crawl.started",

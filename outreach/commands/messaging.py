@@ -314,3 +314,22 @@ def handled(
     finally:
         store.close()
     console.print(f"conversation with person {person} handled")
+
+
+@app.command("escalate")
+def escalate(config: ConfigOption = None) -> None:
+    """Flag the conversations whose person waited longer than `cases.escalate_after_minutes` (office hours) and tell
+    the supervisors through `notify` (ids and links only). The scheduler does this every
+    `cases.check_every_minutes`.
+
+    Example: outreach escalate
+    """
+    from outreach.cycle.escalate import run_escalation
+    from outreach.store.db import Store
+
+    settings = settings_from(config)
+    with Store(settings.database_url) as store:
+        flagged = run_escalation(settings, store)
+    for item in flagged:
+        console.print(f"conversation {item.case_id}: waited {item.waited_minutes} office minutes")
+    console.print(f"{len(flagged)} conversation(s) waited too long" if flagged else "no conversation waits too long")

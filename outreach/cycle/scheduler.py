@@ -217,6 +217,22 @@ def scheduled_purge(config_file: str | None) -> None:
         store.close()
 
 
+def scheduled_escalation(config_file: str | None) -> None:
+    """Every `cases.check_every_minutes`: cases waiting too long are flagged and the supervisors told."""
+    from outreach.cycle.escalate import run_escalation
+
+    settings = load_settings(Path(config_file) if config_file else None)
+    store = Store(settings.database_url)
+    try:
+        flagged = run_escalation(settings, store)
+        if flagged:
+            logger.warning("%d case(s) waited too long: supervisors notified", len(flagged))
+    except OutreachError as exc:
+        logger.error("escalation check failed: %s", exc)
+    finally:
+        store.close()
+
+
 def cycle_jobs(settings: Settings) -> dict[str, tuple[str | None, Any]]:
     """The scheduler's cycle jobs by id, each with its organisation and trigger: one `cycle`, or with several
     organisations one `cycle:KEY` each, on the organisation's cycle_cron or else the shared schedule."""
@@ -264,6 +280,16 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
         "outreach.cycle.scheduler:scheduled_purge",
         cron_trigger(settings.schedule.purge_cron, timezone=zone),
         id="purge",
+        args=[key],
+        replace_existing=True,
+    )
+
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    scheduler.add_job(
+        "outreach.cycle.scheduler:scheduled_escalation",
+        IntervalTrigger(minutes=settings.cases.check_every_minutes, timezone=zone),
+        id="escalation",
         args=[key],
         replace_existing=True,
     )
