@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach.access.masking import mask
-from outreach.access.roles import person_visible
+from outreach.access.roles import Access, access
 from outreach.access.users import SessionUser, session_user
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError, PermissionDenied
@@ -72,10 +72,14 @@ class Dashboard:
     def problem(self, request: Request, user: SessionUser | None, status: int, message: str) -> HTMLResponse:
         return self.render(request, "error.html", {"user": user, "status": status, "message": message}, status)
 
+    def access(self, user: SessionUser) -> Access:
+        """What this user may see and do: the one rule of outreach.access.roles, as for the CLI."""
+        return access(self.settings, user.name, supervisor=user.is_supervisor)
+
     def person(self, session: Session, user: SessionUser, person_id: int) -> Person:
         """The person, if this user may see them (several organisations: their own); otherwise 404."""
         person = session.get(Person, person_id)
-        if person is None or not person_visible(session, self.settings, user.name, person_id):
+        if person is None or not self.access(user).sees_person(session, person_id):
             raise HTTPProblem(404, "No such person.")
         return person
 

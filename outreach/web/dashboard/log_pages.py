@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from outreach import audit
+from outreach.access.lookup import TooManySearches, find_person
 from outreach.access.masking import mask
 from outreach.access.numbers import normalise_number
 from outreach.access.roles import visible_organisations, visible_regions
@@ -23,7 +24,7 @@ from outreach.errors import UsageError
 from outreach.reports import outcome_stats
 from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, iter_rows
 from outreach.reports.crawl_report import latest_sites
-from outreach.store.models import Person, Site
+from outreach.store.models import Site
 from outreach.store.states import MessageStatus
 from outreach.store.types import utcnow
 from outreach.support.csv_safety import csv_writer
@@ -118,9 +119,11 @@ class LogPages:
         except UsageError as exc:
             raise HTTPProblem(400, "That is not a phone number we can read.") from exc
         with self.dashboard.store.session() as session:
-            person_id = session.execute(
-                select(Person.id).where(Person.key == self.dashboard.vault.key(e164))
-            ).scalar_one_or_none()
+            try:
+                found = find_person(session, self.dashboard.vault, self.dashboard.access(user), e164, where="dashboard")
+            except TooManySearches as exc:
+                raise HTTPProblem(429, str(exc)) from exc
+            person_id = found.id if found is not None else None
         rows = self._rows(LogFilter(person_id=person_id, limit=PAGE_SIZE), user) if person_id is not None else []
         return self.dashboard.render(
             request,
