@@ -49,6 +49,7 @@ class Event(StrEnum):
     ADVERT_LANGUAGE = "advert.language"
     # personal data: who saw or took it, and what was removed
     NUMBERS_REVEALED = "numbers.revealed"
+    NUMBER_SEARCHED = "number.searched"  # a person looked up by number (found or not; never the number)
     LOG_EXPORTED = "log.exported"
     CONTACT_LOG_EXPORTED = "contact_log.exported"
     REPORT_MADE = "report.made"  # a quarterly report (counts only), by the CLI or the dashboard
@@ -68,6 +69,11 @@ class Event(StrEnum):
     # dashboard users
     USER_ADDED = "user.added"
     USER_LOGGED_IN = "user.logged_in"
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
+    USER_ROLE_CHANGED = "user.role_changed"
+    USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 (an event name) a one-time password by `user passwd`
+    USER_PASSWORD_CHANGED = "user.password_changed"  # noqa: S105 (an event name) chosen by the user at log-in
 
     @classmethod
     def stopped(cls, kind: StopKind) -> Event:

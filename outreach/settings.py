@@ -147,6 +147,33 @@ class WebSettings(BaseModel):
     language: Literal["nl", "en"] = Field(
         "nl", description="The dashboard's language until a user chooses their own (nl: Dutch, en: English)."
     )
+    keep_alive_seconds: int = Field(
+        5, ge=1, le=300, description="`outreach serve` closes a connection idle this long between requests."
+    )
+    max_concurrency: int = Field(
+        200,
+        ge=1,
+        description="At most this many connections and requests at once; more get 503 at once instead of waiting "
+        "(README, Behind a reverse proxy: the proxy times out slow clients).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks of the reverse proxies in front of `outreach serve`; only from these is "
+        "X-Forwarded-For believed (README, Behind a reverse proxy). Empty: the header is ignored.",
+        examples=[["127.0.0.1"]],
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return value
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -572,11 +599,6 @@ class Settings(BaseSettings):
     actor: str = Field(
         "", description="Who runs commands, for the audit log (default: the OS user).", examples=["scheduler"]
     )
-    supervisors: list[str] = Field(
-        default_factory=list,
-        description="Actors (OS user or --as name) allowed to reveal numbers, unblock and force a resend.",
-        examples=[["bob"]],
-    )
     organisation: OrganisationSettings = OrganisationSettings()
     twilio: TwilioSettings = TwilioSettings()
     sending: SendingSettings = SendingSettings()
@@ -624,6 +646,18 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_supervisors_list(cls, data: Any) -> Any:
+        # The one list of supervisors is the users table (README, "Users and supervisors"): a second list here
+        # could only disagree with it.
+        if isinstance(data, dict) and "supervisors" in data:
+            raise ValueError(
+                "supervisors: no longer a setting; supervisors are the dashboard users with role supervisor "
+                "(outreach user add NAME --role supervisor, or outreach user role NAME supervisor)"
+            )
+        return data
 
     @field_validator("languages", "mobile_countries")
     @classmethod

@@ -111,9 +111,9 @@ def csrf_of(html: str) -> str:
     return found[1]
 
 
-def client_for(app: Any) -> TestClient:
-    # https: the session cookie is Secure and would not be sent over plain http.
-    return TestClient(app, base_url="https://testserver", follow_redirects=False)
+def client_for(app: Any, address: str = "testclient") -> TestClient:
+    # https: the session cookie is Secure and would not be sent over plain http. address: the TCP peer.
+    return TestClient(app, base_url="https://testserver", follow_redirects=False, client=(address, 50000))
 
 
 def log_in(client: TestClient, name: str, password: str | None = None) -> httpx2.Response:

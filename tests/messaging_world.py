@@ -82,11 +82,28 @@ def webhook_server(world: World, **overrides: Any) -> Iterator[tuple[Settings, U
 
 
 def config_file(settings: Settings, tmp_path: Path, *, supervisors: tuple[str, ...] = ("bob",)) -> str:
-    """The settings as a config file for the CLI (`--config`), with `bob` as the supervisor (the persona)."""
+    """The settings as a config file for the CLI (`--config`), with `bob` as the supervisor (the persona): a
+    dashboard user with that role, when the database has its tables already."""
     path = tmp_path / "outreach-cli.yaml"
-    path.write_text(settings.for_child() + f"supervisors: [{', '.join(supervisors)}]\n", encoding="utf-8")
+    path.write_text(settings.for_child(), encoding="utf-8")
     path.chmod(0o600)
+    add_supervisors(settings.database_url, supervisors)
     return str(path)
+
+
+def add_supervisors(database_url: str, names: tuple[str, ...]) -> None:
+    """These names as supervisor users (the one list of supervisors: outreach.access.roles)."""
+    from sqlalchemy import inspect
+
+    from outreach.access.users import add_user
+    from outreach.store.models import User
+
+    with Store(database_url) as store, store.session() as session:
+        if not inspect(session.connection()).has_table("users"):
+            return
+        for name in names:
+            if session.execute(select(User.id).where(User.name == name)).first() is None:
+                add_user(session, name, "supervisor", f"{name}-supervisor-password", actor="test")
 
 
 def scheduler_child(config: str, log: Path) -> subprocess.Popen[str]:

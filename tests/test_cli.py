@@ -145,10 +145,12 @@ def test_the_contact_log_filters_speaks_json_and_csv_and_reveals_only_for_superv
 
     from outreach.store.db import Store
     from outreach.store.models import AuditEvent
+    from tests.messaging_world import add_supervisors
 
     run_cycle(world_settings, actor="alice")
     config = tmp_path / "log.yaml"
-    config.write_text(world_settings.for_child() + "supervisors: [bob]\n", encoding="utf-8")
+    config.write_text(world_settings.for_child(), encoding="utf-8")
+    add_supervisors(world_settings.database_url, ("bob",))
     args = ["--config", str(config), "--limit", "1000"]
     capsys.readouterr()
     assert run(["log", "--json", "--lang", "ro", *args]) == 0

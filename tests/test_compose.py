@@ -57,7 +57,7 @@ def test_env_example_as_the_environment_gives_valid_settings(monkeypatch: pytest
     loaded = load_settings()
     assert loaded.dry_run is True  # a copied example never sends
     assert loaded.web.public_url == values["OUTREACH_WEB__PUBLIC_URL"]
-    assert loaded.supervisors == []
+    assert loaded.umbrella_supervisors == []
 
 
 def test_the_services_run_the_image_with_env_file_and_the_database_gets_only_its_password() -> None:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 
-from outreach.access.users import hash_token
+from outreach.access.users import MAX_FAILURES_PER_CLIENT, MAX_FAILURES_PER_USER, PAIR_FREE_FAILURES, hash_token
 from outreach.crypto import PhoneVault
 from outreach.settings import MemberOrganisation
 from outreach.store.db import Store
@@ -20,6 +20,7 @@ from outreach.store.models import Advert, AuditEvent, LoginFailure, Message, Opt
 from outreach.store.types import utcnow
 from outreach.web.app import create_app
 from outreach.web.dashboard.core import SESSION_COOKIE
+from outreach.web.dashboard.login import DEVICE_COOKIE
 from tests.conftest import World
 from tests.dashboard_world import (
     PASSWORDS,
@@ -184,20 +185,65 @@ def test_an_expired_or_idle_session_is_refused(dashboard: Dashboard) -> None:
     assert dashboard.client.get("/log").status_code == 303
 
 
-def test_log_in_attempts_are_limited_per_user_and_per_client(dashboard: Dashboard) -> None:
-    for _ in range(5):
+def _backdate_failures(store: Store, seconds: int) -> None:
+    """As if the failures so far happened `seconds` earlier: the growing delays are waited out, not slept."""
+    with store.session() as session:
+        for failure in session.execute(select(LoginFailure)).scalars():
+            failure.created_at -= timedelta(seconds=seconds)
+
+
+def test_log_in_failures_slow_a_name_and_address_pair_with_growing_delays(dashboard: Dashboard) -> None:
+    for _ in range(PAIR_FREE_FAILURES):
         assert log_in(dashboard.client, "alice", "wrong password!").status_code == 401
-    # Even the right password is refused now, without being checked.
-    assert log_in(dashboard.client, "alice").status_code == 429
+    # Now each try waits: the right password too is refused unchecked, and the wait doubles with every failure.
+    waits = []
+    for _ in range(4):
+        refused = log_in(dashboard.client, "alice")
+        assert refused.status_code == 429
+        waits.append(int(refused.headers["retry-after"]))
+        _backdate_failures(dashboard.store, waits[-1])
+        assert log_in(dashboard.client, "alice", "wrong password!").status_code == 401
+    assert waits == [1, 2, 4, 8]
     assert _count(dashboard.store, WebSession) == 0
-    # bob is not affected by alice's limit ...
+    # bob, from the same address, is not slowed by alice's pair.
     assert log_in(dashboard.client, "bob").status_code == 303
     dashboard.client.cookies.clear()
-    # ... until this client has failed too often under any names.
-    for i in range(15):
+    _backdate_failures(dashboard.store, 16)
+    assert log_in(dashboard.client, "alice").status_code == 303
+
+
+def test_a_guesser_cannot_lock_the_owner_out_of_her_known_device(world: World, dashboard: Dashboard) -> None:
+    """bob logs in once from his browser (a known device). A guesser at other addresses spends the name's allowance:
+    new devices must wait, bob's browser passes with the right password."""
+    assert log_in(dashboard.client, "bob").status_code == 303
+    device = dashboard.client.cookies[DEVICE_COOKIE]
+    app = dashboard.client.app
+    for i in range(MAX_FAILURES_PER_USER):
+        with client_for(app, address=f"198.51.100.{i}") as guesser:
+            assert log_in(guesser, "bob", f"guess {i}!").status_code == 401
+    with client_for(app, address="198.51.100.200") as stranger:
+        assert log_in(stranger, "bob").status_code == 429  # a new device: the name's limit holds
+    dashboard.client.cookies.clear()
+    dashboard.client.cookies.set(DEVICE_COOKIE, device, domain="testserver.local")
+    assert log_in(dashboard.client, "bob").status_code == 303  # the owner's browser: not locked out
+    # A device cookie of another user is no key to bob's name.
+    with client_for(app, address="198.51.100.201") as other:
+        assert log_in(other, "alice").status_code == 303
+        alice_device = other.cookies[DEVICE_COOKIE]
+        other.cookies.clear()
+        other.cookies.set(DEVICE_COOKIE, alice_device, domain="testserver.local")
+        assert log_in(other, "bob").status_code == 429
+
+
+def test_one_address_spraying_many_names_is_limited_but_known_devices_pass(dashboard: Dashboard) -> None:
+    assert log_in(dashboard.client, "bob").status_code == 303
+    device = dashboard.client.cookies[DEVICE_COOKIE]
+    dashboard.client.cookies.clear()
+    for i in range(MAX_FAILURES_PER_CLIENT):
         assert log_in(dashboard.client, f"guess{i}", "wrong password!").status_code == 401
-    assert log_in(dashboard.client, "bob").status_code == 429
-    assert _count(dashboard.store, LoginFailure) == 20
+    assert log_in(dashboard.client, "alice").status_code == 429
+    dashboard.client.cookies.set(DEVICE_COOKIE, device, domain="testserver.local")
+    assert log_in(dashboard.client, "bob").status_code == 303
 
 
 def test_every_response_carries_the_security_headers(dashboard: Dashboard) -> None:

@@ -354,6 +354,7 @@ def test_stored_event_names_never_change() -> None:
         "cycle.finished",
         "cycle.started",
         "keys.rotated",
+        "number.searched",
         "log.exported",
         "message.approved",
         "message.cancelled",
@@ -384,6 +385,11 @@ def test_stored_event_names_never_change() -> None:
         "subject.exported",
         "user.added",
         "user.logged_in",
+        "user.password_changed",
+        "user.password_reset",
+        "user.role_changed",
+        "user.enabled",
+        "user.disabled",
     }
 
 

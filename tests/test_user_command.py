@@ -29,18 +29,30 @@ def _users(url: str) -> dict[str, tuple[str, str]]:
         return {u.name: (u.role, u.password_hash) for u in session.execute(select(User)).scalars()}
 
 
-def test_it_adds_users_from_a_file_the_environment_or_the_prompt(
-    config: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_it_adds_users_from_a_file_or_the_prompt_and_only_supervisors_add_supervisors(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path, url = config
+    from outreach.store.db import upgrade
+
+    settings = world.settings()
+    upgrade(world.database_url)
+    path, url = config_file(settings, world.folder, supervisors=()), world.database_url
     secret = tmp_path / "password"
     secret.write_text("correct horse battery\n", encoding="utf-8")
-    assert run(["user", "add", "bob", "--role", "supervisor", "--password-file", str(secret), "--config", path]) == 0
-    monkeypatch.setenv("OUTREACH_USER_PASSWORD", "alice's long password")
-    assert run(["user", "add", "alice", "--role", "fieldworker", "--config", path, "--as", "bob"]) == 0
-    monkeypatch.delenv("OUTREACH_USER_PASSWORD")
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("carol's long password\ncarol's long password\n"))
-    assert run(["user", "add", "carol", "--role", "fieldworker", "--config", path]) == 0
+    # Nobody is a supervisor yet: a fieldworker needs one to add her; the first supervisor anyone may add.
+    assert run(["user", "add", "carol", "--role", "fieldworker", "--config", path, "--as", "mallory"]) == 1
+    assert "only a supervisor may manage dashboard users" in capsys.readouterr().err
+    assert run(["user", "add", "bob", "--role", "supervisor", "--password-file", str(secret), "--config", path]) == 0
+    # Now there is one: nobody else makes a supervisor, nor any user.
+    assert run(["user", "add", "eve", "--role", "supervisor", "--password-file", str(secret), "--config", path,
+                "--as", "mallory"]) == 1  # fmt: skip
+    assert "only a supervisor" in capsys.readouterr().err
+    assert run(["user", "add", "alice", "--role", "fieldworker", "--password-file", str(secret), "--config", path,
+                "--as", "bob"]) == 0  # fmt: skip
+    assert run(["user", "add", "carol", "--role", "fieldworker", "--config", path, "--as", "bob"]) == 0
+    # alice, a fieldworker, may not make herself (or anyone) a supervisor.
+    assert run(["user", "role", "alice", "supervisor", "--config", path, "--as", "alice"]) == 1
     users = _users(url)
     assert {name: role for name, (role, _) in users.items()} == {
         "bob": "supervisor",
@@ -53,26 +65,39 @@ def test_it_adds_users_from_a_file_the_environment_or_the_prompt(
         assert log_in(session, "bob", "correct horse battery", "127.0.0.1") is not None
         assert log_in(session, "alice", "wrong", "127.0.0.1") is None
         events = session.execute(select(AuditEvent).where(AuditEvent.name == "user.added")).scalars().all()
-        assert [(e.actor, e.fields["user"], e.fields["role"]) for e in events] == [
-            (events[0].actor, "bob", "supervisor"),
-            ("bob", "alice", "fieldworker"),
-            (events[2].actor, "carol", "fieldworker"),
+        assert [(e.fields["user"], e.fields["role"]) for e in events] == [
+            ("bob", "supervisor"),
+            ("alice", "fieldworker"),
+            ("carol", "fieldworker"),
         ]
+        assert [e.actor for e in events][1:] == ["bob", "bob"]
         assert all("password" not in str(e.fields) for e in events)
 
 
-def test_it_refuses_a_bad_role_a_short_password_and_a_second_user_of_the_same_name(
-    config: tuple[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_the_password_is_never_an_option_on_the_command_line(
+    config: tuple[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     path, url = config
-    monkeypatch.setenv("OUTREACH_USER_PASSWORD", "a long enough password")
-    assert run(["user", "add", "dave", "--role", "admin", "--config", path]) == 2
+    assert run(["user", "add", "dave", "--role", "fieldworker", "--password", "a long enough password",
+                "--config", path, "--as", "bob"]) == 2  # fmt: skip
+    assert "No such option: --password" in capsys.readouterr().err
+    assert "dave" not in _users(url)
+
+
+def test_it_refuses_a_bad_role_a_short_password_and_a_second_user_of_the_same_name(
+    config: tuple[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, url = config
+    secret = tmp_path / "password"
+    secret.write_text("a long enough password", encoding="utf-8")
+    by_bob = ["--password-file", str(secret), "--config", path, "--as", "bob"]
+    assert run(["user", "add", "dave", "--role", "admin", *by_bob]) == 2
     assert "--role must be one of" in capsys.readouterr().err
-    monkeypatch.setenv("OUTREACH_USER_PASSWORD", "short")
-    assert run(["user", "add", "dave", "--role", "fieldworker", "--config", path]) == 2
+    (tmp_path / "short").write_text("short", encoding="utf-8")
+    assert run(["user", "add", "dave", "--role", "fieldworker", "--password-file", str(tmp_path / "short"),
+                "--config", path, "--as", "bob"]) == 2  # fmt: skip
     assert "at least 12 characters" in capsys.readouterr().err
-    monkeypatch.setenv("OUTREACH_USER_PASSWORD", "a long enough password")
-    assert run(["user", "add", "dave", "--role", "fieldworker", "--config", path]) == 0
-    assert run(["user", "add", "dave", "--role", "supervisor", "--config", path]) == 2
+    assert run(["user", "add", "dave", "--role", "fieldworker", *by_bob]) == 0
+    assert run(["user", "add", "dave", "--role", "supervisor", *by_bob]) == 2
     assert "exists already" in capsys.readouterr().err
     assert _users(url)["dave"][0] == "fieldworker"

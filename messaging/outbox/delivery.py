@@ -121,7 +121,14 @@ def error_consequence(
     outcome = outcome_of(code)
     person = session.get(Person, message.person_id) if message.person_id is not None else None
     if outcome is Outcome.OPT_OUT and person is not None:
-        stops.stop(session, person.key, kind=StopKind.OPT_OUT, source=f"twilio-{code}", actor=actor)
+        stops.stop(
+            session,
+            person.key,
+            kind=StopKind.OPT_OUT,
+            source=f"twilio-{code}",
+            actor=actor,
+            organisation=message.organisation,
+        )
     elif outcome is Outcome.INVALID_NUMBER and person is not None:
         person.invalid_at = person.invalid_at or utcnow()
     elif outcome is Outcome.SPAM_FILTERED:

@@ -27,6 +27,7 @@ class StopList(Protocol):
         actor: str,
         reason: str | None = None,
         now: datetime | None = None,
+        organisation: str | None = None,
     ) -> int:
         """Record an opt-out or block (Twilio 21610: the person texted STOP to the carrier) and cancel what waits."""
         ...

@@ -2,7 +2,7 @@
 labels and its internal notes (encrypted)
 
 Revision ID: 0009_cases
-Revises: 0006_user_language
+Revises: 0007_access
 Create Date: 2026-11-30 15:05:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_cases"
-down_revision: str | None = "0006_user_language"
+down_revision: str | None = "0007_access"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
+from outreach.commands.base import ActorOption, ConfigOption, access_in, actor_for, app, console, settings_from
 from outreach.errors import UsageError
 
 advert_app = typer.Typer(help="Correct what the crawl or the detector got wrong about an advert.", no_args_is_help=True)
@@ -40,7 +40,7 @@ def language(
     try:
         with store.session() as session:
             row = session.get(Advert, advert)
-            if row is None:
+            if row is None or not access_in(session, settings, actor).sees_advert(session, row):
                 raise UsageError(f"no advert {advert}")
             row.language_override = chosen
             audit.record(

@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session
 
+from outreach.access.roles import Access, access_for
 from outreach.audit import default_actor
 from outreach.settings import Settings, load_settings
 
@@ -39,3 +41,8 @@ def settings_from(config: Path | None) -> Settings:
 
 def actor_for(settings: Settings, given: str | None) -> str:
     return given or settings.actor or default_actor()
+
+
+def access_in(session: Session, settings: Settings, given: str | None) -> Access:
+    """What this command's actor may see and do: the dashboard's rule (outreach.access.roles)."""
+    return access_for(session, settings, actor_for(settings, given))

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console
+from outreach.commands.base import ActorOption, ConfigOption, access_in, actor_for, app, console
 from outreach.commands.output import OutputFormat, emit
 from outreach.errors import OutreachError, UsageError
 from outreach.settings import load_settings
@@ -43,7 +43,7 @@ def log(
     Example: outreach log --since 7d --lang ro --status delivered
     """
     from outreach import audit
-    from outreach.access.roles import require_supervisor, visible_organisations
+    from outreach.access.roles import visible_organisations
     from outreach.audit_events import Event
     from outreach.crypto import PhoneVault
     from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, parse_since, rows
@@ -52,14 +52,14 @@ def log(
     output = OutputFormat.choose(as_json, as_csv)
     settings = load_settings(config, **({"database_url": database} if database else {}))
     who = actor_for(settings, actor)
-    if reveal:
-        require_supervisor(settings, who, "reveal numbers")
     wanted = LogFilter(
         parse_since(since), site, lang, status, region, limit, organisations=visible_organisations(settings, who)
     )
     store = Store(settings.database_url)
     try:
         with store.session() as session:
+            if reveal:
+                access_in(session, settings, who).require_supervisor("reveal numbers")
             found = rows(session, PhoneVault.from_settings(settings), wanted, reveal=reveal)
             if reveal:
                 audit.record(session, Event.NUMBERS_REVEALED, who, where="log", message_ids=[r["id"] for r in found])
@@ -95,7 +95,7 @@ def export(
     Example: outreach export --since 2026-11-01 --until 2026-12-01 --out november.csv
     """
     from outreach import audit
-    from outreach.access.roles import require_supervisor, visible_organisations
+    from outreach.access.roles import visible_organisations
     from outreach.audit_events import Event
     from outreach.crypto import PhoneVault
     from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, count, iter_rows, parse_since
@@ -105,8 +105,6 @@ def export(
 
     settings = load_settings(config)
     who = actor_for(settings, actor)
-    if reveal:
-        require_supervisor(settings, who, "export full numbers")
     wanted = LogFilter(
         parse_since(since),
         site,
@@ -126,6 +124,8 @@ def export(
     try:
         # Audited before a single row is written: a file with full numbers never exists without its event.
         with store.session() as session:
+            if reveal:
+                access_in(session, settings, who).require_supervisor("export full numbers")
             total = count(session, wanted)
             audit.record(
                 session,

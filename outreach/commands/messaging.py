@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from outreach.access.masking import mask
-from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
+from outreach.commands.base import ActorOption, ConfigOption, access_in, actor_for, app, console, settings_from
 from outreach.errors import OutreachError, UsageError
 from outreach.people import optouts
 
@@ -83,20 +83,11 @@ def serve(
     import uvicorn
 
     from outreach.support.logs import configure_json_logging
-    from outreach.web.app import create_app
+    from outreach.web.app import create_app, server_options
 
     settings = settings_from(config)
     configure_json_logging("INFO", settings.default_region)
-    application = create_app(settings)
-    uvicorn.run(
-        application,
-        host=host or settings.web.host,
-        port=settings.web.port if port is None else port,
-        log_config=None,  # keep the JSON handler configure_json_logging installed
-        log_level="info",
-        proxy_headers=True,
-        access_log=False,  # access lines would carry the message ids only, but keep logs small
-    )
+    uvicorn.run(create_app(settings), **server_options(settings, host, port))
 
 
 def _draft_table(title: str, drafts: list[object], zone: str) -> Table:
@@ -143,8 +134,16 @@ def approve(
     store = Store(settings.database_url)
     try:
         with store.session() as session:
-            waiting = conversations.drafts(session, PhoneVault.from_settings(settings), limit=10_000)
+            access = access_in(session, settings, who)
+            waiting = [
+                draft
+                for draft in conversations.drafts(session, PhoneVault.from_settings(settings), limit=10_000)
+                if access.sees_organisation(draft.organisation)
+            ]
+            own = {draft.message_id for draft in waiting}
             chosen = [d.message_id for d in waiting] if all_ else list(ids or [])
+            if not all_ and (others := [str(i) for i in chosen if i not in own]):
+                raise UsageError(f"no draft {', '.join(others)} waiting (outreach approve lists them)")
             if not chosen:
                 title = f"{len(waiting)} draft(s) waiting"
                 console.print(_draft_table(title, list(waiting[:200]), settings.sending.timezone))
@@ -176,7 +175,12 @@ def assist(config: ConfigOption = None, actor: ActorOption = None) -> None:
     try:
         outbox = make_outbox(settings, store, who, optouts)
         with store.session() as session:
-            waiting = conversations.drafts(session, PhoneVault.from_settings(settings))
+            access = access_in(session, settings, who)
+            waiting = [
+                draft
+                for draft in conversations.drafts(session, PhoneVault.from_settings(settings))
+                if access.sees_organisation(draft.organisation)
+            ]
         if not waiting:
             console.print("no drafts waiting")
         for index, draft in enumerate(waiting, 1):
@@ -214,6 +218,7 @@ def inbox(
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV for scripts.")] = False,
+    actor: ActorOption = None,
 ) -> None:
     """Conversations waiting for a fieldworker: people who wrote to us (possible opt-outs flagged).
 
@@ -228,7 +233,12 @@ def inbox(
     store = Store(settings.database_url)
     try:
         with store.session() as session:
-            waiting = conversations.inbox(session, PhoneVault.from_settings(settings))
+            access = access_in(session, settings, actor)
+            waiting = [
+                item
+                for item in conversations.inbox(session, PhoneVault.from_settings(settings))
+                if access.sees_person(session, item.person_id)
+            ]
     finally:
         store.close()
     output = OutputFormat.choose(as_json, as_csv)
@@ -281,6 +291,8 @@ def reply(
     store = Store(settings.database_url)
     try:
         with store.session() as session:
+            if not access_in(session, settings, who).sees_person(session, person):
+                raise UsageError(f"no person {person}")
             message_id = conversations.queue_reply(session, person, text, settings, who)
         report = make_outbox(settings, store, who, optouts).send_one(message_id)
     finally:
@@ -310,6 +322,8 @@ def handled(
     store = Store(settings.database_url)
     try:
         with store.session() as session:
+            if not access_in(session, settings, actor).sees_person(session, person):
+                raise UsageError(f"no person {person}")
             conversations.mark_handled(session, person, actor_for(settings, actor), resume=resume)
     finally:
         store.close()

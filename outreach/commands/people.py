@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from outreach.access.masking import mask
-from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
+from outreach.commands.base import ActorOption, ConfigOption, access_in, app, console, settings_from
 
 NumberArgument = Annotated[str, typer.Argument(help="The phone number, in any common format (06..., +31 6 ...).")]
 ReasonOption = Annotated[str, typer.Option(help="Why, for the audit log (required).")]
@@ -38,8 +38,9 @@ def block(
     store = Store(settings.database_url)
     try:
         with store.session() as session:
+            access = access_in(session, settings, actor)
             cancelled = blocklist.block(
-                session, PhoneVault.from_settings(settings), e164, actor_for(settings, actor), reason
+                session, PhoneVault.from_settings(settings), e164, access.actor, reason, organisation=access.owner
             )
     finally:
         store.close()
@@ -62,7 +63,6 @@ def unblock(
     Example: outreach unblock 0612345678 --opt-out --reason "asked by phone to hear from us again" --as bob
     """
     from outreach.access.numbers import normalise_number
-    from outreach.access.roles import require_supervisor
     from outreach.crypto import PhoneVault
     from outreach.errors import OutreachError
     from outreach.people import blocklist
@@ -70,14 +70,14 @@ def unblock(
     from outreach.store.states import StopKind
 
     settings = settings_from(config)
-    who = actor_for(settings, actor)
-    require_supervisor(settings, who, "lift an opt-out" if opt_out else "unblock a number")
     e164 = normalise_number(number, settings.default_region)
     store = Store(settings.database_url)
     try:
         with store.session() as session:
+            access = access_in(session, settings, actor)
+            access.require_supervisor("lift an opt-out" if opt_out else "unblock a number")
             kind = StopKind.OPT_OUT if opt_out else StopKind.BLOCK
-            removed = blocklist.unblock(session, PhoneVault.from_settings(settings), e164, who, reason, kind=kind)
+            removed = blocklist.unblock(session, PhoneVault.from_settings(settings), e164, access, reason, kind=kind)
     finally:
         store.close()
     if not removed:
@@ -91,6 +91,7 @@ def blocklist_list(
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines for scripts.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV for scripts.")] = False,
+    actor: ActorOption = None,
 ) -> None:
     """List the blocked numbers (masked).
 
@@ -107,7 +108,9 @@ def blocklist_list(
     store = Store(settings.database_url)
     try:
         with store.session() as session:
-            blocked = blocklist.listing(session, PhoneVault.from_settings(settings))
+            blocked = blocklist.listing(
+                session, PhoneVault.from_settings(settings), access_in(session, settings, actor)
+            )
     finally:
         store.close()
     output = OutputFormat.choose(as_json, as_csv)
@@ -150,13 +153,14 @@ def blocklist_import(
 
     settings = settings_from(config)
     entries = blocklist.read_csv_file(file, settings.default_region)
-    who = actor_for(settings, actor)
     vault = PhoneVault.from_settings(settings)
     store = Store(settings.database_url)
     try:
         with store.session() as session:
+            access = access_in(session, settings, actor)
             for e164, reason in entries:
-                blocklist.block(session, vault, e164, who, reason or f"imported from {file.name}")
+                why = reason or f"imported from {file.name}"
+                blocklist.block(session, vault, e164, access.actor, why, organisation=access.owner)
     finally:
         store.close()
     console.print(f"blocked {len(entries)} number(s) from {file}", highlight=False)
@@ -173,20 +177,19 @@ def blocklist_export(
     Example: outreach blocklist export blocked.csv --as bob
     """
     from outreach import audit
-    from outreach.access.roles import require_supervisor
     from outreach.audit_events import Event
     from outreach.crypto import PhoneVault
     from outreach.people import blocklist
     from outreach.store.db import Store
 
     settings = settings_from(config)
-    who = actor_for(settings, actor)
-    require_supervisor(settings, who, "export numbers in clear")
     store = Store(settings.database_url)
     try:
         with store.session() as session:
-            blocked = blocklist.listing(session, PhoneVault.from_settings(settings))
-            audit.record(session, Event.BLOCKLIST_EXPORTED, who, count=len(blocked))
+            access = access_in(session, settings, actor)
+            access.require_supervisor("export numbers in clear")
+            blocked = blocklist.listing(session, PhoneVault.from_settings(settings), access)
+            audit.record(session, Event.BLOCKLIST_EXPORTED, access.actor, count=len(blocked))
     finally:
         store.close()
     file.write_text(blocklist.to_csv(blocked), encoding="utf-8")

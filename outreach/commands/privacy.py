@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
+from outreach.commands.base import ActorOption, ConfigOption, access_in, actor_for, app, console, settings_from
 from outreach.errors import UsageError
 
 subject_app = typer.Typer(help="Requests of one person about their data (GDPR art. 15 and 17).", no_args_is_help=True)
@@ -61,6 +61,7 @@ def export(
     store = Store(settings.database_url)
     try:
         with store.session() as session:
+            access_in(session, settings, actor).require_umbrella("answer a subject request")
             data = export_subject(session, PhoneVault.from_settings(settings), e164, actor_for(settings, actor))
     finally:
         store.close()
@@ -90,6 +91,7 @@ def erase(
     store = Store(settings.database_url)
     try:
         with store.session() as session:
+            access_in(session, settings, actor).require_umbrella("answer a subject request")
             found = erase_subject(session, PhoneVault.from_settings(settings), e164, actor_for(settings, actor), reason)
         store.drop_old_page_versions()
     finally:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, settings_from
+from outreach.commands.base import ActorOption, ConfigOption, access_in, actor_for, app, console, settings_from
 from outreach.errors import OutreachError, UsageError
 from outreach.people import optouts
 
@@ -20,40 +20,48 @@ def show(
     ident: Annotated[str, typer.Argument(help="Advert id; person id or phone number (any common format).")],
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    actor: ActorOption = None,
 ) -> None:
     """Everything about one advert or person: adverts, messages and statuses, replies, opt-out, audit trail.
 
     Example: outreach show person "06 12 34 56 78"
     Example: outreach show advert 118 --json
     """
+    from outreach.access.lookup import find_person
     from outreach.access.numbers import normalise_number
     from outreach.crypto import PhoneVault
     from outreach.reports.inspect import advert_view, person_view
     from outreach.store.db import Store
-    from outreach.store.models import Person
+    from outreach.store.models import Advert, Person
 
     if kind not in ("advert", "person"):
         raise UsageError("show advert ID, or show person ID|NUMBER")
     settings = settings_from(config)
     vault = PhoneVault.from_settings(settings)
     store = Store(settings.database_url)
+    data: dict[str, Any] | None = None
     try:
         with store.session() as session:
+            access = access_in(session, settings, actor)
             if kind == "advert":
-                if not ident.isdigit():
+                if not ident.isdigit() or len(ident) > 9:
                     raise UsageError(f"an advert id is a number, got {ident!r}")
+                shown = session.get(Advert, int(ident))
+                if shown is None or not access.sees_advert(session, shown):
+                    raise UsageError(f"no advert {ident}")
                 data = advert_view(session, vault, int(ident))
             else:
                 if ident.isdigit() and len(ident) < 8:
                     person = session.get(Person, int(ident))
                 else:
-                    key = vault.key(normalise_number(ident, settings.default_region))
-                    person = session.query(Person).filter(Person.key == key).one_or_none()
-                if person is None:
-                    raise UsageError(f"no person {ident}")
-                data = person_view(session, vault, person)
+                    e164 = normalise_number(ident, settings.default_region)
+                    person = find_person(session, vault, access, e164, where="show")
+                if person is not None and access.sees_person(session, person.id):
+                    data = person_view(session, vault, person)
     finally:
         store.close()
+    if data is None:  # raised after the transaction: a search that found nobody is audited too
+        raise UsageError(f"no person {ident}")
     if as_json:
         print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         return
@@ -105,17 +113,24 @@ def resend(
     Example: outreach resend 412 --reason "the first one was sent to the wrong template"
     """
     from messaging.outbox.factory import make_outbox
-    from outreach.access.roles import require_supervisor
     from outreach.people.conversations import queue_resend
     from outreach.store.db import Store
+    from outreach.store.models import Advert, Message
 
     settings = settings_from(config)
     who = actor_for(settings, actor)
-    if force:
-        require_supervisor(settings, who, "force a resend inside the re-contact window")
     store = Store(settings.database_url)
     try:
         with store.session() as session:
+            access = access_in(session, settings, who)
+            if force:
+                access.require_supervisor("force a resend inside the re-contact window")
+            original = session.get(Message, message) if message is not None else None
+            if original is not None and not access.sees_message(original):
+                raise UsageError(f"no outbound message {message}")
+            shown = session.get(Advert, advert) if advert is not None else None
+            if shown is not None and not access.sees_advert(session, shown):
+                raise UsageError(f"advert {advert} has no first-contact message to send again")
             message_id = queue_resend(
                 session, settings, actor=who, reason=reason, message_id=message, advert_id=advert, force=force
             )

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.access.numbers import describe_number, normalise_number
+from outreach.access.roles import Access
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
 from outreach.people import optouts
@@ -29,32 +30,57 @@ class Blocked:
     at: datetime
 
 
-def block(session: Session, vault: PhoneVault, e164: str, actor: str, reason: str, *, source: str = "cli") -> int:
+def block(
+    session: Session,
+    vault: PhoneVault,
+    e164: str,
+    actor: str,
+    reason: str,
+    *,
+    source: str = "cli",
+    organisation: str | None = None,
+) -> int:
     """Block, and keep the number (encrypted) so the blocklist can be read and exported, until retention purges
     it; the key itself is never purged."""
     if not reason.strip():
         raise UsageError("--reason is required")
     country, mobile = describe_number(e164)
     person_id(session, vault, FoundPhone(e164, country, mobile), utcnow())
-    return optouts.stop(session, vault.key(e164), kind=StopKind.BLOCK, source=source, actor=actor, reason=reason)
+    return optouts.stop(
+        session,
+        vault.key(e164),
+        kind=StopKind.BLOCK,
+        source=source,
+        actor=actor,
+        reason=reason,
+        organisation=organisation,
+    )
 
 
 def unblock(
-    session: Session, vault: PhoneVault, e164: str, actor: str, reason: str, *, kind: StopKind = StopKind.BLOCK
+    session: Session, vault: PhoneVault, e164: str, access: Access, reason: str, *, kind: StopKind = StopKind.BLOCK
 ) -> bool:
-    """Lift a block, or (kind=StopKind.OPT_OUT) a person's own opt-out, e.g. when they asked for it by phone."""
+    """Lift a block, or (kind=StopKind.OPT_OUT) a person's own opt-out, e.g. when they asked for it by phone.
+    False when there is none this actor may see (another organisation's is not theirs to lift)."""
     if not reason.strip():
         raise UsageError("--reason is required")
-    return optouts.unstop(session, vault.key(e164), kind=kind, actor=actor, reason=reason)
+    key = vault.key(e164)
+    stop = session.execute(select(OptOut).where(OptOut.person_key == key, OptOut.kind == kind)).scalar_one_or_none()
+    if stop is None or not access.sees_stop(stop):
+        return False
+    return optouts.unstop(session, key, kind=kind, actor=access.actor, reason=reason)
 
 
-def listing(session: Session, vault: PhoneVault) -> list[Blocked]:
-    rows = session.execute(
+def listing(session: Session, vault: PhoneVault, access: Access) -> list[Blocked]:
+    """The blocks this actor may see (several organisations: their own organisation's)."""
+    statement = (
         select(OptOut, Person.phone_encrypted)
         .outerjoin(Person, Person.key == OptOut.person_key)
         .where(OptOut.kind == StopKind.BLOCK)
         .order_by(OptOut.created_at)
-    ).all()
+    )
+    own = access.stops_clause()
+    rows = session.execute(statement if own is None else statement.where(own)).all()
     return [
         Blocked(vault.decrypt(encrypted) if encrypted else None, block.reason, block.actor, block.created_at)
         for block, encrypted in rows

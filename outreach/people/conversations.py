@@ -36,6 +36,7 @@ class Draft:
     advert_title: str
     advert_text: str
     number: str
+    organisation: str | None = None
 
 
 def drafts(session: Session, vault: PhoneVault, limit: int = 100) -> list[Draft]:
@@ -57,6 +58,7 @@ def drafts(session: Session, vault: PhoneVault, limit: int = 100) -> list[Draft]
             title or "",
             text or "",
             vault.decrypt(encrypted),
+            message.organisation,
         )
         for message, encrypted, title, text in rows
     ]

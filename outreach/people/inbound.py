@@ -123,7 +123,9 @@ def receive(
         cases.close_for_opt_out(session, person.id, now, actor)
         source = "twilio-optout" if inbound.opt_out_type else "keyword"
         already = optouts.is_stopped(session, person.key)
-        cancelled = optouts.stop(session, person.key, kind=StopKind.OPT_OUT, source=source, actor=actor, now=now)
+        cancelled = optouts.stop(
+            session, person.key, kind=StopKind.OPT_OUT, source=source, actor=actor, now=now, organisation=organisation
+        )
         if not inbound.opt_out_type and channel == "sms" and not already:
             # Twilio answers its own keywords itself; ours (STOPPEN, AFMELDEN ...) get one confirmation from us.
             confirmation = _queue_confirmation(session, settings, person, organisation, now, actor)

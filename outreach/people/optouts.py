@@ -35,14 +35,26 @@ def stop(
     actor: str,
     reason: str | None = None,
     now: datetime | None = None,
+    organisation: str | None = None,
 ) -> int:
-    """Record an opt-out or block (idempotent) and cancel the person's waiting messages; returns how many."""
+    """Record an opt-out or block (idempotent) and cancel the person's waiting messages; returns how many.
+
+    organisation: the one that recorded it (several organisations), which alone sees and lifts it; None: the
+    umbrella's (outreach.access.roles)."""
     kind = StopKind(kind)  # a plain string from outside mypy's view (tests, scripts) is checked here
     now = now or utcnow()
     insert_ignore(
         session,
         OptOut,
-        {"person_key": person_key, "kind": kind, "source": source, "actor": actor, "reason": reason, "created_at": now},
+        {
+            "person_key": person_key,
+            "kind": kind,
+            "source": source,
+            "actor": actor,
+            "reason": reason,
+            "created_at": now,
+            "organisation": organisation,
+        },
         ["person_key", "kind"],
     )
     person_ids = select(Person.id).where(Person.key == person_key).scalar_subquery()
@@ -52,7 +64,8 @@ def stop(
         .where(Message.person_id.in_(person_ids), Message.status.in_(PENDING), Message.direction == Direction.OUT)
         .values(status=MessageStatus.CANCELLED, error_message=f"{kind}: {source}", updated_at=now),
     )
-    audit.record(session, Event.stopped(kind), actor, person_key=person_key[:12], source=source, reason=reason)
+    where = {"organisation": organisation} if organisation else {}
+    audit.record(session, Event.stopped(kind), actor, person_key=person_key[:12], source=source, reason=reason, **where)
     return cancelled
 
 

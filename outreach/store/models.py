@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     Unicode,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -240,6 +241,9 @@ class OptOut(Base):
     actor: Mapped[str] = mapped_column(String(80))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # With several organisations: the one that recorded it, which alone (or an umbrella supervisor) sees and lifts
+    # it; every organisation honours it. NULL: the umbrella's (recorded before organisations were separated).
+    organisation: Mapped[str | None] = mapped_column(String(40))
 
 
 class AuditEvent(Base):
@@ -320,6 +324,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80))
     disabled_at: Mapped[datetime | None]
+    # Set by `outreach user passwd`: the one-time password works once, for choosing a new one.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The dashboard's language for this user (outreach.web.i18n.LANGUAGES); None: the installation's default.
     language: Mapped[str | None] = mapped_column(String(8))
 
@@ -336,6 +342,20 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KnownDevice(Base):
+    """A browser that logged in as this user before: a random token in a long-lived cookie, only its SHA-256 here.
+    A correct password from a known device passes the per-name and per-address log-in limits, so an attacker who
+    guesses at a name cannot lock its owner out."""
+
+    __tablename__ = "known_devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -35,6 +36,22 @@ from outreach.web.twilio_signature import is_signed_by_twilio
 logger = logging.getLogger("outreach.web")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 MAX_FORM_BYTES = 64 * 1024
+
+
+class RowId(Convertor[int]):
+    """A row id in a path: at most 9 digits, so it fits PostgreSQL's INTEGER and SQLite's; a longer number is no
+    route (404), never an overflow in the database driver (500)."""
+
+    regex = "[0-9]{1,9}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", RowId())
 
 
 class Webhooks:
@@ -110,6 +127,24 @@ class Webhooks:
             return receive(session, self.vault, self.settings, inbound)
 
 
+def server_options(settings: Settings, host: str | None = None, port: int | None = None) -> dict[str, Any]:
+    """uvicorn's options for `outreach serve` (README, Behind a reverse proxy)."""
+    return {
+        "host": host or settings.web.host,
+        "port": settings.web.port if port is None else port,
+        "log_config": None,  # keep the JSON handler configure_json_logging installed
+        "log_level": "info",
+        # The dashboard reads X-Forwarded-For itself, from web.trusted_proxies only (outreach.web.client_address);
+        # uvicorn's own handling would trust 127.0.0.1 by default.
+        "proxy_headers": False,
+        "timeout_keep_alive": settings.web.keep_alive_seconds,
+        "limit_concurrency": settings.web.max_concurrency,
+        "h11_max_incomplete_event_size": 16 * 1024,  # request line and headers; a form body is limited apart
+        "timeout_graceful_shutdown": 10,
+        "access_log": False,  # access lines would carry the message ids only, but keep logs small
+    }
+
+
 def create_app(settings: Settings) -> Starlette:
     store = Store(settings.database_url)
     hooks = Webhooks(settings, store)
@@ -133,7 +168,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
-        Route("/twilio/status/{message_id:int}", hooks.status, methods=["POST"]),
+        Route("/twilio/status/{message_id:id}", hooks.status, methods=["POST"]),
         Route("/twilio/inbound", hooks.inbound, methods=["POST"]),
         *dashboard_routes(settings, store),
     ]
@@ -146,4 +181,8 @@ def create_app(settings: Settings) -> Starlette:
     # Every POST, the webhooks' and the dashboard's forms, is a form of at most MAX_FORM_BYTES, checked as it
     # arrives and before any handler runs.
     limits = Middleware(FormBodyLimits, MAX_FORM_BYTES)
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders), limits])
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders), limits])
+    # No "add a slash" redirects: Starlette builds them from the request's Host header, so `Host: evil.example` on
+    # /static would send the browser to evil.example. A path that is not a route is a 404.
+    app.router.redirect_slashes = False
+    return app

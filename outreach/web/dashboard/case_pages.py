@@ -40,7 +40,7 @@ class CasePages:
         return visible_organisations(self.dashboard.settings, user.name)
 
     def _case(self, session: Session, user: SessionUser, case_id: int) -> Case:
-        case = session.get(Case, case_id) if case_id <= 999_999_999 else None  # INTEGER's range: no row beyond
+        case = session.get(Case, case_id)
         own = self._organisations(user)
         if case is None or (own is not None and case.organisation not in own):
             raise HTTPProblem(404, N_("No such case."))

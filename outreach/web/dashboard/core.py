@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from outreach.access.roles import person_visible
+from outreach.access.roles import Access, access
 from outreach.access.users import SessionUser, session_user
 from outreach.crypto import PhoneVault
 from outreach.errors import N_, OutreachError, PermissionDenied
@@ -98,10 +98,14 @@ class Dashboard:
         """An N_()-marked text in the language this request is answered in."""
         return i18n.translate(self.language(request, user), message, params)
 
+    def access(self, user: SessionUser) -> Access:
+        """What this user may see and do: the one rule of outreach.access.roles, as for the CLI."""
+        return access(self.settings, user.name, supervisor=user.is_supervisor)
+
     def person(self, session: Session, user: SessionUser, person_id: int) -> Person:
         """The person, if this user may see them (several organisations: their own); otherwise 404."""
         person = session.get(Person, person_id)
-        if person is None or not person_visible(session, self.settings, user.name, person_id):
+        if person is None or not self.access(user).sees_person(session, person_id):
             raise HTTPProblem(404, N_("No such person."))
         return person
 

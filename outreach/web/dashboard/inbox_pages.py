@@ -5,7 +5,6 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from outreach.access.roles import person_visible
 from outreach.access.users import SessionUser
 from outreach.people.conversations import WHATSAPP_WINDOW, inbox, mark_handled, queue_reply
 from outreach.store.models import Person
@@ -19,11 +18,10 @@ class InboxPages:
 
     def inbox(self, request: Request, user: SessionUser, form: Form) -> Response:
         now = utcnow()
+        access = self.dashboard.access(user)
         with self.dashboard.store.session() as session:
             waiting = [
-                item
-                for item in inbox(session, self.dashboard.vault)
-                if person_visible(session, self.dashboard.settings, user.name, item.person_id)
+                item for item in inbox(session, self.dashboard.vault) if access.sees_person(session, item.person_id)
             ]
             windows = {}
             for item in waiting:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from outreach import audit
+from outreach.access.lookup import TooManySearches, find_person
 from outreach.access.masking import mask
 from outreach.access.numbers import normalise_number
 from outreach.access.roles import visible_organisations
@@ -21,7 +22,7 @@ from outreach.access.users import SessionUser
 from outreach.audit_events import Event
 from outreach.errors import N_, UsageError
 from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, iter_rows
-from outreach.store.models import Person, Site
+from outreach.store.models import Site
 from outreach.store.states import MessageStatus
 from outreach.store.types import utcnow
 from outreach.support.csv_safety import csv_writer
@@ -115,9 +116,11 @@ class LogPages:
         except UsageError as exc:
             raise HTTPProblem(400, NOT_A_NUMBER) from exc
         with self.dashboard.store.session() as session:
-            person_id = session.execute(
-                select(Person.id).where(Person.key == self.dashboard.vault.key(e164))
-            ).scalar_one_or_none()
+            try:
+                found = find_person(session, self.dashboard.vault, self.dashboard.access(user), e164, where="dashboard")
+            except TooManySearches as exc:
+                raise HTTPProblem(429, exc.message, **exc.params) from exc
+            person_id = found.id if found is not None else None
         rows = self._rows(LogFilter(person_id=person_id, limit=PAGE_SIZE), user) if person_id is not None else []
         return self.dashboard.render(
             request,

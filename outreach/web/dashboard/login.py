@@ -10,9 +10,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from outreach.access.users import SESSION_LIFETIME, SessionUser, TooManyAttempts, log_in, log_out, set_language
-from outreach.errors import N_
+from outreach.access.users import (
+    DEVICE_LIFETIME,
+    SESSION_LIFETIME,
+    LoggedIn,
+    PasswordChangeNeeded,
+    SessionUser,
+    TooManyAttempts,
+    log_in,
+    log_out,
+    set_language,
+)
+from outreach.errors import N_, UsageError
 from outreach.web import i18n
+from outreach.web.client_address import client_address, networks
 from outreach.web.dashboard.core import (
     FORM_EXPIRED,
     LANGUAGE_COOKIE,
@@ -22,6 +33,8 @@ from outreach.web.dashboard.core import (
     Form,
     HTTPProblem,
 )
+
+DEVICE_COOKIE = "outreach_device"
 
 logger = logging.getLogger("outreach.web.dashboard")
 
@@ -33,13 +46,22 @@ def _cookie(response: Response, name: str, value: str, max_age: int) -> None:
 class Login:
     def __init__(self, dashboard: Dashboard) -> None:
         self.dashboard = dashboard
+        self.trusted_proxies = networks(dashboard.settings.web.trusted_proxies)
 
-    def _form(self, request: Request, message: str | None = None, status: int = 200) -> Response:
+    def _form(
+        self,
+        request: Request,
+        message: str | None = None,
+        status: int = 200,
+        *,
+        change: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         token = secrets.token_urlsafe(32)
-        response = self.dashboard.render(
-            request, "login.html", {"user": None, "csrf": token, "message": message}, status=status
-        )
+        context = {"user": None, "csrf": token, "message": message, "change": change}
+        response = self.dashboard.render(request, "login.html", context, status=status)
         _cookie(response, LOGIN_CSRF_COOKIE, token, 3600)
+        response.headers.update(headers or {})
         return response
 
     async def page(self, request: Request) -> Response:
@@ -56,27 +78,49 @@ class Login:
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not expected or not secrets.compare_digest(form.get("csrf", "").encode(), expected.encode()):
             return self.dashboard.problem(request, None, 403, FORM_EXPIRED)
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request, self.trusted_proxies)
         try:
-            result = await run_in_threadpool(self._log_in, form.get("name", ""), form.get("password", ""), address)
-        except TooManyAttempts:
-            logger.warning("log-in refused: too many failed attempts")
-            message = N_("Too many failed attempts. Wait 15 minutes and try again.")
-            return self._form(request, self.dashboard.translate(request, None, message), status=429)
+            result = await run_in_threadpool(
+                self._log_in,
+                form.get("name", ""),
+                form.get("password", ""),
+                address,
+                request.cookies.get(DEVICE_COOKIE),
+                form.get("new_password") or None,
+            )
+        except TooManyAttempts as exc:
+            logger.warning("log-in refused: too many failed attempts, retry in %s s", exc.retry_after)
+            message = self.dashboard.translate(
+                request,
+                None,
+                N_("Too many failed attempts. Try again in %(seconds)s seconds."),
+                {"seconds": exc.retry_after},
+            )
+            return self._form(request, message, status=429, headers={"Retry-After": str(exc.retry_after)})
+        except PasswordChangeNeeded:
+            message = N_("Choose a new password (at least 12 characters).")
+            return self._form(request, self.dashboard.translate(request, None, message), change=True)
+        except UsageError as exc:  # the new password is not acceptable
+            return self._form(
+                request, self.dashboard.translate(request, None, exc.message, exc.params), status=400, change=True
+            )
         if result is None:
             logger.info("log-in failed")
             message = N_("Wrong name or password.")
             return self._form(request, self.dashboard.translate(request, None, message), status=401)
-        token, user = result
+        user = result.user
         logger.info("log-in user=%s", user.user_id)
         response = RedirectResponse("/", status_code=303)
-        _cookie(response, SESSION_COOKIE, token, int(SESSION_LIFETIME.total_seconds()))
+        _cookie(response, SESSION_COOKIE, result.token, int(SESSION_LIFETIME.total_seconds()))
+        _cookie(response, DEVICE_COOKIE, result.device, int(DEVICE_LIFETIME.total_seconds()))
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
         return response
 
-    def _log_in(self, name: str, password: str, address: str) -> tuple[str, SessionUser] | None:
+    def _log_in(
+        self, name: str, password: str, address: str, device: str | None, new_password: str | None
+    ) -> LoggedIn | None:
         with self.dashboard.store.session() as session:
-            return log_in(session, name, password, address)
+            return log_in(session, name, password, address, device=device, new_password=new_password)
 
     def log_out(self, request: Request, user: SessionUser, form: Form) -> Response:
         with self.dashboard.store.session() as session:

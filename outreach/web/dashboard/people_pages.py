@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from outreach import audit
-from outreach.access.roles import advert_visible
 from outreach.access.users import SessionUser
 from outreach.audit_events import Event
 from outreach.errors import N_
@@ -29,7 +28,7 @@ class PeoplePages:
     def advert(self, request: Request, user: SessionUser, form: Form) -> Response:
         with self.dashboard.store.session() as session:
             advert = session.get(Advert, int(request.path_params["advert_id"]))
-            if advert is None or not advert_visible(session, self.dashboard.settings, user.name, advert):
+            if advert is None or not self.dashboard.access(user).sees_advert(session, advert):
                 raise HTTPProblem(404, N_("No such advert."))
             view = advert_view(session, self.dashboard.vault, advert.id)
         return self.dashboard.render(request, "advert.html", {"user": user, "advert": view})
@@ -62,5 +61,13 @@ class PeoplePages:
             raise HTTPProblem(400, NO_REASON)
         with self.dashboard.store.session() as session:
             person = self.dashboard.person(session, user, person_id)
-            optouts.stop(session, person.key, kind=StopKind.BLOCK, source="dashboard", actor=user.name, reason=reason)
+            optouts.stop(
+                session,
+                person.key,
+                kind=StopKind.BLOCK,
+                source="dashboard",
+                actor=user.name,
+                reason=reason,
+                organisation=self.dashboard.access(user).owner,
+            )
         return RedirectResponse(f"/persons/{person_id}", status_code=303)

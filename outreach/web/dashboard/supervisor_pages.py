@@ -27,12 +27,14 @@ class SupervisorPages:
 
     def stops(self, request: Request, user: SessionUser, form: Form) -> Response:
         vault = self.dashboard.vault
+        statement = (
+            select(OptOut, Person.id, Person.phone_encrypted)
+            .outerjoin(Person, Person.key == OptOut.person_key)
+            .order_by(OptOut.created_at.desc())
+        )
+        own = self.dashboard.access(user).stops_clause()
         with self.dashboard.store.session() as session:
-            found = session.execute(
-                select(OptOut, Person.id, Person.phone_encrypted)
-                .outerjoin(Person, Person.key == OptOut.person_key)
-                .order_by(OptOut.created_at.desc())
-            ).all()
+            found = session.execute(statement if own is None else statement.where(own)).all()
         rows = [
             {
                 "id": stop.id,
@@ -61,14 +63,21 @@ class SupervisorPages:
         except UsageError as exc:
             raise HTTPProblem(400, NOT_A_NUMBER) from exc
         vault = self.dashboard.vault
+        owner = self.dashboard.access(user).owner
         with self.dashboard.store.session() as session:
             if kind == StopKind.BLOCK:
-                blocklist.block(session, vault, e164, user.name, reason, source="dashboard")
+                blocklist.block(session, vault, e164, user.name, reason, source="dashboard", organisation=owner)
             else:  # the person asked us in person or by phone; keep the person so the list can show the number
                 country, mobile = describe_number(e164)
                 person_id(session, vault, FoundPhone(e164, country, mobile), utcnow())
                 optouts.stop(
-                    session, vault.key(e164), kind=StopKind.OPT_OUT, source="dashboard", actor=user.name, reason=reason
+                    session,
+                    vault.key(e164),
+                    kind=StopKind.OPT_OUT,
+                    source="dashboard",
+                    actor=user.name,
+                    reason=reason,
+                    organisation=owner,
                 )
         return RedirectResponse("/stops", status_code=303)
 
@@ -79,18 +88,22 @@ class SupervisorPages:
             raise HTTPProblem(400, NO_REASON)
         with self.dashboard.store.session() as session:
             stop = session.get(OptOut, stop_id) if stop_id is not None else None
-            if stop is None:
+            if stop is None or not self.dashboard.access(user).sees_stop(stop):
                 raise HTTPProblem(404, N_("No such entry."))
             optouts.unstop(session, stop.person_key, kind=StopKind(stop.kind), actor=user.name, reason=reason)
         return RedirectResponse("/stops", status_code=303)
 
     def audit_log(self, request: Request, user: SessionUser, form: Form) -> Response:
         page = int_param(request.query_params.get("page"), "page", 1) or 1
+        own = self.dashboard.access(user).audit_clause()
+        counted, listed = select(func.count(AuditEvent.id)), select(AuditEvent)
+        if own is not None:  # several organisations: the events their own members wrote
+            counted, listed = counted.where(own), listed.where(own)
         with self.dashboard.store.session() as session:
-            total = session.execute(select(func.count(AuditEvent.id))).scalar_one()
+            total = session.execute(counted).scalar_one()
             events = (
                 session.execute(
-                    select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(AUDIT_PAGE).offset((page - 1) * AUDIT_PAGE)
+                    listed.order_by(AuditEvent.seq.desc()).limit(AUDIT_PAGE).offset((page - 1) * AUDIT_PAGE)
                 )
                 .scalars()
                 .all()
