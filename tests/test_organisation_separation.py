@@ -5,6 +5,7 @@ route or command without a case here fails this test."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import typer
+from pypdf import PdfReader
 from sqlalchemy import select
 from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
@@ -23,11 +25,12 @@ from outreach.audit_events import Event
 from outreach.cli import run
 from outreach.commands.base import app as cli_app
 from outreach.crypto import PhoneVault
-from outreach.people import optouts
+from outreach.people import cases, optouts
 from outreach.settings import MemberOrganisation, Settings
 from outreach.store.db import Store
-from outreach.store.models import Advert, HeldAdvert, Message, OptOut
+from outreach.store.models import Advert, Case, HeldAdvert, Message, OptOut
 from outreach.store.states import MessageStatus, StopKind
+from outreach.store.types import utcnow
 from outreach.web.app import create_app
 from tests.conftest import World
 from tests.dashboard_world import Seeded, client_for, log_in, page_csrf, seed
@@ -186,6 +189,47 @@ def _no_data(client: TestClient, two: Two) -> None:
     """Health and static files hold nothing of any organisation."""
 
 
+def _language(client: TestClient, two: Two) -> None:
+    answer = client.post("/language", data={"csrf": page_csrf(client), "language": "en", "next": "/"})
+    assert answer.status_code == 303  # a user's own setting: nothing of any organisation
+
+
+def _report(client: TestClient, two: Two) -> None:
+    answer = client.get("/stats/report.pdf?days=365")
+    assert answer.status_code == 200 and answer.content.startswith(b"%PDF")
+    reader = PdfReader(io.BytesIO(answer.content))
+    assert two.leaked(" ".join(page.extract_text() or "" for page in reader.pages)) == []
+
+
+def _their_case(two: Two) -> int:
+    """Utrecht's person 0 wrote to Utrecht: a case of Utrecht's."""
+    with two.store.session() as session:
+        return cases.open_for_message(session, two.theirs[0], "utrecht", utcnow(), "uma").id
+
+
+def _cases_list(client: TestClient, two: Two) -> None:
+    their = _their_case(two)
+    for view in ("open", "all", "unassigned", "closed", "mine"):
+        page = client.get(f"/cases?view={view}").text
+        assert f"/cases/{their}" not in page and two.leaked(page) == [], view
+
+
+def _case_not_found(method: str, action: str) -> Callable[[TestClient, Two], None]:
+    def case(client: TestClient, two: Two) -> None:
+        their = _their_case(two)
+        path = f"/cases/{their}{action}"
+        data = {"csrf": page_csrf(client), "body": "Hoi, Hulp R hier.", "note": "x", "action": "take",
+                "label-1": "doorverwezen"}  # fmt: skip
+        answer = client.get(path) if method == "GET" else client.post(path, data=data)
+        assert answer.status_code == 404, path
+        assert two.leaked(answer.text) == []
+        with two.store.session() as session:
+            found = session.get(Case, their)
+            assert found is not None and found.assigned_to == "uma" and found.status == "open"
+
+    return case
+
+
 DASHBOARD: dict[tuple[str, str], Callable[[TestClient, Two], None]] = {
     ("GET", "/"): _page_is_clean("/"),
     ("GET", "/log"): _page_is_clean("/log"),
@@ -210,6 +254,16 @@ DASHBOARD: dict[tuple[str, str], Callable[[TestClient, Two], None]] = {
     ("POST", "/twilio/status/{message_id:id}"): _webhook,
     ("POST", "/twilio/inbound"): _webhook,
     ("MOUNT", "/static"): _no_data,
+    ("POST", "/language"): _language,
+    ("GET", "/stats"): _page_is_clean("/stats?days=365"),
+    ("GET", "/stats/report.pdf"): _report,
+    ("GET", "/cases"): _cases_list,
+    ("GET", "/cases/{case_id:id}"): _case_not_found("GET", ""),
+    ("POST", "/cases/{case_id:id}/reply"): _case_not_found("POST", "/reply"),
+    ("POST", "/cases/{case_id:id}/note"): _case_not_found("POST", "/note"),
+    ("POST", "/cases/{case_id:id}/labels"): _case_not_found("POST", "/labels"),
+    ("POST", "/cases/{case_id:id}/assign"): _case_not_found("POST", "/assign"),
+    ("POST", "/cases/{case_id:id}/close"): _case_not_found("POST", "/close"),
 }
 
 
@@ -313,6 +367,18 @@ def _operations(two: Two, capsys: pytest.CaptureFixture[str], tmp: Path) -> None
     """An operator's command: it runs every organisation's jobs or the installation's, and shows no person."""
 
 
+def _report_command(two: Two, capsys: pytest.CaptureFixture[str], tmp: Path) -> None:
+    """The report holds counts only, and only the actor's organisations'."""
+    today = utcnow().date()
+    out = tmp / "report.pdf"
+    code, printed = _cli(two, capsys, "report", "--from", str(today.replace(year=today.year - 1)), "--to",
+                         str(today), "--out", str(out))  # fmt: skip
+    assert code == 0, printed
+    reader = PdfReader(io.BytesIO(out.read_bytes()))
+    text = " ".join(page.extract_text() or "" for page in reader.pages)
+    assert two.leaked(text) == [] and "Hulp R" in text and "Hulp U" not in text
+
+
 def _users(two: Two, capsys: pytest.CaptureFixture[str], tmp: Path) -> None:
     """Users are the installation's: with several organisations only an umbrella supervisor manages them."""
     code, out = _cli(two, capsys, "user", "disable", "uma")
@@ -349,9 +415,10 @@ CLI: dict[str, Callable[[Two, pytest.CaptureFixture[str], Path], None]] = {
     "user role": _users,
     "audit verify": _clean("audit", "verify"),
     "status": _clean("status"),
+    "report": _report_command,
     **{name: _operations for name in (
-        "send", "serve", "scheduler", "crawl", "purge", "cycle", "demo", "db upgrade", "db downgrade", "keys new",
-        "keys rotate", "config check", "config reference", "site try", "site reference", "templates check",
+        "escalate", "send", "serve", "scheduler", "crawl", "purge", "cycle", "demo", "db upgrade", "db downgrade",
+        "keys new", "keys rotate", "config check", "config reference", "site try", "site reference", "templates check",
         "templates preview",
     )},
 }  # fmt: skip
