@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -29,6 +29,9 @@ from outreach.commands import users as _users  # noqa: F401 - registers its comm
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, db_app, keys_app, settings_from
 from outreach.errors import OutreachError
 from outreach.store.states import CrawlRunStatus
+
+if TYPE_CHECKING:
+    from outreach.demo import DemoWorld
 
 
 @db_app.command("upgrade")
@@ -228,52 +231,35 @@ def demo(
             _playground(world, who, port, answer_every)
 
 
-def _playground(world: object, actor: str, port: int, answer_every: float) -> None:
+def _playground(world: DemoWorld, actor: str, port: int, answer_every: float) -> None:
     """`outreach demo --serve`: keep the demo world running until SIGINT or SIGTERM, then stop it and exit 0."""
     from datetime import datetime
 
-    from outreach.access.masking import mask
-    from outreach.demo import DemoWorld, Playground, stop_signals, wait
+    from outreach.demo import Playground, stop_signals, wait
     from outreach.web.app import create_app
-
-    assert isinstance(world, DemoWorld)
 
     def say(text: str) -> None:
         console.print(f"{datetime.now():%H:%M:%S}  {text}", highlight=False)
         sys.stdout.flush()
 
-    def answered(answer: object, status: int) -> None:
-        what = getattr(answer, "what", "an answer")
-        number = mask(str(getattr(answer, "number", "")))
-        outcome = "see the dashboard" if status == 200 else f"the dashboard answered HTTP {status}"
-        say(f"a simulated person ({number}) wrote: {what}; {outcome}")
-
-    def received(message: object) -> None:
-        say(f"the test gateway received a message for {mask(str(getattr(message, 'to', '')))}")
-
-    with stop_signals() as stopped:
-        playground = Playground(
-            world, create_app, actor=actor, port=port, answer_every=answer_every, on_answer=answered
+    serving = Playground(world, create_app, actor=actor, port=port, answer_every=answer_every, say=say)
+    with stop_signals() as stopped, serving as playground:
+        console.print(
+            f"\nPlayground: the dashboard runs at {playground.url}/ (in Dutch; English from the language menu)."
+            f"\ntest gateway: {world.gateway.url}",
+            highlight=False,
         )
-        with playground:
-            world.gateway.on_create = received
-            console.print(
-                f"\nPlayground: the dashboard runs at {playground.url}/ (in Dutch; English from the language menu)."
-                f"\ntest gateway: {world.gateway.url}",
-                highlight=False,
-            )
-            console.print("Log in as one of these users (the passwords are shown only now):", highlight=False)
-            for user in playground.users:
-                console.print(f"  {user.name:<20} {user.role:<12} password: {user.password}", highlight=False)
-            console.print(
-                f"{len(playground.answers)} simulated people will answer, one every {answer_every:g} s; an answer "
-                "sent from the dashboard reaches the test gateway within seconds. Ctrl-C stops everything.",
-                highlight=False,
-            )
-            sys.stdout.flush()
-            wait(stopped)
-            world.gateway.on_create = None
-            console.print("stopping the playground ...", highlight=False)
+        console.print("Log in as one of these users (the passwords are shown only now):", highlight=False)
+        for user in playground.users:
+            console.print(f"  {user.name:<20} {user.role:<12} password: {user.password}", highlight=False)
+        console.print(
+            f"{len(playground.answers)} simulated people will answer, one every {answer_every:g} s; an answer "
+            "sent from the dashboard reaches the test gateway within seconds. Ctrl-C stops everything.",
+            highlight=False,
+        )
+        sys.stdout.flush()
+        wait(stopped)
+        console.print("stopping the playground ...", highlight=False)
     console.print("playground stopped", highlight=False)
 
 

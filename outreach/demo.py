@@ -26,6 +26,7 @@ from typing import Any, Self
 import yaml
 
 from messaging.outbox.factory import make_outbox
+from outreach.access.masking import mask
 from outreach.access.users import add_user
 from outreach.crypto import new_keys
 from outreach.cycle.run import CycleReport, run_cycle
@@ -36,7 +37,7 @@ from outreach.store.db import PROJECT_ROOT, Store, upgrade
 from testworld.fixture_site import FixtureSite
 from testworld.policy import world_overrides
 from testworld.simulated_people import DEFAULT_EVERY, PlannedAnswer, SimulatedPeople, plan
-from testworld.twilio_gateway import TwilioGateway
+from testworld.twilio_gateway import GatewayMessage, TwilioGateway
 from testworld.web_server import UvicornThread, free_port
 
 logger = logging.getLogger("outreach.demo")
@@ -140,11 +141,6 @@ def _write_config(folder: Path, database: Path, hmac_file: Path, fernet_file: Pa
     return config_file
 
 
-def run_demo(folder: Path = DEMO_FOLDER, *, actor: str, adverts: int = 300) -> DemoResult:
-    with demo_world(folder, actor=actor, adverts=adverts) as world:
-        return world.result
-
-
 def check_port_free(port: int) -> None:
     with socket.socket() as probe:
         try:
@@ -156,8 +152,9 @@ def check_port_free(port: int) -> None:
 class Playground:
     """The demo world kept running for people to try the dashboard: `with Playground(...) as playground:` starts
     the dashboard (app_factory: `outreach serve`'s app) on 127.0.0.1, adds the demo users, drains the outbox every
-    `drain_every` seconds and lets simulated people answer every `answer_every` seconds; leaving the block stops
-    the simulated people, the drain and the server, in that order."""
+    `drain_every` seconds and lets simulated people answer every `answer_every` seconds; `say` gets a line for
+    each answer and each message the gateway receives. Leaving the block stops the simulated people, the drain and
+    the server, in that order."""
 
     def __init__(
         self,
@@ -168,7 +165,7 @@ class Playground:
         port: int = 0,
         answer_every: float = DEFAULT_EVERY,
         drain_every: float = DRAIN_EVERY,
-        on_answer: Callable[[PlannedAnswer, int], None] | None = None,
+        say: Callable[[str], None] = lambda text: None,
     ) -> None:
         if port:
             check_port_free(port)
@@ -185,7 +182,8 @@ class Playground:
         self.app_factory = app_factory
         messaged = {n: world.languages.get(n, "") for n in world.result.gateway_numbers}
         self.answers = plan(messaged, answer_every)
-        self.people = SimulatedPeople(world.gateway, f"{self.url}/twilio/inbound", self.answers, on_answer)
+        self.say = say
+        self.people = SimulatedPeople(world.gateway, f"{self.url}/twilio/inbound", self.answers, self._answered)
         self.users: list[DemoUser] = []
         self._stop = threading.Event()
         self._drainer = threading.Thread(target=self._drain, name="outbox-drain", daemon=True)
@@ -198,6 +196,8 @@ class Playground:
             stack.enter_context(UvicornThread(self.app_factory(self.settings), self.port))
             self._drainer.start()
             stack.callback(self._stop_drain)
+            self.world.gateway.on_create = self._received
+            stack.callback(setattr, self.world.gateway, "on_create", None)
             stack.enter_context(self.people)
             self._stack = stack.pop_all()
         return self
@@ -206,6 +206,13 @@ class Playground:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._stack.close()
+
+    def _answered(self, answer: PlannedAnswer, status: int) -> None:
+        outcome = "see the dashboard" if status == 200 else f"the dashboard answered HTTP {status}"
+        self.say(f"a simulated person ({mask(answer.number)}) wrote: {answer.what}; {outcome}")
+
+    def _received(self, message: GatewayMessage) -> None:
+        self.say(f"the test gateway received a message for {mask(message.to.removeprefix('whatsapp:'))}")
 
     def _stop_drain(self) -> None:
         self._stop.set()
