@@ -4,7 +4,8 @@ configuration); never a traceback."""
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -28,6 +29,9 @@ from outreach.commands import users as _users  # noqa: F401 - registers its comm
 from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, console, db_app, keys_app, settings_from
 from outreach.errors import OutreachError
 from outreach.store.states import CrawlRunStatus
+
+if TYPE_CHECKING:
+    from outreach.demo import DemoWorld
 
 
 @db_app.command("upgrade")
@@ -169,28 +173,94 @@ def _print_cycle(report: object) -> None:
 
 
 @app.command()
-def demo(actor: ActorOption = None) -> None:
+def demo(
+    actor: ActorOption = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="After the cycle, keep the world running: the dashboard with demo users, simulated people who "
+            "answer, until Ctrl-C.",
+        ),
+    ] = False,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="With --serve: the dashboard's port on 127.0.0.1 (0: a free one).")
+    ] = 0,
+    answer_every: Annotated[
+        float,
+        typer.Option(
+            min=0, envvar="OUTREACH_DEMO_ANSWER_EVERY", help="With --serve: seconds between two simulated answers."
+        ),
+    ] = 40.0,
+    folder: Annotated[
+        Path | None, typer.Option("--dir", file_okay=False, help="Folder of the demo database (default var/demo).")
+    ] = None,
+    adverts: Annotated[int, typer.Option(min=20, max=5000, hidden=True, help="Adverts on the fixture site.")] = 300,
+) -> None:
     """One full cycle against the bundled fixture ad site and the test SMS gateway, on a fresh SQLite database
     under var/demo/. Nothing leaves this machine.
 
-    Example: outreach demo
-    """
-    from outreach.demo import run_demo
+    With --serve (the playground), the fixture world keeps running after the cycle: the dashboard on 127.0.0.1,
+    demo users whose passwords are printed once, and simulated people who answer some of the messages over the
+    next minutes, so the dashboard can be tried without a Twilio account. Ctrl-C stops everything.
 
+    Example: outreach demo
+    Example: outreach demo --serve --port 8080
+    """
+    from outreach.demo import DEMO_FOLDER, check_port_free, demo_world
+
+    if serve and port:
+        check_port_free(port)  # before the cycle, not a minute later
     console.print("Starting the fixture ad site and the Twilio-compatible test gateway on 127.0.0.1 ...")
-    result = run_demo(actor=actor or default_actor())
-    _print_cycle(result.report)
-    matches = result.gateway_numbers == result.expected_numbers
-    console.print(
-        f"gateway received messages for {len(result.gateway_numbers)} numbers; ground truth expects "
-        f"{len(result.expected_numbers)}: {'match' if matches else 'MISMATCH'}",
-        highlight=False,
-    )
-    console.print(f"database:     {result.database}", highlight=False)
-    console.print(f"ground truth: {result.ground_truth}", highlight=False)
-    console.print(f"contact log:  .venv/bin/outreach log --config {result.config_file}", highlight=False)
-    if not matches:
-        raise OutreachError("demo messages do not match the ground truth")
+    who = actor or default_actor()
+    with demo_world(folder or DEMO_FOLDER, actor=who, adverts=adverts) as world:
+        result = world.result
+        _print_cycle(result.report)
+        matches = result.gateway_numbers == result.expected_numbers
+        console.print(
+            f"gateway received messages for {len(result.gateway_numbers)} numbers; ground truth expects "
+            f"{len(result.expected_numbers)}: {'match' if matches else 'MISMATCH'}",
+            highlight=False,
+        )
+        console.print(f"database:     {result.database}", highlight=False)
+        console.print(f"ground truth: {result.ground_truth}", highlight=False)
+        console.print(f"contact log:  .venv/bin/outreach log --config {result.config_file}", highlight=False)
+        if not matches:
+            raise OutreachError("demo messages do not match the ground truth")
+        if serve:
+            _playground(world, who, port, answer_every)
+
+
+def _playground(world: DemoWorld, actor: str, port: int, answer_every: float) -> None:
+    """`outreach demo --serve`: keep the demo world running until SIGINT or SIGTERM, then stop it and exit 0."""
+    from datetime import datetime
+
+    from outreach.demo import Playground, stop_signals, wait
+    from outreach.web.app import create_app
+
+    def say(text: str) -> None:
+        console.print(f"{datetime.now():%H:%M:%S}  {text}", highlight=False)
+        sys.stdout.flush()
+
+    serving = Playground(world, create_app, actor=actor, port=port, answer_every=answer_every, say=say)
+    with stop_signals() as stopped, serving as playground:
+        console.print(
+            f"\nPlayground: the dashboard runs at {playground.url}/ (in Dutch; English from the language menu)."
+            f"\ntest gateway: {world.gateway.url}",
+            highlight=False,
+        )
+        console.print("Log in as one of these users (the passwords are shown only now):", highlight=False)
+        for user in playground.users:
+            console.print(f"  {user.name:<20} {user.role:<12} password: {user.password}", highlight=False)
+        console.print(
+            f"{len(playground.answers)} simulated people will answer, one every {answer_every:g} s; an answer "
+            "sent from the dashboard reaches the test gateway within seconds. Ctrl-C stops everything.",
+            highlight=False,
+        )
+        sys.stdout.flush()
+        wait(stopped)
+        console.print("stopping the playground ...", highlight=False)
+    console.print("playground stopped", highlight=False)
 
 
 def _error(message: str) -> None:
