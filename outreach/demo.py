@@ -177,7 +177,6 @@ class Playground:
         self.settings = load_settings(
             **world.overrides,
             web={"public_url": self.url, "host": "127.0.0.1", "port": self.port},
-            supervisors=[name for name, role in DEMO_USERS if role == "supervisor"],
         )
         self.app_factory = app_factory
         messaged = {n: world.languages.get(n, "") for n in world.result.gateway_numbers}
