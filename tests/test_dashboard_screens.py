@@ -14,7 +14,9 @@ from pathlib import Path
 import axe_playwright_python
 import pytest
 from playwright.sync_api import Page
+from sqlalchemy import select
 
+from outreach.store.models import Case
 from tests.browser_world import Site, browser_page, log_in, served_dashboard, shot
 from tests.dashboard_world import PASSWORDS
 
@@ -28,6 +30,9 @@ PAGES = [
     ("overview", "/", "bob"),
     ("log", "/log", "bob"),
     ("inbox", "/inbox", "alice"),
+    ("cases", "/cases", "alice"),
+    ("case", "/cases/{case}", "alice"),
+    ("stats", "/stats?days=30", "bob"),
     ("advert", "/adverts/{advert}", "bob"),
     ("person", "/persons/{person}", "bob"),
     ("stops", "/stops", "bob"),
@@ -40,6 +45,11 @@ PAGES = [
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with served_dashboard(tmp_path_factory.mktemp("screens"), "nl") as site:
         yield site
+
+
+def _case_of(site: Site, person: int) -> int:
+    with site.store.session() as session:
+        return session.execute(select(Case.id).where(Case.person_id == person)).scalar_one()
 
 
 def axe_problems(page: Page) -> list[str]:
@@ -83,7 +93,11 @@ def test_every_page_fits_the_screen_and_has_no_serious_accessibility_problem(sit
                 if user is not None:
                     log_in(page, site, user)
                 logged_in_as = user
-            path = template.format(advert=site.seeded.xss_advert_id, person=site.seeded.replier_id)
+            path = template.format(
+                advert=site.seeded.xss_advert_id,
+                person=site.seeded.replier_id,
+                case=_case_of(site, site.seeded.replier_id),
+            )
             page.goto(f"{site.url}{path}")
             document_width = page.evaluate("document.documentElement.scrollWidth")
             if document_width > width:
