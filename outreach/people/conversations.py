@@ -104,13 +104,16 @@ def edit_draft(session: Session, message_id: int, body: str, settings: Settings,
     message = session.get(Message, message_id)
     if message is None or message.status != MessageStatus.DRAFT:
         raise OutreachError(f"message {message_id} is not a draft")
-    require_identity_and_stop(body, settings)
+    require_identity_and_stop(body, settings, message.organisation)
     message.body, message.updated_at = " ".join(body.split()), utcnow()
     audit.record(session, Event.MESSAGE_EDITED, actor, message_id=message_id)
 
 
-def require_identity_and_stop(body: str, settings: Settings) -> None:
-    organisation, stop = settings.organisation.name, settings.organisation.stop_keyword
+def require_identity_and_stop(body: str, settings: Settings, organisation_key: str | None = None) -> None:
+    """The message names the organisation that sends it (its own name, with several organisations) and says how to
+    stop."""
+    signature = settings.signature(organisation_key)
+    organisation, stop = signature.name, signature.stop_keyword
     if organisation.casefold() not in body.casefold() or stop.casefold() not in body.casefold():
         raise UsageError(
             N_("a message must name %(organisation)s and say how to stop (%(stop)s)"),
