@@ -33,6 +33,8 @@ PAGES = [
     ("cases", "/cases", "alice"),
     ("case", "/cases/{case}", "alice"),
     ("stats", "/stats?days=30", "bob"),
+    ("drafts", "/drafts", "bob"),
+    ("assist", "/assist", "alice"),
     ("advert", "/adverts/{advert}", "bob"),
     ("person", "/persons/{person}", "bob"),
     ("stops", "/stops", "bob"),

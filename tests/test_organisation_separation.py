@@ -201,6 +201,16 @@ def _report(client: TestClient, two: Two) -> None:
     assert two.leaked(" ".join(page.extract_text() or "" for page in reader.pages)) == []
 
 
+def _draft_refused(path: str) -> Callable[[TestClient, Two], None]:
+    def case(client: TestClient, two: Two) -> None:
+        data = {"csrf": page_csrf(client), f"draft-{two.their_draft}": "yes", "reason": "not ours", "body": "x"}
+        answer = client.post(path.format(draft=two.their_draft), data=data)
+        assert answer.status_code == 404, path
+        assert two.status_of(two.their_draft) == MessageStatus.DRAFT and two.leaked(answer.text) == []
+
+    return case
+
+
 def _their_case(two: Two) -> int:
     """Utrecht's person 0 wrote to Utrecht: a case of Utrecht's."""
     with two.store.session() as session:
@@ -258,6 +268,11 @@ DASHBOARD: dict[tuple[str, str], Callable[[TestClient, Two], None]] = {
     ("GET", "/stats"): _page_is_clean("/stats?days=365"),
     ("GET", "/stats/report.pdf"): _report,
     ("GET", "/cases"): _cases_list,
+    ("GET", "/drafts"): _page_is_clean("/drafts"),
+    ("GET", "/assist"): _page_is_clean("/assist"),
+    ("POST", "/drafts/approve"): _draft_refused("/drafts/approve"),
+    ("POST", "/drafts/reject"): _draft_refused("/drafts/reject"),
+    ("POST", "/assist/{message_id:id}/send"): _draft_refused("/assist/{draft}/send"),
     ("GET", "/cases/{case_id:id}"): _case_not_found("GET", ""),
     ("POST", "/cases/{case_id:id}/reply"): _case_not_found("POST", "/reply"),
     ("POST", "/cases/{case_id:id}/note"): _case_not_found("POST", "/note"),

@@ -65,6 +65,8 @@ class Dashboard:
     def create(cls, settings: Settings, store: Store) -> Dashboard:
         zone = settings.sending.timezone
         environments = {language: i18n.environment(language, zone) for language in i18n.LANGUAGES}
+        for environment in environments.values():  # approve and assist modes: the menu shows the drafts
+            environment.globals["drafts_in_use"] = settings.sending.mode != "auto"
         return cls(settings, store, PhoneVault.from_settings(settings), environments)
 
     def language(self, request: Request, user: SessionUser | None) -> str:

@@ -12,6 +12,7 @@ from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.web.dashboard.case_pages import CasePages
 from outreach.web.dashboard.core import Dashboard
+from outreach.web.dashboard.draft_pages import DraftPages
 from outreach.web.dashboard.inbox_pages import InboxPages
 from outreach.web.dashboard.log_pages import LogPages
 from outreach.web.dashboard.login import Login
@@ -60,7 +61,7 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
     dashboard = Dashboard.create(settings, store)
     login, log, people = Login(dashboard), LogPages(dashboard), PeoplePages(dashboard)
     inbox, supervisor, stats = InboxPages(dashboard), SupervisorPages(dashboard), StatsPages(dashboard)
-    cases = CasePages(dashboard)
+    cases, drafts = CasePages(dashboard), DraftPages(dashboard)
     route, supervisors = dashboard.route, "supervisor"
     return [
         Route("/login", login.page, methods=["GET"]),
@@ -84,6 +85,11 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
         Route("/cases/{case_id:id}/labels", route(cases.labels), methods=["POST"]),
         Route("/cases/{case_id:id}/assign", route(cases.assign), methods=["POST"]),
         Route("/cases/{case_id:id}/close", route(cases.close), methods=["POST"]),
+        Route("/drafts", route(drafts.list_drafts), methods=["GET"]),
+        Route("/drafts/approve", route(drafts.approve, role=supervisors), methods=["POST"]),
+        Route("/drafts/reject", route(drafts.reject), methods=["POST"]),
+        Route("/assist", route(drafts.assist), methods=["GET"]),
+        Route("/assist/{message_id:id}/send", route(drafts.assist_send), methods=["POST"]),
         Route("/inbox", route(inbox.inbox), methods=["GET"]),
         Route("/inbox/{person_id:id}/reply", route(inbox.reply), methods=["POST"]),
         Route("/inbox/{person_id:id}/handled", route(inbox.handled), methods=["POST"]),

@@ -1,0 +1,122 @@
+"""Drafts in the browser (TestClient, SQLite and PostgreSQL): a supervisor approves several at once, anyone rejects
+with a reason, a fieldworker works the assist queue (send at once, edit, skip, reject)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from outreach.settings import Settings
+from outreach.store.db import Store
+from outreach.store.models import Message
+from outreach.store.states import MessageStatus
+from tests.conftest import World
+from tests.dashboard_world import Seeded, add_users, client_for, csrf_of, log_in, seed
+from tests.messaging_world import audit_count, messaging_settings, numbers
+
+BODY = "Hoi, ik ben Sanne van Demo Outreach. Wij helpen gratis. Geen berichten meer? Antwoord STOP."
+
+
+@dataclass
+class Desk:
+    settings: Settings
+    store: Store
+    seeded: Seeded
+    client: TestClient
+    world: World
+    drafts: list[int]
+
+    def status(self, message_id: int) -> str:
+        with self.store.session() as session:
+            return session.execute(select(Message.status).where(Message.id == message_id)).scalar_one()
+
+
+@pytest.fixture
+def desk(world: World) -> Iterator[Desk]:
+    world.gateway.callbacks = "none"
+    settings = messaging_settings(
+        world, web={"public_url": "https://testserver", "language": "en"}, sending={"mode": "assist"}
+    )
+    store = world.store()
+    add_users(store)
+    seeded = seed(settings, store, count=1)
+    from outreach.crypto import PhoneVault
+    from outreach.store.adverts import FoundPhone, person_id
+    from outreach.store.types import utcnow
+
+    vault = PhoneVault.from_settings(settings)
+    drafts = []
+    with store.session() as session:
+        for number in numbers(4, start=300):
+            pid = person_id(session, vault, FoundPhone(number, "NL", True), utcnow())
+            message = Message(
+                person_id=pid, body=BODY, language="nl", language_confidence=0.93, status=MessageStatus.DRAFT
+            )
+            session.add(message)
+            session.flush()
+            drafts.append(message.id)
+    from outreach.web.app import create_app
+
+    with client_for(create_app(settings)) as client:
+        yield Desk(settings, store, seeded, client, world, drafts)
+
+
+def test_a_supervisor_approves_several_drafts_at_once(desk: Desk) -> None:
+    log_in(desk.client, "bob")
+    page = desk.client.get("/drafts").text
+    assert "4 first messages wait" in page and "93% sure" in page and "1 SMS part" in page
+    assert all(number not in page for number in numbers(4, start=300))
+    chosen = {f"draft-{message_id}": "yes" for message_id in desk.drafts[:3]}
+    answer = desk.client.post("/drafts/approve", data={"csrf": csrf_of(page), **chosen})
+    assert answer.status_code == 303 and answer.headers["location"] == "/drafts?approved=3"
+    assert [desk.status(m) for m in desk.drafts] == ["queued", "queued", "queued", "draft"]
+    assert audit_count(desk.store, "message.approved") == 3
+    assert desk.client.post("/drafts/approve", data={"csrf": csrf_of(page)}).status_code == 400  # none chosen
+    forged = desk.client.post("/drafts/approve", data={"csrf": csrf_of(page), "draft-999999": "yes"})
+    assert forged.status_code == 404
+
+
+def test_a_fieldworker_may_not_approve_in_bulk_but_rejects_with_a_reason(desk: Desk) -> None:
+    log_in(desk.client, "alice")
+    csrf = csrf_of(desk.client.get("/drafts").text)
+    chosen = {f"draft-{desk.drafts[0]}": "yes"}
+    assert desk.client.post("/drafts/approve", data={"csrf": csrf, **chosen}).status_code == 403
+    assert desk.client.post("/drafts/reject", data={"csrf": csrf, **chosen}).status_code == 400  # no reason
+    answer = desk.client.post("/drafts/reject", data={"csrf": csrf, "reason": "advert reads as a minor", **chosen})
+    assert answer.status_code == 303 and desk.status(desk.drafts[0]) == "cancelled"
+
+
+def test_the_assist_queue_sends_edits_skips_and_rejects(desk: Desk) -> None:
+    log_in(desk.client, "alice")
+    first, second, third, fourth = desk.drafts
+    page = desk.client.get("/assist").text
+    assert f'action="/assist/{first}/send"' in page and "4 wait" in page
+    # Send as it is: handed to the gateway at once.
+    answer = desk.client.post(f"/assist/{first}/send", data={"csrf": csrf_of(page), "body": BODY})
+    assert answer.headers["location"] == f"/assist?after={first}&done=sent"
+    assert desk.status(first) == "sent" and len(desk.world.gateway.sent_to()[numbers(1, start=300)[0]]) == 1
+    # The next one, edited: an edit without the organisation's name is refused and nothing changes.
+    page = desk.client.get(answer.headers["location"]).text
+    assert f'action="/assist/{second}/send"' in page
+    refused = desk.client.post(f"/assist/{second}/send", data={"csrf": csrf_of(page), "body": "Hoi! Antwoord STOP."})
+    assert refused.status_code == 400 and "must name Demo Outreach" in refused.text
+    assert desk.status(second) == "draft"
+    edited = "Hoi, Sanne hier van Demo Outreach: wil je praten? Geen berichten meer? Antwoord STOP."
+    desk.client.post(f"/assist/{second}/send", data={"csrf": csrf_of(page), "body": edited})
+    assert [m.body for m in desk.world.gateway.sent_to()[numbers(2, start=300)[1]]] == [edited]
+    assert audit_count(desk.store, "message.edited") == 1
+    # Skip the third, reject the fourth.
+    page = desk.client.get(f"/assist?after={third}").text
+    assert f'action="/assist/{fourth}/send"' in page
+    csrf = csrf_of(page)
+    answer = desk.client.post(
+        "/drafts/reject", data={"csrf": csrf, "from": "assist", f"draft-{fourth}": "yes", "reason": "not an advert"}
+    )
+    assert answer.headers["location"] == f"/assist?after={fourth}&done=rejected"
+    assert desk.status(third) == "draft" and desk.status(fourth) == "cancelled"
+    # After the last, the queue starts again with the skipped one.
+    assert f'action="/assist/{third}/send"' in desk.client.get(answer.headers["location"]).text
