@@ -46,11 +46,7 @@ def totals(data: Outcomes, zone: str, now: datetime) -> list[OutcomeRow]:
 
 def breakdown(data: Outcomes, zone: str, by: str, limit: int = 15) -> list[OutcomeRow]:
     """Per language, site or region over the loaded period, most persons contacted first (at most `limit` rows)."""
-    return top_rows(group(data, {"language": "lang"}.get(by, by), zone), limit)
-
-
-def top_rows(rows: list[OutcomeRow], limit: int = 15) -> list[OutcomeRow]:
-    """Most persons contacted first, then most adverts found (at most `limit` rows)."""
+    rows = group(data, {"language": "lang"}.get(by, by), zone)
     return sorted(rows, key=lambda row: (-row.persons_contacted, -row.adverts_found, row.group))[:limit]
 
 

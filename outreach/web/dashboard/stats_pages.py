@@ -20,7 +20,6 @@ from outreach.reports import outcome_stats
 from outreach.reports.crawl_report import latest_sites
 from outreach.reports.funnel import funnel
 from outreach.reports.outcome_stats import OutcomeRow
-from outreach.reports.overview_counts import overview_counts
 from outreach.reports.quarterly import quarterly_report
 from outreach.reports.rates import MANUAL_RESPONSE_RATE
 from outreach.reports.template_stats import template_stats
@@ -62,27 +61,26 @@ class StatsPages:
         now = utcnow()
         zone = self.dashboard.settings.sending.timezone
         organisations, regions = self._scope(user)
-        starts = [overview.period_start(now, zone, days) for _label, days in reversed(overview.PERIODS)]
         with self.dashboard.store.session() as session:
-            counted = overview_counts(session, starts, organisations=organisations, regions=regions)
+            data = outcome_stats.load(
+                session, overview.period_start(now, zone, 30), organisations=organisations, regions=regions
+            )
             days = overview.per_day(session, now, zone, organisations=organisations)
             sites = [site for _run_id, site in latest_sites(session)]
-        totals = list(reversed(counted.totals))  # today, 7 days, 30 days
-        for (label, _days), row in zip(overview.PERIODS, totals, strict=True):
-            row.group = label
+            stages = funnel(session, data, regions=regions)
         bars, top = overview.chart_bars(days)
         return self.dashboard.render(
             request,
             "overview.html",
             {
                 "user": user,
-                "totals": totals,
-                "funnel": counted.funnel,
+                "totals": overview.totals(data, zone, now),
+                "funnel": stages,
                 "days": days,
                 "bars": bars,
                 "top": top,
                 "chart": _chart(),
-                "breakdowns": {by: overview.top_rows(rows) for by, rows in counted.breakdowns.items()},
+                "breakdowns": {by: overview.breakdown(data, zone, by) for by in ("language", "site", "region")},
                 "sites": sites,
             },
         )
