@@ -34,6 +34,7 @@ PAGES = [
     ("case", "/cases/{case}", "alice"),
     ("stats", "/stats?days=30", "bob"),
     ("drafts", "/drafts", "bob"),
+    ("users", "/users", "bob"),
     ("assist", "/assist", "alice"),
     ("advert", "/adverts/{advert}", "bob"),
     ("person", "/persons/{person}", "bob"),

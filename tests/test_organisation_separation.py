@@ -28,7 +28,7 @@ from outreach.crypto import PhoneVault
 from outreach.people import cases, optouts
 from outreach.settings import MemberOrganisation, Settings
 from outreach.store.db import Store
-from outreach.store.models import Advert, Case, HeldAdvert, Message, OptOut
+from outreach.store.models import Advert, Case, HeldAdvert, Message, OptOut, User
 from outreach.store.states import MessageStatus, StopKind
 from outreach.store.types import utcnow
 from outreach.web.app import create_app
@@ -211,6 +211,20 @@ def _draft_refused(path: str) -> Callable[[TestClient, Two], None]:
     return case
 
 
+def _users_refused(method: str, path: str) -> Callable[[TestClient, Two], None]:
+    """Users are the installation's: with several organisations only an umbrella supervisor manages them."""
+
+    def case(client: TestClient, two: Two) -> None:
+        data = {"csrf": page_csrf(client), "name": "uma", "action": "disable", "role": "fieldworker"}
+        answer = client.get(path) if method == "GET" else client.post(path, data=data)
+        assert answer.status_code == 403 and ("umbrella supervisor" in answer.text or "koepel" in answer.text)
+        assert "uma" not in answer.text
+        with two.store.session() as session:
+            assert session.execute(select(User.disabled_at).where(User.name == "uma")).scalar_one() is None
+
+    return case
+
+
 def _their_case(two: Two) -> int:
     """Utrecht's person 0 wrote to Utrecht: a case of Utrecht's."""
     with two.store.session() as session:
@@ -268,6 +282,9 @@ DASHBOARD: dict[tuple[str, str], Callable[[TestClient, Two], None]] = {
     ("GET", "/stats"): _page_is_clean("/stats?days=365"),
     ("GET", "/stats/report.pdf"): _report,
     ("GET", "/cases"): _cases_list,
+    ("GET", "/users"): _users_refused("GET", "/users"),
+    ("POST", "/users/add"): _users_refused("POST", "/users/add"),
+    ("POST", "/users/change"): _users_refused("POST", "/users/change"),
     ("GET", "/drafts"): _page_is_clean("/drafts"),
     ("GET", "/assist"): _page_is_clean("/assist"),
     ("POST", "/drafts/approve"): _draft_refused("/drafts/approve"),

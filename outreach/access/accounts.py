@@ -19,7 +19,7 @@ from outreach import audit
 from outreach.access.roles import SUPERVISOR, is_supervisor
 from outreach.access.users import hash_password
 from outreach.audit_events import Event
-from outreach.errors import PermissionDenied, UsageError
+from outreach.errors import N_, PermissionDenied, UsageError
 from outreach.settings import Settings
 from outreach.store.models import USER_ROLES, KnownDevice, User, WebSession
 from outreach.store.types import utcnow
@@ -49,16 +49,16 @@ def require_manager(session: Session, settings: Settings, actor: str, *, new_rol
         return  # bootstrap: the installation has no supervisor yet (audited like any other addition)
     if not is_supervisor(session, actor):
         raise PermissionDenied(
-            f"only a supervisor may manage dashboard users; {actor!r} is not one (outreach user list)"
+            N_("only a supervisor may manage dashboard users; %(actor)r is not one (outreach user list)"), actor=actor
         )
     if settings.organisations and actor not in settings.umbrella_supervisors:
-        raise PermissionDenied("with several organisations, only an umbrella supervisor manages dashboard users")
+        raise PermissionDenied(N_("with several organisations, only an umbrella supervisor manages dashboard users"))
 
 
 def _user(session: Session, name: str) -> User:
     user = session.execute(select(User).where(User.name == name)).scalar_one_or_none()
     if user is None:
-        raise UsageError(f"no user {name!r} (outreach user list)")
+        raise UsageError(N_("no user %(name)r (outreach user list)"), name=name)
     return user
 
 
@@ -83,7 +83,9 @@ def accounts(session: Session) -> list[Account]:
 
 def _keep_a_supervisor(session: Session, user: User, action: str) -> None:
     if user.role == SUPERVISOR and user.disabled_at is None and _supervisors(session) <= 1:
-        raise UsageError(f"{user.name!r} is the last enabled supervisor: make another supervisor before you {action}")
+        raise UsageError(
+            N_("%(name)r is the last enabled supervisor: make another supervisor first"), name=user.name, action=action
+        )
 
 
 def disable(session: Session, settings: Settings, name: str, actor: str) -> int:
@@ -91,7 +93,7 @@ def disable(session: Session, settings: Settings, name: str, actor: str) -> int:
     require_manager(session, settings, actor)
     user = _user(session, name)
     if user.disabled_at is not None:
-        raise UsageError(f"user {name!r} is disabled already")
+        raise UsageError(N_("user %(name)r is disabled already"), name=name)
     _keep_a_supervisor(session, user, "disable them")
     user.disabled_at = utcnow()
     ended = _end_sessions(session, user)
@@ -104,7 +106,7 @@ def enable(session: Session, settings: Settings, name: str, actor: str) -> None:
     require_manager(session, settings, actor)
     user = _user(session, name)
     if user.disabled_at is None:
-        raise UsageError(f"user {name!r} is not disabled")
+        raise UsageError(N_("user %(name)r is not disabled"), name=name)
     user.disabled_at = None
     audit.record(session, Event.USER_ENABLED, actor, user_id=user.id, user=name)
 
@@ -115,7 +117,7 @@ def set_role(session: Session, settings: Settings, name: str, role: str, actor: 
     require_manager(session, settings, actor)
     user = _user(session, name)
     if user.role == role:
-        raise UsageError(f"user {name!r} is a {role} already")
+        raise UsageError(N_("user %(name)r is a %(role)s already"), name=name, role=role)
     if role != SUPERVISOR:
         _keep_a_supervisor(session, user, "demote them")
     before, user.role = user.role, role

@@ -97,12 +97,12 @@ def client_key(address: str) -> str:
 def add_user(session: Session, name: str, role: str, password: str, actor: str) -> int:
     name = name.strip()
     if not name or len(name) > 80:
-        raise UsageError("a user name is 1 to 80 characters")
+        raise UsageError(N_("a user name is 1 to 80 characters"))
     if role not in USER_ROLES:
         raise UsageError(f"--role must be one of {', '.join(USER_ROLES)}")
     _check_new_password(password)
     if session.execute(select(User.id).where(User.name == name)).first() is not None:
-        raise UsageError(f"user {name!r} exists already")
+        raise UsageError(N_("user %(name)r exists already"), name=name)
     user = User(name=name, role=role, password_hash=_hasher.hash(password), created_by=actor)
     session.add(user)
     session.flush()

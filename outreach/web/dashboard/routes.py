@@ -19,6 +19,7 @@ from outreach.web.dashboard.login import Login
 from outreach.web.dashboard.people_pages import PeoplePages
 from outreach.web.dashboard.stats_pages import StatsPages
 from outreach.web.dashboard.supervisor_pages import SupervisorPages
+from outreach.web.dashboard.user_pages import UserPages
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -61,7 +62,7 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
     dashboard = Dashboard.create(settings, store)
     login, log, people = Login(dashboard), LogPages(dashboard), PeoplePages(dashboard)
     inbox, supervisor, stats = InboxPages(dashboard), SupervisorPages(dashboard), StatsPages(dashboard)
-    cases, drafts = CasePages(dashboard), DraftPages(dashboard)
+    cases, drafts, users = CasePages(dashboard), DraftPages(dashboard), UserPages(dashboard)
     route, supervisors = dashboard.route, "supervisor"
     return [
         Route("/login", login.page, methods=["GET"]),
@@ -97,5 +98,8 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
         Route("/stops/add", route(supervisor.add, role=supervisors), methods=["POST"]),
         Route("/stops/remove", route(supervisor.remove, role=supervisors), methods=["POST"]),
         Route("/audit", route(supervisor.audit_log, role=supervisors), methods=["GET"]),
+        Route("/users", route(users.users, role=supervisors), methods=["GET"]),
+        Route("/users/add", route(users.add, role=supervisors), methods=["POST"]),
+        Route("/users/change", route(users.change, role=supervisors), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
