@@ -263,6 +263,7 @@ DASHBOARD: dict[tuple[str, str], Callable[[TestClient, Two], None]] = {
     ("GET", "/persons/{person_id:id}"): _not_found("GET", "/persons/{person}"),
     ("POST", "/persons/{person_id:id}/reveal"): _not_found("POST", "/persons/{person}/reveal"),
     ("POST", "/persons/{person_id:id}/block"): _not_found("POST", "/persons/{person}/block"),
+    ("POST", "/persons/{person_id:id}/resend"): _not_found("POST", "/persons/{person}/resend"),
     ("GET", "/inbox"): _page_is_clean("/inbox"),
     ("POST", "/inbox/{person_id:id}/reply"): _not_found("POST", "/inbox/{person}/reply"),
     ("POST", "/inbox/{person_id:id}/handled"): _not_found("POST", "/inbox/{person}/handled"),

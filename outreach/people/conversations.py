@@ -249,8 +249,13 @@ def queue_resend(
     window = timedelta(days=settings.recontact_days)
     if person.last_contacted_at is not None and now - person.last_contacted_at < window and not force:
         raise OutreachError(
-            f"person {person_id} was contacted on {person.last_contacted_at:%Y-%m-%d}, inside the re-contact window "
-            f"of {settings.recontact_days} days; a supervisor may --force with a reason"
+            N_(
+                "person %(person)s was contacted on %(day)s, inside the re-contact window of %(days)s days; "
+                "a supervisor may force it with a reason"
+            ),
+            person=person_id,
+            day=f"{person.last_contacted_at:%Y-%m-%d}",
+            days=settings.recontact_days,
         )
     person.last_contacted_at = now
     return queue_message(

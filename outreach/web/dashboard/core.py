@@ -145,6 +145,13 @@ class Dashboard:
         return endpoint
 
 
+def local_path(value: str | None, default: str = "/") -> str:
+    """A path of this site to go back to: never an address elsewhere (an open redirect), never //host or \\."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    return value
+
+
 def int_param(value: str | None, name: str, default: int | None = None) -> int | None:
     if value is None or value == "":
         return default

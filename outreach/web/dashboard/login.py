@@ -32,6 +32,7 @@ from outreach.web.dashboard.core import (
     Dashboard,
     Form,
     HTTPProblem,
+    local_path,
 )
 
 DEVICE_COOKIE = "outreach_device"
@@ -136,10 +137,6 @@ class Login:
             raise HTTPProblem(400, N_("Choose one of the languages offered."))
         with self.dashboard.store.session() as session:
             set_language(session, user.user_id, chosen)
-        back = form.get("next", "/")
-        # Only a path of this site: never an address elsewhere (an open redirect), never a scheme-relative //host.
-        if not back.startswith("/") or back.startswith("//") or "\\" in back:
-            back = "/"
-        response = RedirectResponse(back, status_code=303)
+        response = RedirectResponse(local_path(form.get("next")), status_code=303)
         _cookie(response, LANGUAGE_COOKIE, chosen, 365 * 24 * 3600)
         return response

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from messaging.outbox.factory import make_outbox
+from messaging.outbox.send_policy import SendWindow
 from outreach import audit
 from outreach.access.users import SessionUser
 from outreach.audit_events import Event
-from outreach.errors import N_
+from outreach.errors import N_, OutreachError
 from outreach.people import optouts
+from outreach.people.conversations import queue_resend
 from outreach.reports.inspect import advert_view, person_view
-from outreach.store.models import Advert
+from outreach.store.models import Advert, Message, OptOut
 from outreach.store.states import StopKind
-from outreach.web.dashboard.core import NO_REASON, Dashboard, Form, HTTPProblem
+from outreach.store.types import utcnow
+from outreach.web.dashboard.core import NO_REASON, Dashboard, Form, HTTPProblem, int_param
 
 logger = logging.getLogger("outreach.web.dashboard")
 
@@ -38,7 +43,15 @@ class PeoplePages:
         with self.dashboard.store.session() as session:
             person = self.dashboard.person(session, user, person_id)
             view = person_view(session, self.dashboard.vault, person)
-        return self.dashboard.render(request, "person.html", {"user": user, "person": view, "revealed": revealed})
+            access = self.dashboard.access(user)
+            stops = [
+                {"id": stop.id, "kind": stop.kind, "source": stop.source, "by": stop.actor, "reason": stop.reason}
+                for stop in session.execute(select(OptOut).where(OptOut.person_key == person.key)).scalars()
+                if access.sees_stop(stop)
+            ]
+        return self.dashboard.render(
+            request, "person.html", {"user": user, "person": view, "revealed": revealed, "stops": stops}
+        )
 
     def person(self, request: Request, user: SessionUser, form: Form) -> Response:
         return self._person(request, user)
@@ -52,6 +65,32 @@ class PeoplePages:
             audit.record(session, Event.NUMBERS_REVEALED, user.name, where="dashboard", person_id=person_id)
         logger.info("number revealed person=%s by user=%s", person_id, user.user_id)
         return self._person(request, user, revealed=number)
+
+    def resend(self, request: Request, user: SessionUser, form: Form) -> Response:
+        """Send one of the person's messages again by hand: the same refusals as `outreach resend` (opted out or
+        blocked; inside the re-contact window unless a supervisor forces it), sent at once inside the send window."""
+        person_id = int(request.path_params["person_id"])
+        message_id = int_param(form.get("message"), "message")
+        reason, force = form.get("reason", "").strip(), form.get("force") == "yes"
+        if not reason:
+            raise HTTPProblem(400, NO_REASON)
+        with self.dashboard.store.session() as session:
+            self.dashboard.person(session, user, person_id)
+            access = self.dashboard.access(user)
+            if force:
+                access.require_supervisor("force a resend inside the re-contact window")
+            original = session.get(Message, message_id) if message_id is not None else None
+            if original is None or original.person_id != person_id or not access.sees_message(original):
+                raise HTTPProblem(404, N_("No such message."))
+            queued = queue_resend(
+                session, self.dashboard.settings, actor=user.name, reason=reason, message_id=message_id, force=force
+            )
+        if SendWindow.from_settings(self.dashboard.settings.sending).is_open(utcnow()):
+            try:
+                make_outbox(self.dashboard.settings, self.dashboard.store, user.name, optouts).send_one(queued)
+            except OutreachError as exc:
+                logger.warning("resend %s not sent at once: %s", queued, exc)
+        return RedirectResponse(f"/persons/{person_id}#messages", status_code=303)
 
     def block(self, request: Request, user: SessionUser, form: Form) -> Response:
         """Anyone may block (it only ever stops messages); lifting a block is for supervisors."""

@@ -79,6 +79,7 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
         Route("/persons/{person_id:id}", route(people.person), methods=["GET"]),
         Route("/persons/{person_id:id}/reveal", route(people.reveal, role=supervisors), methods=["POST"]),
         Route("/persons/{person_id:id}/block", route(people.block), methods=["POST"]),
+        Route("/persons/{person_id:id}/resend", route(people.resend), methods=["POST"]),
         Route("/cases", route(cases.case_list), methods=["GET"]),
         Route("/cases/{case_id:id}", route(cases.case), methods=["GET"]),
         Route("/cases/{case_id:id}/reply", route(cases.reply), methods=["POST"]),

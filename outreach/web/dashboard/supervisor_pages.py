@@ -16,7 +16,7 @@ from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import AuditEvent, OptOut, Person
 from outreach.store.states import StopKind
 from outreach.store.types import utcnow
-from outreach.web.dashboard.core import NO_REASON, NOT_A_NUMBER, Dashboard, Form, HTTPProblem, int_param
+from outreach.web.dashboard.core import NO_REASON, NOT_A_NUMBER, Dashboard, Form, HTTPProblem, int_param, local_path
 
 AUDIT_PAGE = 100
 
@@ -91,7 +91,7 @@ class SupervisorPages:
             if stop is None or not self.dashboard.access(user).sees_stop(stop):
                 raise HTTPProblem(404, N_("No such entry."))
             optouts.unstop(session, stop.person_key, kind=StopKind(stop.kind), actor=user.name, reason=reason)
-        return RedirectResponse("/stops", status_code=303)
+        return RedirectResponse(local_path(form.get("next"), "/stops"), status_code=303)
 
     def audit_log(self, request: Request, user: SessionUser, form: Form) -> Response:
         page = int_param(request.query_params.get("page"), "page", 1) or 1
