@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from messaging.quick_replies import languages as quick_reply_languages
+from messaging.quick_replies import quick_replies
 from messaging.segments import count_segments
 from messaging.templates import TemplateBook
 from outreach.errors import ConfigError
@@ -111,10 +113,36 @@ def _judge(result: TemplateResult, settings: Settings) -> None:
         result.problems.append(f"contains {', '.join(repr(w) for w in words)} (templates.forbidden_words)")
 
 
+def _check_quick_replies(settings: Settings) -> list[TemplateResult]:
+    """Each quick reply fits the answer's budget (cases.reply_max_segments) and says nothing indiscreet."""
+    results = []
+    signature = settings.organisation
+    for language in quick_reply_languages(settings.templates_dir):
+        try:
+            replies = quick_replies(settings.templates_dir, language, signature.name, signature.fieldworker)
+        except ConfigError as exc:
+            results.append(TemplateResult(language, "sms", MessageKind.REPLY, "quick", problems=[str(exc)]))
+            continue
+        for reply in replies:
+            result = TemplateResult(language, "sms", MessageKind.REPLY, reply.title, body=reply.text)
+            count = count_segments(reply.text)
+            result.encoding, result.characters, result.segments = count.encoding, count.characters, count.segments
+            if count.segments > settings.cases.reply_max_segments:
+                result.problems.append(
+                    f"{count.segments} SMS parts, over the answer's budget of {settings.cases.reply_max_segments} "
+                    "(cases.reply_max_segments)"
+                )
+            words = forbidden_in(reply.text, settings.templates.forbidden_words)
+            if words:
+                result.problems.append(f"contains {', '.join(repr(w) for w in words)} (templates.forbidden_words)")
+            results.append(result)
+    return results
+
+
 def check_templates(settings: Settings) -> list[TemplateResult]:
     """One result per template (and variant) that the cycle or an opt-out could send; with several organisations,
     also every failure with one of their signatures (a longer name may cost an SMS part more)."""
-    results = _check_all(settings)
+    results = _check_all(settings) + _check_quick_replies(settings)
     for unit in settings.organisations:
         signed = settings.model_copy(update={"organisation": unit.signature(settings.organisation.stop_keyword)})
         for result in _check_all(signed):

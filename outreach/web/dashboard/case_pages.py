@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from messaging.outbox.factory import make_outbox
 from messaging.outbox.send_policy import SendWindow
+from messaging.quick_replies import QuickReply, quick_replies
 from messaging.segments import count_segments
 from outreach.access.roles import visible_organisations
 from outreach.access.users import SessionUser
@@ -104,6 +105,13 @@ class CasePages:
         now = utcnow()
         window = SendWindow.from_settings(settings.sending)
         sent = int_param(request.query_params.get("sent"), "sent")
+        spoken = [m["language"] for m in view["messages"] if m["direction"] == "out" and m["language"]]
+        signature = settings.signature(case.organisation or None)
+        replies: list[QuickReply] = []
+        for language in dict.fromkeys([*reversed(spoken), self.dashboard.language(request, user), "en"]):
+            replies = quick_replies(settings.templates_dir, language, signature.name, user.name)
+            if replies:
+                break
         return self.dashboard.render(
             request,
             "case.html",
@@ -122,6 +130,7 @@ class CasePages:
                 "sent": sent,
                 "sent_status": self._status_of(sent),
                 "queued": request.query_params.get("queued"),
+                "quick_replies": replies,
             },
         )
 
