@@ -121,8 +121,8 @@ def cycle(
         settings, actor=actor_for(settings, actor), dry_run=dry_run or None, sites=site, organisation=organisation
     )
     _print_cycle(report)
-    if not report.crawl_ok:
-        raise OutreachError(report.crawl_error or "crawl failed")
+    if not report.ok:
+        raise OutreachError(report.problem)
 
 
 def _not_messaged(reasons: dict[str, int]) -> int:
@@ -152,6 +152,7 @@ def _print_cycle(report: object) -> None:
         ("reminders queued" if report.mode == "auto" else "reminders drafted", report.reminders),
         ("adverts not messaged (see `outreach show advert`)", _not_messaged(report.not_messaged)),
         ("messages sent", sum(report.sent.values())),
+        ("messages in doubt, found sent at the provider (reconciled)", report.reconciled_sent),
         ("messages failed", report.failed),
         ("messages in doubt (unknown)", report.unknown),
         ("messages delivered", report.statuses.get(MessageStatus.DELIVERED, 0)),
@@ -162,7 +163,7 @@ def _print_cycle(report: object) -> None:
     console.print(table)
     for problem in report.crawl_problems:
         console.print(f"crawl {report.crawl_health}: {problem} (outreach crawl --stats)", highlight=False)
-    if report.send_stopped is not None:
+    if report.send_stopped is not None and not report.send_failure:
         console.print(f"sending stopped: {report.send_stopped.value}", highlight=False)
     console.print(f"crawl log: {report.log_file}", highlight=False)
 

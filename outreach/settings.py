@@ -105,6 +105,13 @@ class SendingSettings(BaseModel):
     stale_claim_minutes: int = Field(
         10, ge=1, description="A message claimed this long ago whose sender is gone is reconciled."
     )
+    breaker_failures: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="After this many sends in a row failed the same way (provider unreachable, 5xx, the same "
+        "error code), sending stops for the run and the rest stays queued: the run is reported failed.",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -158,7 +158,8 @@ def cycle_settings(
 ) -> Settings:
     """world_settings with overrides (a send policy, a schedule, a targeting policy, ...)."""
     fixture_site.write_site_file(tmp_path / "sites")
-    settings = make_settings(database_url, keys, tmp_path, twilio=gateway.twilio_settings(), **overrides)
+    overrides.setdefault("twilio", gateway.twilio_settings())
+    settings = make_settings(database_url, keys, tmp_path, **overrides)
     upgrade(settings.database_url)
     return settings
 

@@ -120,8 +120,8 @@ def locked_cycle(
             except Exception as exc:
                 beat(store, "cycle", finished_at=utcnow(), result=f"failed: {exc}"[:300])
                 raise
-            result = "ok" if report.crawl_ok else f"crawl failed: {report.crawl_error}"
-            beat(store, "cycle", finished_at=utcnow(), result=result, sent=sum(report.sent.values()))
+            result = report.problem[:300] or "ok"
+            beat(store, "cycle", finished_at=utcnow(), result=result, sent=report.sent_total)
             return report
     finally:
         store.close()

@@ -23,6 +23,7 @@ from outreach.errors import UsageError
 from outreach.reports import outcome_stats
 from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, iter_rows
 from outreach.reports.crawl_report import latest_sites
+from outreach.reports.status import last_cycle_problem
 from outreach.store.models import Person, Site
 from outreach.store.states import MessageStatus
 from outreach.store.types import utcnow
@@ -178,6 +179,7 @@ class LogPages:
             )
             days = overview.per_day(session, now, organisations=organisations)
             sites = [site for _run_id, site in latest_sites(session)]
+            cycle_problem = last_cycle_problem(session)
         totals = overview.totals(data, zone, now)
         breakdowns = {by: overview.breakdown(data, zone, by) for by in ("language", "site", "region")}
         bars, top = overview.chart_bars(days)
@@ -193,5 +195,6 @@ class LogPages:
                 "chart": {"width": overview.CHART_WIDTH, "height": overview.CHART_HEIGHT, "pad": overview.CHART_PAD},
                 "breakdowns": breakdowns,
                 "sites": sites,
+                "cycle_problem": cycle_problem,
             },
         )
