@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,24 @@ def test_an_edited_event_is_found(database_url: str) -> None:
     with _store_with_events(database_url) as store:
         with store.session() as session:
             session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(actor="mallory"))
+        with store.session() as session:
+            assert [(p.seq, p.problem) for p in audit.verify(session)] == [(3, "content was edited")]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"actor": "mallory"},
+        {"fields": {"index": 99}},  # the hash must cover what the event says, not only who did it
+        {"name": "sending.paused"},
+        {"created_at": datetime(2020, 1, 1, tzinfo=UTC)},
+    ],
+    ids=["actor", "fields", "name", "time"],
+)
+def test_each_part_of_an_event_edited_alone_is_found(database_url: str, edit: dict[str, object]) -> None:
+    with _store_with_events(database_url) as store:
+        with store.session() as session:
+            session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(**edit))
         with store.session() as session:
             assert [(p.seq, p.problem) for p in audit.verify(session)] == [(3, "content was edited")]
 

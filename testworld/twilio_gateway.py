@@ -226,6 +226,14 @@ class TwilioGateway(BackgroundServer):
             "api_base_url": self.url,
         }
 
+    def backdate(self, sid: str, created: datetime) -> None:
+        """Move a message's creation (and send) time into the past, as if it had been sent then. The gateway stamps
+        each message with the real time it arrived; a test of reconciliation minutes after a claim needs the
+        message to be as old as that claim, or a search from "now" would find it too."""
+        with self._lock:
+            message = next(m for m in self.messages if m.sid == sid)
+            message.created = created.astimezone(UTC).replace(microsecond=0)
+
     def get(self, sid: str) -> GatewayMessage | None:
         with self._lock:
             return next((m for m in self.messages if m.sid == sid), None)
