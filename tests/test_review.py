@@ -127,6 +127,15 @@ def test_held_adverts_are_listed_approved_and_rejected_through_the_cli(
         assert _reason(store, minor) == Reason.HELD
         assert run(["review", "--config", config]) == 0
         assert "1 held advert(s) waiting" in capsys.readouterr().out
+        # Undoing bob's rejection is on the record, once.
+        _cycle_selection(settings, store)
+        with store.session() as session:
+            reopened = session.execute(
+                select(AuditEvent.actor, AuditEvent.fields).where(AuditEvent.name == "review.reopened")
+            ).all()
+        assert [(actor, fields["advert_id"], fields["was"], fields["decided_by"]) for actor, fields in reopened] == [
+            ("cycle", minor.advert_id, "rejected", "bob")
+        ]
 
 
 def test_an_approval_never_messages_someone_who_opted_out_meanwhile(

@@ -18,8 +18,7 @@ from outreach.store.states import WAITING, Direction
 def last_cycle_problem(session: Session) -> str:
     """What went wrong in the last finished cycle, in one line ("" when it was ok or is still running)."""
     cycle = session.get(Heartbeat, "cycle")
-    result = str(cycle.state.get("result") or "") if cycle is not None else ""
-    return "" if result in ("", "ok", "running") else result
+    return str(cycle.state.get("problem") or "") if cycle is not None else ""
 
 
 def status(session: Session) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def select_and_queue(
     message waits for that one's cycle (and is decided again then)."""
     draft = settings.sending.mode != "auto"  # approve and assist modes: drafts wait for a person
     with store.session() as session:
-        selection = select_contacts(session, settings, now=now)
+        selection = select_contacts(session, settings, now=now, actor=actor)
     others: dict[tuple[int, int], str] = {}
     if organisation is not None:
         chosen: list[Candidate | ReminderCandidate] = [*selection.first_contacts, *selection.reminders]

@@ -146,7 +146,7 @@ def decide(
         reason=reason,
     )
     result = Decided(held_id, held.advert_id, status)
-    selection = select_contacts(session, settings, now=now, advert_ids=[held.advert_id])
+    selection = select_contacts(session, settings, now=now, advert_ids=[held.advert_id], actor=actor)
     if approve:
         assert detector is not None and templates is not None
         # The cycle's own queuing path, in this transaction: a person a cycle contacted since the selection

@@ -20,6 +20,8 @@ from sqlalchemy import Select, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from messaging.outbox.drain import Stop
+from outreach import audit
+from outreach.audit_events import Event
 from outreach.settings import Settings
 from outreach.store.models import Advert, AdvertPerson, AdvertReason, HeldAdvert, Message, OptOut, Person
 from outreach.store.states import CONTACTS, WAITING, WENT_OUT, Direction, MessageKind, MessageStatus, StopKind
@@ -162,7 +164,7 @@ class _PersonRules:
 
 
 def _held(
-    session: Session, advert_id: int, content_hash: str, verdict: Verdict, now: datetime
+    session: Session, advert_id: int, content_hash: str, verdict: Verdict, now: datetime, actor: str
 ) -> tuple[Reason | None, str | None]:
     """The review state of an advert the policy holds: None when a person approved it (as it reads now)."""
     assert verdict.hold is not None
@@ -172,7 +174,19 @@ def _held(
         session.flush()
         return Reason.HELD, verdict.hold
     if held.content_hash != content_hash:
-        # The advert changed since the decision: a person decides again on what it says now.
+        # The advert changed since the decision: a person decides again on what it says now. Undoing a person's
+        # decision is itself a decision, on the record like the approval or rejection it undoes.
+        if held.status != "pending":
+            audit.record(
+                session,
+                Event.REVIEW_REOPENED,
+                actor,
+                held_id=held.id,
+                advert_id=advert_id,
+                rule=verdict.hold,
+                was=held.status,
+                decided_by=held.decided_by,
+            )
         held.rule, held.content_hash, held.status, held.held_at = verdict.hold, content_hash, "pending", now
         held.decided_at = held.decided_by = held.decision_reason = None
         return Reason.HELD, verdict.hold
@@ -184,7 +198,12 @@ def _held(
 
 
 def select_contacts(
-    session: Session, settings: Settings, *, now: datetime, advert_ids: Iterable[int] | None = None
+    session: Session,
+    settings: Settings,
+    *,
+    now: datetime,
+    advert_ids: Iterable[int] | None = None,
+    actor: str = "cycle",
 ) -> Selection:
     """Decide for every listed advert (or only these, e.g. one approved in review) and each of its persons.
 
@@ -233,7 +252,7 @@ def select_contacts(
             verdict = verdicts[advert.id]
             reason, detail = verdict.reason, verdict.detail
             if reason is None and verdict.hold is not None:
-                reason, detail = _held(session, advert.id, advert.content_hash, verdict, now)
+                reason, detail = _held(session, advert.id, advert.content_hash, verdict, now, actor)
         if reason is not None:
             decision.reason, decision.detail = reason, detail
             if reason in (Reason.HELD, Reason.REJECTED):
