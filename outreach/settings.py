@@ -545,7 +545,7 @@ class Settings(BaseSettings):
                     "name": "Hulp Rotterdam",
                     "fieldworker": "Sanne",
                     "municipalities": ["Rotterdam"],
-                    "from_number": "+3197010000002",
+                    "from_number": "+15555550102",
                     "members": ["alice"],
                     "cycle_cron": "*/30 9-21 * * *",
                 }

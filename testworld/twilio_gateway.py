@@ -212,7 +212,7 @@ class TwilioGateway(BackgroundServer):
         self.on_create: Callable[[GatewayMessage], None] | None = None
         self.arrivals: list[float] = []  # time.monotonic() of every accepted create
         self.inbound_numbers: dict[str, datetime] = {}  # number -> when it last wrote to us
-        self.from_number = "+3197010000001"
+        self.from_number = "+15555550101"
         self._lock = threading.Lock()
         self._callback_threads: list[threading.Thread] = []
 
