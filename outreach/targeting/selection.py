@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, insert, select, update
+from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from messaging.outbox.drain import Stop
@@ -306,8 +307,11 @@ def store_decisions(session: Session, decisions: list[Decision], now: datetime) 
         }
         for d in decisions
     ]
+    # Another process storing the same adverts' reasons at the same moment (a cycle and a review approval): the
+    # unique key keeps one row each; the reason first committed stays, rather than the transaction failing.
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     for start in range(0, len(values), 500):
-        session.execute(insert(AdvertReason), values[start : start + 500])
+        session.execute(dialect.insert(AdvertReason).values(values[start : start + 500]).on_conflict_do_nothing())
 
 
 # Why a drain left messages queued, as the reason of the adverts they answer.
