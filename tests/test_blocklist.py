@@ -3,6 +3,7 @@ by a supervisor, and a CSV import that names its bad lines and imports nothing t
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,21 @@ def test_an_opt_out_is_lifted_from_the_cli_only_by_a_supervisor_with_a_reason(
         assert session.execute(select(OptOut)).first() is None
         lifted = session.execute(select(AuditEvent).where(AuditEvent.name == "person.un_opt_out")).scalar_one()
     assert (lifted.actor, lifted.fields["reason"]) == ("bob", "asked by phone")
+
+
+@pytest.mark.parametrize("reason", ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(1)"])
+def test_an_exported_reason_never_runs_as_a_formula_in_a_spreadsheet(world: World, tmp_path: Path, reason: str) -> None:
+    settings = messaging_settings(world)
+    config = config_file(settings, tmp_path)
+    [number] = numbers(1, start=700)
+    imported = tmp_path / "in.csv"
+    with imported.open("w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerow(["number", "reason"])  # the test writes a hostile file, as a spreadsheet would
+        csv.writer(file).writerow([number, reason])
+    assert run(["blocklist", "import", str(imported), "--as", "bob", "--config", config]) == 0
+    exported = tmp_path / "out.csv"
+    assert run(["blocklist", "export", str(exported), "--as", "bob", "--config", config]) == 0
+    with exported.open(encoding="utf-8", newline="") as file:
+        [row] = list(csv.DictReader(file))
+    assert row["number"] == number  # our own E.164 number stays as it is
+    assert row["reason"] == "'" + reason
