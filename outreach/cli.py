@@ -3,6 +3,7 @@ configuration); never a traceback."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -218,6 +219,9 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
+    # Everything this process and its children create (the SQLite file and its WAL, crawl logs, exports, the
+    # demo's files) is its owner's alone: numbers, message texts and keys are in them.
+    os.umask(0o077)
     sys.exit(run())
 
 

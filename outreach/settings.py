@@ -659,6 +659,26 @@ def _describe(error: ValidationError) -> str:
     return f"setting {where}: {first['msg']}"
 
 
+# Settings that are secrets when written into the settings file itself (the *_file settings are checked on read).
+INLINE_SECRETS = (("hmac_key",), ("fernet_key",), ("fernet_previous_keys",), ("twilio", "auth_token"))
+
+
+def refuse_exposed_secrets(path: Path, data: object) -> None:
+    """A settings file that holds a key or token inline must be as private as a key file (read_secret_file)."""
+    if not path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return
+    for names in INLINE_SECRETS:
+        value: object = data
+        for name in names:
+            value = value.get(name) if isinstance(value, dict) else None
+        if value:
+            setting = ".".join(names)
+            raise ConfigError(
+                f"config file {path}: holds {setting} and is readable by others; run: chmod 600 {path} "
+                f"(or move the secret to {setting}_file or the environment)"
+            )
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings; any problem becomes one ConfigError naming the setting."""
     path = config_file or Path(os.environ.get("OUTREACH_CONFIG", DEFAULT_CONFIG_FILE))
@@ -666,7 +686,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(f"config file {config_file} does not exist")
     try:
         if path.is_file():
-            yaml.safe_load(path.read_text(encoding="utf-8"))
+            refuse_exposed_secrets(path, yaml.safe_load(path.read_text(encoding="utf-8")))
     except OSError as exc:
         raise ConfigError(f"config file {path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

@@ -108,6 +108,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         path = tmp_path / "outreach.db"
         shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+        path.chmod(0o600)  # as outreach creates it
         yield f"sqlite:///{path}"
     else:
         yield from _postgres_database(request.getfixturevalue("migrated_postgres_template"))

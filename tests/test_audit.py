@@ -78,6 +78,7 @@ def test_the_cli_says_the_chain_is_intact_and_names_an_edited_event(
 
     config = tmp_path / "audit.yaml"
     config.write_text(yaml.safe_dump({"database_url": world.database_url, **world.keys}), encoding="utf-8")
+    config.chmod(0o600)  # it holds the keys
     with _store_with_events(world.database_url) as store:
         assert run(["audit", "verify", "--config", str(config)]) == 0
         assert "audit chain intact: 5 events" in capsys.readouterr().out
