@@ -109,3 +109,23 @@ def test_an_exported_reason_never_runs_as_a_formula_in_a_spreadsheet(world: Worl
         [row] = list(csv.DictReader(file))
     assert row["number"] == number  # our own E.164 number stays as it is
     assert row["reason"] == "'" + reason
+
+
+def test_lifting_one_persons_opt_out_leaves_every_other_stop_in_place(world: World) -> None:
+    """Found by `make mutate`: nothing noticed `unstop` deleting by a wider condition than this person and kind."""
+    from outreach.people import optouts
+
+    settings = messaging_settings(world)
+    store, vault = world.store(), PhoneVault.from_settings(settings)
+    people = numbers(4, start=800)
+    keys = sorted(vault.key(number) for number in people)  # the lifted one in the middle of the key order
+    lifted = keys[1]
+    with store.session() as session:
+        for key in keys:
+            optouts.stop(session, key, kind=StopKind.OPT_OUT, source="keyword", actor="twilio")
+        optouts.stop(session, lifted, kind=StopKind.BLOCK, source="cli", actor="bob", reason="asked us by phone")
+    with store.session() as session:
+        assert optouts.unstop(session, lifted, kind=StopKind.OPT_OUT, actor="bob", reason="asked by phone")
+    with store.session() as session:
+        left = sorted((key, kind) for key, kind in session.execute(select(OptOut.person_key, OptOut.kind)))
+    assert left == sorted([(key, "opt_out") for key in keys if key != lifted] + [(lifted, "block")])

@@ -133,3 +133,32 @@ def test_a_double_click_on_send_sends_once(world: World, settings: Settings) -> 
     with pytest.raises(OutreachError, match="someone else handled it"):
         outbox.send_one(message_id)
     assert len(world.gateway.messages) == 1
+
+
+def test_a_blocked_person_gets_no_opt_out_confirmation_either(world: World, settings: Settings) -> None:
+    """Found by `make mutate`: the one message an opt-out lets through must not pass a block as well."""
+    outbox, store, vault = _outbox(world, settings)
+    message_id = _queue(store, vault)
+    with store.session() as session:
+        session.get_one(Message, message_id).kind = "opt_out_confirmation"
+        for kind in ("opt_out", "block"):
+            session.add(OptOut(person_key=vault.key(NUMBER), kind=kind, source="test", actor="bob"))
+    assert outbox.drain().cancelled == 1 and _status(store, message_id) == "cancelled"
+    assert world.gateway.messages == []
+
+
+def test_refreshing_delivery_states_while_the_provider_is_down_changes_nothing_and_raises_nothing(
+    world: World, settings: Settings
+) -> None:
+    """Found by `make mutate`: an unreachable provider during the status refresh must not end the cycle."""
+    from testworld.web_server import free_port
+
+    down = settings.model_copy(
+        update={"twilio": settings.twilio.model_copy(update={"api_base_url": f"http://127.0.0.1:{free_port()}"})}
+    )
+    outbox, store, vault = _outbox(world, down)
+    message_id = _queue(store, vault, status="sent")
+    with store.session() as session:
+        session.get_one(Message, message_id).provider_sid = "SM" + "1" * 32
+    assert outbox.refresh_statuses() == {}
+    assert _status(store, message_id) == "sent"
