@@ -6,11 +6,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Debian's chromium serves scrapy-playwright for JavaScript sites (`playwright install` is not used). Not pinned:
+# Debian's chromium serves scrapy-playwright for JavaScript sites (`playwright install` is not used); Pango is for
+# WeasyPrint (`outreach report`). Not pinned:
 # bookworm's security updates replace the exact version, and a pin would break the build the day they do.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends chromium \
+    && apt-get install -y --no-install-recommends chromium libpango-1.0-0 libpangoft2-1.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --gid 10001 outreach \
@@ -30,7 +31,9 @@ COPY config config
 # The test world (fixture site, Twilio test gateway) lets `outreach demo` run inside the image.
 COPY testworld testworld
 # Editable, so the code finds migrations/ and templates/ beside it in /app. var/ holds SQLite and crawl logs.
+# The dashboard's Dutch catalog is compiled here from its .po file (compiled catalogs are not in git).
 RUN pip install --no-cache-dir --no-deps -e . \
+    && pybabel compile -d outreach/web/locale \
     && mkdir -p /app/var/log \
     && chown -R 10001:10001 /app/var
 

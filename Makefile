@@ -8,7 +8,11 @@ STAMP := $(VENV)/.installed-dev
 TEST_WORKERS ?= 2
 CHECK_WORKERS ?= 3
 
-.PHONY: demo test check lint format bench bench-langid mutate install services lock clean
+.PHONY: demo test check lint format bench bench-langid mutate install services lock clean translations translations-update
+
+# The dashboard's catalogs: .po files are the source (in git), .mo files are compiled from them here.
+LOCALE := outreach/web/locale
+CATALOGS := $(wildcard $(LOCALE)/*/LC_MESSAGES/messages.po)
 
 $(STAMP): requirements/runtime.lock requirements/dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +22,19 @@ $(STAMP): requirements/runtime.lock requirements/dev.lock pyproject.toml
 	-test -d .git && $(BIN)/pre-commit install --install-hooks >/dev/null
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) translations
+
+# Compile the catalogs (a .po newer than its .mo is compiled again); a catalog that does not compile stops here.
+translations: $(STAMP) $(CATALOGS:.po=.mo)
+
+$(LOCALE)/%/LC_MESSAGES/messages.mo: $(LOCALE)/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -d $(LOCALE) -l $* -i $< -o $@
+
+# After changing a dashboard text: extract every marked text (babel.cfg) and merge it into the catalogs; then
+# translate what is new or fuzzy in each messages.po (tests/test_translations.py lists what is missing).
+translations-update: $(STAMP)
+	$(BIN)/pybabel extract --no-location --sort-output --width 120 --project=outreach --copyright-holder="the outreach authors" -F babel.cfg -k N_ -o $(LOCALE)/messages.pot .
+	$(BIN)/pybabel update --ignore-obsolete --width 120 -i $(LOCALE)/messages.pot -d $(LOCALE)
 
 demo: install
 	$(BIN)/outreach demo

@@ -197,6 +197,10 @@ def run(kind: str, messages: int, repeat: int) -> dict[str, Any]:
             results["search by number (POST)"] = round(median_ms(search, repeat), 1)
             # Not contact-log pages (outside the 300 ms target), measured for the record.
             others["overview"] = round(median_ms(lambda: client.get("/"), max(repeat // 3, 3)), 1)
+            others["/stats, 90 days"] = round(median_ms(lambda: client.get("/stats?days=90"), max(repeat // 3, 3)), 1)
+            others["quarterly report PDF, 90 days"] = round(
+                median_ms(lambda: client.get("/stats/report.pdf?days=90"), 3), 1
+            )
             others["CSV export, one region (1/8 of all)"] = round(
                 median_ms(lambda: client.get("/log.csv", params={"region": "Utrecht"}), 3), 1
             )

@@ -52,6 +52,14 @@ class Event(StrEnum):
     NUMBERS_REVEALED = "numbers.revealed"
     LOG_EXPORTED = "log.exported"
     CONTACT_LOG_EXPORTED = "contact_log.exported"
+    REPORT_MADE = "report.made"
+    # cases: a fieldworker's conversation with one person (outreach.people.cases)
+    CASE_OPENED = "case.opened"
+    CASE_REOPENED = "case.reopened"
+    CASE_CLOSED = "case.closed"
+    CASE_ASSIGNED = "case.assigned"
+    CASE_LABELLED = "case.labelled"
+    CASE_NOTE_ADDED = "case.note_added"  # a quarterly report (counts only), by the CLI or the dashboard
     BLOCKLIST_EXPORTED = "blocklist.exported"
     SUBJECT_EXPORTED = "subject.exported"
     SUBJECT_ERASED = "subject.erased"

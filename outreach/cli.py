@@ -20,6 +20,7 @@ from outreach.commands import operations as _operations  # noqa: F401 - register
 from outreach.commands import people as _people  # noqa: F401 - registers its commands on app
 from outreach.commands import privacy as _privacy  # noqa: F401 - registers its commands on app
 from outreach.commands import records as _records  # noqa: F401 - registers its commands on app
+from outreach.commands import report as _report  # noqa: F401 - registers its commands on app
 from outreach.commands import review as _review  # noqa: F401 - registers its commands on app
 from outreach.commands import sites as _sites  # noqa: F401 - registers its commands on app
 from outreach.commands import stats as _stats  # noqa: F401 - registers its commands on app

@@ -90,7 +90,11 @@ class SendingSettings(BaseModel):
         description="auto: the cycle sends; approve: a supervisor approves each batch (`outreach approve`); "
         "assist: a fieldworker sends first contacts one by one (`outreach assist`).",
     )
-    timezone: str = Field("Europe/Amsterdam", description="Time zone of the send window.")
+    timezone: str = Field(
+        "Europe/Amsterdam",
+        description="The organisation's time zone: the send window, the local days that counts and caps use, and "
+        "the times the dashboard and the CLI's tables show.",
+    )
     window_start: time = Field(time(10, 0), description="No message is sent before this local time.")
     window_end: time = Field(
         time(20, 0),
@@ -147,6 +151,34 @@ class WebSettings(BaseModel):
     )
     host: str = Field("127.0.0.1", description="Address `outreach serve` listens on.")
     port: int = Field(8080, ge=0, le=65535, description="Port `outreach serve` listens on.")
+    language: Literal["nl", "en"] = Field(
+        "nl", description="The dashboard's language until a user chooses their own (nl: Dutch, en: English)."
+    )
+
+
+class CaseSettings(BaseModel):
+    outcome_labels: list[str] = Field(
+        default_factory=lambda: [
+            "informatie gegeven",
+            "doorverwezen",
+            "afspraak gemaakt",
+            "geen hulp gewenst",
+            "zorgen over veiligheid",
+        ],
+        description="What can come of a conversation: the labels a fieldworker puts on a case (several per case); "
+        "counted in the statistics.",
+    )
+    reply_max_segments: int = Field(
+        4, ge=1, le=10, description="Most SMS parts a fieldworker's answer may cost (the page counts as you type)."
+    )
+
+    @field_validator("outcome_labels")
+    @classmethod
+    def _labels(cls, value: list[str]) -> list[str]:
+        cleaned = [label.strip() for label in value]
+        if any(not label or len(label) > 60 for label in cleaned) or len(set(cleaned)) != len(cleaned):
+            raise ValueError("each outcome label is 1 to 60 characters and appears once")
+        return cleaned
 
 
 class NotifySettings(BaseModel):
@@ -237,16 +269,23 @@ class CrawlSettings(BaseModel):
 class LanguageSettings(BaseModel):
     """Advert language detection; the defaults were chosen and tuned in bench/langid (BENCHMARKS.md)."""
 
-    detector: Literal["lingua", "lingua-low", "langdetect", "py3langid"] = Field(
-        "lingua", description="Language detector: lingua (high accuracy), lingua-low, langdetect or py3langid."
+    detector: Literal["combined", "lingua", "lingua-low", "langdetect", "py3langid"] = Field(
+        "combined",
+        description="Language detector: combined (py3langid with lingua's low-accuracy mode), lingua (high "
+        "accuracy, about 450 MB more), lingua-low, langdetect or py3langid.",
     )
     candidates: list[str] = Field(
         ["nl", "en", "ro", "bg", "pl", "es", "pt", "hu", "ru", "uk", "de", "fr", "it", "sq", "th", "zh", "tr"],
         description="Languages the detector chooses among (ISO 639-1): the 17 the research names.",
     )
-    min_letters: int = Field(12, ge=1, description="Fewer letters left after cleaning: too short, fallback template.")
+    min_letters: int = Field(
+        12,
+        ge=1,
+        description="Fewer letters left after cleaning: too short, fallback template (a Chinese character counts "
+        "as three letters, a Thai letter as two).",
+    )
     min_confidence: float = Field(
-        0.3, ge=0, le=1, description="Below this detector confidence the fallback template is used."
+        0.5, ge=0, le=1, description="Below this detector confidence the fallback template is used."
     )
     mixed_languages: list[str] = Field(
         ["nl", "en"], description="When each of these covers mixed_share of the letters, use the fallback template."
@@ -528,6 +567,7 @@ class Settings(BaseSettings):
     whatsapp: WhatsAppSettings = WhatsAppSettings()
     web: WebSettings = WebSettings()
     notify: NotifySettings = NotifySettings()
+    cases: CaseSettings = CaseSettings()
     crawl: CrawlSettings = CrawlSettings()
     retention: RetentionSettings = RetentionSettings()
     schedule: ScheduleSettings = ScheduleSettings()

@@ -8,106 +8,26 @@ fails the test that saw it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, sync_playwright
+from playwright.sync_api import Page
 
 from outreach.access.masking import mask
-from outreach.crypto import new_keys
-from outreach.settings import Settings
-from outreach.store.db import Store
-from outreach.web.app import create_app
-from tests.conftest import make_settings
-from tests.dashboard_world import PASSWORDS, XSS_REPLY, XSS_TEXT, XSS_TITLE, Seeded, add_users, seed
-from testworld.twilio_gateway import TwilioGateway
-from testworld.web_server import UvicornThread, free_port
-
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "test-output" / "screenshots"
-
-
-@dataclass
-class Site:
-    url: str
-    settings: Settings
-    store: Store
-    gateway: TwilioGateway
-    seeded: Seeded
-    browser: Browser
-    dialogs: list[str] = field(default_factory=list)
+from tests.browser_world import Site, browser_page, log_in, served_dashboard, shot
+from tests.dashboard_world import XSS_REPLY, XSS_TEXT, XSS_TITLE
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp_path = tmp_path_factory.mktemp("dashboard")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in list(os.environ):
-            if name.startswith(("OUTREACH_", "TWILIO_")):
-                patch.delenv(name)
-        empty = tmp_path / "outreach.yaml"
-        empty.write_text("{}\n", encoding="utf-8")
-        patch.setenv("OUTREACH_CONFIG", str(empty))
-        patch.setenv("NO_PROXY", "127.0.0.1,localhost")
-        hmac_key, fernet_key = new_keys()
-        port = free_port()
-        with TwilioGateway() as gateway:
-            settings = make_settings(
-                f"sqlite:///{tmp_path / 'dashboard.db'}",
-                {"hmac_key": hmac_key, "fernet_key": fernet_key},
-                tmp_path,
-                twilio=gateway.twilio_settings(),
-                web={"public_url": f"http://127.0.0.1:{port}"},
-            )
-            from outreach.store.db import upgrade
-
-            upgrade(settings.database_url)
-            with (
-                Store(settings.database_url) as store,
-                UvicornThread(create_app(settings), port) as server,
-                sync_playwright() as playwright,
-            ):
-                add_users(store)
-                seeded = seed(settings, store, inbound_url=f"{server.url}/twilio/inbound", gateway=gateway)
-                gateway.wait_for_callbacks()
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
-                )
-                try:
-                    yield Site(server.url, settings, store, gateway, seeded, browser)
-                finally:
-                    browser.close()
+    with served_dashboard(tmp_path_factory.mktemp("dashboard"), "en") as site:
+        yield site
 
 
 @pytest.fixture
 def page(site: Site) -> Iterator[Page]:
-    context = site.browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    dialogs: list[str] = []
-
-    def on_dialog(dialog: Dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    yield page
-    context.close()
-    assert dialogs == [], f"a script ran: {dialogs}"
-
-
-def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def log_in(page: Page, site: Site, name: str) -> None:
-    page.goto(f"{site.url}/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORDS[name])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site.url}/")
+    with browser_page(site) as page:
+        yield page
 
 
 def test_a_supervisor_logs_in_filters_the_log_and_opens_an_advert_whose_html_shows_as_text(
@@ -187,7 +107,7 @@ def test_a_fieldworker_answers_a_reply_and_it_reaches_the_gateway(site: Site, pa
     from tests.messaging_world import outbox_for
 
     log_in(page, site, "alice")
-    page.click("nav >> text=Inbox")
+    page.goto(f"{site.url}/inbox")
     person = site.seeded.replier_id
     conversation = page.locator(f"#conversation-{person}")
     assert conversation.locator(".reply-text").inner_text() == XSS_REPLY

@@ -48,7 +48,7 @@ class Dashboard:
 def dashboard(world: World) -> Iterator[Dashboard]:
     """The dashboard's test world (tests/dashboard_world.py) behind a TestClient."""
     world.gateway.callbacks = "none"
-    settings = messaging_settings(world, web={"public_url": "https://testserver"})
+    settings = messaging_settings(world, web={"public_url": "https://testserver", "language": "en"})
     store = world.store()
     add_users(store)
     seeded = seed(settings, store)
@@ -65,7 +65,14 @@ def _count(store: Store, model: type, *where: object) -> int:
 PAGES = ["/", "/log", "/log.csv", "/inbox", "/adverts/{advert}", "/persons/{person}"]
 SUPERVISOR_PAGES = ["/stops", "/audit"]
 SUPERVISOR_ACTIONS = ["/persons/{person}/reveal", "/stops/add", "/stops/remove"]
-ACTIONS = ["/log", "/persons/{person}/block", "/inbox/{person}/reply", "/inbox/{person}/handled", "/logout"]
+ACTIONS = [
+    "/log",
+    "/persons/{person}/block",
+    "/inbox/{person}/reply",
+    "/inbox/{person}/handled",
+    "/logout",
+    "/language",
+]
 
 
 def _path(template: str, seeded: Seeded) -> str:
@@ -403,7 +410,7 @@ def test_with_several_organisations_a_member_sees_only_their_own_organisation(wo
     """alice is a member of Rotterdam's organisation: its messages only, in the log and the overview; bob, an
     umbrella supervisor, sees everything."""
     world.gateway.callbacks = "none"
-    settings = messaging_settings(world, web={"public_url": "https://testserver"})
+    settings = messaging_settings(world, web={"public_url": "https://testserver", "language": "en"})
     store = world.store()
     add_users(store)
     seeded = seed(settings, store)  # adverts in Amsterdam, Rotterdam, Utrecht (two each), one message per person

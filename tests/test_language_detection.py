@@ -6,6 +6,7 @@ import pytest
 
 from messaging.language import (
     AdvertLanguage,
+    CombinedBackend,
     Guess,
     LangdetectBackend,
     LinguaBackend,
@@ -15,6 +16,7 @@ from messaging.language import (
     clean_for_detection,
     make_detector,
 )
+from messaging.language.scripts import information, possible_languages
 from outreach.errors import ConfigError
 from outreach.settings import load_settings
 
@@ -28,7 +30,8 @@ TURKISH = "Merhaba canım, şehirde yeniyim ve seni istasyonun yakınındaki sak
 
 @pytest.fixture(scope="module")
 def lingua() -> AdvertLanguage:
-    return AdvertLanguage(LinguaBackend(), TEMPLATES, fallback="en")
+    """The default detector (the name is older than the choice)."""
+    return AdvertLanguage(CombinedBackend(), TEMPLATES, fallback="en")
 
 
 class _Fixed:
@@ -66,7 +69,7 @@ def test_cleaning_keeps_thai_and_chinese_next_to_a_number() -> None:
 
 def test_the_same_text_always_gets_the_same_answer() -> None:
     text = "Nieuw 😘 hoi lieverd, kom je langs? 06-12345678"
-    for backend in (LinguaBackend(), LangdetectBackend(), Py3langidBackend()):
+    for backend in (CombinedBackend(), LinguaBackend(), LangdetectBackend(), Py3langidBackend()):
         first = backend.classify(clean_for_detection(text))
         assert first is not None
         # A fresh instance too: langdetect samples at random, only its fixed seed makes it repeatable.
@@ -124,7 +127,14 @@ def test_below_the_confidence_threshold_the_fallback_is_used(confidence: float, 
 
 
 @pytest.mark.parametrize(
-    ("name", "backend"), [("lingua", LinguaBackend), ("langdetect", LangdetectBackend), ("py3langid", Py3langidBackend)]
+    ("name", "backend"),
+    [
+        ("combined", CombinedBackend),
+        ("lingua", LinguaBackend),
+        ("lingua-low", LinguaBackend),
+        ("langdetect", LangdetectBackend),
+        ("py3langid", Py3langidBackend),
+    ],
 )
 def test_the_detector_is_chosen_by_configuration(name: str, backend: type) -> None:
     settings = load_settings(language={"detector": name})
@@ -133,8 +143,8 @@ def test_the_detector_is_chosen_by_configuration(name: str, backend: type) -> No
     assert detector.decide(DUTCH).template == "nl"
 
 
-def test_lingua_is_the_default_detector() -> None:
-    assert isinstance(make_detector(load_settings()).backend, LinguaBackend)
+def test_the_combined_detector_is_the_default() -> None:
+    assert isinstance(make_detector(load_settings()).backend, CombinedBackend)
 
 
 def test_an_unknown_detector_or_a_single_mixed_language_fails_at_start_up_with_the_setting_name() -> None:
@@ -142,3 +152,68 @@ def test_an_unknown_detector_or_a_single_mixed_language_fails_at_start_up_with_t
         load_settings(language={"detector": "fasttext"})
     with pytest.raises(ConfigError, match=r"setting language\.mixed_languages"):
         load_settings(language={"mixed_languages": ["nl"]})
+
+
+# Short adverts in scripts other than Latin: each gets its language or the fallback, and says why.
+BULGARIAN_TEMPLATES = [*TEMPLATES, "bg"]
+
+
+@pytest.fixture(scope="module")
+def with_bulgarian() -> AdvertLanguage:
+    return AdvertLanguage(CombinedBackend(), BULGARIAN_TEMPLATES, fallback="en")
+
+
+def test_a_chinese_character_counts_as_three_letters_and_a_thai_letter_as_two() -> None:
+    assert information("新来的女孩") == 15
+    assert information("สาวสวย") == 12  # six Thai letters
+    assert information("Hoi schat") == 8
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("新来的女孩 😘 06-12345678", "zh"), ("สาวไทยน่ารัก 💋 1500", "th")],
+)
+def test_a_short_chinese_or_thai_advert_is_not_too_short_and_is_named(
+    with_bulgarian: AdvertLanguage, text: str, language: str
+) -> None:
+    # Five Chinese characters are a sentence: counted as letters they were "too short" (issue 20).
+    decision = with_bulgarian.decide(text)
+    assert (decision.language, decision.rule, decision.template) == (language, Rule.NO_TEMPLATE, "en")
+
+
+@pytest.mark.parametrize("text", ["你好", "สวย", "Хей"])
+def test_a_chinese_thai_or_cyrillic_greeting_alone_is_too_short(with_bulgarian: AdvertLanguage, text: str) -> None:
+    decision = with_bulgarian.decide(f"{text} 😘 +31 6 12 34 56 78")
+    assert (decision.language, decision.rule, decision.template) == (None, Rule.TOO_SHORT, "en")
+
+
+def test_a_short_bulgarian_advert_gets_the_bulgarian_template(with_bulgarian: AdvertLanguage) -> None:
+    decision = with_bulgarian.decide("Нова мома в града 💋 €100")
+    assert (decision.language, decision.rule, decision.template) == ("bg", Rule.DETECTED, "bg")
+
+
+@pytest.mark.parametrize("text", ["Новая девушка в городе", "Новая девушка, звоните", "Приходи ко мне, это я"])
+def test_a_short_russian_advert_never_gets_the_bulgarian_template(with_bulgarian: AdvertLanguage, text: str) -> None:
+    decision = with_bulgarian.decide(f"{text} 😘 06-12345678")
+    assert decision.template == "en"
+    assert (decision.language, decision.rule) == ("ru", Rule.NO_TEMPLATE)
+
+
+def test_cyrillic_letters_rule_out_the_languages_that_never_write_them() -> None:
+    languages = ["bg", "ru", "uk", "nl", "en"]
+    assert possible_languages("Привет, это я", languages) == {"ru"}  # э: Russian only
+    assert possible_languages("Привіт, це я", languages) == {"uk"}  # і: Ukrainian only
+    assert possible_languages("Аз съм нова", languages) == {"bg", "ru"}  # ъ: never Ukrainian
+    assert possible_languages("Hoi, ik ben nieuw", languages) == {"nl", "en"}
+
+
+def test_a_script_no_candidate_writes_gets_the_fallback_as_unclear(with_bulgarian: AdvertLanguage) -> None:
+    decision = with_bulgarian.decide("こんにちは、新しい女の子です")
+    assert (decision.language, decision.rule, decision.template) == (None, Rule.LOW_CONFIDENCE, "en")
+
+
+def test_an_english_title_naming_a_dutch_town_does_not_make_an_english_advert_mixed(lingua: AdvertLanguage) -> None:
+    # The title reads as Dutch to every detector (0.84 here), but not clearly enough to count as a Dutch sentence.
+    text = f"Lucia welcomes you in Capelle aan den IJssel. {ENGLISH} I speak English and a little bit of German."
+    assert lingua.letter_shares(text).get("nl", 0.0) == 0.0
+    assert lingua.decide(text).rule is Rule.DETECTED

@@ -70,7 +70,7 @@ def test_an_advert_keeps_one_reason_per_person_and_the_upgrade_removes_duplicate
     with Store(database_url) as store, store.session() as session:
         made = make_advert(session, vault, utcnow(), phone=number(77))
         bare = make_advert(session, vault, utcnow())
-    command.downgrade(alembic_config(database_url), "0005_targeting")
+    command.downgrade(alembic_config(database_url), "0009_cases")
     engine = make_engine(database_url)
     try:
         with engine.begin() as conn:

@@ -123,9 +123,11 @@ def test_stats_by_site_language_region_and_total(world: World, capsys: pytest.Ca
     settings, _ = _hand_built(world)
     assert _stats("site", settings, capsys) == [
         {"site": "alpha", "adverts_found": 2, "persons_contacted": 2, "delivered": 2, "replied": 1, "opted_out": 1,
-         "response_rate": 0.5},
+         "response_rate": 0.5, "response_ci_low": 0.0945, "response_ci_high": 0.9055,  # Wilson, 1 of 2
+         "opt_out_rate": 0.5, "opt_out_ci_low": 0.0945, "opt_out_ci_high": 0.9055},
         {"site": "beta", "adverts_found": 1, "persons_contacted": 0, "delivered": 0, "replied": 0, "opted_out": 0,
-         "response_rate": None},
+         "response_rate": None, "response_ci_low": 0.0, "response_ci_high": 1.0,
+         "opt_out_rate": None, "opt_out_ci_low": 0.0, "opt_out_ci_high": 1.0},
     ]  # fmt: skip
     by_lang = {row["lang"]: row for row in _stats("lang", settings, capsys)}
     assert by_lang["nl"]["persons_contacted"] == 1 and by_lang["nl"]["replied"] == 1  # the failed one is not a contact
@@ -155,7 +157,10 @@ def test_stats_prints_a_table_and_refuses_an_unknown_grouping(
     assert run(["stats", "--json", "--csv", "--config", config]) == 2
     assert run(["stats", "--csv", "--by", "lang", "--config", config]) == 0
     header = capsys.readouterr().out.splitlines()[0]
-    assert header == "lang,adverts_found,persons_contacted,delivered,replied,opted_out,response_rate"
+    assert header == (
+        "lang,adverts_found,persons_contacted,delivered,replied,opted_out,response_rate,response_ci_low,"
+        "response_ci_high,opt_out_rate,opt_out_ci_low,opt_out_ci_high"
+    )
 
 
 def test_export_writes_the_period_masked_and_audits_it(

@@ -14,7 +14,8 @@ from messaging.templates import TemplateBook, assign_variant
 from outreach.cli import run
 from outreach.crypto import PhoneVault
 from outreach.cycle.run import run_cycle
-from outreach.reports.template_stats import template_stats, wilson_interval
+from outreach.reports.rates import wilson_interval
+from outreach.reports.template_stats import template_stats
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.db import Store, upgrade

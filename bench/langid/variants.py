@@ -1,18 +1,40 @@
-"""The benchmark's texts: real labelled sentences and word pairs (Leipzig corpora, via Lingua's test set), and
-variants derived from them that look like adverts. Everything is drawn with a seeded generator: the same options give
-the same texts."""
+"""The benchmark's texts: real labelled sentences and word pairs (Leipzig corpora, via Lingua's test set), short
+pieces of the Universal Declaration of Human Rights (bench/langid/udhr.py), and variants derived from them that look
+like adverts. Everything is drawn with a seeded generator: the same options give the same texts.
+
+The short Leipzig sentences are split in two by a hash of their text: the selection half chose the default detector
+and its thresholds, the held-out half and the declaration only report them.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import random
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.langid.udhr import OUT as UDHR_DIR
+from bench.langid.udhr import length_range
 from messaging.language.backends import RESEARCH_LANGUAGES
 
-VARIANTS = ("sentences", "word-pairs", "adverts", "no-diacritics", "adverts-no-diacritics")
+# The short texts the targets are set on (20-60 characters, Chinese 7-25), as written and without diacritics.
+SHORT = (
+    "selection",
+    "selection-no-diacritics",
+    "held-out",
+    "held-out-no-diacritics",
+    "udhr",
+    "udhr-no-diacritics",
+)
+VARIANTS = (*SHORT, "sentences", "word-pairs", "adverts", "no-diacritics", "adverts-no-diacritics")
 DESCRIPTIONS = {
+    "selection": "the selection half of the Leipzig sentences of 20-60 characters (Chinese 7-25), as written",
+    "selection-no-diacritics": "the same without diacritics",
+    "held-out": "the other half, never used to choose",
+    "held-out-no-diacritics": "the same without diacritics",
+    "udhr": "pieces of 20-60 characters (Chinese 7-25) of the Universal Declaration of Human Rights, as written",
+    "udhr-no-diacritics": "the same without diacritics",
     "sentences": "a full sentence, as written",
     "word-pairs": "two words (at least 10 characters)",
     "adverts": "the first 3-8 words of a sentence (Thai, Chinese: 12-30 characters) wrapped in emoji, prices, fake "
@@ -85,10 +107,34 @@ def advert_text(text: str, rng: random.Random) -> str:
     return " ".join(pieces)
 
 
+def in_selection(text: str) -> bool:
+    """Which half of the short sentences a text is in: fixed by its text, whatever the seed or the options."""
+    return hashlib.sha256(text.encode("utf-8")).digest()[0] % 2 == 0
+
+
+def short_sentences(data_dir: Path, language: str) -> list[str]:
+    low, high = length_range(language)
+    return [text for text in _read(data_dir / "sentences" / f"{language}.txt") if low <= len(text) <= high]
+
+
+def udhr_pieces(language: str) -> list[str]:
+    return _read(UDHR_DIR / f"{language}.txt")
+
+
 def build(data_dir: Path, per_language: int, seed: int) -> dict[str, list[Sample]]:
-    """per_language texts of each variant for each of the 17 languages (fewer where the data has fewer)."""
+    """Every short text of the three short sets, and per_language texts of each other variant for each of the 17
+    languages (fewer where the data has fewer)."""
     rng = random.Random(seed)
     variants: dict[str, list[Sample]] = {name: [] for name in VARIANTS}
+    for language in RESEARCH_LANGUAGES:
+        short = short_sentences(data_dir, language)
+        for name, texts in (
+            ("selection", [text for text in short if in_selection(text)]),
+            ("held-out", [text for text in short if not in_selection(text)]),
+            ("udhr", udhr_pieces(language)),
+        ):
+            variants[name] += [Sample(language, text) for text in texts]
+            variants[f"{name}-no-diacritics"] += [Sample(language, strip_diacritics(text)) for text in texts]
     for language in RESEARCH_LANGUAGES:
         # Sentence files are sorted alphabetically (README): sample, never take the first lines.
         sentences = _read(data_dir / "sentences" / f"{language}.txt")

@@ -18,6 +18,7 @@ from typing import Any
 from bench.langid.variants import build
 from messaging.language.backends import (
     RESEARCH_LANGUAGES,
+    CombinedBackend,
     LangdetectBackend,
     LanguageBackend,
     LinguaBackend,
@@ -30,7 +31,10 @@ CANDIDATES = {
     "langdetect-17": "langdetect, only the 17 languages",
     "lingua-high": "lingua-language-detector, the 17, high accuracy",
     "lingua-low": "lingua-language-detector, the 17, low accuracy",
-    "py3langid-17": "py3langid, the 17 (set_languages)",
+    "py3langid-17": "py3langid, the 17",
+    "combined-0.3": "py3langid x lingua low accuracy^0.3, the 17 (the default, `combined`)",
+    "combined-0.5": "py3langid x lingua low accuracy^0.5, the 17",
+    "combined-1.0": "py3langid x lingua low accuracy, the 17",
 }
 # Confidence thresholds for the low-confidence rule: how many texts each keeps and how many of those are right.
 THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
@@ -47,6 +51,8 @@ def load(candidate: str) -> LanguageBackend:
         return LinguaBackend(RESEARCH_LANGUAGES, high_accuracy=False)
     if candidate == "py3langid-17":
         return Py3langidBackend(RESEARCH_LANGUAGES)
+    if candidate.startswith("combined-"):
+        return CombinedBackend(RESEARCH_LANGUAGES, lingua_weight=float(candidate.split("-")[1]))
     raise SystemExit(f"unknown candidate {candidate!r}")
 
 
@@ -54,17 +60,29 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports kB
 
 
+def _current_rss_mb() -> float:
+    with open("/proc/self/statm", encoding="ascii") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 def run(candidate: str, data: Path, per_language: int, seed: int) -> dict[str, Any]:
     variants = build(data, per_language, seed)
     cleaned = {name: [(s.language, clean_for_detection(s.text)) for s in samples] for name, samples in variants.items()}
-    rss_before = _rss_mb()
-    start = time.perf_counter()
+    rss_before = _current_rss_mb()
+    start, cpu_start = time.perf_counter(), time.process_time()
     backend = load(candidate)
     load_seconds = time.perf_counter() - start
+    load_cpu_seconds = time.process_time() - cpu_start  # what the machine's other work does not inflate
+    # What the detector holds once loaded; the peak while loading is higher (a decompressed model file).
+    rss_loaded = _current_rss_mb()
+    peak_loading = _rss_mb()
     result: dict[str, Any] = {
         "candidate": candidate,
         "load_seconds": load_seconds,
+        "load_cpu_seconds": load_cpu_seconds,
         "rss_before_load_mb": rss_before,
+        "rss_added_mb": rss_loaded - rss_before,
+        "peak_added_mb": peak_loading - rss_before,
         "variants": {},
     }
     for name, samples in cleaned.items():

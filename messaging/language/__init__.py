@@ -3,6 +3,7 @@ turn its guess into the template a message is written in (bench/langid and BENCH
 
 from messaging.language.backends import (
     RESEARCH_LANGUAGES,
+    CombinedBackend,
     Guess,
     LangdetectBackend,
     LanguageBackend,
@@ -17,6 +18,7 @@ from messaging.language.protocol import LanguageDetector
 __all__ = [
     "RESEARCH_LANGUAGES",
     "AdvertLanguage",
+    "CombinedBackend",
     "Guess",
     "LangdetectBackend",
     "LanguageBackend",

@@ -1,16 +1,20 @@
 """Language detectors behind one small interface: cleaned text in, best language and its confidence out.
 
-The three were compared on real text in bench/langid (results in BENCHMARKS.md). Each is deterministic: the same
-text always gets the same answer.
+They were compared on real text in bench/langid (results in BENCHMARKS.md). Each is deterministic: the same text
+always gets the same answer. Each gives its probabilities over the candidate languages, and one rule turns them into a
+guess: only the languages the text's script allows (messaging/language/scripts.py) compete, and when the script
+leaves one, it is the answer.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from messaging.language.scripts import possible_languages
 from outreach.errors import ConfigError
 
 # The languages the research names for adverts in the Netherlands: what a detector chooses among by default.
@@ -49,7 +53,31 @@ class LanguageBackend(Protocol):
         ...
 
 
-class LangdetectBackend:
+class _Ranked:
+    """The guess from a detector's probabilities, within what the script allows."""
+
+    languages: tuple[str, ...]
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """The detector's probability for each candidate language ({} when it cannot tell)."""
+        raise NotImplementedError
+
+    def classify(self, text: str) -> Guess | None:
+        allowed = possible_languages(text, self.languages)
+        if not allowed:  # a script none of the candidates is written in
+            return None
+        if len(allowed) == 1:
+            return Guess(next(iter(allowed)), 1.0)
+        scores = {language: p for language, p in self.probabilities(text).items() if language in allowed}
+        total = sum(scores.values())
+        if total <= 0.0:
+            return None
+        best = max(sorted(scores), key=lambda language: scores[language])
+        # Rounded: the same text gives the same number whatever order a detector summed in.
+        return Guess(best, round(scores[best] / total, 6))
+
+
+class LangdetectBackend(_Ranked):
     """langdetect (the design card's choice): a seeded random sampler of n-grams, hence the fixed seed."""
 
     name = "langdetect"
@@ -59,9 +87,11 @@ class LangdetectBackend:
         from langdetect import DetectorFactory
 
         self._factory = DetectorFactory()
+        self.languages = tuple(languages or ())
         folder = os.path.join(os.path.dirname(langdetect.__file__), "profiles")
         if languages is None:
             self._factory.load_profile(folder)
+            self.languages = tuple(sorted({code.split("-")[0] for code in os.listdir(folder)}))
         else:
             # langdetect has two Chinese profiles (zh-cn, zh-tw); both stand for zh.
             wanted = {code for code in os.listdir(folder) if code.split("-")[0] in set(languages)}
@@ -72,7 +102,7 @@ class LangdetectBackend:
             self._factory.load_json_profile(profiles)
         self._factory.set_seed(seed)
 
-    def classify(self, text: str) -> Guess | None:
+    def probabilities(self, text: str) -> dict[str, float]:
         from langdetect.lang_detect_exception import LangDetectException
 
         detector = self._factory.create()
@@ -80,13 +110,15 @@ class LangdetectBackend:
         try:
             ranked = detector.get_probabilities()
         except LangDetectException:  # no n-gram it knows
-            return None
-        if not ranked:
-            return None
-        return Guess(ranked[0].lang.split("-")[0], float(ranked[0].prob))
+            return {}
+        out: dict[str, float] = {}
+        for item in ranked:  # zh-cn and zh-tw both count for zh
+            language = item.lang.split("-")[0]
+            out[language] = out.get(language, 0.0) + float(item.prob)
+        return out
 
 
-class LinguaBackend:
+class LinguaBackend(_Ranked):
     """Lingua (Rust core): n-gram models up to five letters plus rules for unique characters; the high-accuracy
     mode adds the long n-grams that help most on short texts, at more memory."""
 
@@ -98,39 +130,86 @@ class LinguaBackend:
         if not high_accuracy:
             builder = builder.with_low_accuracy_mode()
         self._detector: Any = builder.build()
+        self.languages = tuple(languages)
         self.name = "lingua" if high_accuracy else "lingua-low"
 
-    def classify(self, text: str) -> Guess | None:
+    def probabilities(self, text: str) -> dict[str, float]:
         values = self._detector.compute_language_confidence_values(text)
-        if not values or values[0].value <= 0.0:
-            return None
-        # Lingua sums probabilities in a hash-map order that differs between detector instances, so the last bits
-        # of a confidence vary; rounded, the same text always gives the same number.
-        return Guess(values[0].language.iso_code_639_1.name.lower(), round(float(values[0].value), 6))
+        return {value.language.iso_code_639_1.name.lower(): float(value.value) for value in values}
 
 
-class Py3langidBackend:
+class Py3langidBackend(_Ranked):
     """py3langid: langid.py's naive Bayes over byte n-grams, restricted to the languages we care about."""
 
     name = "py3langid"
 
     def __init__(self, languages: Sequence[str] = RESEARCH_LANGUAGES) -> None:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+        from py3langid.modelio import load_model
 
-        self._identifier: Any = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        self._identifier.set_languages(list(languages))
+        ptc, pc, classes, nextmove, row, output = load_model(MODEL_DIR / MODEL_FILE)
+        wanted = set(languages)
+        unknown = wanted - set(classes)
+        if unknown:
+            raise ConfigError(f"language.candidates: py3langid does not know {', '.join(sorted(unknown))}")
+        columns = [index for index, code in enumerate(classes) if code in wanted]
+        # Only the candidates' columns are kept (set_languages would keep all 142 beside them): 24 MB less.
+        self._identifier: Any = LanguageIdentifier(
+            ptc[:, columns].copy(),
+            pc[columns],
+            [classes[i] for i in columns],
+            nextmove,
+            output,
+            norm_probs=True,
+            tk_row=row,
+        )
+        del ptc
+        self.languages = tuple(languages)
 
-    def classify(self, text: str) -> Guess | None:
-        language, confidence = self._identifier.classify(text)
-        if language == "und":
-            return None
-        return Guess(str(language), float(confidence))
+    def probabilities(self, text: str) -> dict[str, float]:
+        ranked = self._identifier.rank(text)
+        if len({round(p, 9) for _, p in ranked}) == 1:  # no feature it knows: uniform, it cannot tell
+            return {}
+        return {str(language): float(p) for language, p in ranked}
 
 
-BACKENDS = ("lingua", "lingua-low", "langdetect", "py3langid")
+class CombinedBackend(_Ranked):
+    """py3langid and lingua's low-accuracy mode together: their probabilities multiplied, lingua's raised to a power
+    below one (it is the weaker of the two alone, but errs on other texts). Chosen in bench/langid."""
+
+    name = "combined"
+    LINGUA_WEIGHT = 0.3
+    _FLOOR = 1e-4  # so that one detector's zero does not veto the other's certainty
+
+    def __init__(self, languages: Sequence[str] = RESEARCH_LANGUAGES, lingua_weight: float = LINGUA_WEIGHT) -> None:
+        self._py3langid = Py3langidBackend(languages)
+        self._lingua = LinguaBackend(languages, high_accuracy=False)
+        self.languages = tuple(languages)
+        self.lingua_weight = lingua_weight
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        first = self._py3langid.probabilities(text)
+        second = self._lingua.probabilities(text)
+        if not first and not second:
+            return {}
+        floor = self._FLOOR
+        logs = {
+            language: math.log(first.get(language, 0.0) + floor)
+            + self.lingua_weight * math.log(second.get(language, 0.0) + floor)
+            for language in self.languages
+        }
+        top = max(logs.values())
+        scores = {language: math.exp(value - top) for language, value in logs.items()}
+        total = sum(scores.values())
+        return {language: score / total for language, score in scores.items()}
+
+
+BACKENDS = ("combined", "lingua", "lingua-low", "langdetect", "py3langid")
 
 
 def make_backend(name: str, languages: Sequence[str] = RESEARCH_LANGUAGES) -> LanguageBackend:
+    if name == "combined":
+        return CombinedBackend(languages)
     if name == "lingua":
         return LinguaBackend(languages, high_accuracy=True)
     if name == "lingua-low":
@@ -138,10 +217,5 @@ def make_backend(name: str, languages: Sequence[str] = RESEARCH_LANGUAGES) -> La
     if name == "langdetect":
         return LangdetectBackend(languages)
     if name == "py3langid":
-        try:
-            return Py3langidBackend(languages)
-        except ModuleNotFoundError as exc:  # an optional extra: the default is lingua
-            raise ConfigError(
-                "language.detector: py3langid is not installed: pip install 'outreach[py3langid]'"
-            ) from exc
+        return Py3langidBackend(languages)
     raise ValueError(f"unknown language detector {name!r}; one of {', '.join(BACKENDS)}")

@@ -1,6 +1,7 @@
 """From an advert to the language its message is written in, with the rule that decided.
 
-The rules, in order: too few letters left after cleaning -> too_short; Dutch and English each cover a real share of
+The rules, in order: too little language left after cleaning (letters, a Chinese character counting three and a
+Thai letter two: messaging/language/scripts.py) -> too_short; Dutch and English each cover a real share of
 the letters -> mixed; the detector is unsure -> low_confidence; no template for the language -> no_template;
 otherwise detected. Every rule but detected sends the fallback template.
 """
@@ -14,7 +15,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from messaging.language.backends import LanguageBackend, make_backend
-from messaging.language.cleaning import clean_for_detection, clean_lines, letters, segments
+from messaging.language.cleaning import clean_for_detection, clean_lines, segments
+from messaging.language.scripts import information
 
 if TYPE_CHECKING:
     from outreach.settings import Settings
@@ -48,9 +50,12 @@ class LanguageDecision:
 @dataclass(frozen=True)
 class Policy:
     min_letters: int = 12
-    min_confidence: float = 0.3
+    min_confidence: float = 0.5
     mixed_languages: tuple[str, ...] = ("nl", "en")
     mixed_share: float = 0.25
+    # A segment counts towards a mix only when its language is this clear: an English title naming a Dutch town
+    # ("... in Capelle aan den IJssel") is not a Dutch sentence.
+    segment_confidence: float = 0.9
 
 
 class AdvertLanguage:
@@ -72,7 +77,7 @@ class AdvertLanguage:
         policy = self.policy
         lines = clean_lines(text)
         cleaned = clean_for_detection(lines)
-        if letters(cleaned) < policy.min_letters:
+        if information(cleaned) < policy.min_letters:
             return self._fallback(None, 0.0, Rule.TOO_SHORT)
         guess = self.backend.classify(cleaned)
         if guess is None:
@@ -111,12 +116,12 @@ class AdvertLanguage:
     def _shares(self, lines: str) -> dict[str, float]:
         counts: Counter[str] = Counter()
         for segment in segments(lines):
-            size = letters(segment)
+            size = information(segment)
             # A shorter segment's language is a guess; it still counts in the whole-advert classification.
             if size < self.policy.min_letters:
                 continue
             guess = self.backend.classify(clean_for_detection(segment))
-            if guess is not None:
+            if guess is not None and guess.confidence >= self.policy.segment_confidence:
                 counts[guess.language] += size
         total = sum(counts.values())
         return {language: count / total for language, count in counts.items()} if total else {}

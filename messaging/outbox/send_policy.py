@@ -57,6 +57,16 @@ class SendWindow:
             end = datetime.combine(local.date() + timedelta(days=1), self.end, tzinfo=self.zone)
         return int((end - local).total_seconds())
 
+    def next_open(self, now: datetime) -> datetime:
+        """When a message may next leave: `now` inside the window, else the window's next opening (UTC)."""
+        if self.is_open(now):
+            return now
+        local = self._local(now)
+        opening = datetime.combine(local.date(), self.start, tzinfo=self.zone)
+        if opening <= local:
+            opening = datetime.combine(local.date() + timedelta(days=1), self.start, tzinfo=self.zone)
+        return opening.astimezone(UTC)
+
     def validity_seconds(self, now: datetime) -> int | None:
         """Twilio's ValidityPeriod: the message expires in Twilio's queue rather than arrive after the window."""
         left = self.seconds_left(now)

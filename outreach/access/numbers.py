@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import phonenumbers
 
-from outreach.errors import UsageError
+from outreach.errors import N_, UsageError
 
 
 def normalise_number(raw: str, default_region: str) -> str:
     try:
         parsed = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as exc:
-        raise UsageError(f"not a phone number: {raw!r}") from exc
+        raise UsageError(N_("not a phone number: %(raw)r"), raw=raw) from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise UsageError(f"not a valid phone number: {raw!r}")
+        raise UsageError(N_("not a valid phone number: %(raw)r"), raw=raw)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

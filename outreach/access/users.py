@@ -42,6 +42,7 @@ class SessionUser:
     name: str
     role: str
     csrf_token: str
+    language: str | None = None  # the dashboard's language they chose; None: the installation's
 
     @property
     def is_supervisor(self) -> bool:
@@ -122,7 +123,7 @@ def log_in(session: Session, name: str, password: str, address: str) -> tuple[st
     )
     session.execute(delete(LoginFailure).where(LoginFailure.username == name))
     audit.record(session, Event.USER_LOGGED_IN, user.name, user_id=user.id)
-    return token, SessionUser(user.id, user.name, user.role, csrf)
+    return token, SessionUser(user.id, user.name, user.role, csrf, user.language)
 
 
 def session_user(session: Session, token: str) -> SessionUser | None:
@@ -141,7 +142,14 @@ def session_user(session: Session, token: str) -> SessionUser | None:
         return None
     if now - web_session.last_seen_at > timedelta(minutes=1):  # one write a minute, not one per request
         web_session.last_seen_at = now
-    return SessionUser(user.id, user.name, user.role, web_session.csrf_token)
+    return SessionUser(user.id, user.name, user.role, web_session.csrf_token, user.language)
+
+
+def set_language(session: Session, user_id: int, language: str | None) -> None:
+    """The dashboard's language for this user (None: the installation's default)."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.language = language
 
 
 def log_out(session: Session, token: str) -> None:

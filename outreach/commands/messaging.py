@@ -102,17 +102,18 @@ def serve(
     )
 
 
-def _draft_table(title: str, drafts: list[object]) -> Table:
+def _draft_table(title: str, drafts: list[object], zone: str) -> Table:
     from outreach.people.conversations import Draft
+    from outreach.support.local_time import short
 
     table = Table(title=title)
-    for column in ("id", "created (UTC)", "number", "lang", "advert", "message"):
-        table.add_column(column, no_wrap=column in ("id", "number", "created (UTC)"))
+    for column in ("id", "created", "number", "lang", "advert", "message"):
+        table.add_column(column, no_wrap=column in ("id", "number", "created"))
     for draft in drafts:
         assert isinstance(draft, Draft)
         table.add_row(
             str(draft.message_id),
-            draft.created_at.strftime("%Y-%m-%d %H:%M"),
+            short(draft.created_at, zone),
             mask(draft.number),
             draft.language or "-",
             escape(draft.advert_title[:40]),
@@ -148,7 +149,8 @@ def approve(
             waiting = conversations.drafts(session, PhoneVault.from_settings(settings), limit=10_000)
             chosen = [d.message_id for d in waiting] if all_ else list(ids or [])
             if not chosen:
-                console.print(_draft_table(f"{len(waiting)} draft(s) waiting", list(waiting[:200])))
+                title = f"{len(waiting)} draft(s) waiting"
+                console.print(_draft_table(title, list(waiting[:200]), settings.sending.timezone))
                 return
             if reject:
                 done = conversations.reject(session, chosen, who, reason)
@@ -246,13 +248,15 @@ def inbox(
         ]
         emit(output, rows, ("person", "waiting_since", "number", "flag", "last_message"), foreign=("last_message",))
         return
+    from outreach.support.local_time import ago, short
+
     table = Table(title=f"{len(waiting)} conversation(s) waiting")
-    for column in ("person", "waiting since (UTC)", "number", "flag", "last message"):
+    for column in ("person", "waiting since", "number", "flag", "last message"):
         table.add_column(column, no_wrap=column != "last message")
     for item in waiting:
         table.add_row(
             str(item.person_id),
-            item.since.strftime("%Y-%m-%d %H:%M"),
+            f"{short(item.since, settings.sending.timezone)} ({ago(item.since)})",
             mask(item.number),
             item.paused_reason or "",
             escape(item.last_text[:160]),

@@ -123,12 +123,14 @@ def blocklist_list(
         ]
         emit(output, rows, ("number", "since", "by", "reason"), foreign=("reason",))
         return
+    from outreach.support.local_time import short
+
     table = Table(title=f"{len(blocked)} blocked")
-    for column in ("number", "since (UTC)", "by", "reason"):
+    for column in ("number", "since", "by", "reason"):
         table.add_column(column)
     for item in blocked:
         number = mask(item.number) if item.number else "(data erased; key kept)"
-        table.add_row(number, item.at.strftime("%Y-%m-%d %H:%M"), item.actor, item.reason or "")
+        table.add_row(number, short(item.at, settings.sending.timezone), item.actor, item.reason or "")
     console.print(table)
 
 

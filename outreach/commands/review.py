@@ -37,6 +37,7 @@ def review_list(
         return
     from outreach.crypto import PhoneVault
     from outreach.store.db import Store
+    from outreach.support.local_time import short
     from outreach.targeting.review import waiting
 
     settings = settings_from(config)
@@ -48,13 +49,13 @@ def review_list(
     finally:
         store.close()
     table = Table(title=f"{len(items)} held advert(s) waiting")
-    for column in ("id", "advert", "held (UTC)", "number", "city", "category", "held by", "text"):
+    for column in ("id", "advert", "held", "number", "city", "category", "held by", "text"):
         table.add_column(column, no_wrap=column not in ("text", "held by"))
     for item in items:
         table.add_row(
             str(item.id),
             f"{item.advert_id} ({escape(item.site)})",
-            item.held_at.strftime("%Y-%m-%d %H:%M"),
+            short(item.held_at, settings.sending.timezone),
             ", ".join(item.numbers) or "-",
             escape(item.city or "-"),
             escape(item.category or "-"),

@@ -11,8 +11,20 @@ from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, co
 from outreach.commands.output import OutputFormat, emit
 from outreach.errors import PermissionDenied, UsageError
 
-BY_CHOICES = ("total", "day", "site", "lang", "region", "reason", "template")
-OUTCOME_COLUMNS = ("adverts_found", "persons_contacted", "delivered", "replied", "opted_out", "response_rate")
+BY_CHOICES = ("total", "day", "week", "site", "lang", "region", "reason", "template", "funnel")
+OUTCOME_COLUMNS = (
+    "adverts_found",
+    "persons_contacted",
+    "delivered",
+    "replied",
+    "opted_out",
+    "response_rate",
+    "response_ci_low",
+    "response_ci_high",
+    "opt_out_rate",
+    "opt_out_ci_low",
+    "opt_out_ci_high",
+)
 COLUMNS = {
     "template": (
         "language",
@@ -26,6 +38,7 @@ COLUMNS = {
         "ci_high",
     ),
     "reason": ("reason", "meaning", "adverts"),
+    "funnel": ("stage", "count"),
 }
 
 
@@ -38,17 +51,19 @@ def stats(
     config: ConfigOption = None,
     actor: ActorOption = None,
 ) -> None:
-    """Adverts found, persons contacted, delivered, replied, opted out and the response rate, per day, site,
-    language (of the template sent) or region (municipality). `--by reason` counts the adverts the cycles of the
-    period decided on, by the reason they were or were not messaged (as `outreach show` gives it). `--by template`
-    compares template variants with a 95% (Wilson) interval over all time: overlapping intervals mean the
-    difference may be chance.
+    """Adverts found, persons contacted, delivered, replied, opted out, the response and opt-out rates with their 95%
+    (Wilson) intervals, per day, week, site, language (of the template sent) or region (municipality). `--by funnel`
+    follows the adverts first seen in the period from found to replied (outreach/reports/funnel.py). `--by reason`
+    counts the adverts the cycles of the period decided on, by the reason they were or were not messaged (as
+    `outreach show` gives it). `--by template` compares template variants with a 95% (Wilson) interval over all
+    time: overlapping intervals mean the difference may be chance.
 
     Example: outreach stats --by lang --since 7d
     """
     from outreach.access.roles import visible_organisations, visible_regions
     from outreach.reports.contact_log import parse_since
-    from outreach.reports.outcome_stats import outcome_stats
+    from outreach.reports.funnel import funnel
+    from outreach.reports.outcome_stats import load, outcome_stats
     from outreach.reports.template_stats import template_stats
     from outreach.store.db import Store
     from outreach.store.types import utcnow
@@ -67,6 +82,11 @@ def stats(
         with store.session() as session:
             if by == "template":
                 rows = [_variant_row(row) for row in template_stats(session)]
+            elif by == "funnel":
+                regions = visible_regions(settings, organisations)
+                data = load(session, start, organisations=organisations, regions=regions)
+                stages = funnel(session, data, regions=regions).as_dict()
+                rows = [{"stage": stage, "count": count} for stage, count in stages.items()]
             elif by == "reason":
                 counts = reason_counts(session, since=start)
                 rows = [{"reason": key, "meaning": describe(key, None), "adverts": n} for key, n in counts.items()]
@@ -92,19 +112,35 @@ def stats(
     if by == "reason":
         _print_reasons(rows, start)
         return
+    if by == "funnel":
+        table = Table(title=f"Adverts first seen since {start.date().isoformat()}, from found to replied")
+        table.add_column("stage")
+        table.add_column("count", justify="right")
+        for row in rows:
+            table.add_row(str(row["stage"]).replace("_", " "), str(row["count"]))
+        console.print(table)
+        return
     table = Table(title=f"Outcomes since {start.date().isoformat()} by {by}")
-    for column in (by, "adverts found", "contacted", "delivered", "replied", "opted out", "response rate"):
+    columns = (by, "adverts found", "contacted", "delivered", "replied", "opted out", "response rate (95% CI)")
+    for column in (*columns, "opt-out rate (95% CI)"):
         table.add_column(column, justify="left" if column == by else "right")
     for row in rows:
-        rate = row["response_rate"]
         table.add_row(
             str(row[by]),
             *(str(row[k]) for k in ("adverts_found", "persons_contacted", "delivered", "replied", "opted_out")),
-            "-" if rate is None else f"{rate:.1%}",
+            _rate(row, "response"),
+            _rate(row, "opt_out"),
         )
     console.print(table)
     if not rows:
         console.print("nothing found or sent in this period")
+
+
+def _rate(row: dict[str, Any], name: str) -> str:
+    rate = row[f"{name}_rate"]
+    if rate is None:
+        return "-"
+    return f"{rate:.1%} ({row[f'{name}_ci_low']:.1%}-{row[f'{name}_ci_high']:.1%})"
 
 
 def _variant_row(row: Any) -> dict[str, Any]:

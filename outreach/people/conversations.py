@@ -15,7 +15,7 @@ from messaging.outbox.enqueue import latest_organisation, queue_message
 from outreach import audit
 from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
-from outreach.errors import OutreachError, UsageError
+from outreach.errors import N_, OutreachError, UsageError
 from outreach.people import optouts
 from outreach.settings import Settings
 from outreach.store.db import rows_changed
@@ -110,18 +110,22 @@ def edit_draft(session: Session, message_id: int, body: str, settings: Settings,
 def require_identity_and_stop(body: str, settings: Settings) -> None:
     organisation, stop = settings.organisation.name, settings.organisation.stop_keyword
     if organisation.casefold() not in body.casefold() or stop.casefold() not in body.casefold():
-        raise UsageError(f"a message must name {organisation!r} and say how to stop ({stop!r})")
+        raise UsageError(
+            N_("a message must name %(organisation)s and say how to stop (%(stop)s)"),
+            organisation=organisation,
+            stop=stop,
+        )
 
 
 def queue_reply(session: Session, person_id: int, body: str, settings: Settings, actor: str) -> int:
     """A fieldworker's answer to a person who wrote to us; WhatsApp inside its 24-hour window, else SMS."""
     person = session.get(Person, person_id)
     if person is None:
-        raise UsageError(f"no person {person_id}")
+        raise UsageError(N_("no person %(person)s"), person=person_id)
     if optouts.is_stopped(session, person.key):
-        raise OutreachError(f"person {person_id} opted out or is blocked: no message can be sent")
+        raise OutreachError(N_("person %(person)s opted out or is blocked: no message can be sent"), person=person_id)
     if not body.strip():
-        raise UsageError("the reply is empty")
+        raise UsageError(N_("the reply is empty"))
     now = utcnow()
     last_inbound_channel = session.execute(
         select(Message.channel)
@@ -190,7 +194,7 @@ def inbox(session: Session, vault: PhoneVault, limit: int = 50) -> list[Waiting]
 def mark_handled(session: Session, person_id: int, actor: str, *, resume: bool = False) -> None:
     person = session.get(Person, person_id)
     if person is None:
-        raise UsageError(f"no person {person_id}")
+        raise UsageError(N_("no person %(person)s"), person=person_id)
     person.needs_fieldworker_since = None
     if resume:
         person.paused_reason = None
@@ -235,7 +239,7 @@ def queue_resend(
     person = session.get(Person, person_id)
     assert person is not None
     if optouts.is_stopped(session, person.key):
-        raise OutreachError(f"person {person_id} opted out or is blocked: no message can be sent")
+        raise OutreachError(N_("person %(person)s opted out or is blocked: no message can be sent"), person=person_id)
     now = utcnow()
     window = timedelta(days=settings.recontact_days)
     if person.last_contacted_at is not None and now - person.last_contacted_at < window and not force:

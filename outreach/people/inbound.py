@@ -21,10 +21,10 @@ from outreach.access.numbers import describe_number, normalise_number
 from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
-from outreach.people import optouts
+from outreach.people import cases, optouts
 from outreach.settings import Settings
 from outreach.store.adverts import FoundPhone, person_id
-from outreach.store.models import Message, Person
+from outreach.store.models import Message, Person, User
 from outreach.store.states import CONTACTS, PENDING, Direction, MessageKind, MessageStatus, StopKind
 from outreach.store.types import utcnow
 
@@ -120,6 +120,7 @@ def receive(
     person.last_inbound_at = now
     cancelled, confirmation = 0, None
     if intent is Intent.OPT_OUT:
+        cases.close_for_opt_out(session, person.id, now, actor)
         answered = channel == "sms" and twilio_answered(inbound.body, inbound.opt_out_type)
         source = "twilio-optout" if answered else "keyword"
         already = optouts.is_stopped(session, person.key)
@@ -134,6 +135,8 @@ def receive(
         if intent is Intent.POSSIBLE_OPT_OUT:
             person.paused_reason = "possible opt-out"
         person.needs_fieldworker_since = person.needs_fieldworker_since or now
+        users = session.execute(select(User.name).where(User.disabled_at.is_(None))).scalars()
+        cases.open_for_message(session, person.id, organisation, now, cases.signer_user(session, person.id, users))
         # No automatic message while a person reads the reply; the fieldworker answers by hand.
         cancelled = _cancel_automatic(session, person, now, actor)
     return InboundResult(intent, message.id, person.id, cancelled, confirmation)

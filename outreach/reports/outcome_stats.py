@@ -16,16 +16,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.parsing.places import municipality
+from outreach.reports.rates import wilson_interval
 from outreach.store.models import Advert, Message, OptOut, Person, Site
 from outreach.store.states import CONTACTS, KEYWORDS, LEFT_US, Direction, MessageKind, MessageStatus, StopKind
+
+_Query = TypeVar("_Query")
 
 
 @dataclass
@@ -41,9 +44,31 @@ class OutcomeRow:
     def response_rate(self) -> float | None:
         return self.replied / self.persons_contacted if self.persons_contacted else None
 
+    @property
+    def opt_out_rate(self) -> float | None:
+        return self.opted_out / self.persons_contacted if self.persons_contacted else None
+
+    @property
+    def response_interval(self) -> tuple[float, float]:
+        """95% Wilson interval of the response rate (0-1 when nobody was contacted)."""
+        return wilson_interval(self.replied, self.persons_contacted)
+
+    @property
+    def opt_out_interval(self) -> tuple[float, float]:
+        return wilson_interval(self.opted_out, self.persons_contacted)
+
     def as_dict(self) -> dict[str, Any]:
-        rate = self.response_rate
-        return {**asdict(self), "response_rate": None if rate is None else round(rate, 4)}
+        rate, opt_out = self.response_rate, self.opt_out_rate
+        (low, high), (opt_low, opt_high) = self.response_interval, self.opt_out_interval
+        return {
+            **asdict(self),
+            "response_rate": None if rate is None else round(rate, 4),
+            "response_ci_low": round(low, 4),
+            "response_ci_high": round(high, 4),
+            "opt_out_rate": None if opt_out is None else round(opt_out, 4),
+            "opt_out_ci_low": round(opt_low, 4),
+            "opt_out_ci_high": round(opt_high, 4),
+        }
 
 
 @dataclass(frozen=True)
@@ -51,6 +76,7 @@ class Outcomes:
     """The raw facts of a period, oldest first: what `group` counts from."""
 
     since: datetime
+    until: datetime | None  # None: up to now
     # first seen, site, the template language of its first message (None: not messaged), municipality
     adverts: Sequence[tuple[datetime, str, str | None, str | None]]
     # person, at, status, language, site, region
@@ -63,18 +89,23 @@ def load(
     session: Session,
     since: datetime,
     *,
+    until: datetime | None = None,
     organisations: list[str] | None = None,
     regions: set[str] | None = None,
 ) -> Outcomes:
-    """organisations: only their messages; regions: only adverts in these municipalities, case-folded (None: all)."""
-    place = _municipalities()
+    """The facts of [since, until); organisations: only their messages; regions: only adverts in these
+    municipalities, case-folded (None: all)."""
+    place = municipality_lookup()
     adverts = [
         (first_seen, site, language, place(city))
         for first_seen, site, language, city in session.execute(
-            select(Advert.first_seen, Site.name, _first_message_language(), Advert.city)
-            .join(Site, Site.id == Advert.site_id)
-            .where(Advert.first_seen >= since)
-            .order_by(Advert.first_seen)
+            _before(
+                select(Advert.first_seen, Site.name, _first_message_language(), Advert.city)
+                .join(Site, Site.id == Advert.site_id)
+                .where(Advert.first_seen >= since),
+                Advert.first_seen,
+                until,
+            ).order_by(Advert.first_seen)
         )
     ]
     if regions is not None:
@@ -92,6 +123,7 @@ def load(
         )
         .order_by(Message.created_at, Message.id)
     )
+    outbound_query = _before(outbound_query, Message.created_at, until)
     if organisations is not None:
         outbound_query = outbound_query.where(Message.organisation.in_(organisations))
     outbound = [
@@ -102,24 +134,37 @@ def load(
     inbound = [
         (person, at, kind)
         for person, at, kind in session.execute(
-            select(Message.person_id, Message.created_at, Message.kind)
-            .where(Message.direction == Direction.IN, Message.person_id.is_not(None), Message.created_at >= since)
-            .order_by(Message.created_at)
+            _before(
+                select(Message.person_id, Message.created_at, Message.kind).where(
+                    Message.direction == Direction.IN, Message.person_id.is_not(None), Message.created_at >= since
+                ),
+                Message.created_at,
+                until,
+            ).order_by(Message.created_at)
         )
         if person is not None
     ]
     opt_outs = [
         (person, at)
         for person, at in session.execute(
-            select(Person.id, OptOut.created_at)
-            .join(OptOut, OptOut.person_key == Person.key)
-            .where(OptOut.kind == StopKind.OPT_OUT, OptOut.created_at >= since)
+            _before(
+                select(Person.id, OptOut.created_at)
+                .join(OptOut, OptOut.person_key == Person.key)
+                .where(OptOut.kind == StopKind.OPT_OUT, OptOut.created_at >= since),
+                OptOut.created_at,
+                until,
+            )
         )
     ]
-    return Outcomes(since, adverts, outbound, inbound, opt_outs)
+    return Outcomes(since, until, adverts, outbound, inbound, opt_outs)
 
 
-def _municipalities() -> Callable[[str | None], str | None]:
+def _before(query: _Query, column: Any, until: datetime | None) -> _Query:
+    """The query limited to `column < until` (unchanged for None: up to now)."""
+    return query if until is None else cast(_Query, cast(Any, query).where(column < until))
+
+
+def municipality_lookup() -> Callable[[str | None], str | None]:
     """outreach.parsing.places.municipality, remembered per spelling: a period has thousands of rows and a few
     cities."""
     known: dict[str | None, str | None] = {}
@@ -176,6 +221,8 @@ def _key_function(by: str, tz: ZoneInfo) -> Callable[[datetime, str | None, str 
         return lambda at, site, language, region: "all"
     if by == "day":
         return lambda at, site, language, region: at.astimezone(tz).date().isoformat()
+    if by == "week":  # the Monday that starts the local week
+        return lambda at, site, language, region: _monday(at.astimezone(tz).date()).isoformat()
     if by == "site":
         return lambda at, site, language, region: site or "-"
     if by == "lang":
@@ -183,6 +230,10 @@ def _key_function(by: str, tz: ZoneInfo) -> Callable[[datetime, str | None, str 
     if by == "region":
         return lambda at, site, language, region: region or "-"
     raise ValueError(f"unknown grouping {by!r}")
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 def outcome_stats(

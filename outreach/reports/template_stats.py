@@ -6,27 +6,15 @@ message after it that is not a bare opt-out or opt-in keyword (those are counted
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from outreach.reports.rates import wilson_interval
 from outreach.store.models import Message, OptOut, Person
 from outreach.store.states import KEYWORDS, LEFT_US, Direction, MessageKind, StopKind
-
-
-def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion: unlike the normal approximation it stays inside [0, 1] and is
-    honest for the small counts a variant test has in its first weeks."""
-    if trials == 0:
-        return (0.0, 1.0)
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @dataclass

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from outreach.store.states import CrawlRunStatus, Direction, MessageKind, MessageStatus, StopKind
+from outreach.store.states import CaseStatus, CrawlRunStatus, Direction, MessageKind, MessageStatus, StopKind
 from outreach.store.types import UTCDateTime, utcnow
 
 # Named constraints keep migrations identical on SQLite and PostgreSQL.
@@ -332,6 +332,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80))
     disabled_at: Mapped[datetime | None]
+    # The dashboard's language for this user (outreach.web.i18n.LANGUAGES); None: the installation's default.
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class WebSession(Base):
@@ -361,4 +363,54 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80))
     client: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Case(Base):
+    """A conversation with one person in one organisation, opened by their first message to it (reopened by the
+    next one after closing): who works it, whether it is closed, and when it was flagged as waiting too long.
+
+    How long the person waits is their `persons.needs_fieldworker_since`; `organisation` is "" with one
+    organisation (NULLs would not be unique)."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("person_id", "organisation", name="uq_cases_person_organisation"),
+        CheckConstraint(_one_of("status", CaseStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    organisation: Mapped[str] = mapped_column(String(40), default="")
+    status: Mapped[str] = mapped_column(String(10), default=CaseStatus.OPEN, index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(80), index=True)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(80))
+    escalated_at: Mapped[datetime | None]
+
+
+class CaseLabel(Base):
+    """An outcome label on a case (settings `cases.outcome_labels`), several per case."""
+
+    __tablename__ = "case_labels"
+    __table_args__ = (UniqueConstraint("case_id", "label", name="uq_case_labels_case_label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(60), index=True)
+    added_by: Mapped[str] = mapped_column(String(80))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseNote(Base):
+    """An internal note on a case: never sent; personal data, so stored encrypted (PhoneVault) like replies."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

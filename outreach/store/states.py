@@ -54,6 +54,13 @@ class StopKind(StrEnum):
     BLOCK = "block"  # a fieldworker decided
 
 
+class CaseStatus(StrEnum):
+    """A conversation with one person in one organisation, as a fieldworker works it."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class CrawlRunStatus(StrEnum):
     """How a crawl run (crawl_runs.status) ended; a different thing from a message's status, though `failed` is
     spelled the same."""

@@ -11,40 +11,45 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from outreach.access.masking import mask
 from outreach.access.roles import person_visible
 from outreach.access.users import SessionUser, session_user
 from outreach.crypto import PhoneVault
-from outreach.errors import OutreachError, PermissionDenied
+from outreach.errors import N_, OutreachError, PermissionDenied
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Person
+from outreach.web import i18n
 
 logger = logging.getLogger("outreach.web.dashboard")
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SESSION_COOKIE = "outreach_session"
 LOGIN_CSRF_COOKIE = "outreach_login_csrf"
+# The language chosen before logging in (the log-in page's links); after, the user's own (users.language).
+LANGUAGE_COOKIE = "outreach_language"
 
 Form = dict[str, str]
+FORM_EXPIRED = N_("The form expired or did not come from this site.")
+NOT_A_NUMBER = N_("That is not a phone number we can read.")
+NO_REASON = N_("Say why, for the audit log.")
 Handler = Callable[[Request, SessionUser, Form], Response]
 
 
 class HTTPProblem(Exception):
-    """A page answer other than 200, rendered by one handler: 400 bad input, 403 not allowed, 404 not found."""
+    """A page answer other than 200, rendered by one handler: 400 bad input, 403 not allowed, 404 not found.
+    The message is marked with N_() and translated when shown; its %(name)s values come as keywords."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, status: int, message: str, /, **params: Any) -> None:
+        super().__init__(message % params if params else message)
         self.status = status
         self.message = message
+        self.params = params
 
 
 @dataclass
@@ -52,31 +57,52 @@ class Dashboard:
     settings: Settings
     store: Store
     vault: PhoneVault
-    templates: Environment
+    # One environment per language (outreach.web.i18n.LANGUAGES), all loaded at start-up: a catalog that is
+    # missing stops `serve` with one line instead of failing on the first Dutch page.
+    templates: dict[str, Environment]
 
     @classmethod
     def create(cls, settings: Settings, store: Store) -> Dashboard:
-        env = Environment(
-            loader=FileSystemLoader(TEMPLATES),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        env.filters["mask"] = lambda number: mask(number) if number else "-"
-        return cls(settings, store, PhoneVault.from_settings(settings), env)
+        zone = settings.sending.timezone
+        environments = {language: i18n.environment(language, zone) for language in i18n.LANGUAGES}
+        return cls(settings, store, PhoneVault.from_settings(settings), environments)
+
+    def language(self, request: Request, user: SessionUser | None) -> str:
+        """The user's own choice, else the one made on the log-in page, else the installation's (`web.language`)."""
+        for choice in (user.language if user else None, request.cookies.get(LANGUAGE_COOKIE)):
+            if choice in i18n.LANGUAGES:
+                return choice
+        return self.settings.web.language
 
     def render(self, request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
-        html = self.templates.get_template(name).render(request=request, path=request.url.path, **context)
+        language = self.language(request, context.get("user"))
+        template = self.templates[language].get_template(name)
+        html = template.render(request=request, path=request.url.path, **context)
         return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
-    def problem(self, request: Request, user: SessionUser | None, status: int, message: str) -> HTMLResponse:
-        return self.render(request, "error.html", {"user": user, "status": status, "message": message}, status)
+    def problem(
+        self,
+        request: Request,
+        user: SessionUser | None,
+        status: int,
+        message: str,
+        params: dict[str, Any] | None = None,
+    ) -> HTMLResponse:
+        """An error page; `message` is an N_()-marked text, shown in the user's language with `params` filled in."""
+        text = self.translate(request, user, message, params)
+        return self.render(request, "error.html", {"user": user, "status": status, "message": text}, status)
+
+    def translate(
+        self, request: Request, user: SessionUser | None, message: str, params: dict[str, Any] | None = None
+    ) -> str:
+        """An N_()-marked text in the language this request is answered in."""
+        return i18n.translate(self.language(request, user), message, params)
 
     def person(self, session: Session, user: SessionUser, person_id: int) -> Person:
         """The person, if this user may see them (several organisations: their own); otherwise 404."""
         person = session.get(Person, person_id)
         if person is None or not person_visible(session, self.settings, user.name, person_id):
-            raise HTTPProblem(404, "No such person.")
+            raise HTTPProblem(404, N_("No such person."))
         return person
 
     def _user(self, token: str) -> SessionUser | None:
@@ -92,23 +118,23 @@ class Dashboard:
             if user is None:
                 if request.method == "GET":
                     return RedirectResponse("/login", status_code=303)
-                return self.problem(request, None, 403, "Please log in again.")
+                return self.problem(request, None, 403, N_("Please log in again."))
             if role == "supervisor" and not user.is_supervisor:
-                return self.problem(request, user, 403, "This page is for supervisors.")
+                return self.problem(request, user, 403, N_("This page is for supervisors."))
             form: Form = {}
             if request.method == "POST":
                 form = {key: str(value) for key, value in (await request.form()).items()}
                 if not secrets.compare_digest(form.get("csrf", "").encode(), user.csrf_token.encode()):
                     logger.warning("rejected a form without a valid CSRF token on %s", request.url.path)
-                    return self.problem(request, user, 403, "The form expired or did not come from this site.")
+                    return self.problem(request, user, 403, FORM_EXPIRED)
             try:
                 return await run_in_threadpool(handler, request, user, form)
             except HTTPProblem as exc:
-                return self.problem(request, user, exc.status, exc.message)
+                return self.problem(request, user, exc.status, exc.message, exc.params)
             except PermissionDenied as exc:
-                return self.problem(request, user, 403, str(exc))
+                return self.problem(request, user, 403, exc.message, exc.params)
             except OutreachError as exc:  # a refused action (opted out, empty reply, bad number): say why
-                return self.problem(request, user, 400, str(exc))
+                return self.problem(request, user, 400, exc.message, exc.params)
 
         return endpoint
 
@@ -117,5 +143,5 @@ def int_param(value: str | None, name: str, default: int | None = None) -> int |
     if value is None or value == "":
         return default
     if not value.isdigit() or len(value) > 9:
-        raise HTTPProblem(400, f"{name}: expected a number")
+        raise HTTPProblem(400, N_("%(field)s: expected a number"), field=name)
     return int(value)

@@ -16,20 +16,16 @@ from starlette.responses import Response, StreamingResponse
 from outreach import audit
 from outreach.access.masking import mask
 from outreach.access.numbers import normalise_number
-from outreach.access.roles import visible_organisations, visible_regions
+from outreach.access.roles import visible_organisations
 from outreach.access.users import SessionUser
 from outreach.audit_events import Event
-from outreach.errors import UsageError
-from outreach.reports import outcome_stats
+from outreach.errors import N_, UsageError
 from outreach.reports.contact_log import COLUMNS, FOREIGN, LogFilter, iter_rows
-from outreach.reports.crawl_report import latest_sites
-from outreach.reports.status import last_cycle_problem
 from outreach.store.models import Person, Site
 from outreach.store.states import MessageStatus
 from outreach.store.types import utcnow
 from outreach.support.csv_safety import csv_writer
-from outreach.web.dashboard import overview
-from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
+from outreach.web.dashboard.core import NOT_A_NUMBER, Dashboard, Form, HTTPProblem, int_param
 
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000
@@ -42,7 +38,7 @@ def _day(value: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        raise HTTPProblem(400, f"{name}: expected a date YYYY-MM-DD") from exc
+        raise HTTPProblem(400, N_("%(field)s: expected a date YYYY-MM-DD"), field=name) from exc
 
 
 def _at_midnight(day: date) -> datetime:
@@ -54,7 +50,7 @@ def log_filter(params: Any) -> tuple[LogFilter, dict[str, str]]:
     given = {name: str(params.get(name, "")).strip()[:100] for name in FILTERS}
     start, end = _day(given["from"], "from"), _day(given["to"], "to")
     if given["status"] and given["status"] not in list(MessageStatus):
-        raise HTTPProblem(400, "status: not a message status")
+        raise HTTPProblem(400, N_("status: not a message status"))
     page = int_param(params.get("page"), "page", 1) or 1
     wanted = LogFilter(
         since=_at_midnight(start) if start else None,
@@ -82,7 +78,7 @@ class LogPages:
         wanted = replace(wanted, organisations=self._organisations(user))
         with self.dashboard.store.session() as session:
             found = iter_rows(session, self.dashboard.vault, wanted, reveal=False)
-            return [{**row, "created": row["created"][:16].replace("T", " ")} for row in found]
+            return list(found)
 
     def _choices(self) -> dict[str, list[str]]:
         with self.dashboard.store.session() as session:
@@ -117,7 +113,7 @@ class LogPages:
         try:
             e164 = normalise_number(form.get("number", ""), self.dashboard.settings.default_region)
         except UsageError as exc:
-            raise HTTPProblem(400, "That is not a phone number we can read.") from exc
+            raise HTTPProblem(400, NOT_A_NUMBER) from exc
         with self.dashboard.store.session() as session:
             person_id = session.execute(
                 select(Person.id).where(Person.key == self.dashboard.vault.key(e164))
@@ -163,38 +159,4 @@ class LogPages:
             lines(),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="contact-log.csv"', "Cache-Control": "no-store"},
-        )
-
-    def overview(self, request: Request, user: SessionUser, form: Form) -> Response:
-        now = utcnow()
-        month = overview.period_start(now, 30)
-        zone = self.dashboard.settings.sending.timezone
-        organisations = self._organisations(user)
-        with self.dashboard.store.session() as session:
-            data = outcome_stats.load(
-                session,
-                month,
-                organisations=organisations,
-                regions=visible_regions(self.dashboard.settings, organisations),
-            )
-            days = overview.per_day(session, now, organisations=organisations)
-            sites = [site for _run_id, site in latest_sites(session)]
-            cycle_problem = last_cycle_problem(session)
-        totals = overview.totals(data, zone, now)
-        breakdowns = {by: overview.breakdown(data, zone, by) for by in ("language", "site", "region")}
-        bars, top = overview.chart_bars(days)
-        return self.dashboard.render(
-            request,
-            "overview.html",
-            {
-                "user": user,
-                "totals": totals,
-                "days": days,
-                "bars": bars,
-                "top": top,
-                "chart": {"width": overview.CHART_WIDTH, "height": overview.CHART_HEIGHT, "pad": overview.CHART_PAD},
-                "breakdowns": breakdowns,
-                "sites": sites,
-                "cycle_problem": cycle_problem,
-            },
         )

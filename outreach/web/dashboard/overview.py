@@ -5,17 +5,20 @@ outreach.reports.outcome_stats' (the same as `outreach stats`); the chart counts
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from outreach.errors import N_
 from outreach.reports.outcome_stats import OutcomeRow, Outcomes, group
 from outreach.store.models import Message
 from outreach.store.states import NOT_SENT, Direction
+from outreach.support.local_time import day_start, local
+from outreach.web.dashboard.charts import Bar, grouped_bars
 
-PERIODS = (("today", 0), ("7 days", 7), ("30 days", 30))
+PERIODS = ((N_("today"), 0), (N_("7 days"), 7), (N_("30 days"), 30))
 
 
 @dataclass(frozen=True)
@@ -25,83 +28,56 @@ class Day:
     replies: int
 
 
-def period_start(now: datetime, days: int) -> datetime:
-    """`today` is since UTC midnight; `7 days` is the last 7 calendar days including today."""
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight - timedelta(days=max(days - 1, 0))
+def period_start(now: datetime, zone: str, days: int) -> datetime:
+    """`today` is since local midnight in `zone`; `7 days` is the last 7 local calendar days including today (the
+    days `outreach stats` counts)."""
+    return day_start(now, zone, max(days - 1, 0))
 
 
 def totals(data: Outcomes, zone: str, now: datetime) -> list[OutcomeRow]:
     """Today, 7 and 30 days (`data` loaded from 30 days back), counted as `outreach stats` counts."""
     result = []
     for label, days in PERIODS:
-        (row,) = group(data, "total", zone, since=period_start(now, days)) or [OutcomeRow("all")]
+        (row,) = group(data, "total", zone, since=period_start(now, zone, days)) or [OutcomeRow("all")]
         row.group = label
         result.append(row)
     return result
 
 
-def breakdown(data: Outcomes, zone: str, by: str) -> list[OutcomeRow]:
-    """Per language, site or region over the loaded period, most persons contacted first (at most 15 rows)."""
+def breakdown(data: Outcomes, zone: str, by: str, limit: int = 15) -> list[OutcomeRow]:
+    """Per language, site or region over the loaded period, most persons contacted first (at most `limit` rows)."""
     rows = group(data, {"language": "lang"}.get(by, by), zone)
-    return sorted(rows, key=lambda row: (-row.persons_contacted, -row.adverts_found, row.group))[:15]
+    return sorted(rows, key=lambda row: (-row.persons_contacted, -row.adverts_found, row.group))[:limit]
 
 
-def _day(session: Session, column: Any) -> ColumnElement[Any]:
-    """The UTC calendar day of a timestamp, the same on both databases."""
+def _hour(session: Session, column: Any) -> ColumnElement[Any]:
+    """The UTC hour of a timestamp as 'YYYY-MM-DD HH', the same on both databases: the database counts per hour,
+    Python adds the hours up into local days (zones an hour or whole hours from UTC; a zone with a half-hour offset
+    would put up to 30 minutes of messages on the neighbouring day)."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("UTC", column))
-    return func.date(column)  # SQLite stores UTC without a zone
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
+    return func.strftime("%Y-%m-%d %H", column)  # SQLite stores UTC without a zone
 
 
-def per_day(session: Session, now: datetime, days: int = 30, *, organisations: list[str] | None = None) -> list[Day]:
-    """Messages sent and received per UTC day; organisations: only theirs (None: all)."""
-    since = period_start(now, days)
-    day = _day(session, Message.created_at)
-    counts: dict[str, list[int]] = {}
-    statement = select(day, Message.direction, func.count(Message.id)).where(
+def per_day(
+    session: Session, now: datetime, zone: str, days: int = 30, *, organisations: list[str] | None = None
+) -> list[Day]:
+    """Messages sent and received per local day in `zone`; organisations: only theirs (None: all)."""
+    since = period_start(now, zone, days)
+    hour = _hour(session, Message.created_at)
+    counts: dict[date, list[int]] = {}
+    statement = select(hour, Message.direction, func.count(Message.id)).where(
         Message.created_at >= since, Message.status.not_in(NOT_SENT)
     )
     if organisations is not None:
         statement = statement.where(Message.organisation.in_(organisations))
-    for when, direction, number in session.execute(statement.group_by(day, Message.direction)):
-        counts.setdefault(str(when), [0, 0])[0 if direction == Direction.OUT else 1] += number
-    first = since.date()
-    return [
-        Day(first + timedelta(days=i), *counts.get((first + timedelta(days=i)).isoformat(), [0, 0]))
-        for i in range(days)
-    ]
-
-
-@dataclass(frozen=True)
-class Bar:
-    x: float
-    y: float
-    height: float
-    kind: str
-    title: str
-
-
-CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 200, 24
+    for when, direction, number in session.execute(statement.group_by(hour, Message.direction)):
+        day = local(datetime.strptime(when, "%Y-%m-%d %H").replace(tzinfo=UTC), zone).date()
+        counts.setdefault(day, [0, 0])[0 if direction == Direction.OUT else 1] += number
+    first = local(since, zone).date()
+    return [Day(first + timedelta(days=i), *counts.get(first + timedelta(days=i), [0, 0])) for i in range(days)]
 
 
 def chart_bars(days: list[Day]) -> tuple[list[Bar], int]:
     """Two bars per day (messages, replies), scaled to the chart; returns the bars and the scale's maximum."""
-    top = max([1] + [max(d.messages, d.replies) for d in days])
-    slot = (CHART_WIDTH - CHART_PAD) / max(len(days), 1)
-    width = slot / 2 - 1
-    usable = CHART_HEIGHT - CHART_PAD
-    bars = []
-    for i, d in enumerate(days):
-        for j, (kind, value) in enumerate((("messages", d.messages), ("replies", d.replies))):
-            height = usable * value / top
-            bars.append(
-                Bar(
-                    x=round(CHART_PAD + i * slot + j * (width + 1), 1),
-                    y=round(usable - height, 1),
-                    height=round(height, 1),
-                    kind=kind,
-                    title=f"{d.day.isoformat()}: {value} {kind}",
-                )
-            )
-    return bars, top
+    return grouped_bars([(d.day, (d.messages, d.replies)) for d in days], ("messages", "replies"))

@@ -12,11 +12,12 @@ from outreach import audit
 from outreach.access.roles import advert_visible
 from outreach.access.users import SessionUser
 from outreach.audit_events import Event
+from outreach.errors import N_
 from outreach.people import optouts
 from outreach.reports.inspect import advert_view, person_view
 from outreach.store.models import Advert
 from outreach.store.states import StopKind
-from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem
+from outreach.web.dashboard.core import NO_REASON, Dashboard, Form, HTTPProblem
 
 logger = logging.getLogger("outreach.web.dashboard")
 
@@ -29,7 +30,7 @@ class PeoplePages:
         with self.dashboard.store.session() as session:
             advert = session.get(Advert, int(request.path_params["advert_id"]))
             if advert is None or not advert_visible(session, self.dashboard.settings, user.name, advert):
-                raise HTTPProblem(404, "No such advert.")
+                raise HTTPProblem(404, N_("No such advert."))
             view = advert_view(session, self.dashboard.vault, advert.id)
         return self.dashboard.render(request, "advert.html", {"user": user, "advert": view})
 
@@ -58,7 +59,7 @@ class PeoplePages:
         person_id = int(request.path_params["person_id"])
         reason = form.get("reason", "").strip()
         if not reason:
-            raise HTTPProblem(400, "Say why, for the audit log.")
+            raise HTTPProblem(400, NO_REASON)
         with self.dashboard.store.session() as session:
             person = self.dashboard.person(session, user, person_id)
             optouts.stop(session, person.key, kind=StopKind.BLOCK, source="dashboard", actor=user.name, reason=reason)

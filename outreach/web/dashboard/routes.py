@@ -10,11 +10,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outreach.settings import Settings
 from outreach.store.db import Store
+from outreach.web.dashboard.case_pages import CasePages
 from outreach.web.dashboard.core import Dashboard
 from outreach.web.dashboard.inbox_pages import InboxPages
 from outreach.web.dashboard.log_pages import LogPages
 from outreach.web.dashboard.login import Login
 from outreach.web.dashboard.people_pages import PeoplePages
+from outreach.web.dashboard.stats_pages import StatsPages
 from outreach.web.dashboard.supervisor_pages import SupervisorPages
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -57,13 +59,17 @@ class SecurityHeaders:
 def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
     dashboard = Dashboard.create(settings, store)
     login, log, people = Login(dashboard), LogPages(dashboard), PeoplePages(dashboard)
-    inbox, supervisor = InboxPages(dashboard), SupervisorPages(dashboard)
+    inbox, supervisor, stats = InboxPages(dashboard), SupervisorPages(dashboard), StatsPages(dashboard)
+    cases = CasePages(dashboard)
     route, supervisors = dashboard.route, "supervisor"
     return [
         Route("/login", login.page, methods=["GET"]),
         Route("/login", login.submit, methods=["POST"]),
         Route("/logout", route(login.log_out), methods=["POST"]),
-        Route("/", route(log.overview), methods=["GET"]),
+        Route("/language", route(login.set_language), methods=["POST"]),
+        Route("/", route(stats.overview), methods=["GET"]),
+        Route("/stats", route(stats.stats), methods=["GET"]),
+        Route("/stats/report.pdf", route(stats.report), methods=["GET"]),
         Route("/log", route(log.log), methods=["GET"]),
         Route("/log", route(log.search), methods=["POST"]),
         Route("/log.csv", route(log.export), methods=["GET"]),
@@ -71,6 +77,13 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
         Route("/persons/{person_id:int}", route(people.person), methods=["GET"]),
         Route("/persons/{person_id:int}/reveal", route(people.reveal, role=supervisors), methods=["POST"]),
         Route("/persons/{person_id:int}/block", route(people.block), methods=["POST"]),
+        Route("/cases", route(cases.case_list), methods=["GET"]),
+        Route("/cases/{case_id:int}", route(cases.case), methods=["GET"]),
+        Route("/cases/{case_id:int}/reply", route(cases.reply), methods=["POST"]),
+        Route("/cases/{case_id:int}/note", route(cases.note), methods=["POST"]),
+        Route("/cases/{case_id:int}/labels", route(cases.labels), methods=["POST"]),
+        Route("/cases/{case_id:int}/assign", route(cases.assign), methods=["POST"]),
+        Route("/cases/{case_id:int}/close", route(cases.close), methods=["POST"]),
         Route("/inbox", route(inbox.inbox), methods=["GET"]),
         Route("/inbox/{person_id:int}/reply", route(inbox.reply), methods=["POST"]),
         Route("/inbox/{person_id:int}/handled", route(inbox.handled), methods=["POST"]),

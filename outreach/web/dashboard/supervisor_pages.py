@@ -10,13 +10,13 @@ from starlette.responses import RedirectResponse, Response
 from outreach import audit
 from outreach.access.numbers import describe_number, normalise_number
 from outreach.access.users import SessionUser
-from outreach.errors import UsageError
+from outreach.errors import N_, UsageError
 from outreach.people import blocklist, optouts
 from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import AuditEvent, OptOut, Person
 from outreach.store.states import StopKind
 from outreach.store.types import utcnow
-from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
+from outreach.web.dashboard.core import NO_REASON, NOT_A_NUMBER, Dashboard, Form, HTTPProblem, int_param
 
 AUDIT_PAGE = 100
 
@@ -40,7 +40,7 @@ class SupervisorPages:
                 "source": stop.source,
                 "actor": stop.actor,
                 "reason": stop.reason,
-                "at": stop.created_at.strftime("%Y-%m-%d %H:%M"),
+                "at": stop.created_at,
                 "person_id": pid,
                 "number": vault.decrypt(encrypted) if encrypted else None,
             }
@@ -53,13 +53,13 @@ class SupervisorPages:
         try:
             kind = StopKind(form.get("kind", StopKind.BLOCK))
         except ValueError as exc:
-            raise HTTPProblem(400, "kind: block or opt_out") from exc
+            raise HTTPProblem(400, N_("kind: block or opt_out")) from exc
         if not reason:
-            raise HTTPProblem(400, "Say why, for the audit log.")
+            raise HTTPProblem(400, NO_REASON)
         try:
             e164 = normalise_number(form.get("number", ""), self.dashboard.settings.default_region)
         except UsageError as exc:
-            raise HTTPProblem(400, "That is not a phone number we can read.") from exc
+            raise HTTPProblem(400, NOT_A_NUMBER) from exc
         vault = self.dashboard.vault
         with self.dashboard.store.session() as session:
             if kind == StopKind.BLOCK:
@@ -76,11 +76,11 @@ class SupervisorPages:
         stop_id = int_param(form.get("stop"), "stop")
         reason = form.get("reason", "").strip()
         if not reason:
-            raise HTTPProblem(400, "Say why, for the audit log.")
+            raise HTTPProblem(400, NO_REASON)
         with self.dashboard.store.session() as session:
             stop = session.get(OptOut, stop_id) if stop_id is not None else None
             if stop is None:
-                raise HTTPProblem(404, "No such entry.")
+                raise HTTPProblem(404, N_("No such entry."))
             optouts.unstop(session, stop.person_key, kind=StopKind(stop.kind), actor=user.name, reason=reason)
         return RedirectResponse("/stops", status_code=303)
 

@@ -1,8 +1,8 @@
 """advert_reasons: one row per advert and person (and one per advert without a person), so two processes storing
 their decisions at once cannot leave an advert with two reasons
 
-Revision ID: 0006_advert_reason_key
-Revises: 0005_targeting
+Revision ID: 0010_advert_reason_key
+Revises: 0009_cases
 Create Date: 2026-11-30 15:00:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_advert_reason_key"
-down_revision: str | None = "0005_targeting"
+revision: str = "0010_advert_reason_key"
+down_revision: str | None = "0009_cases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

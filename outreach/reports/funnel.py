@@ -1,0 +1,144 @@
+"""The funnel of a period: from the adverts found to the persons who answered. Counts only; no personal data leaves
+here. `outreach stats --by funnel`, the dashboard and the quarterly report count with this module.
+
+The stages follow one cohort, the adverts first seen in the period, so each stage is part of the one before:
+
+- adverts found: first seen in the period (in the organisation's regions);
+- adverts with a number: of those, the ones a phone number was read from;
+- persons found: the distinct persons behind those numbers;
+- persons eligible: of those, the ones the targeting allowed: the last cycle's reason for their advert was not a
+  policy or person exclusion (out of region, wrong category, keyword, held or rejected, opted out, blocked,
+  invalid number, paused, not mobile), or they were contacted in the period;
+- persons contacted: of those, the ones who got a first contact or reminder in the period that left us;
+- delivered / replied / opted out: of the contacted, as outreach.reports.outcome_stats counts them (a reply is an
+  inbound message after the contact that is not a bare keyword).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from outreach.reports.outcome_stats import Outcomes, municipality_lookup
+from outreach.store.models import Advert, AdvertPerson, AdvertReason
+from outreach.store.states import KEYWORDS, MessageStatus
+from outreach.targeting.reasons import Reason
+
+# The reasons that mean the targeting did not allow the person (the contact rhythm and the send policy do not
+# count here: those persons are eligible and wait their turn).
+NOT_ELIGIBLE = frozenset(
+    {
+        Reason.NO_NUMBER,
+        Reason.NOT_MOBILE,
+        Reason.OUT_OF_REGION,
+        Reason.NO_CITY,
+        Reason.WRONG_CATEGORY,
+        Reason.UNKNOWN_CATEGORY,
+        Reason.EXCLUDED_KEYWORD,
+        Reason.NO_INCLUDED_KEYWORD,
+        Reason.HELD,
+        Reason.REJECTED,
+        Reason.OPTED_OUT,
+        Reason.BLOCKED,
+        Reason.INVALID_NUMBER,
+        Reason.PAUSED,
+    }
+)
+
+STAGES = (
+    "adverts_found",
+    "adverts_with_number",
+    "persons_found",
+    "persons_eligible",
+    "persons_contacted",
+    "delivered",
+    "replied",
+)
+
+
+@dataclass(frozen=True)
+class Funnel:
+    adverts_found: int
+    adverts_with_number: int
+    persons_found: int
+    persons_eligible: int
+    persons_contacted: int
+    delivered: int
+    replied: int
+    opted_out: int  # beside the funnel: of the contacted, who opted out after the contact
+
+    def stages(self) -> list[tuple[str, int]]:
+        return [(stage, getattr(self, stage)) for stage in STAGES]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**dict(self.stages()), "opted_out": self.opted_out}
+
+
+def funnel(session: Session, data: Outcomes, *, regions: set[str] | None = None) -> Funnel:
+    """The funnel of the adverts first seen in `data`'s period (`data` from outcome_stats.load, with the same
+    organisations and regions)."""
+    place = municipality_lookup()
+    query = (
+        select(Advert.id, Advert.city, AdvertPerson.person_id)
+        .outerjoin(AdvertPerson, AdvertPerson.advert_id == Advert.id)
+        .where(Advert.first_seen >= data.since)
+    )
+    if data.until is not None:
+        query = query.where(Advert.first_seen < data.until)
+    adverts: set[int] = set()
+    with_number: set[int] = set()
+    persons_of: dict[int, set[int]] = defaultdict(set)  # person -> adverts of the cohort
+    for advert_id, city, person_id in session.execute(query):
+        if regions is not None and (place(city) or "").casefold() not in regions:
+            continue
+        adverts.add(advert_id)
+        if person_id is not None:
+            with_number.add(advert_id)
+            persons_of[person_id].add(advert_id)
+    allowed = _allowed_persons(session, data, persons_of)
+
+    first_contact: dict[int, datetime] = {}
+    delivered: set[int] = set()
+    for person, at, status, *_where in data.outbound:
+        if person not in persons_of:
+            continue
+        first_contact.setdefault(person, at)
+        if status == MessageStatus.DELIVERED:
+            delivered.add(person)
+    replied = {
+        person
+        for person, at, kind in data.inbound
+        if person in first_contact and at >= first_contact[person] and kind not in KEYWORDS
+    }
+    opted_out = {person for person, at in data.opt_outs if person in first_contact and at >= first_contact[person]}
+    return Funnel(
+        adverts_found=len(adverts),
+        adverts_with_number=len(with_number),
+        persons_found=len(persons_of),
+        persons_eligible=len(allowed | set(first_contact)),
+        persons_contacted=len(first_contact),
+        delivered=len(delivered),
+        replied=len(replied),
+        opted_out=len(opted_out),
+    )
+
+
+def _allowed_persons(session: Session, data: Outcomes, persons_of: dict[int, set[int]]) -> set[int]:
+    """The cohort's persons with at least one advert whose last reason is not an exclusion."""
+    query = (
+        select(AdvertReason.person_id, AdvertReason.advert_id, AdvertReason.reason)
+        .join(Advert, Advert.id == AdvertReason.advert_id)
+        .where(Advert.first_seen >= data.since, AdvertReason.person_id.is_not(None))
+    )
+    if data.until is not None:
+        query = query.where(Advert.first_seen < data.until)
+    return {
+        person
+        for person, advert, reason in session.execute(query)
+        if person is not None and advert in persons_of.get(person, ()) and reason not in NOT_ELIGIBLE
+    }

@@ -1,0 +1,197 @@
+"""The overview (today, 7 and 30 days, the funnel of the last 30 days, messages per day, the ad sites' health) and
+`/stats` (a chosen period: the funnel, response and opt-out rates with their 95% intervals per language, site,
+region and template variant against the manual-fieldwork reference, and the weekly trend). Counts only; every
+figure is outreach.reports' (the same as `outreach stats`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from outreach import audit
+from outreach.access.roles import visible_organisations, visible_regions
+from outreach.access.users import SessionUser
+from outreach.audit_events import Event
+from outreach.errors import N_
+from outreach.reports import outcome_stats
+from outreach.reports.crawl_report import latest_sites
+from outreach.reports.funnel import funnel
+from outreach.reports.outcome_stats import OutcomeRow
+from outreach.reports.quarterly import quarterly_report
+from outreach.reports.rates import MANUAL_RESPONSE_RATE
+from outreach.reports.status import last_cycle_problem
+from outreach.reports.template_stats import template_stats
+from outreach.store.types import utcnow
+from outreach.support.local_time import day_start, local, midnight
+from outreach.web.dashboard import charts, overview
+from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
+from outreach.web.report_pdf import report_pdf
+
+PERIOD_DAYS = (7, 30, 90, 365)
+MAX_DAYS = 3 * 366
+
+
+def _chart() -> dict[str, int]:
+    return {"width": charts.CHART_WIDTH, "height": charts.CHART_HEIGHT, "pad": charts.CHART_PAD}
+
+
+def _rows_with_bars(rows: list[OutcomeRow]) -> list[dict[str, Any]]:
+    return [
+        {
+            "row": row,
+            "response": charts.rate_bar(row.response_rate, row.response_interval),
+            "opt_out": charts.rate_bar(row.opt_out_rate, row.opt_out_interval),
+        }
+        for row in rows
+    ]
+
+
+class StatsPages:
+    def __init__(self, dashboard: Dashboard) -> None:
+        self.dashboard = dashboard
+
+    def _scope(self, user: SessionUser) -> tuple[list[str] | None, set[str] | None]:
+        """With several organisations, a user counts only their own (umbrella supervisors: all)."""
+        organisations = visible_organisations(self.dashboard.settings, user.name)
+        return organisations, visible_regions(self.dashboard.settings, organisations)
+
+    def overview(self, request: Request, user: SessionUser, form: Form) -> Response:
+        now = utcnow()
+        zone = self.dashboard.settings.sending.timezone
+        organisations, regions = self._scope(user)
+        with self.dashboard.store.session() as session:
+            data = outcome_stats.load(
+                session, overview.period_start(now, zone, 30), organisations=organisations, regions=regions
+            )
+            days = overview.per_day(session, now, zone, organisations=organisations)
+            sites = [site for _run_id, site in latest_sites(session)]
+            stages = funnel(session, data, regions=regions)
+            cycle_problem = last_cycle_problem(session)
+        bars, top = overview.chart_bars(days)
+        return self.dashboard.render(
+            request,
+            "overview.html",
+            {
+                "user": user,
+                "totals": overview.totals(data, zone, now),
+                "funnel": stages,
+                "days": days,
+                "bars": bars,
+                "top": top,
+                "chart": _chart(),
+                "breakdowns": {by: overview.breakdown(data, zone, by) for by in ("language", "site", "region")},
+                "sites": sites,
+                "cycle_problem": cycle_problem,
+            },
+        )
+
+    def _period(self, request: Request, now: datetime, zone: str) -> tuple[datetime, datetime | None, dict[str, str]]:
+        """[since, until) from `days` (7, 30, 90, 365) or from `from`/`to` (local dates, both included)."""
+        params = request.query_params
+        given = {name: str(params.get(name, "")).strip()[:10] for name in ("days", "from", "to")}
+        if given["from"]:
+            start = _date(given["from"], "from")
+            end = _date(given["to"], "to") if given["to"] else local(now, zone).date()
+            if end < start or (end - start).days > MAX_DAYS:
+                raise HTTPProblem(400, N_("Choose a period of one day to three years, the end after the start."))
+            since, until = midnight(start, zone), midnight(end + timedelta(days=1), zone)
+            return since, (until if until < now else None), {**given, "days": ""}
+        days = int_param(given["days"], "days", 90) or 90
+        if days not in PERIOD_DAYS:
+            raise HTTPProblem(400, N_("Choose one of the periods offered."))
+        return day_start(now, zone, days - 1), None, {**given, "days": str(days)}
+
+    def stats(self, request: Request, user: SessionUser, form: Form) -> Response:
+        now = utcnow()
+        zone = self.dashboard.settings.sending.timezone
+        since, until, given = self._period(request, now, zone)
+        organisations, regions = self._scope(user)
+        with self.dashboard.store.session() as session:
+            data = outcome_stats.load(session, since, until=until, organisations=organisations, regions=regions)
+            stages = funnel(session, data, regions=regions)
+            # Template variants are counted over every organisation's messages: umbrella view only (as the CLI).
+            variants = template_stats(session) if organisations is None else None
+        (total,) = outcome_stats.group(data, "total", zone) or [OutcomeRow("all")]
+        rates = {
+            by: _rows_with_bars(overview.breakdown(data, zone, by, limit=30)) for by in ("language", "site", "region")
+        }
+        weeks = outcome_stats.group(data, "week", zone)
+        trend, trend_top = charts.grouped_bars(
+            [(date.fromisoformat(w.group), (w.persons_contacted, w.replied, w.opted_out)) for w in weeks],
+            ("messages", "replies", "opt-outs"),
+        )
+        return self.dashboard.render(
+            request,
+            "stats.html",
+            {
+                "user": user,
+                "given": given,
+                "periods": PERIOD_DAYS,
+                "since": since,
+                "until": (until or now) - timedelta(microseconds=1),
+                "funnel": stages,
+                "total": total,
+                "total_bars": _rows_with_bars([total])[0],
+                "rates": rates,
+                "variants": [
+                    {"variant": v, "response": charts.rate_bar(v.response_rate, v.interval)} for v in variants or []
+                ]
+                if variants is not None
+                else None,
+                "weeks": weeks,
+                "trend": trend,
+                "trend_top": trend_top,
+                "chart": _chart(),
+                "reference": MANUAL_RESPONSE_RATE,
+                "rate_width": charts.RATE_WIDTH,
+            },
+        )
+
+    def report(self, request: Request, user: SessionUser, form: Form) -> Response:
+        """The quarterly report of the period /stats shows, as a PDF in the user's language; audited."""
+        now = utcnow()
+        settings = self.dashboard.settings
+        zone = settings.sending.timezone
+        since, until, _given = self._period(request, now, zone)
+        organisations, regions = self._scope(user)
+        names = [unit.name for unit in settings.organisations if organisations and unit.key in organisations]
+        language = self.dashboard.language(request, user)
+        with self.dashboard.store.session() as session:
+            figures = quarterly_report(
+                session,
+                since,
+                until or now,
+                zone,
+                ", ".join(names) or settings.organisation.name,
+                organisations=organisations,
+                regions=regions,
+            )
+            audit.record(
+                session,
+                Event.REPORT_MADE,
+                user.name,
+                where="dashboard",
+                since=since.isoformat(),
+                to=(until or now).isoformat(),
+                language=language,
+            )
+        pdf = report_pdf(figures, language, zone, now)
+        first, last = local(since, zone).date(), local((until or now) - timedelta(microseconds=1), zone).date()
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="outreach-{first.isoformat()}-{last.isoformat()}.pdf"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+
+def _date(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise HTTPProblem(400, N_("%(field)s: expected a date YYYY-MM-DD"), field=name) from exc
