@@ -77,8 +77,8 @@ def test_a_cycle_during_an_outage_fails_with_one_line_and_shows_in_status_and_da
     add_users(store)
     client = client_for(create_app(settings))
     log_in(client, "alice")
-    page = client.get("/").text
-    assert 'class="alert"' in page and "Last cycle: sending failed: 5 sends in a row" in page
+    page = client.get("/").text  # in Dutch, the dashboard's default language
+    assert 'class="alert"' in page and "Laatste ronde: sending failed: 5 sends in a row" in page
 
 
 def test_a_message_in_doubt_reconciled_in_the_same_cycle_counts_as_sent_not_in_doubt(
