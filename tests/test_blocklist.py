@@ -129,3 +129,18 @@ def test_lifting_one_persons_opt_out_leaves_every_other_stop_in_place(world: Wor
     with store.session() as session:
         left = sorted((key, kind) for key, kind in session.execute(select(OptOut.person_key, OptOut.kind)))
     assert left == sorted([(key, "opt_out") for key in keys if key != lifted] + [(lifted, "block")])
+
+
+@pytest.mark.parametrize("kind", ["first_contact", "reminder", "reply", "resend"])
+def test_an_opt_out_cancels_every_waiting_message_but_its_own_confirmation(world: World, kind: str) -> None:
+    """Found by `make mutate`: sparing the confirmation must not spare a waiting reminder or reply as well."""
+    from outreach.people import optouts
+
+    settings = messaging_settings(world)
+    store, vault = world.store(), PhoneVault.from_settings(settings)
+    [number] = numbers(1, start=900)
+    waiting = queue(store, vault, number, kind=kind)
+    confirmation = queue(store, vault, number, kind="opt_out_confirmation")
+    with store.session() as session:
+        assert optouts.stop(session, vault.key(number), kind=StopKind.OPT_OUT, source="keyword", actor="twilio") == 1
+    assert (status_of(store, waiting), status_of(store, confirmation)) == ("cancelled", "queued")
