@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-dev
 TEST_WORKERS ?= 2
 CHECK_WORKERS ?= 3
 
-.PHONY: demo test check lint format bench bench-langid install services lock clean translations translations-update
+.PHONY: demo test check lint format bench bench-langid mutate install services lock clean translations translations-update
 
 # The dashboard's catalogs: .po files are the source (in git), .mo files are compiled from them here.
 LOCALE := outreach/web/locale
@@ -75,6 +75,13 @@ bench: install
 # Language detectors on ../shared/data/langid (about 9 minutes; --quick: 1-2): see BENCHMARKS.md.
 bench-langid: install
 	nice $(BIN)/python -m bench.langid
+
+# A small mutation run (cosmic-ray) on the outbox, selection, compose, audit and opt-out modules, in a copy of the
+# tree under var/mutate/; not part of `make test`. MUTATE_ARGS="--per-module 0" runs every mutant (hours).
+# The last score is in RELIABILITY.md.
+MUTATE_ARGS ?= --per-module 12
+mutate: install
+	nice $(BIN)/python scripts/mutate $(MUTATE_ARGS)
 
 # Re-resolve the pinned versions from pyproject.toml (needs the package registry).
 lock:

@@ -96,7 +96,7 @@ def settings_for(database: str, url: str, rate: float, timeout: float = 15.0) ->
     twilio = {
         "account_sid": "AC" + "0" * 32,
         "auth_token": "test-token",
-        "from_number": "+3197010000001",
+        "from_number": "+15555550101",
         "api_base_url": url,
     }
     return load_settings(

@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=2, help="with --try: listing pages to read")
     parser.add_argument("--adverts", type=int, default=10, help="with --try: detail pages to read")
     parser.add_argument("--out", type=Path, help="with --try: where the report goes (JSON)")
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        help="the process that started us (its own pid, passed by it): we stop when it is gone. Read from the OS "
+        "instead, it would be read after the imports (seconds), and a parent that died meanwhile would never be missed",
+    )
     args = parser.parse_args(argv)
     try:
         settings = load_child_settings(sys.stdin.read())
@@ -56,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         limit = {"detail_limit": args.adverts} if args.trial is not None else {}
         crawl = process.crawl(Crawler(GenericAdSpider, options), site=site, **limit)
         crawl.addErrback(_record_failure, site.name, failed)
-    _stop_when_orphaned(os.getppid())
+    _stop_when_orphaned(args.parent_pid or os.getppid())
     process.start()
     if failed:
         # The parent marks the run failed; the log above holds the traceback.
@@ -88,7 +94,7 @@ def _stop_when_orphaned(parent: int) -> None:
             logging.shutdown()
             os._exit(1)
 
-    task.LoopingCall(check).start(0.5, now=False)
+    task.LoopingCall(check).start(0.5, now=True)  # now: a parent gone before the first request stops it
 
 
 def _record_failure(failure: Failure, site: str, failed: list[str]) -> None:

@@ -11,9 +11,10 @@ from enum import StrEnum
 
 from outreach.parsing.folding import normalise
 
-# Whole-message opt-out words per language. Twilio's own list is STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT.
+# Whole-message opt-out words per language. "twilio": the keywords Twilio itself handles and answers on every
+# number (its default list; also the starting list of a Messaging Service's Advanced Opt-Out).
 OPT_OUT_WORDS: dict[str, tuple[str, ...]] = {
-    "twilio": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"),
+    "twilio": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"),
     "en": ("STOP", "OPT OUT", "OPTOUT", "UNSUBSCRIBE", "STOP MESSAGES", "NO MORE MESSAGES"),
     "nl": ("STOP", "STOPPEN", "AFMELDEN", "UITSCHRIJVEN", "GEEN BERICHTEN", "GEEN BERICHTEN MEER"),
     "ro": ("STOP", "DEZABONARE", "DEZABONEAZA", "OPRESTE", "RENUNT", "NU MAI TRIMITE"),
@@ -40,6 +41,17 @@ class Intent(StrEnum):
 
 _ALL_OPT_OUT = frozenset(normalise(word) for words in OPT_OUT_WORDS.values() for word in words)
 _ALL_OPT_IN = frozenset(normalise(word) for word in OPT_IN_WORDS)
+
+
+TWILIO_STOP_WORDS = frozenset(OPT_OUT_WORDS["twilio"])
+
+
+def twilio_answered(body: str, twilio_opt_out_type: str | None) -> bool:
+    """Did Twilio itself confirm this opt-out to the person? Twilio answers its keywords on its own, matched as the
+    whole message, case-insensitively: with a Messaging Service's Advanced Opt-Out it says so in OptOutType (and its
+    list may hold other words, Dutch ones say); on a number without it, the webhook has no OptOutType and the
+    default English words are answered all the same. A word Twilio did not answer gets our one confirmation."""
+    return bool(twilio_opt_out_type) or body.strip().upper() in TWILIO_STOP_WORDS
 
 
 def classify(body: str, twilio_opt_out_type: str | None = None) -> Intent:

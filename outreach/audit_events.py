@@ -46,6 +46,7 @@ class Event(StrEnum):
     CRAWL_FINISHED = "crawl.finished"
     REVIEW_APPROVED = "review.approved"
     REVIEW_REJECTED = "review.rejected"
+    REVIEW_REOPENED = "review.reopened"  # a decided advert changed: it waits for a person again
     ADVERT_LANGUAGE = "advert.language"
     # personal data: who saw or took it, and what was removed
     NUMBERS_REVEALED = "numbers.revealed"

@@ -3,6 +3,7 @@ configuration); never a traceback."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -126,8 +127,8 @@ def cycle(
         settings, actor=actor_for(settings, actor), dry_run=dry_run or None, sites=site, organisation=organisation
     )
     _print_cycle(report)
-    if not report.crawl_ok:
-        raise OutreachError(report.crawl_error or "crawl failed")
+    if not report.ok:
+        raise OutreachError(report.problem)
 
 
 def _not_messaged(reasons: dict[str, int]) -> int:
@@ -157,6 +158,7 @@ def _print_cycle(report: object) -> None:
         ("reminders queued" if report.mode == "auto" else "reminders drafted", report.reminders),
         ("adverts not messaged (see `outreach show advert`)", _not_messaged(report.not_messaged)),
         ("messages sent", sum(report.sent.values())),
+        ("messages in doubt, found sent at the provider (reconciled)", report.reconciled_sent),
         ("messages failed", report.failed),
         ("messages in doubt (unknown)", report.unknown),
         ("messages delivered", report.statuses.get(MessageStatus.DELIVERED, 0)),
@@ -167,7 +169,7 @@ def _print_cycle(report: object) -> None:
     console.print(table)
     for problem in report.crawl_problems:
         console.print(f"crawl {report.crawl_health}: {problem} (outreach crawl --stats)", highlight=False)
-    if report.send_stopped is not None:
+    if report.send_stopped is not None and not report.send_failure:
         console.print(f"sending stopped: {report.send_stopped.value}", highlight=False)
     console.print(f"crawl log: {report.log_file}", highlight=False)
 
@@ -288,6 +290,9 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
+    # Everything this process and its children create (the SQLite file and its WAL, crawl logs, exports, the
+    # demo's files) is its owner's alone: numbers, message texts and keys are in them.
+    os.umask(0o077)
     sys.exit(run())
 
 

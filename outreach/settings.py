@@ -109,6 +109,13 @@ class SendingSettings(BaseModel):
     stale_claim_minutes: int = Field(
         10, ge=1, description="A message claimed this long ago whose sender is gone is reconciled."
     )
+    breaker_failures: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="After this many sends in a row failed the same way (provider unreachable, 5xx, the same "
+        "error code), sending stops for the run and the rest stays queued: the run is reported failed.",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -623,7 +630,7 @@ class Settings(BaseSettings):
                     "name": "Hulp Rotterdam",
                     "fieldworker": "Sanne",
                     "municipalities": ["Rotterdam"],
-                    "from_number": "+3197010000002",
+                    "from_number": "+15555550102",
                     "members": ["alice"],
                     "cycle_cron": "*/30 9-21 * * *",
                 }
@@ -749,6 +756,26 @@ def _describe(error: ValidationError) -> str:
     return f"setting {where}: {first['msg']}"
 
 
+# Settings that are secrets when written into the settings file itself (the *_file settings are checked on read).
+INLINE_SECRETS = (("hmac_key",), ("fernet_key",), ("fernet_previous_keys",), ("twilio", "auth_token"))
+
+
+def refuse_exposed_secrets(path: Path, data: object) -> None:
+    """A settings file that holds a key or token inline must be as private as a key file (read_secret_file)."""
+    if not path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return
+    for names in INLINE_SECRETS:
+        value: object = data
+        for name in names:
+            value = value.get(name) if isinstance(value, dict) else None
+        if value:
+            setting = ".".join(names)
+            raise ConfigError(
+                f"config file {path}: holds {setting} and is readable by others; run: chmod 600 {path} "
+                f"(or move the secret to {setting}_file or the environment)"
+            )
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings; any problem becomes one ConfigError naming the setting."""
     path = config_file or Path(os.environ.get("OUTREACH_CONFIG", DEFAULT_CONFIG_FILE))
@@ -756,7 +783,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(f"config file {config_file} does not exist")
     try:
         if path.is_file():
-            yaml.safe_load(path.read_text(encoding="utf-8"))
+            refuse_exposed_secrets(path, yaml.safe_load(path.read_text(encoding="utf-8")))
     except OSError as exc:
         raise ConfigError(f"config file {path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

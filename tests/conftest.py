@@ -108,6 +108,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         path = tmp_path / "outreach.db"
         shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+        path.chmod(0o600)  # as outreach creates it
         yield f"sqlite:///{path}"
     else:
         yield from _postgres_database(request.getfixturevalue("migrated_postgres_template"))
@@ -158,7 +159,8 @@ def cycle_settings(
 ) -> Settings:
     """world_settings with overrides (a send policy, a schedule, a targeting policy, ...)."""
     fixture_site.write_site_file(tmp_path / "sites")
-    settings = make_settings(database_url, keys, tmp_path, twilio=gateway.twilio_settings(), **overrides)
+    overrides.setdefault("twilio", gateway.twilio_settings())
+    settings = make_settings(database_url, keys, tmp_path, **overrides)
     upgrade(settings.database_url)
     return settings
 

@@ -178,6 +178,7 @@ def test_a_wrong_listing_json_path_fails_the_crawl_and_outreach_crawl_says_so(
         settings = make_settings(database_url, keys, tmp_path)
         config = tmp_path / "outreach.yaml"
         config.write_text(settings.for_child(), encoding="utf-8")
+        config.chmod(0o600)  # it holds the keys
         assert run(["crawl", "--site", "appdata", "--config", str(config)]) == 1
         listing_requests = site.requests_to("/aanbod")
     shown = capsys.readouterr()

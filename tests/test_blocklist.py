@@ -3,6 +3,7 @@ by a supervisor, and a CSV import that names its bad lines and imports nothing t
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,56 @@ def test_an_opt_out_is_lifted_from_the_cli_only_by_a_supervisor_with_a_reason(
         assert session.execute(select(OptOut)).first() is None
         lifted = session.execute(select(AuditEvent).where(AuditEvent.name == "person.un_opt_out")).scalar_one()
     assert (lifted.actor, lifted.fields["reason"]) == ("bob", "asked by phone")
+
+
+@pytest.mark.parametrize("reason", ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(1)"])
+def test_an_exported_reason_never_runs_as_a_formula_in_a_spreadsheet(world: World, tmp_path: Path, reason: str) -> None:
+    settings = messaging_settings(world)
+    config = config_file(settings, tmp_path)
+    [number] = numbers(1, start=700)
+    imported = tmp_path / "in.csv"
+    with imported.open("w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerow(["number", "reason"])  # the test writes a hostile file, as a spreadsheet would
+        csv.writer(file).writerow([number, reason])
+    assert run(["blocklist", "import", str(imported), "--as", "bob", "--config", config]) == 0
+    exported = tmp_path / "out.csv"
+    assert run(["blocklist", "export", str(exported), "--as", "bob", "--config", config]) == 0
+    with exported.open(encoding="utf-8", newline="") as file:
+        [row] = list(csv.DictReader(file))
+    assert row["number"] == number  # our own E.164 number stays as it is
+    assert row["reason"] == "'" + reason
+
+
+def test_lifting_one_persons_opt_out_leaves_every_other_stop_in_place(world: World) -> None:
+    """Found by `make mutate`: nothing noticed `unstop` deleting by a wider condition than this person and kind."""
+    from outreach.people import optouts
+
+    settings = messaging_settings(world)
+    store, vault = world.store(), PhoneVault.from_settings(settings)
+    people = numbers(4, start=800)
+    keys = sorted(vault.key(number) for number in people)  # the lifted one in the middle of the key order
+    lifted = keys[1]
+    with store.session() as session:
+        for key in keys:
+            optouts.stop(session, key, kind=StopKind.OPT_OUT, source="keyword", actor="twilio")
+        optouts.stop(session, lifted, kind=StopKind.BLOCK, source="cli", actor="bob", reason="asked us by phone")
+    with store.session() as session:
+        assert optouts.unstop(session, lifted, kind=StopKind.OPT_OUT, actor="bob", reason="asked by phone")
+    with store.session() as session:
+        left = sorted((key, kind) for key, kind in session.execute(select(OptOut.person_key, OptOut.kind)))
+    assert left == sorted([(key, "opt_out") for key in keys if key != lifted] + [(lifted, "block")])
+
+
+@pytest.mark.parametrize("kind", ["first_contact", "reminder", "reply", "resend"])
+def test_an_opt_out_cancels_every_waiting_message_but_its_own_confirmation(world: World, kind: str) -> None:
+    """Found by `make mutate`: sparing the confirmation must not spare a waiting reminder or reply as well."""
+    from outreach.people import optouts
+
+    settings = messaging_settings(world)
+    store, vault = world.store(), PhoneVault.from_settings(settings)
+    [number] = numbers(1, start=900)
+    waiting = queue(store, vault, number, kind=kind)
+    confirmation = queue(store, vault, number, kind="opt_out_confirmation")
+    with store.session() as session:
+        assert optouts.stop(session, vault.key(number), kind=StopKind.OPT_OUT, source="keyword", actor="twilio") == 1
+    assert (status_of(store, waiting), status_of(store, confirmation)) == ("cancelled", "queued")

@@ -24,6 +24,7 @@ def _config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: dict[str, str
     }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    path.chmod(0o600)  # it holds the keys
     monkeypatch.setenv("OUTREACH_CONFIG", str(path))
     return path
 
@@ -125,6 +126,7 @@ def test_the_contact_log_masks_numbers(
         ),
         encoding="utf-8",
     )
+    config.chmod(0o600)  # it holds the keys
     monkeypatch.setenv("OUTREACH_CONFIG", str(config))
     capsys.readouterr()
     assert run(["log", "--limit", "500"]) == 0
@@ -150,6 +152,7 @@ def test_the_contact_log_filters_speaks_json_and_csv_and_reveals_only_for_superv
     run_cycle(world_settings, actor="alice")
     config = tmp_path / "log.yaml"
     config.write_text(world_settings.for_child(), encoding="utf-8")
+    config.chmod(0o600)  # it holds the keys
     add_supervisors(world_settings.database_url, ("bob",))
     args = ["--config", str(config), "--limit", "1000"]
     capsys.readouterr()

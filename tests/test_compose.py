@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from outreach.config.reference import settings
+from outreach.cycle.crawl import CHILD_STOP_SECONDS
 from outreach.settings import load_settings
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -105,3 +106,20 @@ def test_the_dockerfile_installs_from_the_lock_as_a_non_root_user_with_a_healthc
     assert instructions.index("USER") < instructions.index("ENTRYPOINT")
     assert "HEALTHCHECK" in instructions
     assert not re.search(r"^(ENV|ARG) .*(KEY|TOKEN|PASSWORD|SECRET)", dockerfile, re.MULTILINE | re.IGNORECASE)
+
+
+def _seconds(duration: str) -> float:
+    """A compose duration such as 90s, 2m or 1m30s."""
+    parts = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", duration)
+    assert parts and duration, f"unexpected duration {duration!r}"
+    return int(parts[1] or 0) * 60 + int(parts[2] or 0)
+
+
+def test_outreach_containers_reap_their_children_and_outwait_a_stopping_crawl() -> None:
+    """Without an init, the crawl children (and chromium's) the scheduler leaves behind stay zombies in the
+    container; with a grace period shorter than the crawl child's stop wait, Docker kills it mid-write."""
+    services = compose()["services"]
+    for name in ("migrate", "web", "scheduler"):
+        assert services[name].get("init") is True, name
+    grace = _seconds(services["scheduler"]["stop_grace_period"])
+    assert grace >= CHILD_STOP_SECONDS + 20, grace  # plus the message being sent and the lock's release

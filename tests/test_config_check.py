@@ -16,6 +16,7 @@ def test_a_good_installation_passes(
 ) -> None:
     config = tmp_path / "good.yaml"
     config.write_text(world_settings.for_child(), encoding="utf-8")
+    config.chmod(0o600)  # it holds the keys
     assert run(["config", "check", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "FAIL" not in out
@@ -31,6 +32,7 @@ def test_every_broken_part_is_named(
     data["dry_run"] = False
     config = tmp_path / "bad.yaml"
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    config.chmod(0o600)  # it holds the keys
     assert run(["config", "check", "--config", str(config)]) == 2
     captured = capsys.readouterr()
     assert "outreach db upgrade" in captured.out and "32 hexadecimal" in captured.out

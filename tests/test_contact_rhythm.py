@@ -170,3 +170,15 @@ def test_reminders_can_be_switched_off(world: World) -> None:
         rhythm.at(days)
     assert rhythm.kinds_sent(6) == ["first_contact"]
     assert rhythm.reason(made) == ("contacted", rhythm.day(0))
+
+
+def test_people_first_contacted_in_the_same_pass_each_get_their_own_reminder(world: World) -> None:
+    """Found by `make mutate`: a cycle contacts everyone at one instant, so the reminder decision must be about this
+    person only; a condition that matched everyone contacted at that instant gave the first one a reminder and
+    silently used up the others'."""
+    rhythm = _rhythm(world)
+    for index in (21, 22, 23):
+        rhythm.advert(0, index)
+    assert sum(rhythm.at(0).first_contacts.values()) == 3
+    assert rhythm.at(5.1).reminders == 3
+    assert [rhythm.kinds_sent(index) for index in (21, 22, 23)] == [["first_contact", "reminder"]] * 3

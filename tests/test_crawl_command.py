@@ -21,6 +21,7 @@ def test_crawl_then_stats_and_status(
 ) -> None:
     config = tmp_path / "crawl.yaml"
     config.write_text(world_settings.for_child(), encoding="utf-8")
+    config.chmod(0o600)  # it holds the keys
     assert run(["crawl", "--config", str(config)]) == 0
     crawled = capsys.readouterr().out
     assert "crawl run 1: ok" in crawled and gateway.messages == []
@@ -36,6 +37,7 @@ def test_adverts_found_by_a_crawl_only_run_get_their_message_in_the_next_cycle(
 ) -> None:
     config = tmp_path / "crawl.yaml"
     config.write_text(world_settings.for_child(), encoding="utf-8")
+    config.chmod(0o600)  # it holds the keys
     assert run(["crawl", "--config", str(config)]) == 0
     report = run_cycle(world_settings, actor="alice")
     expected = fixture_site.generated.eligible(set(world_settings.mobile_countries))
@@ -52,6 +54,7 @@ def test_a_fieldworker_sets_an_adverts_language_and_the_message_follows_it(
     settings = world.cycle_settings()
     config = tmp_path / "crawl.yaml"
     config.write_text(settings.for_child(), encoding="utf-8")
+    config.chmod(0o600)  # it holds the keys
     assert run(["crawl", "--config", str(config)]) == 0
     store = world.store()
     with store.session() as session:

@@ -53,6 +53,7 @@ def test_adverts_given_up_after_their_retries_are_listed_and_fetched_again_next_
 def _config(tmp_path: Path, settings_text: str) -> Path:
     config = tmp_path / "crawl.yaml"
     config.write_text(settings_text, encoding="utf-8")
+    config.chmod(0o600)  # it holds the keys
     return config
 
 
@@ -78,6 +79,7 @@ def test_the_crawl_command_exits_by_the_crawls_health_and_prints_why(
         definition["listing"].update(listing)
         definition["detail"].update(detail)
         path.write_text(yaml.safe_dump(definition), encoding="utf-8")
+        path.chmod(0o600)  # it holds the keys
         # `outreach crawl` checks the templates too: the test organisation's long name needs room.
         config = _config(tmp_path, crawl_settings(tmp_path, templates={"max_segments": 4}).for_child())
         assert run(["crawl", "--config", str(config)]) == code

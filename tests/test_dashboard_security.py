@@ -466,9 +466,9 @@ def test_with_several_organisations_a_member_sees_only_their_own_organisation(wo
             message.organisation = "rotterdam" if city == "Rotterdam" else "utrecht"
     units = [
         {"key": "rotterdam", "name": "Hulp R", "fieldworker": "Sanne", "municipalities": ["Rotterdam"],
-         "from_number": "+3197010000011", "members": ["alice"]},
+         "from_number": "+15555550111", "members": ["alice"]},
         {"key": "utrecht", "name": "Hulp U", "fieldworker": "Noor", "municipalities": ["Utrecht", "Amsterdam"],
-         "from_number": "+3197010000022", "members": []},
+         "from_number": "+15555550122", "members": []},
     ]  # fmt: skip
     several = settings.model_copy(
         update={"organisations": [MemberOrganisation(**unit) for unit in units], "umbrella_supervisors": ["bob"]}

@@ -38,6 +38,7 @@ def test_rotation_re_encrypts_everything_under_the_new_key(world: World, tmp_pat
         ),
         encoding="utf-8",
     )
+    config.chmod(0o600)  # it holds the keys
     assert run(["keys", "rotate", "--config", str(config)]) == 0
     only_new = PhoneVault(world.keys["hmac_key"], new_key)
     with store.session() as session:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from outreach.store.db import current_revision, upgrade
 from outreach.store.engine import make_engine
@@ -42,3 +43,66 @@ def test_upgrade_twice_is_harmless_and_downgrade_to_base_works(empty_database_ur
     assert current_revision(empty_database_url) is None
     upgrade(empty_database_url)
     assert current_revision(empty_database_url) == head
+
+
+def _reason_rows(url: str) -> list[tuple[int, int, int | None, str]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, advert_id, person_id, reason FROM advert_reasons ORDER BY id"))
+            return [(int(r[0]), int(r[1]), r[2], str(r[3])) for r in rows]
+    finally:
+        engine.dispose()
+
+
+def test_an_advert_keeps_one_reason_per_person_and_the_upgrade_removes_duplicates(database_url: str) -> None:
+    """Two processes storing reasons at once (a cycle and a review approval) could leave an advert with two
+    reasons; the unique key refuses it, and the upgrade keeps the newest of duplicates stored before it."""
+    from alembic import command
+
+    from outreach.crypto import PhoneVault, new_keys
+    from outreach.store.db import Store, alembic_config
+    from outreach.store.types import utcnow
+    from tests.targeting_world import make_advert, number
+
+    hmac_key, fernet_key = new_keys()
+    vault = PhoneVault(hmac_key, fernet_key)
+    with Store(database_url) as store, store.session() as session:
+        made = make_advert(session, vault, utcnow(), phone=number(77))
+        bare = make_advert(session, vault, utcnow())
+    command.downgrade(alembic_config(database_url), "0009_cases")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            for advert, person, reason in [
+                (made.advert_id, made.person_id, "messaged"),
+                (made.advert_id, made.person_id, "message_waiting"),
+                (bare.advert_id, None, "no_number"),
+                (bare.advert_id, None, "no_number_again"),
+            ]:
+                conn.execute(
+                    text(
+                        "INSERT INTO advert_reasons (advert_id, person_id, reason, decided_at) "
+                        "VALUES (:a, :p, :r, CURRENT_TIMESTAMP)"
+                    ),
+                    {"a": advert, "p": person, "r": reason},
+                )
+    finally:
+        engine.dispose()
+    upgrade(database_url)
+    kept = [(advert, person, reason) for _, advert, person, reason in _reason_rows(database_url)]
+    assert kept == [(made.advert_id, made.person_id, "message_waiting"), (bare.advert_id, None, "no_number_again")]
+
+    engine = make_engine(database_url)
+    try:
+        for advert, person in [(made.advert_id, made.person_id), (bare.advert_id, None)]:
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO advert_reasons (advert_id, person_id, reason, decided_at) "
+                        "VALUES (:a, :p, 'messaged', CURRENT_TIMESTAMP)"
+                    ),
+                    {"a": advert, "p": person},
+                )
+    finally:
+        engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -17,7 +18,10 @@ class _Receiver(QuietHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        self.world.received.append(json.loads(self.rfile.read(length)))
+        body = json.loads(self.rfile.read(length))
+        if self.world.on_receive is not None:
+            self.world.on_receive(body)
+        self.world.received.append(body)
         self.send_body(204, b"", "text/plain")
 
 
@@ -27,6 +31,8 @@ class NotificationSink(BackgroundServer):
     def __init__(self) -> None:
         super().__init__()
         self.received: list[dict[str, object]] = []
+        # Called with each notification before it is answered: what the database shows meanwhile.
+        self.on_receive: Callable[[dict[str, object]], None] | None = None
 
 
 def test_a_reply_notification_is_posted_to_the_webhook() -> None:

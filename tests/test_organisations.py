@@ -27,7 +27,7 @@ ROTTERDAM = {
     "name": "Rotterdam Hulp",
     "fieldworker": "Sanne",
     "municipalities": ["Rotterdam", "Schiedam", "Vlaardingen"],
-    "from_number": "+3197010000011",
+    "from_number": "+15555550111",
     "members": ["alice"],
 }
 THE_HAGUE = {
@@ -35,7 +35,7 @@ THE_HAGUE = {
     "name": "Haagse Hulp",
     "fieldworker": "Noor",
     "municipalities": ["The Hague", "Rijswijk", "Delft"],
-    "from_number": "+3197010000022",
+    "from_number": "+15555550122",
     "members": ["carol"],
 }
 ORGANISATIONS: list[dict[str, Any]] = [ROTTERDAM, THE_HAGUE]

@@ -4,12 +4,14 @@ rejection keeps the advert from being messaged; both need a reason and are audit
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from messaging.language import make_detector
 from outreach.cli import run
 from outreach.crypto import PhoneVault
 from outreach.people import optouts
@@ -18,11 +20,12 @@ from outreach.store.db import Store, upgrade
 from outreach.store.models import Advert, AdvertReason, AuditEvent, HeldAdvert, Message, Person
 from outreach.store.states import StopKind
 from outreach.store.types import utcnow
+from outreach.targeting.contact_pass import first_contact_templates, queue_selection
 from outreach.targeting.reasons import Reason
 from outreach.targeting.selection import select_contacts, store_decisions
 from tests.conftest import World
 from tests.messaging_world import config_file
-from tests.targeting_world import Made, make_advert, number
+from tests.targeting_world import Made, make_advert, number, sent_first_contact
 
 HOLD = "Ik ben 17 jaar en nieuw hier. Bel voor een afspraak."
 
@@ -124,6 +127,15 @@ def test_held_adverts_are_listed_approved_and_rejected_through_the_cli(
         assert _reason(store, minor) == Reason.HELD
         assert run(["review", "--config", config]) == 0
         assert "1 held advert(s) waiting" in capsys.readouterr().out
+        # Undoing bob's rejection is on the record, once.
+        _cycle_selection(settings, store)
+        with store.session() as session:
+            reopened = session.execute(
+                select(AuditEvent.actor, AuditEvent.fields).where(AuditEvent.name == "review.reopened")
+            ).all()
+        assert [(actor, fields["advert_id"], fields["was"], fields["decided_by"]) for actor, fields in reopened] == [
+            ("cycle", minor.advert_id, "rejected", "bob")
+        ]
 
 
 def test_an_approval_never_messages_someone_who_opted_out_meanwhile(
@@ -145,3 +157,38 @@ def test_an_approval_never_messages_someone_who_opted_out_meanwhile(
         assert "0 message(s) queued" in out and "not messaged: opted out" in out
         with store.session() as session:
             assert session.execute(select(Message.id)).first() is None
+
+
+def test_a_person_a_cycle_contacted_between_selection_and_queuing_gets_no_second_first_contact(
+    review_settings: Settings,
+) -> None:
+    """`review approve` selects and then queues without the cycle lock: a cycle may contact the person in between.
+    The contact decision (a conditional UPDATE on the person's last contact) stops the second message, and the
+    advert says "message waiting", not "messaged"."""
+    settings = review_settings
+    vault = PhoneVault.from_settings(settings)
+    with Store(settings.database_url) as store:
+        with store.session() as session:
+            made = make_advert(session, vault, utcnow() - timedelta(hours=1), phone=number(12))
+        now = utcnow()
+        with store.session() as session:
+            selection = select_contacts(session, settings, now=now)
+        assert [c.person_id for c in selection.first_contacts] == [made.person_id]
+        assert made.person_id is not None
+        with store.session() as session:  # the cycle, a moment earlier
+            sent_first_contact(session, made.person_id, made.advert_id, now - timedelta(seconds=5))
+        with store.session() as session:
+            queued = queue_selection(
+                selection,
+                lambda: nullcontext(session),
+                settings=settings,
+                detector=make_detector(settings),
+                templates=first_contact_templates(settings),
+                now=now,
+                actor="bob",
+                draft=False,
+            )
+        assert sum(queued.first_contacts.values()) == 0
+        with store.session() as session:
+            assert len(session.execute(select(Message.id)).all()) == 1
+        assert _reason(store, made) == Reason.MESSAGE_WAITING

@@ -49,6 +49,7 @@ def test_a_sender_killed_between_the_api_call_and_recording_sends_nothing_twice(
         ),
         encoding="utf-8",
     )
+    config.chmod(0o600)  # it holds the keys
     child = subprocess.Popen(
         [sys.executable, "-m", "outreach", "send", "--config", str(config)],
         stdout=subprocess.DEVNULL,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from outreach.store.db import Store
+from outreach.store.models import CrawlRun
 from tests.crawling import crawl, crawl_settings
 from tests.test_notify import NotificationSink
 from testworld.fixture_site import FixtureSite
@@ -27,6 +29,16 @@ def test_a_site_whose_layout_changed_notifies_a_supervisor(
     database_url: str, tmp_path: Path, sink: NotificationSink, change: str, health: str
 ) -> None:
     settings = crawl_settings(tmp_path, database_url, notify={"method": "webhook", "webhook_url": f"{sink.url}/hook"})
+    seen_while_alerting: list[tuple[str, bool]] = []
+
+    def read_run(alert: dict[str, object]) -> None:
+        # Another connection, while the alert is being delivered: the run must already be committed.
+        with Store(database_url) as store, store.session() as session:
+            run = session.get(CrawlRun, alert["run_id"])
+            assert run is not None
+            seen_while_alerting.append((run.status, run.finished_at is not None))
+
+    sink.on_receive = read_run
     with FixtureSite(seed=5, count=60) as site:
         site.write_site_file(tmp_path / "sites", rate_limit=FAST, incremental={"refresh_days": 0})
         crawl(settings)
@@ -36,6 +48,7 @@ def test_a_site_whose_layout_changed_notifies_a_supervisor(
         adverts = site.generated.adverts
 
     assert len(sink.received) == 1
+    assert seen_while_alerting == [(health, True)]  # sent after the crawl run's transaction, not inside it
     alert = sink.received[0]
     assert alert["event"] == "site.needs_attention" and alert["site"] == "fixture"
     assert alert["run_id"] == second.outcome.run_id

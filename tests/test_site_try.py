@@ -22,6 +22,7 @@ FAST = {"requests_per_second": 500, "delay_seconds": 0, "concurrency": 4}
 def _try(tmp_path: Path, site_file: Path, *extra: str) -> int:
     config = tmp_path / "try.yaml"
     config.write_text(crawl_settings(tmp_path).for_child(), encoding="utf-8")
+    config.chmod(0o600)  # it holds the keys
     return run(["site", "try", str(site_file), "--config", str(config), *extra])
 
 
@@ -53,6 +54,7 @@ def test_a_selector_that_matches_nothing_is_named_and_the_exit_code_says_degrade
         definition = yaml.safe_load(path.read_text(encoding="utf-8"))
         definition["detail"]["category"] = "li.categorie::text"  # the site says ad-category
         path.write_text(yaml.safe_dump(definition), encoding="utf-8")
+        path.chmod(0o600)  # it holds the keys
         assert _try(tmp_path, path, "--adverts", "6") == 3
     out = capsys.readouterr().out
     assert "`category` found nothing on any of 6 adverts" in out
@@ -67,6 +69,7 @@ def test_a_broken_site_file_is_one_line_before_anything_is_fetched(
         definition = yaml.safe_load(path.read_text(encoding="utf-8"))
         definition["listings"] = definition.pop("listing")
         path.write_text(yaml.safe_dump(definition), encoding="utf-8")
+        path.chmod(0o600)  # it holds the keys
         assert _try(tmp_path, path) == 2
         assert site.requests_to() == []
     assert "listings: unknown key; did you mean `listing`?" in capsys.readouterr().err

@@ -22,7 +22,7 @@ def _channel(gateway: TwilioGateway, token: str | None = None) -> TwilioSms:
         auth_token=SecretStr(token or gateway.auth_token),
         api_base_url=gateway.url,
     )
-    return TwilioSms(make_client(settings), from_number="+3197010000001")
+    return TwilioSms(make_client(settings), from_number="+15555550101")
 
 
 def test_it_sends_and_the_gateway_records_it(gateway: TwilioGateway) -> None:
@@ -58,7 +58,7 @@ def test_no_answer_means_maybe_sent_never_a_plain_failure() -> None:
         account_sid="AC" + "1" * 32, auth_token=SecretStr("x"), api_base_url="http://127.0.0.1:9", timeout_seconds=2
     )
     with pytest.raises(SendError) as caught:
-        TwilioSms(make_client(settings), from_number="+3197010000001").send(Outbound("+31612345678", "Hallo"))
+        TwilioSms(make_client(settings), from_number="+15555550101").send(Outbound("+31612345678", "Hallo"))
     assert caught.value.maybe_sent
 
 

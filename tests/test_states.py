@@ -378,6 +378,7 @@ def test_stored_event_names_never_change() -> None:
         "retention.purged",
         "review.approved",
         "review.rejected",
+        "review.reopened",
         "sending.halted",
         "sending.paused",
         "sending.resumed",

@@ -16,7 +16,7 @@ from outreach.store.models import Message
 from tests.conftest import World
 from tests.messaging_world import messaging_settings, numbers
 
-WHATSAPP = {"enabled": True, "from_number": "+3197010000002", "fallback_to_sms": True}
+WHATSAPP = {"enabled": True, "from_number": "+15555550102", "fallback_to_sms": True}
 
 
 def test_a_reply_to_someone_who_wrote_on_whatsapp_goes_by_whatsapp(world: World) -> None:
@@ -32,7 +32,7 @@ def test_a_reply_to_someone_who_wrote_on_whatsapp_goes_by_whatsapp(world: World)
     report = make_outbox(settings, store, "sanne", optouts).send_one(reply_id)
     assert sum(report.sent.values()) == 1
     assert [m.to for m in world.gateway.messages] == [f"whatsapp:{number}"]
-    assert world.gateway.messages[0].from_ == "whatsapp:+3197010000002"
+    assert world.gateway.messages[0].from_ == "whatsapp:+15555550102"
 
 
 def test_outside_the_window_whatsapp_falls_back_to_sms(world: World) -> None:

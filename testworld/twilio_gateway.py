@@ -3,7 +3,8 @@
 - Messages create / fetch / list under /2010-04-01/Accounts/{AccountSid}/Messages.json, HTTP basic auth.
 - Signed status callbacks (X-Twilio-Signature, computed with the SDK's RequestValidator) to a message's
   StatusCallback, in order or out of order, optionally twice.
-- Inbound messages from a number to our webhook (`inbound()`), with Twilio's own opt-out handling: after STOP
+- Inbound messages from a number to our webhook (`inbound()`), with Twilio's own keyword handling and answers,
+  without or with Advanced Opt-Out (`advanced_opt_out`: then OptOutType in the webhook): after STOP
   (or UNSUBSCRIBE, CANCEL, END, QUIT, STOPALL) a create to that number fails with 21610 until START.
 - WhatsApp: `whatsapp:` addresses; free text only inside the 24-hour window after the person wrote (63016),
   numbers not in `whatsapp_users` have no WhatsApp (63024).
@@ -36,8 +37,16 @@ from testworld.server import BackgroundServer, QuietHandler
 
 API = "/2010-04-01/Accounts/"
 _PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages(?:/(?P<sid>SM\w+))?\.json$")
-TWILIO_STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+# Twilio's default keywords, handled on every number (help.twilio.com: "Twilio support for opt-out keywords").
+TWILIO_STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 TWILIO_START_WORDS = {"START", "YES", "UNSTOP"}
+TWILIO_HELP_WORDS = {"HELP", "INFO"}
+# The gateway's stand-ins for Twilio's own answers (the wording is Twilio's business, not ours to test).
+TWILIO_REPLIES = {
+    "STOP": "[twilio] You are unsubscribed from this number. Reply START to resubscribe.",
+    "START": "[twilio] You are subscribed again. Reply STOP to unsubscribe.",
+    "HELP": "[twilio] Reply STOP to unsubscribe.",
+}
 FAULT_KINDS = ("500_before", "500_after", "429", "timeout_after", "drop_after")
 
 
@@ -212,7 +221,18 @@ class TwilioGateway(BackgroundServer):
         self.on_create: Callable[[GatewayMessage], None] | None = None
         self.arrivals: list[float] = []  # time.monotonic() of every accepted create
         self.inbound_numbers: dict[str, datetime] = {}  # number -> when it last wrote to us
-        self.from_number = "+3197010000001"
+        # Twilio's keyword handling. Without Advanced Opt-Out (a plain number): the default keywords are answered
+        # and the webhook carries no OptOutType. With it (a Messaging Service): the service's own keyword lists
+        # (they start as the defaults; an organisation may add its language's words), answered with its own
+        # texts, and the webhook says which list matched in OptOutType (STOP, START or HELP).
+        self.advanced_opt_out = False
+        self.keywords: dict[str, set[str]] = {
+            "STOP": set(TWILIO_STOP_WORDS),
+            "START": set(TWILIO_START_WORDS),
+            "HELP": set(TWILIO_HELP_WORDS),
+        }
+        self.auto_replies: list[GatewayMessage] = []  # what Twilio itself answered to keywords
+        self.from_number = "+15555550101"
         self._lock = threading.Lock()
         self._callback_threads: list[threading.Thread] = []
 
@@ -225,6 +245,14 @@ class TwilioGateway(BackgroundServer):
             "messaging_service_sid": "",
             "api_base_url": self.url,
         }
+
+    def backdate(self, sid: str, created: datetime) -> None:
+        """Move a message's creation (and send) time into the past, as if it had been sent then. The gateway stamps
+        each message with the real time it arrived; a test of reconciliation minutes after a claim needs the
+        message to be as old as that claim, or a search from "now" would find it too."""
+        with self._lock:
+            message = next(m for m in self.messages if m.sid == sid)
+            message.created = created.astimezone(UTC).replace(microsecond=0)
 
     def get(self, sid: str) -> GatewayMessage | None:
         with self._lock:
@@ -364,14 +392,39 @@ class TwilioGateway(BackgroundServer):
             "ApiVersion": "2010-04-01",
         }
         params["SmsSid"] = params["MessageSid"]
-        if not whatsapp and word in TWILIO_STOP_WORDS:
+        lists = self.keywords if self.advanced_opt_out else {
+            "STOP": TWILIO_STOP_WORDS, "START": TWILIO_START_WORDS, "HELP": TWILIO_HELP_WORDS
+        }  # fmt: skip
+        kind = next((kind for kind, words in lists.items() if word in words), None) if not whatsapp else None
+        if kind == "STOP":
             self.opted_out.add(from_number)
-            params["OptOutType"] = "STOP"
-        elif not whatsapp and word in TWILIO_START_WORDS:
+        elif kind == "START":
             self.opted_out.discard(from_number)
-            params["OptOutType"] = "START"
+        if kind is not None:
+            if self.advanced_opt_out:
+                params["OptOutType"] = kind
+            self._auto_reply(params["To"], from_number, TWILIO_REPLIES[kind])
         self.inbound_numbers[from_number] = datetime.now(UTC)
         return self.post_signed(webhook_url, params, signature)
+
+    def _auto_reply(self, sender: str, to: str, body: str) -> None:
+        """Twilio's own answer to a keyword: sent by Twilio, never through the API, so not among `messages`."""
+        reply = GatewayMessage(
+            sid="SM" + secrets.token_hex(16),
+            account_sid=self.account_sid,
+            to=to,
+            from_=sender,
+            body=body,
+            status="delivered",
+            created=datetime.now(UTC).replace(microsecond=0),
+        )
+        with self._lock:
+            self.auto_replies.append(reply)
+
+    def twilio_answers_to(self, number: str, kind: str = "STOP") -> int:
+        """How many times Twilio itself answered this number's keyword of `kind`."""
+        with self._lock:
+            return sum(1 for m in self.auto_replies if m.to == number and m.body == TWILIO_REPLIES[kind])
 
     # -- listing ------------------------------------------------------------------------------------------------
 

@@ -57,6 +57,50 @@ class Stop(StrEnum):
     RATE_LIMITED = "the provider keeps rate-limiting us"
     LEASE_LOST = "the sender lease was lost"
     SHUTDOWN = "the process is shutting down"
+    PROVIDER_FAILING = "the provider keeps failing"
+
+
+# Outcomes that say something about one recipient (a run of them is no outage), or that stop sending their own way
+# (rate limit, configuration, spam filter).
+_NOT_AN_OUTAGE = frozenset(
+    {
+        Outcome.OPT_OUT,
+        Outcome.INVALID_NUMBER,
+        Outcome.WHATSAPP_WINDOW,
+        Outcome.NOT_WHATSAPP,
+        Outcome.RATE_LIMITED,
+        Outcome.CONFIG,
+        Outcome.SPAM_FILTERED,
+    }
+)
+
+
+class Breaker:
+    """Counts sends in a row that failed the same way. An unreachable provider fails every message alike; trying
+    each queued message would leave them all in doubt (and print a line each) while the run reported success."""
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+        self.kind: tuple[object, ...] | None = None
+        self.count = 0
+
+    def succeeded(self) -> None:
+        self.kind, self.count = None, 0
+
+    def failed(self, exc: SendError) -> bool:
+        """Record a failure; True when the breaker opens (this failure completes the run)."""
+        if exc.outcome in _NOT_AN_OUTAGE:
+            self.succeeded()  # the provider answered
+            return False
+        # The exception's class matters for errors without a code: a timeout and a refused connection differ.
+        kind = (exc.outcome, exc.code, exc.maybe_sent, exc.reason if exc.code is None else None)
+        self.count = self.count + 1 if kind == self.kind else 1
+        self.kind = kind
+        return self.count >= self.threshold
+
+    @property
+    def open(self) -> bool:
+        return self.count >= self.threshold
 
 
 @dataclass(frozen=True)
@@ -74,12 +118,20 @@ class DrainReport:
     sent: Counter[str] = field(default_factory=Counter)  # by language
     failed: int = 0
     cancelled: int = 0
-    unknown: int = 0
+    unknown: int = 0  # went in doubt in this drain and still are at its end
     reconciled: int = 0
+    reconciled_sent: int = 0  # of those, found at the provider: sent after all
     retried: int = 0
     fell_back: int = 0
     stopped: Stop | None = None
     detail: str = ""
+    left_queued: int = 0  # messages still queued when the drain stopped early
+    went_unknown: set[int] = field(default_factory=set)  # ids that went in doubt in this drain
+
+    @property
+    def failed_run(self) -> bool:
+        """A drain the operator must hear about: the provider failed, so the rest of the outbox was not tried."""
+        return self.stopped is Stop.PROVIDER_FAILING
 
 
 class Outbox:
@@ -124,6 +176,7 @@ class Outbox:
         self._clock = clock
         self.pacer = Pacer(self.sending.per_second, monotonic=monotonic, sleep=sleep)
         self.stop = stop  # set by a SIGTERM handler: finish the current message, then stop
+        self.breaker = Breaker(self.sending.breaker_failures)
 
     @property
     def dry_run(self) -> bool:
@@ -132,10 +185,15 @@ class Outbox:
     # -- draining ------------------------------------------------------------------------------------------------
 
     def drain(
-        self, limit: int | None = None, now: datetime | None = None, progress: Callable[[int], None] | None = None
+        self,
+        limit: int | None = None,
+        now: datetime | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> DrainReport:
-        """Send what is queued within the policy. progress: called with the number of messages handled so far."""
+        """Send what is queued within the policy. progress: called with the number of messages handled so far and
+        the number this drain may handle (counted after the in-doubt messages of earlier runs were requeued)."""
         report = DrainReport()
+        self.breaker.succeeded()
         handled = 0
         lease = None
         if self.store.engine.dialect.name == "sqlite":
@@ -148,6 +206,9 @@ class Outbox:
             cycle_left = self.sending.cycle_cap if limit is None else min(limit, self.sending.cycle_cap)
             daily_left = self._daily_left(now or self._clock())
             budget = min(cycle_left, daily_left)
+            total = min(budget, self._queued_count())
+            if progress is not None:
+                progress(0, total)
             next_check = 0.0
             while budget > 0:
                 if self.stop is not None and self.stop.is_set():
@@ -173,15 +234,24 @@ class Outbox:
                 budget -= 1
                 handled += 1
                 if progress is not None:
-                    progress(handled)
+                    progress(handled, max(total, handled))
+                if self.breaker.open:
+                    report.stopped = Stop.PROVIDER_FAILING
+                    break
             if budget <= 0 and report.stopped is None and self._has_queued():
                 report.stopped = Stop.DAILY_CAP if daily_left < cycle_left else Stop.CYCLE_CAP
-            # Messages that went `unknown` in this drain are reconciled now rather than at the next cycle.
-            self._reconcile_all(report)
+            # Messages that went `unknown` in this drain are reconciled now rather than at the next cycle; not
+            # when the provider just failed us repeatedly: asking it would fail too, each after a timeout.
+            if not self.breaker.open:
+                self._reconcile_all(report)
+            if report.stopped is not None:
+                report.left_queued = self._queued_count()
         finally:
             if lease is not None:
                 lease.release()
-        if report.stopped is not None:
+        if report.failed_run:
+            logger.error("sending stopped: %s", report.detail)
+        elif report.stopped is not None:
             logger.info("sending stopped: %s %s", report.stopped.value, report.detail)
         return report
 
@@ -225,6 +295,10 @@ class Outbox:
     def _has_queued(self) -> bool:
         with self.store.session() as session:
             return session.execute(select(Message.id).where(*self._queued()).limit(1)).first() is not None
+
+    def _queued_count(self) -> int:
+        with self.store.session() as session:
+            return int(session.execute(select(func.count(Message.id)).where(*self._queued())).scalar_one())
 
     def _claim_next(self, report: DrainReport, now: datetime | None) -> Claimed | None:
         """queued -> sending for the oldest queued message, and what to send, in one transaction.
@@ -340,6 +414,7 @@ class Outbox:
                     continue
                 self._record_failure(message_id, exc, report)
                 return
+        self.breaker.succeeded()
         with self.store.session() as session:
             now_ = self._clock()
             moved = rows_changed(
@@ -426,9 +501,14 @@ class Outbox:
                 audit.record(session, Event.SENDING_HALTED, self.actor, code=exc.code, reason=exc.reason[:200])
         if status == MessageStatus.UNKNOWN:
             report.unknown += 1
+            report.went_unknown.add(message_id)
         elif status == MessageStatus.FAILED:
             report.failed += 1
         logger.warning("message %s %s: %s", message_id, status, exc.reason)
+        if self.breaker.failed(exc):
+            report.detail = (
+                f"{self.breaker.count} sends in a row failed the same way ({exc.reason}); the rest stays queued"
+            )
         if exc.outcome is Outcome.CONFIG:
             raise SendingHalted(f"sending halted: {exc.reason}; fix the configuration, then run: outreach send")
         if exc.outcome is Outcome.RATE_LIMITED:
@@ -467,15 +547,21 @@ class Outbox:
     def _reconcile_all(self, report: DrainReport) -> None:
         with self.store.session() as session:
             unknown = session.execute(select(Message.id).where(Message.status == MessageStatus.UNKNOWN)).scalars().all()
+        unanswered = 0
         for message_id in unknown:
-            self.reconcile(message_id, report)
+            unanswered = 0 if self.reconcile(message_id, report) else unanswered + 1
+            if unanswered >= self.breaker.threshold:
+                # The provider is down: the rest stays `unknown` for the next drain, not a timeout each now.
+                logger.warning("reconciling stopped: %s lookups in a row failed", unanswered)
+                return
 
-    def reconcile(self, message_id: int, report: DrainReport) -> None:
-        """Ask the provider what it holds for this number since the claim: sent, or queued again."""
+    def reconcile(self, message_id: int, report: DrainReport) -> bool:
+        """Ask the provider what it holds for this number since the claim: sent, or queued again. False: the
+        provider could not be asked (the message stays `unknown`)."""
         with self.store.session() as session:
             message = session.get(Message, message_id)
             if message is None or message.status != MessageStatus.UNKNOWN or message.person_id is None:
-                return
+                return True
             channel = self.channels.get(message.channel)
             person = session.get(Person, message.person_id)
             assert person is not None
@@ -483,13 +569,13 @@ class Outbox:
             since = (message.claimed_at or message.created_at) - timedelta(minutes=1)
             body = message.body
         if channel is None:
-            return
+            return True
         try:
             candidates = channel.sent_to(to, since)
         except Exception as exc:
             # The provider is unreachable: the message stays `unknown` and is tried at the next drain.
             logger.warning("reconciling message %s failed: %s", message_id, exc.__class__.__name__)
-            return
+            return False
         with self.store.session() as session:
             known = set(
                 session.execute(
@@ -531,6 +617,11 @@ class Outbox:
                 )
         if moved:
             report.reconciled += 1
+            if message_id in report.went_unknown:
+                report.unknown -= 1  # no longer in doubt: the table must not count it twice
+            if match:
+                report.reconciled_sent += 1
+        return True
 
     def refresh_statuses(self) -> Counter[str]:
         """Ask the provider for the state of sent messages (when no status callback can reach us)."""

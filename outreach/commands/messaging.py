@@ -58,12 +58,15 @@ def send(
         ("cancelled (opted out or blocked)", report.cancelled),
         ("in doubt (unknown)", report.unknown),
         ("reconciled with the provider", report.reconciled),
+        ("  of which found sent", report.reconciled_sent),
         ("retried after a rate limit", report.retried),
         ("fell back from WhatsApp to SMS", report.fell_back),
         ("delivery states updated", sum(statuses.values())),
     ):
         table.add_row(label, str(value))
     console.print(table)
+    if report.failed_run:
+        raise OutreachError(f"sending failed: {report.detail} ({report.left_queued} waiting)")
     if report.stopped is not None:
         console.print(f"stopped: {report.stopped.value} {report.detail}".rstrip(), highlight=False)
 

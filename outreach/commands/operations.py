@@ -72,7 +72,9 @@ def status(
     cycle = data["last_cycle"] or {}
     table.add_row(
         "last cycle",
-        f"{cycle.get('result')}: {cycle.get('started_at')} - {cycle.get('finished_at')}" if cycle else "none yet",
+        f"{cycle.get('result')}: {cycle.get('started_at')} - {cycle.get('finished_at')}, {cycle.get('sent', 0)} sent"
+        if cycle
+        else "none yet",
     )
     running = data["cycle_running"]
     table.add_row("cycle running", f"{running['holder']} since {running['since']}" if running else "no")

@@ -76,19 +76,18 @@ def _decide(held_id: int, *, approve: bool, reason: str, config: ConfigOption, a
     from messaging.template_check import require_templates_pass
     from outreach.store.db import Store
     from outreach.store.types import utcnow
-    from outreach.targeting.contact_pass import first_contact_templates, reminder_templates
+    from outreach.targeting.contact_pass import first_contact_templates
     from outreach.targeting.review import decide
 
     settings = settings_from(config)
     who = actor_for(settings, actor)
     regions = _own_regions(settings, actor)
-    detector = templates = reminders = None
+    detector = templates = None
     if approve and reason.strip():
         from messaging.language import make_detector
 
         require_templates_pass(settings)  # an approval sends through the same checked templates as a cycle
         detector, templates = make_detector(settings), first_contact_templates(settings)
-        reminders = reminder_templates(settings)
     store = Store(settings.database_url)
     try:
         with store.session() as session:
@@ -102,7 +101,6 @@ def _decide(held_id: int, *, approve: bool, reason: str, config: ConfigOption, a
                 settings=settings,
                 detector=detector,
                 templates=templates,
-                reminders=reminders,
                 regions=regions,
             )
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,7 @@ def site_try(
     with tempfile.TemporaryDirectory(prefix="outreach-site-try-") as folder:
         report_file, log_file = Path(folder) / "report.json", Path(folder) / "crawl.log"
         command = [sys.executable, "-m", "crawler", "--try", str(file.resolve()), "--out", str(report_file)]
+        command += ["--parent-pid", str(os.getpid())]
         command += ["--pages", str(pages), "--adverts", str(adverts)]
         with log_file.open("w", encoding="utf-8") as log:
             child = subprocess.run(

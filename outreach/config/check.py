@@ -20,8 +20,13 @@ def _keys(settings: Settings) -> str:
 
 def _database(settings: Settings) -> str:
     from outreach.cycle.scheduler import require_current_schema
+    from outreach.store.engine import readable_by_others
 
     require_current_schema(settings.database_url)
+    exposed = readable_by_others(settings.database_url)
+    if exposed:
+        names = " ".join(str(path) for path in exposed)
+        raise OutreachError(f"{names}: readable by others (the database holds every number); run: chmod 600 {names}")
     return "reachable, schema current"
 
 

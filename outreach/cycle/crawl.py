@@ -3,6 +3,7 @@ process and long crawls grow memory. The child writes adverts to the store and i
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -19,7 +20,7 @@ from crawler.health import worst
 from outreach import audit
 from outreach.audit_events import Event
 from outreach.errors import ConfigError
-from outreach.reports.crawl_report import alert_site_warnings
+from outreach.reports.crawl_report import send_site_alerts, site_alerts
 from outreach.settings import Settings
 from outreach.store.db import PROJECT_ROOT, Store
 from outreach.store.models import Advert, CrawlRun
@@ -58,9 +59,7 @@ def run_crawl(
         audit.record(session, Event.CRAWL_STARTED, actor, run_id=run_id, sites=sites or "all")
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     log_file = settings.log_dir / f"crawl-{run_id}.log"
-    command = [sys.executable, "-m", "crawler", "--run-id", str(run_id)]
-    for site in sites or []:
-        command += ["--site", site]
+    command = crawl_command(run_id, sites)
     error: str | None = None
     with log_file.open("w", encoding="utf-8") as log:
         child = subprocess.Popen(
@@ -93,8 +92,24 @@ def run_crawl(
         run_row.status = health
         run_row.finished_at = utcnow()
         audit.record(session, Event.CRAWL_FINISHED, actor, run_id=run_id, status=health, error=error)
-        alert_site_warnings(session, run_id, Notifier(settings.notify, settings.organisation.name))
+        alerts = site_alerts(session, run_id)
+    # After the commit: the run is on record before anyone hears of it, and no lock waits on SMTP or a webhook.
+    send_site_alerts(alerts, Notifier(settings.notify, settings.organisation.name))
     return CrawlOutcome(run_id, error is None, log_file, stats, error, health)
+
+
+# How long a stopping cycle waits for its crawl child to close its spiders after SIGTERM. A container's stop grace
+# period must be longer (docker-compose.yml), or the child is killed mid-write.
+CHILD_STOP_SECONDS = 60
+
+
+def crawl_command(run_id: int, sites: list[str] | None = None) -> list[str]:
+    """The crawl child's command line. It carries our pid: the child watches for us from its first moment, even
+    if we die while it is still importing Scrapy."""
+    command = [sys.executable, "-m", "crawler", "--run-id", str(run_id), "--parent-pid", str(os.getpid())]
+    for site in sites or []:
+        command += ["--site", site]
+    return command
 
 
 def _adverts_stored(store: Store, run_id: int) -> int | None:
@@ -122,7 +137,7 @@ def _wait(
         if stop is not None and stop.is_set():
             child.terminate()
             try:
-                return child.wait(timeout=60)
+                return child.wait(timeout=CHILD_STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 child.kill()
                 return child.wait()

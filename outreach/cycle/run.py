@@ -45,7 +45,8 @@ class CycleReport:
     queued: Counter[str] = field(default_factory=Counter)
     sent: Counter[str] = field(default_factory=Counter)
     failed: int = 0
-    unknown: int = 0
+    unknown: int = 0  # left in doubt at the end of the run
+    reconciled_sent: int = 0  # in doubt, then found sent at the provider
     cancelled: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     dry_run: bool = False
@@ -54,6 +55,22 @@ class CycleReport:
     reminders: int = 0  # reminders queued (or drafted)
     not_messaged: Counter[str] = field(default_factory=Counter)  # adverts (per person) by reason
     send_stopped: Stop | None = None
+    send_failure: str = ""  # set when sending failed (the provider keeps failing): the run is not ok
+
+    @property
+    def sent_total(self) -> int:
+        return sum(self.sent.values()) + self.reconciled_sent
+
+    @property
+    def ok(self) -> bool:
+        return self.crawl_ok and not self.send_failure
+
+    @property
+    def problem(self) -> str:
+        """One line on what went wrong ("" when nothing did)."""
+        if not self.crawl_ok:
+            return f"crawl failed: {self.crawl_error}"
+        return f"sending failed: {self.send_failure}" if self.send_failure else ""
 
 
 def check_configuration(
@@ -140,7 +157,10 @@ def run_cycle(
             drained.unknown,
             drained.cancelled,
         )
+        report.reconciled_sent = drained.reconciled_sent
         report.send_stopped = drained.stopped
+        if drained.failed_run:
+            report.send_failure = f"{drained.detail} ({drained.left_queued} waiting)"
         with store.session() as session:
             mark_still_queued(session, drained.stopped, organisation)
         report.statuses = outbox.refresh_statuses()
@@ -153,8 +173,9 @@ def run_cycle(
                 run_id=crawl.run_id,
                 crawl_ok=crawl.ok,
                 queued=sum(report.queued.values()),
-                sent=sum(report.sent.values()),
+                sent=report.sent_total,
                 failed=report.failed,
+                send_failure=report.send_failure or None,
             )
         return report
     finally:

@@ -111,6 +111,7 @@ def locked_cycle(
                 started_at=utcnow(),
                 finished_at=None,
                 result="running",
+                problem=None,
                 actor=actor,
                 # Which organisation's cycle, so `outreach status` can say (null: all of them)
                 organisation=options.get("organisation"),
@@ -118,10 +119,12 @@ def locked_cycle(
             try:
                 report = run_cycle(settings, actor=actor, stop=stop, **options)
             except Exception as exc:
-                beat(store, "cycle", finished_at=utcnow(), result=f"failed: {exc}"[:300])
+                beat(
+                    store, "cycle", finished_at=utcnow(), result=f"failed: {exc}"[:300], problem=f"failed: {exc}"[:300]
+                )
                 raise
-            result = "ok" if report.crawl_ok else f"crawl failed: {report.crawl_error}"
-            beat(store, "cycle", finished_at=utcnow(), result=result, sent=sum(report.sent.values()))
+            problem = report.problem[:300]
+            beat(store, "cycle", finished_at=utcnow(), result=problem or "ok", problem=problem, sent=report.sent_total)
             return report
     finally:
         store.close()

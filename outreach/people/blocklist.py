@@ -20,6 +20,7 @@ from outreach.store.adverts import FoundPhone, person_id
 from outreach.store.models import OptOut, Person
 from outreach.store.states import StopKind
 from outreach.store.types import utcnow
+from outreach.support.csv_safety import csv_writer
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,17 @@ def _shortened(text: str, limit: int = 120) -> str:
 
 def to_csv(blocked: list[Blocked]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["number", "reason", "blocked_by", "blocked_at"])
+    # A reason is typed by a person (or imported from someone's spreadsheet): never a formula in the next one.
+    writer = csv_writer(out, ["number", "reason", "blocked_by", "blocked_at"], foreign={"reason", "blocked_by"})
+    writer.writeheader()
     for item in blocked:
         if item.number is not None:
-            writer.writerow([item.number, item.reason or "", item.actor, item.at.isoformat()])
+            writer.writerow(
+                {
+                    "number": item.number,
+                    "reason": item.reason or "",
+                    "blocked_by": item.actor,
+                    "blocked_at": item.at.isoformat(),
+                }
+            )
     return out.getvalue()

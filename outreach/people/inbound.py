@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from messaging.intents import Intent, classify
+from messaging.intents import Intent, classify, twilio_answered
 from messaging.outbox.enqueue import latest_organisation, queue_message
 from messaging.templates import TemplateBook
 from outreach import audit
@@ -121,13 +121,15 @@ def receive(
     cancelled, confirmation = 0, None
     if intent is Intent.OPT_OUT:
         cases.close_for_opt_out(session, person.id, now, actor)
-        source = "twilio-optout" if inbound.opt_out_type else "keyword"
+        answered = channel == "sms" and twilio_answered(inbound.body, inbound.opt_out_type)
+        source = "twilio-optout" if answered else "keyword"
         already = optouts.is_stopped(session, person.key)
         cancelled = optouts.stop(
             session, person.key, kind=StopKind.OPT_OUT, source=source, actor=actor, now=now, organisation=organisation
         )
-        if not inbound.opt_out_type and channel == "sms" and not already:
-            # Twilio answers its own keywords itself; ours (STOPPEN, AFMELDEN ...) get one confirmation from us.
+        if not answered and channel == "sms" and not already:
+            # Twilio answers its own keywords itself (with or without OptOutType); ours (STOPPEN, AFMELDEN ...) get
+            # one confirmation from us, and only the first time.
             confirmation = _queue_confirmation(session, settings, person, organisation, now, actor)
     elif intent is Intent.OPT_IN:
         optouts.unstop(session, person.key, kind=StopKind.OPT_OUT, actor=actor, reason="the person sent START")

@@ -12,7 +12,7 @@ from outreach import audit
 from outreach.audit_events import Event
 from outreach.store.db import rows_changed
 from outreach.store.models import Message, OptOut, Person
-from outreach.store.states import PENDING, Direction, MessageStatus, StopKind
+from outreach.store.states import PENDING, Direction, MessageKind, MessageStatus, StopKind
 from outreach.store.types import utcnow
 from outreach.store.upsert import insert_ignore
 
@@ -58,10 +58,15 @@ def stop(
         ["person_key", "kind"],
     )
     person_ids = select(Person.id).where(Person.key == person_key).scalar_subquery()
+    waiting = [Message.person_id.in_(person_ids), Message.status.in_(PENDING), Message.direction == Direction.OUT]
+    if kind is StopKind.OPT_OUT:
+        # The confirmation of an opt-out is the one message it lets through: a second STOP before it went out
+        # must not cancel it, or the person would have no answer at all.
+        waiting.append(Message.kind != MessageKind.OPT_OUT_CONFIRMATION)
     cancelled = rows_changed(
         session,
         update(Message)
-        .where(Message.person_id.in_(person_ids), Message.status.in_(PENDING), Message.direction == Direction.OUT)
+        .where(*waiting)
         .values(status=MessageStatus.CANCELLED, error_message=f"{kind}: {source}", updated_at=now),
     )
     where = {"organisation": organisation} if organisation else {}

@@ -139,23 +139,28 @@ def problem_rows(summary: RunSummary) -> list[tuple[str, str, str, str, str]]:
     ]
 
 
-def alert_site_warnings(session: Session, run_id: int, notify: Callable[[str, dict[str, object]], None]) -> int:
-    """After a crawl run: tell a supervisor about each site whose crawl needs a person (it suddenly yields no
-    adverts or no numbers: the site changed its layout; or the crawl was abandoned). Returns how many were sent.
+def site_alerts(session: Session, run_id: int) -> list[dict[str, object]]:
+    """After a crawl run: the details of each site whose crawl needs a person (it suddenly yields no adverts or no
+    numbers: the site changed its layout; or the crawl was abandoned), to send as `site.needs_attention` once the
+    run's transaction is committed: an e-mail or webhook call must never hold the database's write lock.
 
     Site names, counts and flags only: nothing here is about a person."""
     run = session.get(CrawlRun, run_id)
     if run is None:
-        return 0
-    sent = 0
+        return []
+    alerts: list[dict[str, object]] = []
     for site in summarise(run).sites:
         found = _problems(site)
         if found:
             counts = {name: site.counters.get(name, 0) for name in ALERT_COUNTERS}
-            details = {"site": site.site, "run_id": run_id, "health": site.health, "warnings": found, **counts}
-            notify("site.needs_attention", details)
-            sent += 1
-    return sent
+            alerts.append({"site": site.site, "run_id": run_id, "health": site.health, "warnings": found, **counts})
+    return alerts
+
+
+def send_site_alerts(alerts: list[dict[str, object]], notify: Callable[[str, dict[str, object]], None]) -> int:
+    for details in alerts:
+        notify("site.needs_attention", details)
+    return len(alerts)
 
 
 def summary_rows(summary: RunSummary) -> list[tuple[str, str, str]]:

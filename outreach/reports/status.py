@@ -15,6 +15,12 @@ from outreach.store.models import Heartbeat, Lock, Message, Person
 from outreach.store.states import WAITING, Direction
 
 
+def last_cycle_problem(session: Session) -> str:
+    """What went wrong in the last finished cycle, in one line ("" when it was ok or is still running)."""
+    cycle = session.get(Heartbeat, "cycle")
+    return str(cycle.state.get("problem") or "") if cycle is not None else ""
+
+
 def status(session: Session) -> dict[str, Any]:
     beats = {beat.name: beat for beat in session.execute(select(Heartbeat)).scalars()}
     by_status = dict(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ def make_engine(url: str) -> Engine:
         raise ConfigError(f"database_url: not a database URL: {url!r}") from exc
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private(Path(parsed.database))
         engine = create_engine(parsed, connect_args={"timeout": 30})
         _sqlite_pragmas(engine)
         return engine
@@ -27,6 +30,24 @@ def make_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True)
     except (ArgumentError, ImportError) as exc:
         raise ConfigError(f"database_url: {exc}") from exc
+
+
+def create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only, whatever the umask: it holds every encrypted number,
+    the keyed hashes and the message log. SQLite gives its -wal and -shm files the database file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # an existing database keeps its mode: `config check` reports it
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
+def readable_by_others(url: str) -> list[Path]:
+    """The SQLite database's files (with its -wal, -shm, -journal) that group or others may read; none for a
+    server database."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return []
+    files = [Path(parsed.database + suffix) for suffix in ("", "-wal", "-shm", "-journal")]
+    return [path for path in files if path.exists() and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO)]
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

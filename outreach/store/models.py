@@ -23,6 +23,7 @@ from sqlalchemy import (
     Unicode,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -144,6 +145,17 @@ class AdvertReason(Base):
     a city, a date or an advert id, never a number or advert text."""
 
     __tablename__ = "advert_reasons"
+    __table_args__ = (
+        # One reason per advert and person, and one per advert without a person (NULLs are distinct in the first).
+        Index("ux_advert_reasons_advert_person", "advert_id", "person_id", unique=True),
+        Index(
+            "ux_advert_reasons_advert_no_person",
+            "advert_id",
+            unique=True,
+            sqlite_where=text("person_id IS NULL"),
+            postgresql_where=text("person_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     advert_id: Mapped[int] = mapped_column(ForeignKey("adverts.id", ondelete="CASCADE"), index=True)

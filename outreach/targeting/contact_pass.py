@@ -5,8 +5,12 @@ crawl; tests run it with their own clock."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from messaging.language import LanguageDetector
 from messaging.templates import TemplateBook
@@ -15,7 +19,7 @@ from outreach.store.db import Store
 from outreach.store.states import MessageKind
 from outreach.targeting.compose import enqueue_first_contact, enqueue_reminder
 from outreach.targeting.reasons import Reason
-from outreach.targeting.selection import Candidate, ReminderCandidate, select_contacts, store_decisions
+from outreach.targeting.selection import Candidate, ReminderCandidate, Selection, select_contacts, store_decisions
 
 
 @dataclass
@@ -55,7 +59,7 @@ def select_and_queue(
     message waits for that one's cycle (and is decided again then)."""
     draft = settings.sending.mode != "auto"  # approve and assist modes: drafts wait for a person
     with store.session() as session:
-        selection = select_contacts(session, settings, now=now)
+        selection = select_contacts(session, settings, now=now, actor=actor)
     others: dict[tuple[int, int], str] = {}
     if organisation is not None:
         chosen: list[Candidate | ReminderCandidate] = [*selection.first_contacts, *selection.reminders]
@@ -64,11 +68,42 @@ def select_and_queue(
                 others[(one.advert_id, one.person_id)] = one.organisation or "-"
         selection.first_contacts = [c for c in selection.first_contacts if c.organisation == organisation]
         selection.reminders = [r for r in selection.reminders if r.organisation == organisation]
+    return queue_selection(
+        selection,
+        store.session,
+        settings=settings,
+        detector=detector,
+        templates=templates,
+        now=now,
+        actor=actor,
+        draft=draft,
+        others=others,
+    )
+
+
+def queue_selection(
+    selection: Selection,
+    transaction: Callable[[], AbstractContextManager[Session]],
+    *,
+    settings: Settings,
+    detector: LanguageDetector,
+    templates: TemplateBook,
+    now: datetime,
+    actor: str,
+    draft: bool,
+    others: dict[tuple[int, int], str] | None = None,
+) -> Queued:
+    """Queue what a selection chose and store every advert's reason: the one queuing path of a cycle and of a
+    review approval. transaction: a new transaction per person (a cycle), or the caller's (an approval).
+
+    A person another process contacted between selection and queuing is not queued (the conditional UPDATE in
+    compose decides) and the advert says "message waiting", never "messaged"."""
+    others = others or {}
     result = Queued(eligible=len(selection.first_contacts))
     outcomes: dict[tuple[int, int], bool] = {}
     for candidate in selection.first_contacts:
         # One transaction per person: the message row, the contact decision and the audit event together.
-        with store.session() as session:
+        with transaction() as session:
             language = enqueue_first_contact(
                 session,
                 candidate,
@@ -85,7 +120,7 @@ def select_and_queue(
     if selection.reminders:
         book = reminder_templates(settings)
         for reminder in selection.reminders:
-            with store.session() as session:
+            with transaction() as session:
                 language = enqueue_reminder(
                     session, reminder, settings=settings, templates=book, now=now, actor=actor, draft=draft
                 )
@@ -98,6 +133,6 @@ def select_and_queue(
         elif chosen_key in others:
             decision.reason, decision.detail = Reason.OTHER_ORGANISATION, others[chosen_key]
         result.reasons[decision.reason.value] += 1
-    with store.session() as session:
+    with transaction() as session:
         store_decisions(session, selection.decisions, now)
     return result

@@ -7,6 +7,7 @@ being messaged while it reads as it does now. Both need a reason and are audited
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,7 +25,7 @@ from outreach.parsing.places import municipality
 from outreach.settings import Settings
 from outreach.store.db import rows_changed
 from outreach.store.models import Advert, AdvertPerson, AdvertReason, HeldAdvert, Person, Site
-from outreach.targeting.compose import enqueue_first_contact, enqueue_reminder
+from outreach.targeting.contact_pass import queue_selection
 from outreach.targeting.reasons import Reason, describe
 from outreach.targeting.selection import select_contacts, store_decisions
 
@@ -114,7 +115,6 @@ def decide(
     settings: Settings,
     detector: LanguageDetector | None = None,
     templates: TemplateBook | None = None,
-    reminders: TemplateBook | None = None,
     regions: set[str] | None = None,
 ) -> Decided:
     """Approve or reject one held advert, in the caller's transaction; an approval queues what selection allows
@@ -146,30 +146,25 @@ def decide(
         reason=reason,
     )
     result = Decided(held_id, held.advert_id, status)
-    selection = select_contacts(session, settings, now=now, advert_ids=[held.advert_id])
-    draft = settings.sending.mode != "auto"
+    selection = select_contacts(session, settings, now=now, advert_ids=[held.advert_id], actor=actor)
     if approve:
         assert detector is not None and templates is not None
-        for candidate in selection.first_contacts:
-            language = enqueue_first_contact(
-                session,
-                candidate,
-                settings=settings,
-                detector=detector,
-                templates=templates,
-                now=now,
-                actor=actor,
-                draft=draft,
-            )
-            result.queued += language is not None
-        for reminder in selection.reminders:
-            assert reminders is not None
-            language = enqueue_reminder(
-                session, reminder, settings=settings, templates=reminders, now=now, actor=actor, draft=draft
-            )
-            result.queued += language is not None
+        # The cycle's own queuing path, in this transaction: a person a cycle contacted since the selection
+        # above is not queued again, and the advert says so.
+        queued = queue_selection(
+            selection,
+            lambda: nullcontext(session),
+            settings=settings,
+            detector=detector,
+            templates=templates,
+            now=now,
+            actor=actor,
+            draft=settings.sending.mode != "auto",
+        )
+        result.queued = sum(queued.first_contacts.values()) + queued.reminders
+    else:
+        store_decisions(session, selection.decisions, now)
     result.not_queued = [
         describe(d.reason, d.detail) for d in selection.decisions if d.reason not in (Reason.MESSAGED, Reason.REMINDED)
     ]
-    store_decisions(session, selection.decisions, now)
     return result

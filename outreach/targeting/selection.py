@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, insert, select, update
+from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from messaging.outbox.drain import Stop
+from outreach import audit
+from outreach.audit_events import Event
 from outreach.settings import Settings
 from outreach.store.models import Advert, AdvertPerson, AdvertReason, HeldAdvert, Message, OptOut, Person
 from outreach.store.states import CONTACTS, WAITING, WENT_OUT, Direction, MessageKind, MessageStatus, StopKind
@@ -162,7 +165,7 @@ class _PersonRules:
 
 
 def _held(
-    session: Session, advert_id: int, content_hash: str, verdict: Verdict, now: datetime
+    session: Session, advert_id: int, content_hash: str, verdict: Verdict, now: datetime, actor: str
 ) -> tuple[Reason | None, str | None]:
     """The review state of an advert the policy holds: None when a person approved it (as it reads now)."""
     assert verdict.hold is not None
@@ -172,7 +175,19 @@ def _held(
         session.flush()
         return Reason.HELD, verdict.hold
     if held.content_hash != content_hash:
-        # The advert changed since the decision: a person decides again on what it says now.
+        # The advert changed since the decision: a person decides again on what it says now. Undoing a person's
+        # decision is itself a decision, on the record like the approval or rejection it undoes.
+        if held.status != "pending":
+            audit.record(
+                session,
+                Event.REVIEW_REOPENED,
+                actor,
+                held_id=held.id,
+                advert_id=advert_id,
+                rule=verdict.hold,
+                was=held.status,
+                decided_by=held.decided_by,
+            )
         held.rule, held.content_hash, held.status, held.held_at = verdict.hold, content_hash, "pending", now
         held.decided_at = held.decided_by = held.decision_reason = None
         return Reason.HELD, verdict.hold
@@ -184,7 +199,12 @@ def _held(
 
 
 def select_contacts(
-    session: Session, settings: Settings, *, now: datetime, advert_ids: Iterable[int] | None = None
+    session: Session,
+    settings: Settings,
+    *,
+    now: datetime,
+    advert_ids: Iterable[int] | None = None,
+    actor: str = "cycle",
 ) -> Selection:
     """Decide for every listed advert (or only these, e.g. one approved in review) and each of its persons.
 
@@ -233,7 +253,7 @@ def select_contacts(
             verdict = verdicts[advert.id]
             reason, detail = verdict.reason, verdict.detail
             if reason is None and verdict.hold is not None:
-                reason, detail = _held(session, advert.id, advert.content_hash, verdict, now)
+                reason, detail = _held(session, advert.id, advert.content_hash, verdict, now, actor)
         if reason is not None:
             decision.reason, decision.detail = reason, detail
             if reason in (Reason.HELD, Reason.REJECTED):
@@ -287,8 +307,11 @@ def store_decisions(session: Session, decisions: list[Decision], now: datetime) 
         }
         for d in decisions
     ]
+    # Another process storing the same adverts' reasons at the same moment (a cycle and a review approval): the
+    # unique key keeps one row each; the reason first committed stays, rather than the transaction failing.
+    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     for start in range(0, len(values), 500):
-        session.execute(insert(AdvertReason), values[start : start + 500])
+        session.execute(dialect.insert(AdvertReason).values(values[start : start + 500]).on_conflict_do_nothing())
 
 
 # Why a drain left messages queued, as the reason of the adverts they answer.

@@ -22,6 +22,7 @@ from outreach.reports.funnel import funnel
 from outreach.reports.outcome_stats import OutcomeRow
 from outreach.reports.quarterly import quarterly_report
 from outreach.reports.rates import MANUAL_RESPONSE_RATE
+from outreach.reports.status import last_cycle_problem
 from outreach.reports.template_stats import template_stats
 from outreach.store.types import utcnow
 from outreach.support.local_time import day_start, local, midnight
@@ -68,6 +69,7 @@ class StatsPages:
             days = overview.per_day(session, now, zone, organisations=organisations)
             sites = [site for _run_id, site in latest_sites(session)]
             stages = funnel(session, data, regions=regions)
+            cycle_problem = last_cycle_problem(session)
         bars, top = overview.chart_bars(days)
         return self.dashboard.render(
             request,
@@ -82,6 +84,7 @@ class StatsPages:
                 "chart": _chart(),
                 "breakdowns": {by: overview.breakdown(data, zone, by) for by in ("language", "site", "region")},
                 "sites": sites,
+                "cycle_problem": cycle_problem,
             },
         )
 
