@@ -39,9 +39,9 @@ from tests.messaging_world import config_file, messaging_settings
 SECRET_REASON = "utrecht-only reason 7f3a"  # in Utrecht's blocks, opt-outs and audit events only
 UNITS = [
     {"key": "rotterdam", "name": "Hulp R", "fieldworker": "Sanne", "municipalities": ["Rotterdam"],
-     "from_number": "+3197010000011", "members": ["rob", "alice"]},
+     "from_number": "+15550100011", "members": ["rob", "alice"]},
     {"key": "utrecht", "name": "Hulp U", "fieldworker": "Noor", "municipalities": ["Utrecht", "Amsterdam"],
-     "from_number": "+3197010000022", "members": ["uma"]},
+     "from_number": "+15550100022", "members": ["uma"]},
 ]  # fmt: skip
 PASSWORD = "rob-supervisor-password"
 
