@@ -35,6 +35,7 @@ PAGES = [
     ("stats", "/stats?days=30", "bob"),
     ("drafts", "/drafts", "bob"),
     ("users", "/users", "bob"),
+    ("review", "/review", "alice"),
     ("assist", "/assist", "alice"),
     ("advert", "/adverts/{advert}", "bob"),
     ("person", "/persons/{person}", "bob"),

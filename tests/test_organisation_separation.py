@@ -225,6 +225,15 @@ def _users_refused(method: str, path: str) -> Callable[[TestClient, Two], None]:
     return case
 
 
+def _held_refused(client: TestClient, two: Two) -> None:
+    data = {"csrf": page_csrf(client), "decision": "approve", "reason": "not ours"}
+    answer = client.post(f"/review/{two.their_held}", data=data)
+    assert answer.status_code == 404 and two.leaked(answer.text) == []
+    with two.store.session() as session:
+        held = session.get(HeldAdvert, two.their_held)
+        assert held is not None and held.status == "pending"
+
+
 def _their_case(two: Two) -> int:
     """Utrecht's person 0 wrote to Utrecht: a case of Utrecht's."""
     with two.store.session() as session:
@@ -283,6 +292,8 @@ DASHBOARD: dict[tuple[str, str], Callable[[TestClient, Two], None]] = {
     ("GET", "/stats"): _page_is_clean("/stats?days=365"),
     ("GET", "/stats/report.pdf"): _report,
     ("GET", "/cases"): _cases_list,
+    ("GET", "/review"): _page_is_clean("/review"),
+    ("POST", "/review/{held_id:id}"): _held_refused,
     ("GET", "/users"): _users_refused("GET", "/users"),
     ("POST", "/users/add"): _users_refused("POST", "/users/add"),
     ("POST", "/users/change"): _users_refused("POST", "/users/change"),

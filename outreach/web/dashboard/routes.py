@@ -17,6 +17,7 @@ from outreach.web.dashboard.inbox_pages import InboxPages
 from outreach.web.dashboard.log_pages import LogPages
 from outreach.web.dashboard.login import Login
 from outreach.web.dashboard.people_pages import PeoplePages
+from outreach.web.dashboard.review_pages import ReviewPages
 from outreach.web.dashboard.stats_pages import StatsPages
 from outreach.web.dashboard.supervisor_pages import SupervisorPages
 from outreach.web.dashboard.user_pages import UserPages
@@ -63,6 +64,7 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
     login, log, people = Login(dashboard), LogPages(dashboard), PeoplePages(dashboard)
     inbox, supervisor, stats = InboxPages(dashboard), SupervisorPages(dashboard), StatsPages(dashboard)
     cases, drafts, users = CasePages(dashboard), DraftPages(dashboard), UserPages(dashboard)
+    review = ReviewPages(dashboard)
     route, supervisors = dashboard.route, "supervisor"
     return [
         Route("/login", login.page, methods=["GET"]),
@@ -87,6 +89,8 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
         Route("/cases/{case_id:id}/labels", route(cases.labels), methods=["POST"]),
         Route("/cases/{case_id:id}/assign", route(cases.assign), methods=["POST"]),
         Route("/cases/{case_id:id}/close", route(cases.close), methods=["POST"]),
+        Route("/review", route(review.held), methods=["GET"]),
+        Route("/review/{held_id:id}", route(review.decide), methods=["POST"]),
         Route("/drafts", route(drafts.list_drafts), methods=["GET"]),
         Route("/drafts/approve", route(drafts.approve, role=supervisors), methods=["POST"]),
         Route("/drafts/reject", route(drafts.reject), methods=["POST"]),
