@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from messaging.outbox.drain import Stop
+from outreach.access.users import add_user
 from outreach.cli import run
 from outreach.web.app import create_app
 from tests.conftest import World
-from tests.dashboard_world import add_users, client_for, log_in
+from tests.dashboard_world import PASSWORDS, client_for, log_in
 from tests.messaging_world import config_file, messaging_settings, numbers, outbox_for, queue, status_of
 from testworld.twilio_gateway import Faults, GatewayMessage
 from testworld.web_server import free_port
@@ -74,7 +75,8 @@ def test_a_cycle_during_an_outage_fails_with_one_line_and_shows_in_status_and_da
     assert "sending failed: 5 sends in a row" in capsys.readouterr().out.replace("\n", " ")
 
     store = world.store()
-    add_users(store)
+    with store.session() as session:  # bob, the supervisor, was added by config_file
+        add_user(session, "alice", "fieldworker", PASSWORDS["alice"], actor="test")
     client = client_for(create_app(settings))
     log_in(client, "alice")
     page = client.get("/").text  # in Dutch, the dashboard's default language

@@ -85,7 +85,9 @@ def test_words_are_matched_whole_so_politics_is_not_police() -> None:
 def test_the_forbidden_words_are_configurable(tmp_path: Path) -> None:
     settings = _settings(templates={"forbidden_words": ["gratis"]})
     first_contacts = {"sms/nl", "sms/nl.b", "sms/es", "sms/nl-en"}
-    assert set(_problems(settings)) == first_contacts | {"sms/reminder/nl", "sms/reminder/es", "sms/reminder/nl-en"}
+    reminders = {"sms/reminder/nl", "sms/reminder/es", "sms/reminder/nl-en"}
+    quick_replies = {"sms/reply/nl.Gratis en anoniem", "sms/reply/nl.Gezondheid", "sms/reply/nl.Geld en schulden"}
+    assert set(_problems(settings)) == first_contacts | reminders | quick_replies
 
 
 def test_a_reminder_must_say_how_to_stop_and_is_not_checked_when_reminders_are_off(tmp_path: Path) -> None:

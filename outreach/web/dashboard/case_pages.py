@@ -24,7 +24,7 @@ from outreach.people import cases, optouts
 from outreach.people.conversations import queue_reply
 from outreach.reports.inspect import person_view
 from outreach.store.models import Case, Message, User
-from outreach.store.states import CaseStatus
+from outreach.store.states import CaseStatus, Direction
 from outreach.store.types import utcnow
 from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
 
@@ -105,7 +105,7 @@ class CasePages:
         now = utcnow()
         window = SendWindow.from_settings(settings.sending)
         sent = int_param(request.query_params.get("sent"), "sent")
-        spoken = [m["language"] for m in view["messages"] if m["direction"] == "out" and m["language"]]
+        spoken = [m["language"] for m in view["messages"] if m["direction"] == Direction.OUT and m["language"]]
         signature = settings.signature(case.organisation or None)
         replies: list[QuickReply] = []
         for language in dict.fromkeys([*reversed(spoken), self.dashboard.language(request, user), "en"]):
