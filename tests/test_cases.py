@@ -4,26 +4,32 @@ writes notes and labels, closes and reopens it; a STOP closes it; two fieldworke
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from outreach.access.users import add_user
+from outreach.cli import run
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError
 from outreach.people import cases
 from outreach.people.inbound import Inbound, receive
+from outreach.reports.quarterly import quarterly_report
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Case, CaseLabel, CaseNote, Message
 from outreach.store.states import CaseStatus, Direction, MessageKind
+from outreach.store.types import utcnow
 from tests.conftest import World
 from tests.dashboard_world import PASSWORDS, Seeded, add_users, client_for, csrf_of, log_in, seed
-from tests.messaging_world import audit_count, messaging_settings
+from tests.messaging_world import audit_count, config_file, messaging_settings
 
 
 @dataclass
@@ -214,3 +220,23 @@ def test_a_case_goes_to_the_user_who_signed_the_first_message(desk: Desk) -> Non
             select(Case.assigned_to).where(Case.person_id == desk.seeded.person_ids[1])
         ).scalar_one()
     assert assigned == (signer.lower() if first else None)
+
+
+def test_outcome_labels_are_counted_in_stats_the_stats_page_and_the_report(
+    desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log_in(desk.client, "alice")
+    case = desk.case_id()
+    labels = {"label-1": "informatie gegeven", "label-2": "doorverwezen"}
+    assert desk.post(f"/cases/{case}/labels", **labels).status_code == 303  # type: ignore[attr-defined]
+    page = desk.client.get("/stats?days=30").text
+    table = page.split('id="outcome-table"')[1].split("</table>")[0]
+    assert "<td>doorverwezen</td><td>1</td>" in table and "<td>informatie gegeven</td><td>1</td>" in table
+    capsys.readouterr()
+    config = config_file(desk.settings, tmp_path)
+    assert run(["stats", "--by", "outcome", "--json", "--config", config]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows == [{"outcome": "doorverwezen", "cases": 1}, {"outcome": "informatie gegeven", "cases": 1}]
+    with desk.store.session() as session:
+        figures = quarterly_report(session, utcnow() - timedelta(days=30), utcnow(), "Europe/Amsterdam", "Demo")
+    assert figures.conversations.outcomes == [("doorverwezen", "< 5"), ("informatie gegeven", "< 5")]

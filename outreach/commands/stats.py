@@ -11,7 +11,7 @@ from outreach.commands.base import ActorOption, ConfigOption, actor_for, app, co
 from outreach.commands.output import OutputFormat, emit
 from outreach.errors import PermissionDenied, UsageError
 
-BY_CHOICES = ("total", "day", "week", "site", "lang", "region", "reason", "template", "funnel")
+BY_CHOICES = ("total", "day", "week", "site", "lang", "region", "reason", "template", "funnel", "outcome")
 OUTCOME_COLUMNS = (
     "adverts_found",
     "persons_contacted",
@@ -39,6 +39,7 @@ COLUMNS = {
     ),
     "reason": ("reason", "meaning", "adverts"),
     "funnel": ("stage", "count"),
+    "outcome": ("outcome", "cases"),
 }
 
 
@@ -82,6 +83,11 @@ def stats(
         with store.session() as session:
             if by == "template":
                 rows = [_variant_row(row) for row in template_stats(session)]
+            elif by == "outcome":
+                from outreach.reports.outcome_labels import label_counts
+
+                counted = label_counts(session, start, organisations=organisations)
+                rows = [{"outcome": label, "cases": count} for label, count in counted]
             elif by == "funnel":
                 regions = visible_regions(settings, organisations)
                 data = load(session, start, organisations=organisations, regions=regions)
@@ -111,6 +117,14 @@ def stats(
         return
     if by == "reason":
         _print_reasons(rows, start)
+        return
+    if by == "outcome":
+        table = Table(title=f"Outcomes of conversations labelled since {start.date().isoformat()}")
+        table.add_column("outcome")
+        table.add_column("cases", justify="right")
+        for row in rows:
+            table.add_row(str(row["outcome"]), str(row["cases"]))
+        console.print(table)
         return
     if by == "funnel":
         table = Table(title=f"Adverts first seen since {start.date().isoformat()}, from found to replied")

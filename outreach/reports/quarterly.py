@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from outreach.reports import outcome_stats
 from outreach.reports.funnel import Funnel, funnel
+from outreach.reports.outcome_labels import label_counts
 from outreach.reports.outcome_stats import OutcomeRow
 from outreach.store.models import Message, Person
 from outreach.store.states import KEYWORDS, Direction
@@ -63,6 +64,7 @@ class Conversations:
     replied: int | str  # persons contacted in the period who wrote back
     inbound_messages: int | str  # messages they sent (not bare keywords)
     still_waiting: int | str  # of all persons, those waiting for a fieldworker's answer now
+    outcomes: list[tuple[str, int | str]]  # outcome label, cases labelled in the period
 
 
 @dataclass(frozen=True)
@@ -133,5 +135,9 @@ def quarterly_report(
             replied=shown(total.replied),
             inbound_messages=shown(len(inbound)),
             still_waiting=shown(session.execute(waiting).scalar_one()),
+            outcomes=[
+                (label, shown(count))
+                for label, count in label_counts(session, since, until, organisations=organisations)
+            ],
         ),
     )

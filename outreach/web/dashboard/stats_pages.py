@@ -19,6 +19,7 @@ from outreach.errors import N_
 from outreach.reports import outcome_stats
 from outreach.reports.crawl_report import latest_sites
 from outreach.reports.funnel import funnel
+from outreach.reports.outcome_labels import label_counts
 from outreach.reports.outcome_stats import OutcomeRow
 from outreach.reports.quarterly import quarterly_report
 from outreach.reports.rates import MANUAL_RESPONSE_RATE
@@ -114,6 +115,7 @@ class StatsPages:
             stages = funnel(session, data, regions=regions)
             # Template variants are counted over every organisation's messages: umbrella view only (as the CLI).
             variants = template_stats(session) if organisations is None else None
+            outcomes = label_counts(session, since, until, organisations=organisations)
         (total,) = outcome_stats.group(data, "total", zone) or [OutcomeRow("all")]
         rates = {
             by: _rows_with_bars(overview.breakdown(data, zone, by, limit=30)) for by in ("language", "site", "region")
@@ -142,6 +144,7 @@ class StatsPages:
                 if variants is not None
                 else None,
                 "weeks": weeks,
+                "outcomes": outcomes,
                 "trend": trend,
                 "trend_top": trend_top,
                 "chart": _chart(),
