@@ -118,20 +118,17 @@ def stats(
     if by == "reason":
         _print_reasons(rows, start)
         return
-    if by == "outcome":
-        table = Table(title=f"Outcomes of conversations labelled since {start.date().isoformat()}")
-        table.add_column("outcome")
-        table.add_column("cases", justify="right")
+    if by in ("outcome", "funnel"):
+        name, count = COLUMNS[by]
+        title = {
+            "outcome": f"Outcomes of conversations labelled since {start.date().isoformat()}",
+            "funnel": f"Adverts first seen since {start.date().isoformat()}, from found to replied",
+        }[by]
+        table = Table(title=title)
+        table.add_column(name)
+        table.add_column(count, justify="right")
         for row in rows:
-            table.add_row(str(row["outcome"]), str(row["cases"]))
-        console.print(table)
-        return
-    if by == "funnel":
-        table = Table(title=f"Adverts first seen since {start.date().isoformat()}, from found to replied")
-        table.add_column("stage")
-        table.add_column("count", justify="right")
-        for row in rows:
-            table.add_row(str(row["stage"]).replace("_", " "), str(row["count"]))
+            table.add_row(str(row[name]).replace("_", " "), str(row[count]))
         console.print(table)
         return
     table = Table(title=f"Outcomes since {start.date().isoformat()} by {by}")

@@ -159,8 +159,7 @@ class CasePages:
             )
         with self.dashboard.store.session() as session:
             case = self._case(session, user, case_id)
-            if optouts.is_stopped(session, self.dashboard.person(session, user, case.person_id).key):
-                raise HTTPProblem(400, N_("This person opted out or is blocked: no message can be sent."))
+            # queue_reply refuses an opted-out or blocked person, with the reason
             message_id = queue_reply(session, case.person_id, body, settings, user.name)
             if case.assigned_to is None:
                 case.assigned_to = user.name  # who answers an unassigned case has it
