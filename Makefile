@@ -35,6 +35,8 @@ $(LOCALE)/%/LC_MESSAGES/messages.mo: $(LOCALE)/%/LC_MESSAGES/messages.po $(STAMP
 translations-update: $(STAMP)
 	$(BIN)/pybabel extract --no-location --sort-output --width 120 --project=outreach --copyright-holder="the outreach authors" -F babel.cfg -k N_ -o $(LOCALE)/messages.pot .
 	$(BIN)/pybabel update --ignore-obsolete --width 120 -i $(LOCALE)/messages.pot -d $(LOCALE)
+	# pybabel writes the project without a version as "Project-Id-Version:  outreach"; keep the header as it was.
+	sed -i 's/^"Project-Id-Version:  outreach/"Project-Id-Version: outreach/' $(LOCALE)/messages.pot $(CATALOGS)
 
 demo: install
 	$(BIN)/outreach demo

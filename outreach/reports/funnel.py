@@ -18,15 +18,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.reports.outcome_stats import Outcomes, municipality_lookup
+from outreach.reports.outcome_stats import Outcomes, contacts, municipality_lookup
 from outreach.store.models import Advert, AdvertPerson, AdvertReason
-from outreach.store.states import KEYWORDS, MessageStatus
+from outreach.store.types import micros
 from outreach.targeting.reasons import Reason
 
 # The reasons that mean the targeting did not allow the person (the contact rhythm and the send policy do not
@@ -102,29 +101,16 @@ def funnel(session: Session, data: Outcomes, *, regions: set[str] | None = None)
             persons_of[person_id].add(advert_id)
     allowed = _allowed_persons(session, data, persons_of)
 
-    first_contact: dict[int, datetime] = {}
-    delivered: set[int] = set()
-    for person, at, status, *_where in data.outbound:
-        if person not in persons_of:
-            continue
-        first_contact.setdefault(person, at)
-        if status == MessageStatus.DELIVERED:
-            delivered.add(person)
-    replied = {
-        person
-        for person, at, kind in data.inbound
-        if person in first_contact and at >= first_contact[person] and kind not in KEYWORDS
-    }
-    opted_out = {person for person, at in data.opt_outs if person in first_contact and at >= first_contact[person]}
+    contacted = [contact for contact in contacts(data, micros(data.since)) if contact[0] in persons_of]
     return Funnel(
         adverts_found=len(adverts),
         adverts_with_number=len(with_number),
         persons_found=len(persons_of),
-        persons_eligible=len(allowed | set(first_contact)),
-        persons_contacted=len(first_contact),
-        delivered=len(delivered),
-        replied=len(replied),
-        opted_out=len(opted_out),
+        persons_eligible=len(allowed | {person for person, *_facts in contacted}),
+        persons_contacted=len(contacted),
+        delivered=sum(delivered for *_facts, delivered, _replied, _opted_out in contacted),
+        replied=sum(replied for *_facts, replied, _opted_out in contacted),
+        opted_out=sum(opted_out for *_facts, opted_out in contacted),
     )
 
 

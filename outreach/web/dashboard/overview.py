@@ -12,7 +12,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from outreach.errors import N_
-from outreach.reports.outcome_stats import OutcomeRow, Outcomes, group
+from outreach.reports.funnel import Funnel, funnel
+from outreach.reports.outcome_stats import OutcomeRow, Outcomes, group, load
 from outreach.store.models import Message
 from outreach.store.states import NOT_SENT, Direction
 from outreach.support.local_time import day_start, local
@@ -26,6 +27,37 @@ class Day:
     day: date
     messages: int
     replies: int
+
+
+@dataclass(frozen=True)
+class OverviewFigures:
+    """Everything the overview counts, at one moment (`counted_at`, UTC)."""
+
+    counted_at: datetime
+    totals: list[OutcomeRow]
+    funnel: Funnel
+    days: list[Day]
+    breakdowns: dict[str, list[OutcomeRow]]
+
+
+def count_figures(
+    session: Session,
+    now: datetime,
+    zone: str,
+    *,
+    organisations: list[str] | None = None,
+    regions: set[str] | None = None,
+) -> OverviewFigures:
+    """Today, 7 and 30 days, the funnel and the breakdowns of the last 30 days, and the messages per day; for the
+    given organisations and regions (None: all)."""
+    data = load(session, period_start(now, zone, 30), organisations=organisations, regions=regions)
+    return OverviewFigures(
+        counted_at=now,
+        totals=totals(data, zone, now),
+        funnel=funnel(session, data, regions=regions),
+        days=per_day(session, now, zone, organisations=organisations),
+        breakdowns={by: breakdown(data, zone, by) for by in ("language", "site", "region")},
+    )
 
 
 def period_start(now: datetime, zone: str, days: int) -> datetime:

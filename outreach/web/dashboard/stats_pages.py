@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -29,9 +30,13 @@ from outreach.store.types import utcnow
 from outreach.support.local_time import day_start, local, midnight
 from outreach.web.dashboard import charts, overview
 from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
+from outreach.web.dashboard.recent_figures import RecentFigures
 from outreach.web.report_pdf import report_pdf
 
 PERIOD_DAYS = (7, 30, 90, 365)
+# The overview shows figures counted at most this many seconds before (then counts again after the response): the
+# cycles change them hourly, and a cold count costs about a third of a second (BENCHMARKS.md, "Dashboard").
+OVERVIEW_MAX_AGE = 60.0
 MAX_DAYS = 3 * 366
 
 
@@ -53,6 +58,7 @@ def _rows_with_bars(rows: list[OutcomeRow]) -> list[dict[str, Any]]:
 class StatsPages:
     def __init__(self, dashboard: Dashboard) -> None:
         self.dashboard = dashboard
+        self.figures: RecentFigures[overview.OverviewFigures] = RecentFigures(OVERVIEW_MAX_AGE)
 
     def _scope(self, user: SessionUser) -> tuple[list[str] | None, set[str] | None]:
         """With several organisations, a user counts only their own (umbrella supervisors: all)."""
@@ -60,34 +66,42 @@ class StatsPages:
         return organisations, visible_regions(self.dashboard.settings, organisations)
 
     def overview(self, request: Request, user: SessionUser, form: Form) -> Response:
-        now = utcnow()
         zone = self.dashboard.settings.sending.timezone
         organisations, regions = self._scope(user)
-        with self.dashboard.store.session() as session:
-            data = outcome_stats.load(
-                session, overview.period_start(now, zone, 30), organisations=organisations, regions=regions
-            )
-            days = overview.per_day(session, now, zone, organisations=organisations)
+        scope = (
+            None if organisations is None else tuple(sorted(organisations)),
+            None if regions is None else frozenset(regions),
+        )
+
+        def count() -> overview.OverviewFigures:
+            with self.dashboard.store.session() as session:
+                return overview.count_figures(session, utcnow(), zone, organisations=organisations, regions=regions)
+
+        figures, recount = self.figures.get(scope, count)
+        with self.dashboard.store.session() as session:  # the sites' health and the last cycle: always live
             sites = [site for _run_id, site in latest_sites(session)]
-            stages = funnel(session, data, regions=regions)
             cycle_problem = last_cycle_problem(session)
-        bars, top = overview.chart_bars(days)
-        return self.dashboard.render(
+        bars, top = overview.chart_bars(figures.days)
+        response = self.dashboard.render(
             request,
             "overview.html",
             {
                 "user": user,
-                "totals": overview.totals(data, zone, now),
-                "funnel": stages,
-                "days": days,
+                "counted_at": figures.counted_at,
+                "totals": figures.totals,
+                "funnel": figures.funnel,
+                "days": figures.days,
                 "bars": bars,
                 "top": top,
                 "chart": _chart(),
-                "breakdowns": {by: overview.breakdown(data, zone, by) for by in ("language", "site", "region")},
+                "breakdowns": figures.breakdowns,
                 "sites": sites,
                 "cycle_problem": cycle_problem,
             },
         )
+        if recount is not None:
+            response.background = BackgroundTask(recount)
+        return response
 
     def _period(self, request: Request, now: datetime, zone: str) -> tuple[datetime, datetime | None, dict[str, str]]:
         """[since, until) from `days` (7, 30, 90, 365) or from `from`/`to` (local dates, both included)."""
