@@ -340,7 +340,9 @@ class LanguageSettings(BaseModel):
     mixed_languages: list[str] = Field(
         ["nl", "en"], description="When each of these covers mixed_share of the letters, use the fallback template."
     )
-    mixed_share: float = Field(0.25, gt=0, le=1, description="Share of an advert's letters that counts as mixed.")
+    mixed_share: float = Field(
+        0.10, gt=0, le=1, description="Share of an advert's letters (its text, not its title) that counts as mixed."
+    )
 
     @field_validator("candidates")
     @classmethod

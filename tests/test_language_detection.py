@@ -217,3 +217,17 @@ def test_an_english_title_naming_a_dutch_town_does_not_make_an_english_advert_mi
     text = f"Lucia welcomes you in Capelle aan den IJssel. {ENGLISH} I speak English and a little bit of German."
     assert lingua.letter_shares(text).get("nl", 0.0) == 0.0
     assert lingua.decide(text).rule is Rule.DETECTED
+
+
+def test_a_title_naming_a_dutch_town_does_not_make_an_english_advert_mixed() -> None:
+    """The mix is judged on the advert's text: a title is a name and a place ("Sweet Lisa in Rijswijk" reads as
+    Dutch), while a Dutch and an English sentence in the text are a mix (issue 20: mixed_share 0.10)."""
+    detector = make_detector(load_settings())
+    title = "Sweet Lisa in Rijswijk"
+    english = "Hello darling, I am new in town and would love to meet you for a relaxing massage tonight."
+    dutch = "Hoi schat, ik ben nieuw in de stad en ik zou je graag ontmoeten voor een ontspannende massage."
+    decided = detector.decide(english, title=title)
+    assert (decided.rule, decided.template) == (Rule.DETECTED, "en")
+    assert detector.decide(f"{title}. {english}").rule is Rule.MIXED  # the same words as one text
+    assert detector.decide(f"{dutch} {english}", title=title).rule is Rule.MIXED
+    assert detector.decide(f"{english} {dutch}").rule is Rule.MIXED

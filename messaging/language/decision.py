@@ -52,7 +52,7 @@ class Policy:
     min_letters: int = 12
     min_confidence: float = 0.5
     mixed_languages: tuple[str, ...] = ("nl", "en")
-    mixed_share: float = 0.25
+    mixed_share: float = 0.10
     # A segment counts towards a mix only when its language is this clear: an English title naming a Dutch town
     # ("... in Capelle aan den IJssel") is not a Dutch sentence.
     segment_confidence: float = 0.9
@@ -73,9 +73,12 @@ class AdvertLanguage:
         self.fallback_template = fallback
         self.policy = policy or Policy()
 
-    def decide(self, text: str) -> LanguageDecision:
+    def decide(self, text: str, title: str = "") -> LanguageDecision:
+        """The advert's language from its title and text together; whether it is mixed from its text alone: a title
+        is a name and a place more than a sentence ("Sweet Lisa in Rijswijk" reads as Dutch), and must not make an
+        English advert Dutch-English."""
         policy = self.policy
-        lines = clean_lines(text)
+        lines = clean_lines(f"{title}. {text}" if title else text)
         cleaned = clean_for_detection(lines)
         if information(cleaned) < policy.min_letters:
             return self._fallback(None, 0.0, Rule.TOO_SHORT)
@@ -83,7 +86,7 @@ class AdvertLanguage:
         if guess is None:
             return self._fallback(None, 0.0, Rule.LOW_CONFIDENCE)
         language = guess.language.lower()
-        if self._is_mixed(lines):
+        if self._is_mixed(clean_lines(text) if title else lines):
             return self._fallback(language, guess.confidence, Rule.MIXED)
         if guess.confidence < policy.min_confidence:
             return self._fallback(language, guess.confidence, Rule.LOW_CONFIDENCE)
@@ -92,10 +95,10 @@ class AdvertLanguage:
             return self._fallback(language, guess.confidence, Rule.NO_TEMPLATE)
         return LanguageDecision(language, guess.confidence, Rule.DETECTED, template)
 
-    def detect(self, text: str) -> str | None:
+    def detect(self, text: str, title: str = "") -> str | None:
         """The advert's language as far as a message is concerned: None when the fallback must be used because
         the advert is mixed, too short or unclear (a language without template is still returned, for the log)."""
-        decision = self.decide(text)
+        decision = self.decide(text, title)
         if decision.rule is Rule.DETECTED:
             return decision.template  # pt-BR and pt both mean the pt template
         if decision.rule is Rule.NO_TEMPLATE:

@@ -41,7 +41,7 @@ def enqueue_first_contact(
         # A fieldworker read the advert and chose its language (`outreach advert language`).
         decision = LanguageDecision(advert.language_override, 1.0, Rule.OVERRIDE, advert.language_override)
     else:
-        decision = detector.decide(f"{advert.title}. {advert.text}")
+        decision = detector.decide(advert.text or "", title=advert.title or "")
     advert.language = decision.language
     signature = settings.signature(candidate.organisation)
     rendered = templates.render(decision.template, signature, person_id=candidate.person_id)
