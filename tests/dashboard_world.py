@@ -18,7 +18,7 @@ from outreach.people.inbound import Inbound, receive
 from outreach.settings import Settings
 from outreach.store.adverts import FoundAdvert, FoundPhone, save_advert, site_id
 from outreach.store.db import Store
-from outreach.store.models import AdvertPerson
+from outreach.store.models import AdvertPerson, Case
 from outreach.store.types import utcnow
 from tests.messaging_world import BODY, numbers, outbox_for
 
@@ -39,6 +39,7 @@ class Seeded:
     person_ids: list[int]
     xss_advert_id: int
     replier_id: int  # the person who wrote back (XSS_REPLY)
+    replier_case_id: int  # the case their reply opened
 
 
 def add_users(store: Store) -> None:
@@ -102,7 +103,9 @@ def seed(
     else:
         with store.session() as session:
             receive(session, vault, settings, Inbound("SM" + "7" * 32, phones[0], XSS_REPLY))
-    return Seeded(phones, advert_ids, person_ids, advert_ids[0], person_ids[0])
+    with store.session() as session:
+        case_id = session.execute(select(Case.id).where(Case.person_id == person_ids[0])).scalar_one()
+    return Seeded(phones, advert_ids, person_ids, advert_ids[0], person_ids[0], case_id)
 
 
 def csrf_of(html: str) -> str:
