@@ -255,8 +255,9 @@ def _playground(world: DemoWorld, actor: str, port: int, answer_every: float) ->
         for user in playground.users:
             console.print(f"  {user.name:<20} {user.role:<12} password: {user.password}", highlight=False)
         console.print(
-            f"{len(playground.answers)} simulated people will answer, one every {answer_every:g} s; an answer "
-            "sent from the dashboard reaches the test gateway within seconds. Ctrl-C stops everything.",
+            f"{len(playground.answers)} simulated people will answer, one every {answer_every:g} s; answer them "
+            f"under Gesprekken ({playground.url}/cases): an answer leaves for the test gateway at once. "
+            "Ctrl-C stops everything.",
             highlight=False,
         )
         sys.stdout.flush()

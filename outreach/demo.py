@@ -2,8 +2,9 @@
 on a fresh SQLite database under var/demo/.
 
 `outreach demo --serve` (the playground) then keeps that world running: the dashboard on 127.0.0.1 with its
-webhooks, demo users with generated passwords, an outbox drained every few seconds (so an answer typed in the
-dashboard reaches the gateway at once) and simulated people who answer some of the messages (testworld's
+webhooks, demo users with generated passwords, an outbox drained every second (an answer typed on a case page
+leaves at once by itself; drafts approved in the browser and answers queued outside the send window leave with the
+drain, as they would with the scheduler) and simulated people who answer some of the messages (testworld's
 simulated_people), until SIGINT or SIGTERM. This is the only product module that imports the test world.
 """
 
@@ -218,7 +219,8 @@ class Playground:
         self._drainer.join(30)
 
     def _drain(self) -> None:
-        """Replies typed in the dashboard are only queued there; send them through the one outbox path."""
+        """What the dashboard queues without sending (approved drafts, an answer outside the send window) leaves
+        here through the one outbox path, as the scheduler's drain would send it."""
         with Store(self.settings.database_url) as store:
             outbox = make_outbox(self.settings, store, self.actor, optouts, stop=self._stop)
             while not self._stop.wait(self.drain_every):

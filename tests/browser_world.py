@@ -1,6 +1,7 @@
 """The dashboard served for a real browser: `outreach serve`'s app on 127.0.0.1 with the dashboard's test world
 (tests/dashboard_world.py, seeded through the real paths and the Twilio test gateway's signed webhooks), and
-Debian's chromium through Playwright. Used by tests/test_dashboard_browser.py and tests/test_dashboard_screens.py."""
+Debian's chromium through Playwright. Used by the browser tests (tests/test_*_browser.py and
+tests/test_dashboard_screens.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, sync_playwright
@@ -37,8 +39,9 @@ class Site:
 
 
 @contextmanager
-def served_dashboard(tmp_path: Path, language: str) -> Iterator[Site]:
-    """The dashboard on a free port, in `language` by default, seeded, with chromium started."""
+def served_dashboard(tmp_path: Path, language: str, **overrides: Any) -> Iterator[Site]:
+    """The dashboard on a free port, in `language` by default, seeded, with chromium started; `overrides`: more
+    settings (sending={...} replaces the test world's send policy)."""
     with pytest.MonkeyPatch.context() as patch:
         for name in list(os.environ):
             if name.startswith(("OUTREACH_", "TWILIO_")):
@@ -56,6 +59,7 @@ def served_dashboard(tmp_path: Path, language: str) -> Iterator[Site]:
                 tmp_path,
                 twilio=gateway.twilio_settings(),
                 web={"public_url": f"http://127.0.0.1:{port}", "language": language},
+                **overrides,
             )
             from outreach.store.db import upgrade
 
@@ -101,9 +105,10 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def log_in(page: Page, site: Site, name: str) -> None:
+def log_in(page: Page, site: Site, name: str, password: str | None = None) -> None:
+    """Log in as `name` (alice and bob: their passwords from tests/dashboard_world.py)."""
     page.goto(f"{site.url}/login")
     page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORDS[name])
+    page.fill("input[name=password]", password or PASSWORDS[name])
     page.click("button[type=submit]")
     page.wait_for_url(f"{site.url}/")

@@ -1,5 +1,6 @@
 """The dashboard's test world: users `alice` (fieldworker) and `bob` (supervisor), adverts stored and messaged
-through the real code paths (store, outbox, Twilio test gateway), one advert and one reply carrying HTML payloads."""
+through the real code paths (store, outbox, Twilio test gateway), one advert and one reply carrying HTML payloads,
+and drafted first contacts for the approve and assist modes."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from outreach.access.users import add_user
 from outreach.crypto import PhoneVault
 from outreach.people.inbound import Inbound, receive
 from outreach.settings import Settings
-from outreach.store.adverts import FoundAdvert, FoundPhone, save_advert, site_id
+from outreach.store.adverts import FoundAdvert, FoundPhone, person_id, save_advert, site_id
 from outreach.store.db import Store
-from outreach.store.models import AdvertPerson
+from outreach.store.models import AdvertPerson, Case, Message
+from outreach.store.states import MessageStatus
 from outreach.store.types import utcnow
 from tests.messaging_world import BODY, numbers, outbox_for
 
@@ -28,6 +30,7 @@ ROLES = {"alice": "fieldworker", "bob": "supervisor"}
 XSS_TITLE = "<img src=x onerror=\"alert('title')\">Anna"
 XSS_TEXT = '<script>alert("advert")</script>Hallo <b onmouseover=alert(2)>schat</b> <div class="x <p>kapot</textarea>'
 XSS_REPLY = "<script>alert('reply')</script><img src=x onerror=alert(4)> hoi </td></tr><!--"
+DRAFT_BODY = "Hoi, ik ben Sanne van Demo Outreach. Wij helpen gratis. Geen berichten meer? Antwoord STOP."
 CITIES = ("Amsterdam", "Rotterdam", "Utrecht")
 LANGUAGES = ("nl", "ro")
 
@@ -39,6 +42,7 @@ class Seeded:
     person_ids: list[int]
     xss_advert_id: int
     replier_id: int  # the person who wrote back (XSS_REPLY)
+    replier_case_id: int  # the case their reply opened
 
 
 def add_users(store: Store) -> None:
@@ -102,7 +106,27 @@ def seed(
     else:
         with store.session() as session:
             receive(session, vault, settings, Inbound("SM" + "7" * 32, phones[0], XSS_REPLY))
-    return Seeded(phones, advert_ids, person_ids, advert_ids[0], person_ids[0])
+    with store.session() as session:
+        case_id = session.execute(select(Case.id).where(Case.person_id == person_ids[0])).scalar_one()
+    return Seeded(phones, advert_ids, person_ids, advert_ids[0], person_ids[0], case_id)
+
+
+def add_drafts(settings: Settings, store: Store, count: int, start: int) -> tuple[list[int], list[str]]:
+    """`count` drafted first contacts (DRAFT_BODY, Dutch, 93% sure), each to a new person; their message ids and
+    numbers (tests.messaging_world.numbers(count, start))."""
+    vault = PhoneVault.from_settings(settings)
+    phones = numbers(count, start=start)
+    drafts = []
+    with store.session() as session:
+        for number in phones:
+            pid = person_id(session, vault, FoundPhone(number, "NL", True), utcnow())
+            message = Message(
+                person_id=pid, body=DRAFT_BODY, language="nl", language_confidence=0.93, status=MessageStatus.DRAFT
+            )
+            session.add(message)
+            session.flush()
+            drafts.append(message.id)
+    return drafts, phones
 
 
 def csrf_of(html: str) -> str:

@@ -24,7 +24,7 @@ from outreach.people.inbound import Inbound, receive
 from outreach.reports.quarterly import quarterly_report
 from outreach.settings import Settings
 from outreach.store.db import Store
-from outreach.store.models import Case, CaseLabel, CaseNote, Message
+from outreach.store.models import Case, CaseLabel, CaseNote, Message, Person
 from outreach.store.states import CaseStatus, Direction, MessageKind
 from outreach.store.types import utcnow
 from tests.conftest import World
@@ -159,6 +159,30 @@ def test_a_stop_closes_the_case_and_an_answer_is_refused(desk: Desk) -> None:
     with desk.store.session() as session:
         receive(session, vault, desk.settings, Inbound("SM" + "9" * 32, desk.seeded.numbers[0], "Sorry, vraag nog"))
         assert session.get(Case, case).status == CaseStatus.OPEN  # type: ignore[union-attr]
+
+
+def test_closing_the_case_of_a_possible_opt_out_can_resume_the_automatic_messages(desk: Desk) -> None:
+    """ "stop sturen aub" pauses the person; the fieldworker who found it was not a no resumes them on closing."""
+    vault = PhoneVault.from_settings(desk.settings)
+    number, person = desk.seeded.numbers[1], desk.seeded.person_ids[1]
+    with desk.store.session() as session:
+        receive(session, vault, desk.settings, Inbound("SM" + "4" * 32, number, "stop sturen aub"))
+        case = session.execute(select(Case.id).where(Case.person_id == person)).scalar_one()
+    log_in(desk.client, "alice")
+    page = desk.client.get(f"/cases/{case}").text
+    assert "paused: possible opt-out" in page and 'name="resume"' in page
+    assert desk.post(f"/cases/{case}/close", resume="yes").status_code == 303  # type: ignore[attr-defined]
+    with desk.store.session() as session:
+        stored = session.get(Person, person)
+        assert stored is not None and stored.paused_reason is None and stored.needs_fieldworker_since is None
+        assert session.get(Case, case).status == CaseStatus.CLOSED  # type: ignore[union-attr]
+    assert audit_count(desk.store, "conversation.handled") == 1
+    # Closing without the box leaves a pause alone.
+    with desk.store.session() as session:
+        receive(session, vault, desk.settings, Inbound("SM" + "3" * 32, number, "stop sturen aub"))
+    assert desk.post(f"/cases/{case}/close").status_code == 303  # type: ignore[attr-defined]
+    with desk.store.session() as session:
+        assert session.get(Person, person).paused_reason == "possible opt-out"  # type: ignore[union-attr]
 
 
 def test_of_two_fieldworkers_taking_a_case_at_once_exactly_one_gets_it(desk: Desk) -> None:

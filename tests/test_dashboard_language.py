@@ -74,7 +74,8 @@ def test_an_error_page_and_a_refusal_are_in_the_users_language(dashboard: Dashbo
     assert refused.status_code == 403 and "Deze pagina is voor leidinggevenden." in refused.text
     missing = client.get("/persons/999999")
     assert missing.status_code == 404 and "Deze persoon bestaat niet." in missing.text
-    empty = client.post(f"/inbox/{dashboard.seeded.replier_id}/reply", data={"csrf": page_csrf(client), "body": " "})
+    case = dashboard.seeded.replier_case_id
+    empty = client.post(f"/cases/{case}/reply", data={"csrf": page_csrf(client), "body": " "})
     assert empty.status_code == 400 and "het antwoord is leeg" in empty.text
     bad = client.get("/log?page=x")
     assert bad.status_code == 400 and "page: verwacht een getal" in bad.text

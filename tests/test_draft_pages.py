@@ -13,12 +13,10 @@ from starlette.testclient import TestClient
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Message
-from outreach.store.states import MessageStatus
 from tests.conftest import World
-from tests.dashboard_world import Seeded, add_users, client_for, csrf_of, log_in, seed
+from tests.dashboard_world import DRAFT_BODY as BODY
+from tests.dashboard_world import Seeded, add_drafts, add_users, client_for, csrf_of, log_in, seed
 from tests.messaging_world import audit_count, messaging_settings, numbers
-
-BODY = "Hoi, ik ben Sanne van Demo Outreach. Wij helpen gratis. Geen berichten meer? Antwoord STOP."
 
 
 @dataclass
@@ -44,21 +42,7 @@ def desk(world: World) -> Iterator[Desk]:
     store = world.store()
     add_users(store)
     seeded = seed(settings, store, count=1)
-    from outreach.crypto import PhoneVault
-    from outreach.store.adverts import FoundPhone, person_id
-    from outreach.store.types import utcnow
-
-    vault = PhoneVault.from_settings(settings)
-    drafts = []
-    with store.session() as session:
-        for number in numbers(4, start=300):
-            pid = person_id(session, vault, FoundPhone(number, "NL", True), utcnow())
-            message = Message(
-                person_id=pid, body=BODY, language="nl", language_confidence=0.93, status=MessageStatus.DRAFT
-            )
-            session.add(message)
-            session.flush()
-            drafts.append(message.id)
+    drafts, _ = add_drafts(settings, store, 4, start=300)
     from outreach.web.app import create_app
 
     with client_for(create_app(settings)) as client:

@@ -135,7 +135,7 @@ def _page_is_clean(path: str) -> Callable[[TestClient, Two], None]:
 def _not_found(method: str, template: str) -> Callable[[TestClient, Two], None]:
     def case(client: TestClient, two: Two) -> None:
         path = template.format(person=two.theirs[0], advert=two.their_advert)
-        data = {"csrf": page_csrf(client), "reason": "x", "body": "Hoi, Hulp R hier.", "resume": "yes"}
+        data = {"csrf": page_csrf(client), "reason": "x", "body": "Hoi, Hulp R hier."}
         answer = client.get(path) if method == "GET" else client.post(path, data=data)
         assert answer.status_code == 404, path
         assert two.leaked(answer.text) == []
@@ -183,6 +183,13 @@ def _webhook(client: TestClient, two: Two) -> None:
     answer = client.post(f"/twilio/status/{two.their_message}", data={"MessageStatus": "failed"})
     assert answer.status_code == 403  # only Twilio, signed; no session opens it
     assert client.post("/twilio/inbound", data={"Body": "STOP"}).status_code == 403
+
+
+def _inbox_moved(client: TestClient, two: Two) -> None:
+    """The retired inbox only sends old bookmarks to the cases (whose own case is _cases_list)."""
+    answer = client.get("/inbox")
+    assert answer.status_code == 303 and answer.headers["location"] == "/cases"
+    assert two.leaked(answer.text) == []
 
 
 def _no_data(client: TestClient, two: Two) -> None:
@@ -252,7 +259,7 @@ def _case_not_found(method: str, action: str) -> Callable[[TestClient, Two], Non
         their = _their_case(two)
         path = f"/cases/{their}{action}"
         data = {"csrf": page_csrf(client), "body": "Hoi, Hulp R hier.", "note": "x", "action": "take",
-                "label-1": "doorverwezen"}  # fmt: skip
+                "label-1": "doorverwezen", "resume": "yes"}  # fmt: skip
         answer = client.get(path) if method == "GET" else client.post(path, data=data)
         assert answer.status_code == 404, path
         assert two.leaked(answer.text) == []
@@ -273,9 +280,7 @@ DASHBOARD: dict[tuple[str, str], Callable[[TestClient, Two], None]] = {
     ("POST", "/persons/{person_id:id}/reveal"): _not_found("POST", "/persons/{person}/reveal"),
     ("POST", "/persons/{person_id:id}/block"): _not_found("POST", "/persons/{person}/block"),
     ("POST", "/persons/{person_id:id}/resend"): _not_found("POST", "/persons/{person}/resend"),
-    ("GET", "/inbox"): _page_is_clean("/inbox"),
-    ("POST", "/inbox/{person_id:id}/reply"): _not_found("POST", "/inbox/{person}/reply"),
-    ("POST", "/inbox/{person_id:id}/handled"): _not_found("POST", "/inbox/{person}/handled"),
+    ("GET", "/inbox"): _inbox_moved,
     ("GET", "/stops"): _page_is_clean("/stops"),
     ("POST", "/stops/add"): _add_stop,
     ("POST", "/stops/remove"): _remove_stops,

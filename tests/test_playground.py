@@ -1,10 +1,11 @@
 """The playground, `outreach demo --serve`, as a trainee uses it: the real command in its own process, the demo
-cycle, then the dashboard on 127.0.0.1 with the printed demo passwords, simulated people whose answers fill the inbox,
-an answer typed in the dashboard reaching the test gateway without a cycle, and Ctrl-C or SIGTERM ending it all
-with exit 0 and no process left."""
+cycle, then the dashboard on 127.0.0.1 with the printed demo passwords, simulated people whose answers open
+conversations (/cases), an answer typed on a case page reaching the test gateway at once, without a cycle, and
+Ctrl-C or SIGTERM ending it all with exit 0 and no process left."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import queue
@@ -134,6 +135,22 @@ class Browser:
         return found[1]
 
 
+def conversations(browser: Browser) -> dict[int, str]:
+    """The open cases, each with the person's last message (from its case page)."""
+    listing = browser.get("/cases?view=open")
+    assert listing.status_code == 200, listing.text
+    found = {}
+    for case in dict.fromkeys(int(n) for n in re.findall(r'href="/cases/(\d+)"', listing.text)):
+        page = browser.get(f"/cases/{case}").text
+        texts = re.findall(r'<li class="message in">.*?<p class="text">(.*?)</p>', page, re.DOTALL)
+        found[case] = html.unescape(texts[-1]) if texts else ""
+    return found
+
+
+def missing_texts(conversations: dict[int, str]) -> list[str]:
+    return [text for text in WAITING_TEXTS if not any(text in last for last in conversations.values())]
+
+
 def gateway_total(gateway_url: str) -> int:
     with urllib.request.urlopen(f"{gateway_url}/_test/stats", timeout=10) as response:  # noqa: S310 - 127.0.0.1
         return sum(json.loads(response.read())["per_number"].values())
@@ -164,25 +181,28 @@ def test_a_trainee_logs_in_sees_the_simulated_answers_and_answers_one_then_ctrl_
         )
         assert logged_in.status_code == 303, logged_in.text
 
-        # The simulated people's answers fill the inbox (all five that need a fieldworker) within seconds.
+        # The simulated people's answers open conversations (all five that need a fieldworker) within seconds; the
+        # plain STOP's is closed at once and shows the opt-out.
         deadline = time.monotonic() + 30
-        inbox = browser.get("/inbox")
-        while not all(text in inbox.text for text in WAITING_TEXTS) and time.monotonic() < deadline:
+        pages = conversations(browser)
+        while missing_texts(pages) and time.monotonic() < deadline:
             time.sleep(0.3)
-            inbox = browser.get("/inbox")
-        assert inbox.status_code == 200
-        missing = [text for text in WAITING_TEXTS if text not in inbox.text]
-        assert not missing, f"not in the inbox: {missing}\n{world.output()}"
+            pages = conversations(browser)
+        missing = missing_texts(pages)
+        assert not missing, f"no open conversation with: {missing}\n{world.output()}"
         assert world.wait_for(re.compile(r"wrote: an opt-out; see the dashboard"))
 
-        # An answer typed in the dashboard leaves for the gateway without any cycle or `outreach send`.
-        person = re.findall(r'action="/inbox/(\d+)/reply"', inbox.text)[0]
+        # An answer typed on a case page leaves for the gateway at once, without any cycle or `outreach send`.
+        case = next(case for case, text in pages.items() if "Wie is dit?" in text)
+        page = browser.get(f"/cases/{case}")
         before = gateway_total(gateway_url)
         sent_at = time.monotonic()
         answer = browser.post(
-            f"/inbox/{person}/reply", {"csrf": browser.csrf(inbox.text), "body": "Hoi, ja dat kan. Groet, Sanne"}
+            f"/cases/{case}/reply", {"csrf": browser.csrf(page.text), "body": "Hoi, ja dat kan. Groet, Sanne"}
         )
-        assert answer.status_code == 303 and "sent=" in answer.headers["location"]
+        assert answer.status_code == 303 and f"/cases/{case}?sent=" in answer.headers["location"]
+        if "queued=" not in answer.headers["location"]:  # else the playground's own drain took it a moment earlier
+            assert gateway_total(gateway_url) == before + 1, "not handed to the gateway within the request"
         while gateway_total(gateway_url) == before and time.monotonic() - sent_at < 15:
             time.sleep(0.1)
         took = time.monotonic() - sent_at

@@ -1,6 +1,7 @@
 """The fieldworker's cases: the list (mine, unassigned, waiting longer than N hours, by label) and one case: the
 whole thread, the adverts, an answer that leaves at once through the one outbox path, notes, outcome labels, and
-taking, handing over, closing and reopening. A case of another organisation is a 404, as a person is."""
+taking, handing over, closing (resuming the automatic messages of a person a possible opt-out paused) and
+reopening. A case of another organisation is a 404, as a person is."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from outreach.access.roles import visible_organisations
 from outreach.access.users import SessionUser
 from outreach.errors import N_, OutreachError
 from outreach.people import cases, optouts
-from outreach.people.conversations import queue_reply
+from outreach.people.conversations import mark_handled, queue_reply
 from outreach.reports.inspect import person_view
 from outreach.store.models import Case, Message, User
 from outreach.store.states import CaseStatus, Direction
@@ -217,9 +218,11 @@ class CasePages:
     def close(self, request: Request, user: SessionUser, form: Form) -> Response:
         case_id = int(request.path_params["case_id"])
         with self.dashboard.store.session() as session:
-            self._case(session, user, case_id)
+            case = self._case(session, user, case_id)
             if form.get("action") == "reopen":
                 cases.reopen(session, case_id, user.name)
             else:
                 cases.close(session, case_id, user.name)
+                if form.get("resume") == "yes":  # "stop sturen aub" paused them; the fieldworker found it was not a no
+                    mark_handled(session, case.person_id, user.name, resume=True)
         return RedirectResponse(f"/cases/{case_id}", status_code=303)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -13,7 +15,6 @@ from outreach.store.db import Store
 from outreach.web.dashboard.case_pages import CasePages
 from outreach.web.dashboard.core import Dashboard
 from outreach.web.dashboard.draft_pages import DraftPages
-from outreach.web.dashboard.inbox_pages import InboxPages
 from outreach.web.dashboard.log_pages import LogPages
 from outreach.web.dashboard.login import Login
 from outreach.web.dashboard.people_pages import PeoplePages
@@ -59,10 +60,16 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def inbox_moved(request: Request) -> Response:
+    """The old inbox only queued an answer; the conversations (/cases) send it at once. Old bookmarks land there
+    (and from there on the log-in page when nobody is logged in)."""
+    return RedirectResponse("/cases", status_code=303)
+
+
 def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
     dashboard = Dashboard.create(settings, store)
     login, log, people = Login(dashboard), LogPages(dashboard), PeoplePages(dashboard)
-    inbox, supervisor, stats = InboxPages(dashboard), SupervisorPages(dashboard), StatsPages(dashboard)
+    supervisor, stats = SupervisorPages(dashboard), StatsPages(dashboard)
     cases, drafts, users = CasePages(dashboard), DraftPages(dashboard), UserPages(dashboard)
     review = ReviewPages(dashboard)
     route, supervisors = dashboard.route, "supervisor"
@@ -96,9 +103,7 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
         Route("/drafts/reject", route(drafts.reject), methods=["POST"]),
         Route("/assist", route(drafts.assist), methods=["GET"]),
         Route("/assist/{message_id:id}/send", route(drafts.assist_send), methods=["POST"]),
-        Route("/inbox", route(inbox.inbox), methods=["GET"]),
-        Route("/inbox/{person_id:id}/reply", route(inbox.reply), methods=["POST"]),
-        Route("/inbox/{person_id:id}/handled", route(inbox.handled), methods=["POST"]),
+        Route("/inbox", inbox_moved, methods=["GET"]),
         Route("/stops", route(supervisor.stops, role=supervisors), methods=["GET"]),
         Route("/stops/add", route(supervisor.add, role=supervisors), methods=["POST"]),
         Route("/stops/remove", route(supervisor.remove, role=supervisors), methods=["POST"]),
