@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-dev
 TEST_WORKERS ?= 2
 CHECK_WORKERS ?= 3
 
-.PHONY: demo test check lint format bench bench-langid mutate install services lock clean translations translations-update
+.PHONY: demo test check lint format bench bench-langid mutate install services lock clean translations translations-update image-check
 
 # The dashboard's catalogs: .po files are the source (in git), .mo files are compiled from them here.
 LOCALE := outreach/web/locale
@@ -77,6 +77,12 @@ bench: install
 # Language detectors on ../shared/data/langid (about 9 minutes; --quick: 1-2): see BENCHMARKS.md.
 bench-langid: install
 	nice $(BIN)/python -m bench.langid
+
+# Build the image with buildah and run it with podman as uid 10001: `outreach demo`, one JavaScript crawl, and
+# `serve` until its HEALTHCHECK says healthy (scripts/image-check; SLIM=1 also checks the image without chromium).
+# Not part of `make test`: minutes and a few GB of disk. Needs buildah, podman and runc (Debian packages).
+image-check:
+	scripts/image-check
 
 # A small mutation run (cosmic-ray) on the outbox, selection, compose, audit and opt-out modules, in a copy of the
 # tree under var/mutate/; not part of `make test`. MUTATE_ARGS="--per-module 0" runs every mutant (hours).

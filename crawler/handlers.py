@@ -19,6 +19,9 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawler.politeness import PolitenessMiddleware
 
+# The first reason Playwright's driver or the browser could not start (crawler/health.py fails the site on it).
+BROWSER_FAILED = "outreach/browser_failed"
+
 
 async def _in_turn(crawler: Crawler, request: Request, download: Callable[[Request], Awaitable[Response]]) -> Response:
     politeness = crawler.get_downloader_middleware(PolitenessMiddleware)
@@ -50,3 +53,25 @@ class PacedBrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):  # type: ign
 
     async def download_request(self, request: Request) -> Response:
         return await _in_turn(self._crawler, request, super().download_request)
+
+    # scrapy-playwright starts its node driver when the engine starts and chromium for the first page. When either
+    # cannot start (a missing libatomic.so.1, a wrong chromium_path), every page fails with an error that names
+    # neither, and the crawl would blame the site; the run keeps the real reason instead.
+    async def _launch(self) -> None:
+        try:
+            await super()._launch()
+        except Exception as exc:
+            self._browser_failed(exc)
+            raise
+
+    async def _maybe_launch_browser(self) -> None:
+        try:
+            await super()._maybe_launch_browser()
+        except Exception as exc:
+            self._browser_failed(exc)
+            raise
+
+    def _browser_failed(self, exc: Exception) -> None:
+        if self._crawler.stats.get_value(BROWSER_FAILED) is None:
+            first_line = next(iter(str(exc).strip().splitlines()), "")
+            self._crawler.stats.set_value(BROWSER_FAILED, f"{type(exc).__name__}: {first_line}"[:300])

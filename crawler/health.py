@@ -4,6 +4,8 @@ the site's previous crawl. A crawl that lost adverts never says "ok".
 The rules (docs/sites.md, "When a crawl is not ok"):
 
 failed: nothing could be read
+- the browser of a site that needs JavaScript could not start (Playwright's driver or chromium; the reason is
+  given): the installation, not the site, is at fault, and the whole crawl counts as failed;
 - no listing page could be read (every one failed, or the site was abandoned before one answered);
 - listing pages were read but the listing selectors found no advert on them;
 - detail pages were requested but not one gave an advert.
@@ -72,6 +74,9 @@ def assess(counters: dict[str, Any], previous: dict[str, Any] | None) -> list[Pr
     parsed = _int(counters, "details_parsed")
     abandoned = counters.get("abandoned")
 
+    if counters.get("browser_failed"):
+        reason = f"the browser could not start: {counters['browser_failed']}"
+        problems.append(Problem(FAILED, "no_browser", reason, 1, None))
     if listing_pages == 0:
         why = f"abandoned: {abandoned}" if abandoned else "every listing page failed"
         failed = _int(counters, "problems/listing_failed") + _int(counters, "problems/listing_error")

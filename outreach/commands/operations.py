@@ -174,7 +174,8 @@ app.add_typer(config_app, name="config")
 
 @config_app.command("check")
 def config_check(config: ConfigOption = None) -> None:
-    """Check the whole installation: settings, keys, database and schema, Twilio settings, site files, templates.
+    """Check the whole installation: settings, keys, database and schema, Twilio settings, site files, the browser
+    (started once when an enabled site needs JavaScript), templates.
 
     Example: outreach config check --config /etc/outreach/outreach.yaml
     """

@@ -3,7 +3,10 @@ next."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 
 from outreach.errors import OutreachError
@@ -51,6 +54,47 @@ def _sites(settings: Settings) -> str:
     return f"{len(sites)} enabled: {', '.join(site.name for site in sites)}" if sites else "no enabled site"
 
 
+# Chromium starts in about a second; a cold first start on a slow disk takes longer. Past this it is not coming.
+BROWSER_START_SECONDS = 90
+
+
+def _browser(settings: Settings) -> str:
+    """Start the browser once, with a crawl's launch options, when an enabled site needs JavaScript: an image
+    without libatomic1 or chromium otherwise passes every check and then crawls nothing from those sites."""
+    from crawler.browser import browser_settings
+    from crawler.sites import load_sites
+
+    sites = [site for site in load_sites(settings.sites_dir) if site.needs_browser]
+    if not sites:
+        return "no enabled site needs one"
+    options = browser_settings(settings, sites[0])["PLAYWRIGHT_LAUNCH_OPTIONS"]
+    names = ", ".join(site.name for site in sites)
+    try:
+        child = subprocess.run(
+            [sys.executable, "-m", "outreach.config.browser_probe"],
+            input=json.dumps(options),
+            capture_output=True,
+            text=True,
+            timeout=BROWSER_START_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise OutreachError(f"chromium did not start within {BROWSER_START_SECONDS}s (needed by {names})") from exc
+    if child.returncode != 0:
+        raise OutreachError(f"{_probe_failure(child.stderr)} (needed by {names}; docs/operations.md)")
+    return f"chromium {child.stdout.strip()} starts and runs JavaScript (needed by {names})"
+
+
+def _probe_failure(stderr: str) -> str:
+    """The driver's own line when it could not load (it names the missing library), else the probe's error."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    loader = [line for line in lines if "error while loading shared libraries" in line]
+    if loader:
+        return "Playwright's driver could not start: " + loader[0].split("error while loading shared libraries: ")[-1]
+    errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+    return "chromium could not start: " + (errors[-1] if errors else (lines[-1] if lines else "no reason given"))
+
+
 def _templates(settings: Settings) -> str:
     from messaging.template_check import require_templates_pass
 
@@ -63,6 +107,7 @@ CHECKS: tuple[tuple[str, Callable[[Settings], str]], ...] = (
     ("database", _database),
     ("twilio", _twilio),
     ("sites", _sites),
+    ("browser", _browser),
     ("templates", _templates),
 )
 

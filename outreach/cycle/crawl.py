@@ -87,6 +87,7 @@ def run_crawl(
         run_row = session.get(CrawlRun, run_id)
         assert run_row is not None
         stats = dict(run_row.stats)
+        error = error or _browser_error(stats)
         sites = [str(site.get("health", CrawlRunStatus.OK)) for site in stats.values() if isinstance(site, dict)]
         health = CrawlRunStatus.FAILED if error else worst(sites)
         run_row.status = health
@@ -145,6 +146,15 @@ def _wait(
             child.kill()
             child.wait()
             return None
+
+
+def _browser_error(stats: dict[str, Any]) -> str | None:
+    """A browser that could not start fails the whole crawl, not only its sites: every JavaScript site is lost
+    until the installation is fixed, so the cycle and `outreach crawl` must not end "ok"."""
+    for name, site in sorted(stats.items()):
+        if isinstance(site, dict) and site.get("browser_failed"):
+            return f"{name}: the browser could not start ({site['browser_failed']}); run: outreach config check"
+    return None
 
 
 def _last_error_line(log_file: Path) -> str | None:
