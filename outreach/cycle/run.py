@@ -179,4 +179,5 @@ def run_cycle(
             )
         return report
     finally:
+        outbox.close()
         store.close()

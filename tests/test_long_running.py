@@ -1,0 +1,69 @@
+"""A scheduler runs cycle after cycle in one process for months: a cycle must leave nothing open behind it.
+bench/scheduler_day.py found one connection to the provider left per cycle, closed only whenever the garbage
+collector got round to the Twilio client (its objects refer to each other)."""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+from messaging.outbox.factory import make_outbox
+from outreach.cycle.run import run_cycle
+from outreach.people import optouts
+from outreach.settings import Settings
+from outreach.store.db import Store
+from testworld.twilio_gateway import TwilioGateway
+
+
+def connections_to(port: int) -> int:
+    """Established TCP connections of this process to 127.0.0.1:`port` (Linux: /proc)."""
+    ours = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed while we looked
+            continue
+        if target.startswith("socket:["):
+            ours.add(target[len("socket:[") : -1])
+    count = 0
+    for line in Path("/proc/self/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote, state, inode = fields[2], fields[3], fields[9]
+        established = state == "01"
+        count += established and int(remote.split(":")[1], 16) == port and inode in ours
+    return count
+
+
+@contextmanager
+def no_garbage_collection() -> Iterator[None]:
+    """What is left open must be closed by the code, not by a collection that happens to run."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def test_a_cycle_leaves_no_connection_to_the_provider_open(world_settings: Settings, gateway: TwilioGateway) -> None:
+    port = urlparse(gateway.url).port
+    assert port is not None
+    with no_garbage_collection():
+        report = run_cycle(world_settings, actor="scheduler")
+        assert report.sent_total > 0  # the cycle did talk to the provider
+        assert connections_to(port) == 0
+
+
+def test_a_closed_outbox_has_closed_its_connection(world_settings: Settings, gateway: TwilioGateway) -> None:
+    port = urlparse(gateway.url).port
+    assert port is not None
+    with no_garbage_collection(), Store(world_settings.database_url) as store:
+        outbox = make_outbox(world_settings, store, "alice", optouts, dry_run=False)
+        outbox.channels["sms"].sent_to("+31612345678", since=datetime(2026, 1, 1, tzinfo=UTC))
+        assert connections_to(port) == 1  # the keep-alive connection the next request would reuse
+        outbox.close()
+        assert connections_to(port) == 0
