@@ -1,6 +1,7 @@
-"""A scheduler runs cycle after cycle in one process for months: a cycle must leave nothing open behind it.
-bench/scheduler_day.py found one connection to the provider left per cycle, closed only whenever the garbage
-collector got round to the Twilio client (its objects refer to each other)."""
+"""A scheduler runs cycle after cycle in one process for months: a cycle must leave nothing open or growing behind
+it. bench/scheduler_day.py found one connection to the provider left per cycle, closed only whenever the garbage
+collector got round to the Twilio client (its objects refer to each other), and memory growing by steps from the
+language detector loaded again every cycle."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from messaging.outbox.factory import make_outbox
+from outreach.cycle.detectors import DetectorCache
 from outreach.cycle.run import run_cycle
+from outreach.cycle.scheduler import _RUNTIMES, runtime, scheduled_cycle
 from outreach.people import optouts
-from outreach.settings import Settings
+from outreach.settings import Settings, load_settings
 from outreach.store.db import Store
+from tests.conftest import World
+from tests.messaging_world import config_file
 from testworld.twilio_gateway import TwilioGateway
 
 
@@ -67,3 +72,27 @@ def test_a_closed_outbox_has_closed_its_connection(world_settings: Settings, gat
         assert connections_to(port) == 1  # the keep-alive connection the next request would reuse
         outbox.close()
         assert connections_to(port) == 0
+
+
+def test_the_scheduler_loads_the_language_detector_once_not_every_cycle(world: World, tmp_path: Path) -> None:
+    settings = world.cycle_settings(language={"detector": "py3langid"})
+    config = config_file(settings, tmp_path)
+    shared = runtime(config)
+    try:
+        scheduled_cycle(config)
+        first = shared.detectors.get(settings)
+        scheduled_cycle(config)
+        assert world.gateway.messages  # the cycles ran (the first one sent)
+        assert shared.detectors.loads == 1
+        assert shared.detectors.get(settings) is first
+    finally:
+        _RUNTIMES.pop(config, None)
+
+
+def test_a_changed_language_configuration_loads_a_new_detector() -> None:
+    cache = DetectorCache()
+    settings = load_settings(language={"detector": "py3langid"})
+    first = cache.get(settings)
+    assert cache.get(load_settings(language={"detector": "py3langid"})) is first
+    changed = cache.get(load_settings(language={"detector": "py3langid", "min_confidence": 0.7}))
+    assert changed is not first and cache.loads == 2

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from outreach.cycle.detectors import DetectorCache
 from outreach.errors import ConfigError, OutreachError
 from outreach.parsing.crontab import cron_trigger
 from outreach.settings import Settings, load_settings
@@ -168,10 +169,12 @@ class Turns:
 @dataclass
 class Runtime:
     """What a scheduler running in this process shares with the jobs it calls: the stop event its SIGTERM sets
-    (finish the current message, then stop) and the order in which organisation cycles take their turns."""
+    (finish the current message, then stop), the order in which organisation cycles take their turns, and the
+    language detector the cycles keep between them."""
 
     stop: threading.Event = field(default_factory=threading.Event)
     turns: Turns = field(default_factory=Turns)
+    detectors: DetectorCache = field(default_factory=DetectorCache)
 
 
 # APScheduler's persistent job store keeps jobs only as a name with picklable arguments, so a job finds its
@@ -191,15 +194,23 @@ def scheduled_cycle(config_file: str | None, organisation: str | None = None) ->
     shared = runtime(config_file)
     stop = shared.stop
     try:
+        detector = shared.detectors.get(settings)
         if organisation is None:
-            locked_cycle(settings, actor="scheduler", stop=stop)
+            locked_cycle(settings, actor="scheduler", stop=stop, detector=detector)
             return
         with shared.turns.turn(stop, WAIT_FOR_OTHER_CYCLE) as mine:
             if not mine:
                 logger.warning("the cycle of %s did not get a turn; it runs at its next time", organisation)
                 return
             # The lease is still needed: `outreach cycle` or another host's scheduler may hold it.
-            locked_cycle(settings, actor="scheduler", stop=stop, wait=WAIT_FOR_OTHER_CYCLE, organisation=organisation)
+            locked_cycle(
+                settings,
+                actor="scheduler",
+                stop=stop,
+                wait=WAIT_FOR_OTHER_CYCLE,
+                organisation=organisation,
+                detector=detector,
+            )
     except CycleBusy as exc:
         logger.warning("%s", exc)
     except OutreachError as exc:
