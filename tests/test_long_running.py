@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+from sqlalchemy import select
+
 from messaging.outbox.factory import make_outbox
 from outreach.cycle.detectors import DetectorCache
 from outreach.cycle.run import run_cycle
@@ -20,8 +22,11 @@ from outreach.cycle.scheduler import _RUNTIMES, runtime, scheduled_cycle
 from outreach.people import optouts
 from outreach.settings import Settings, load_settings
 from outreach.store.db import Store
+from outreach.store.models import Case
+from outreach.web.app import create_app
 from tests.conftest import World
-from tests.messaging_world import config_file
+from tests.dashboard_world import add_users, client_for, csrf_of, log_in, seed
+from tests.messaging_world import config_file, messaging_settings
 from testworld.twilio_gateway import TwilioGateway
 
 
@@ -46,7 +51,9 @@ def connections_to(port: int) -> int:
 
 @contextmanager
 def no_garbage_collection() -> Iterator[None]:
-    """What is left open must be closed by the code, not by a collection that happens to run."""
+    """What is left open must be closed by the code, not by a collection that happens to run (one runs first, for
+    what the test's own setup left)."""
+    gc.collect()
     gc.disable()
     try:
         yield
@@ -96,3 +103,21 @@ def test_a_changed_language_configuration_loads_a_new_detector() -> None:
     assert cache.get(load_settings(language={"detector": "py3langid"})) is first
     changed = cache.get(load_settings(language={"detector": "py3langid", "min_confidence": 0.7}))
     assert changed is not first and cache.loads == 2
+
+
+def test_an_answer_sent_from_the_dashboard_leaves_no_connection_to_the_provider_open(world: World) -> None:
+    world.gateway.callbacks = "none"
+    settings = messaging_settings(world, web={"public_url": "https://testserver", "language": "en"})
+    store = world.store()
+    add_users(store)
+    seeded = seed(settings, store)
+    with store.session() as session:
+        case = session.execute(select(Case.id).where(Case.person_id == seeded.replier_id)).scalar_one()
+    port = urlparse(world.gateway.url).port
+    assert port is not None
+    with client_for(create_app(settings)) as client, no_garbage_collection():
+        log_in(client, "alice")
+        csrf = csrf_of(client.get(f"/cases/{case}").text)
+        sent = client.post(f"/cases/{case}/reply", data={"csrf": csrf, "body": "Hoi, bel ons gerust. Demo Outreach"})
+        assert sent.status_code == 303 and "queued" not in sent.headers["location"]  # handed to the gateway
+        assert connections_to(port) == 0
