@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,10 +20,10 @@ from sqlalchemy import select
 from messaging.outbox.factory import make_outbox
 from outreach.cycle.detectors import DetectorCache
 from outreach.cycle.run import run_cycle
-from outreach.cycle.scheduler import _RUNTIMES, runtime, scheduled_cycle
+from outreach.cycle.scheduler import _RUNTIMES, job_store, runtime, scheduled_cycle
 from outreach.people import optouts
 from outreach.settings import Settings, load_settings
-from outreach.store.db import Store
+from outreach.store.db import Store, upgrade
 from outreach.store.models import Case
 from outreach.web.app import create_app
 from tests.conftest import World
@@ -121,3 +123,23 @@ def test_an_answer_sent_from_the_dashboard_leaves_no_connection_to_the_provider_
         sent = client.post(f"/cases/{case}/reply", data={"csrf": csrf, "body": "Hoi, bel ons gerust. Demo Outreach"})
         assert sent.status_code == 303 and "queued" not in sent.headers["location"]  # handed to the gateway
         assert connections_to(port) == 0
+
+
+def test_the_job_store_waits_for_a_write_lock_held_longer_than_five_seconds(tmp_path: Path) -> None:
+    """On SQLite (PostgreSQL waits for row locks without a timeout). sqlite3's own wait is 5 s: a lock held longer
+    by a crawl or a webhook, and APScheduler's thread died on "database is locked"."""
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    upgrade(url)
+    jobs = job_store(url)
+    with Store(url) as store, store.engine.connect() as holder:
+        holder.exec_driver_sql("UPDATE heartbeats SET name = name")  # BEGIN IMMEDIATE: the write lock, till commit
+        release = threading.Timer(6.0, holder.commit)
+        release.start()
+        try:
+            started = time.monotonic()
+            with jobs.engine.begin() as connection:
+                connection.exec_driver_sql("DELETE FROM apscheduler_jobs WHERE id = 'none'")
+            assert time.monotonic() - started >= 5.5  # it waited for the lock, and got it
+        finally:
+            release.join()
+            jobs.engine.dispose()

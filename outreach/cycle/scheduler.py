@@ -26,6 +26,7 @@ from outreach.errors import ConfigError, OutreachError
 from outreach.parsing.crontab import cron_trigger
 from outreach.settings import Settings, load_settings
 from outreach.store.db import Store, current_revision, head_revision, rows_changed
+from outreach.store.engine import make_engine
 from outreach.store.locks import CYCLE_LOCK, Lease
 from outreach.store.models import Heartbeat
 from outreach.store.types import utcnow
@@ -267,16 +268,25 @@ def cycle_jobs(settings: Settings) -> dict[str, tuple[str | None, Any]]:
     return {f"cycle:{unit.key}": (unit.key, trigger(unit.cycle_cron)) for unit in settings.organisations}
 
 
+def job_store(url: str) -> Any:
+    """APScheduler's job store on an engine of ours: on SQLite with the busy timeout and BEGIN IMMEDIATE of every
+    other connection. On SQLAlchemy's default engine (sqlite3 waits 5 s for a lock), a job-store update while a
+    crawl or a webhook held the write lock longer failed, and the exception ended APScheduler's thread: the process
+    went on beating "alive" and never ran another cycle (bench/scheduler_day.py, on a loaded machine)."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    return SQLAlchemyJobStore(engine=make_engine(url))
+
+
 def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_seconds: float = 30.0) -> None:
     """Run until SIGTERM or SIGINT: then the message being sent is finished, the lock released, and we return."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
     key = str(config_file) if config_file else None
     stop = runtime(key).stop
     stop.clear()
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url)},
+        jobstores={"default": job_store(settings.database_url)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=settings.schedule.timezone,
     )
