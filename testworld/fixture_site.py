@@ -398,6 +398,8 @@ class FixtureSite(BackgroundServer):
         self.disallow: list[str] = [appdata_layout.STATS_PATH] if layout == "appdata" else []  # robots.txt
         self.pagination_trap: str | None = None  # "loop" (last page links to page 1) or "endless"
         self.hidden: set[str] = set()  # advert ids not (or no longer) published
+        self._held_back: list[str] = []  # not yet published, in listing order: `turn_over` publishes the last
+        self._turns = 0
         self.markup_change: str | None = None  # "cards_renamed" (listing) or "numbers_hidden" (detail pages)
         self.on_request: Callable[[LoggedRequest], None] | None = None
         self.csrf_tokens: dict[str, str] = {}  # appdata: token -> the advert id whose page issued it
@@ -413,6 +415,24 @@ class FixtureSite(BackgroundServer):
 
     def publish(self, *ad_ids: str) -> None:
         self.hidden.difference_update(ad_ids)
+
+    def hold_back(self, count: int) -> None:
+        """The newest `count` adverts are not published yet: `turn_over` brings them out, newest last."""
+        self._held_back = [ad.id for ad in self.generated.adverts[:count]]
+        self.hide(*self._held_back)
+
+    def turn_over(self, new: int, gone: int, seed: int = 0) -> tuple[list[str], list[str]]:
+        """The site a while later: the next `new` held-back adverts appear at the top of the listing and `gone`
+        listed ones, drawn at random (seeded), are withdrawn. Returns (appeared ids, withdrawn ids); fewer
+        appear once nothing is held back any more."""
+        appeared = self._held_back[max(len(self._held_back) - new, 0) :]
+        del self._held_back[len(self._held_back) - len(appeared) :]
+        self.publish(*appeared)
+        listed = [ad.id for ad in self.listed() if ad.id not in appeared]
+        self._turns += 1
+        withdrawn = random.Random(f"{seed}:{self._turns}").sample(listed, min(gone, len(listed)))
+        self.hide(*withdrawn)
+        return appeared, withdrawn
 
     def add_fault(self, fault: Fault) -> Fault:
         with self._lock:

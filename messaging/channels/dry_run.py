@@ -22,3 +22,6 @@ class DryRunChannel:
 
     def sent_to(self, to: str, since: datetime) -> list[ProviderMessage]:
         return []
+
+    def close(self) -> None:
+        """Nothing to close: no connection."""

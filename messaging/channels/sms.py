@@ -11,6 +11,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from messaging.channels.base import Outbound, ProviderMessage, SendError, SendResult
+from messaging.channels.twilio_client import close_client
 from messaging.twilio_codes import outcome_of
 
 
@@ -58,6 +59,9 @@ class TwilioSms:
 
     def fetch(self, provider_sid: str) -> ProviderMessage:
         return provider_message(self._client.messages(provider_sid).fetch())
+
+    def close(self) -> None:
+        close_client(self._client)
 
     def sent_to(self, to: str, since: datetime) -> list[ProviderMessage]:
         address = self.address_prefix + to

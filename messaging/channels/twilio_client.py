@@ -22,3 +22,12 @@ def make_client(settings: TwilioSettings) -> Client:
     )
     client.api.base_url = settings.api_base_url.rstrip("/")
     return client
+
+
+def close_client(client: Client) -> None:
+    """Close the client's pooled HTTPS connection. Left to the garbage collector it stays open long after the last
+    message (the SDK's objects refer to each other, so only a full collection frees them): a scheduler that makes a
+    client every cycle would pile up connections to Twilio."""
+    session = getattr(client.http_client, "session", None)
+    if session is not None:
+        session.close()

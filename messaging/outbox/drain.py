@@ -182,6 +182,11 @@ class Outbox:
     def dry_run(self) -> bool:
         return all(channel.dry_run for channel in self.channels.values())
 
+    def close(self) -> None:
+        """Release the channels' connections to the provider; whoever made the outbox closes it when done."""
+        for channel in self.channels.values():
+            channel.close()
+
     # -- draining ------------------------------------------------------------------------------------------------
 
     def drain(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from crawler.sites import load_sites
 from messaging.language import make_detector
+from messaging.language.protocol import LanguageDetector
 from messaging.outbox.drain import Stop
 from messaging.outbox.factory import make_outbox
 from messaging.template_check import require_templates_pass
@@ -101,15 +102,18 @@ def run_cycle(
     sites: list[str] | None = None,
     stop: threading.Event | None = None,
     organisation: str | None = None,
+    detector: LanguageDetector | None = None,
 ) -> CycleReport:
     """stop: set by a SIGTERM handler; the crawl child is asked to stop and sending ends after the current message.
 
     organisation: with several organisations, a cycle of that one: the crawl is shared, but only its messages are
-    queued and sent (within its own send window)."""
+    queued and sent (within its own send window).
+
+    detector: the language detector to use (the scheduler keeps one between cycles); None: load the configured one."""
     dry = settings.dry_run if dry_run is None else dry_run
     mode = settings.sending.mode
     templates = check_configuration(settings, sites, organisation)
-    detector = make_detector(settings)
+    detector = detector or make_detector(settings)
     store = Store(settings.database_url)
     # A sender misconfiguration stops the cycle here too.
     outbox = make_outbox(settings, store, actor, optouts, dry, stop, organisation=organisation)
@@ -179,4 +183,5 @@ def run_cycle(
             )
         return report
     finally:
+        outbox.close()
         store.close()

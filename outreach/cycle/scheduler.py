@@ -21,10 +21,12 @@ from typing import Any
 
 from sqlalchemy import update
 
+from outreach.cycle.detectors import DetectorCache
 from outreach.errors import ConfigError, OutreachError
 from outreach.parsing.crontab import cron_trigger
 from outreach.settings import Settings, load_settings
 from outreach.store.db import Store, current_revision, head_revision, rows_changed
+from outreach.store.engine import make_engine
 from outreach.store.locks import CYCLE_LOCK, Lease
 from outreach.store.models import Heartbeat
 from outreach.store.types import utcnow
@@ -168,10 +170,12 @@ class Turns:
 @dataclass
 class Runtime:
     """What a scheduler running in this process shares with the jobs it calls: the stop event its SIGTERM sets
-    (finish the current message, then stop) and the order in which organisation cycles take their turns."""
+    (finish the current message, then stop), the order in which organisation cycles take their turns, and the
+    language detector the cycles keep between them."""
 
     stop: threading.Event = field(default_factory=threading.Event)
     turns: Turns = field(default_factory=Turns)
+    detectors: DetectorCache = field(default_factory=DetectorCache)
 
 
 # APScheduler's persistent job store keeps jobs only as a name with picklable arguments, so a job finds its
@@ -191,15 +195,23 @@ def scheduled_cycle(config_file: str | None, organisation: str | None = None) ->
     shared = runtime(config_file)
     stop = shared.stop
     try:
+        detector = shared.detectors.get(settings)
         if organisation is None:
-            locked_cycle(settings, actor="scheduler", stop=stop)
+            locked_cycle(settings, actor="scheduler", stop=stop, detector=detector)
             return
         with shared.turns.turn(stop, WAIT_FOR_OTHER_CYCLE) as mine:
             if not mine:
                 logger.warning("the cycle of %s did not get a turn; it runs at its next time", organisation)
                 return
             # The lease is still needed: `outreach cycle` or another host's scheduler may hold it.
-            locked_cycle(settings, actor="scheduler", stop=stop, wait=WAIT_FOR_OTHER_CYCLE, organisation=organisation)
+            locked_cycle(
+                settings,
+                actor="scheduler",
+                stop=stop,
+                wait=WAIT_FOR_OTHER_CYCLE,
+                organisation=organisation,
+                detector=detector,
+            )
     except CycleBusy as exc:
         logger.warning("%s", exc)
     except OutreachError as exc:
@@ -256,16 +268,25 @@ def cycle_jobs(settings: Settings) -> dict[str, tuple[str | None, Any]]:
     return {f"cycle:{unit.key}": (unit.key, trigger(unit.cycle_cron)) for unit in settings.organisations}
 
 
+def job_store(url: str) -> Any:
+    """APScheduler's job store on an engine of ours: on SQLite with the busy timeout and BEGIN IMMEDIATE of every
+    other connection. On SQLAlchemy's default engine (sqlite3 waits 5 s for a lock), a job-store update while a
+    crawl or a webhook held the write lock longer failed, and the exception ended APScheduler's thread: the process
+    went on beating "alive" and never ran another cycle (bench/scheduler_day.py, on a loaded machine)."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    return SQLAlchemyJobStore(engine=make_engine(url))
+
+
 def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_seconds: float = 30.0) -> None:
     """Run until SIGTERM or SIGINT: then the message being sent is finished, the lock released, and we return."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
     key = str(config_file) if config_file else None
     stop = runtime(key).stop
     stop.clear()
     scheduler = BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=settings.database_url)},
+        jobstores={"default": job_store(settings.database_url)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=settings.schedule.timezone,
     )

@@ -6,6 +6,7 @@ reopening. A case of another organisation is a 404, as a person is."""
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from datetime import timedelta
 from typing import Any
 
@@ -167,7 +168,8 @@ class CasePages:
         if not SendWindow.from_settings(settings.sending).is_open(utcnow()):
             return RedirectResponse(f"/cases/{case_id}?sent={message_id}&queued=window", status_code=303)
         try:
-            make_outbox(settings, self.dashboard.store, user.name, optouts).send_one(message_id)
+            with closing(make_outbox(settings, self.dashboard.store, user.name, optouts)) as outbox:
+                outbox.send_one(message_id)
         except OutreachError as exc:  # paused, or taken by a drain running at the same moment: it stays queued
             logger.warning("reply %s not sent at once: %s", message_id, exc)
             return RedirectResponse(f"/cases/{case_id}?sent={message_id}&queued=paused", status_code=303)

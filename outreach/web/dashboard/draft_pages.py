@@ -5,6 +5,7 @@ k, r). The same functions as `outreach approve` and `outreach assist`, the same 
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import Any
 
 from sqlalchemy import select
@@ -127,7 +128,8 @@ class DraftPages:
             conversations.approve(session, [message_id], user.name)
         if SendWindow.from_settings(self.dashboard.settings.sending).is_open(utcnow()):
             try:
-                make_outbox(self.dashboard.settings, self.dashboard.store, user.name, optouts).send_one(message_id)
+                with closing(make_outbox(self.dashboard.settings, self.dashboard.store, user.name, optouts)) as outbox:
+                    outbox.send_one(message_id)
             except OutreachError:  # paused, or a drain took it first: it is queued and leaves with the next drain
                 return RedirectResponse(f"/assist?after={message_id}&done=queued", status_code=303)
             return RedirectResponse(f"/assist?after={message_id}&done=sent", status_code=303)

@@ -4,6 +4,7 @@ blocking a person from their page."""
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 
 from sqlalchemy import select
 from starlette.requests import Request
@@ -87,7 +88,8 @@ class PeoplePages:
             )
         if SendWindow.from_settings(self.dashboard.settings.sending).is_open(utcnow()):
             try:
-                make_outbox(self.dashboard.settings, self.dashboard.store, user.name, optouts).send_one(queued)
+                with closing(make_outbox(self.dashboard.settings, self.dashboard.store, user.name, optouts)) as outbox:
+                    outbox.send_one(queued)
             except OutreachError as exc:
                 logger.warning("resend %s not sent at once: %s", queued, exc)
         return RedirectResponse(f"/persons/{person_id}#messages", status_code=303)

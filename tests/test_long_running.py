@@ -1,0 +1,145 @@
+"""A scheduler runs cycle after cycle in one process for months: a cycle must leave nothing open or growing behind
+it. bench/scheduler_day.py found one connection to the provider left per cycle, closed only whenever the garbage
+collector got round to the Twilio client (its objects refer to each other), and memory growing by steps from the
+language detector loaded again every cycle."""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+from sqlalchemy import select
+
+from messaging.outbox.factory import make_outbox
+from outreach.cycle.detectors import DetectorCache
+from outreach.cycle.run import run_cycle
+from outreach.cycle.scheduler import _RUNTIMES, job_store, runtime, scheduled_cycle
+from outreach.people import optouts
+from outreach.settings import Settings, load_settings
+from outreach.store.db import Store, upgrade
+from outreach.store.models import Case
+from outreach.web.app import create_app
+from tests.conftest import World
+from tests.dashboard_world import add_users, client_for, csrf_of, log_in, seed
+from tests.messaging_world import config_file, messaging_settings
+from testworld.twilio_gateway import TwilioGateway
+
+
+def connections_to(port: int) -> int:
+    """Established TCP connections of this process to 127.0.0.1:`port` (Linux: /proc)."""
+    ours = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed while we looked
+            continue
+        if target.startswith("socket:["):
+            ours.add(target[len("socket:[") : -1])
+    count = 0
+    for line in Path("/proc/self/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote, state, inode = fields[2], fields[3], fields[9]
+        established = state == "01"
+        count += established and int(remote.split(":")[1], 16) == port and inode in ours
+    return count
+
+
+@contextmanager
+def no_garbage_collection() -> Iterator[None]:
+    """What is left open must be closed by the code, not by a collection that happens to run (one runs first, for
+    what the test's own setup left)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def test_a_cycle_leaves_no_connection_to_the_provider_open(world_settings: Settings, gateway: TwilioGateway) -> None:
+    port = urlparse(gateway.url).port
+    assert port is not None
+    with no_garbage_collection():
+        report = run_cycle(world_settings, actor="scheduler")
+        assert report.sent_total > 0  # the cycle did talk to the provider
+        assert connections_to(port) == 0
+
+
+def test_a_closed_outbox_has_closed_its_connection(world_settings: Settings, gateway: TwilioGateway) -> None:
+    port = urlparse(gateway.url).port
+    assert port is not None
+    with no_garbage_collection(), Store(world_settings.database_url) as store:
+        outbox = make_outbox(world_settings, store, "alice", optouts, dry_run=False)
+        outbox.channels["sms"].sent_to("+31612345678", since=datetime(2026, 1, 1, tzinfo=UTC))
+        assert connections_to(port) == 1  # the keep-alive connection the next request would reuse
+        outbox.close()
+        assert connections_to(port) == 0
+
+
+def test_the_scheduler_loads_the_language_detector_once_not_every_cycle(world: World, tmp_path: Path) -> None:
+    settings = world.cycle_settings(language={"detector": "py3langid"})
+    config = config_file(settings, tmp_path)
+    shared = runtime(config)
+    try:
+        scheduled_cycle(config)
+        first = shared.detectors.get(settings)
+        scheduled_cycle(config)
+        assert world.gateway.messages  # the cycles ran (the first one sent)
+        assert shared.detectors.loads == 1
+        assert shared.detectors.get(settings) is first
+    finally:
+        _RUNTIMES.pop(config, None)
+
+
+def test_a_changed_language_configuration_loads_a_new_detector() -> None:
+    cache = DetectorCache()
+    settings = load_settings(language={"detector": "py3langid"})
+    first = cache.get(settings)
+    assert cache.get(load_settings(language={"detector": "py3langid"})) is first
+    changed = cache.get(load_settings(language={"detector": "py3langid", "min_confidence": 0.7}))
+    assert changed is not first and cache.loads == 2
+
+
+def test_an_answer_sent_from_the_dashboard_leaves_no_connection_to_the_provider_open(world: World) -> None:
+    world.gateway.callbacks = "none"
+    settings = messaging_settings(world, web={"public_url": "https://testserver", "language": "en"})
+    store = world.store()
+    add_users(store)
+    seeded = seed(settings, store)
+    with store.session() as session:
+        case = session.execute(select(Case.id).where(Case.person_id == seeded.replier_id)).scalar_one()
+    port = urlparse(world.gateway.url).port
+    assert port is not None
+    with client_for(create_app(settings)) as client, no_garbage_collection():
+        log_in(client, "alice")
+        csrf = csrf_of(client.get(f"/cases/{case}").text)
+        sent = client.post(f"/cases/{case}/reply", data={"csrf": csrf, "body": "Hoi, bel ons gerust. Demo Outreach"})
+        assert sent.status_code == 303 and "queued" not in sent.headers["location"]  # handed to the gateway
+        assert connections_to(port) == 0
+
+
+def test_the_job_store_waits_for_a_write_lock_held_longer_than_five_seconds(tmp_path: Path) -> None:
+    """On SQLite (PostgreSQL waits for row locks without a timeout). sqlite3's own wait is 5 s: a lock held longer
+    by a crawl or a webhook, and APScheduler's thread died on "database is locked"."""
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    upgrade(url)
+    jobs = job_store(url)
+    with Store(url) as store, store.engine.connect() as holder:
+        holder.exec_driver_sql("UPDATE heartbeats SET name = name")  # BEGIN IMMEDIATE: the write lock, till commit
+        release = threading.Timer(6.0, holder.commit)
+        release.start()
+        try:
+            started = time.monotonic()
+            with jobs.engine.begin() as connection:
+                connection.exec_driver_sql("DELETE FROM apscheduler_jobs WHERE id = 'none'")
+            assert time.monotonic() - started >= 5.5  # it waited for the lock, and got it
+        finally:
+            release.join()
+            jobs.engine.dispose()
