@@ -72,7 +72,8 @@ def fill(store: Store, vault: PhoneVault, messages: int) -> list[str]:
                 {
                     "site_id": site_ids[i % len(site_ids)],
                     "site_ad_id": f"ad-{i}",
-                    "url": f"https://example.invalid/ads/{i}",
+                    "url_encrypted": vault.encrypt(f"https://example.invalid/ads/{i}"),
+                    "url_key": vault.url_key(f"https://example.invalid/ads/{i}"),
                     "title": f"Advert {i}",
                     "text": "Lieve groet",
                     "city": CITIES[i % len(CITIES)],

@@ -205,7 +205,7 @@ class StorePipeline:
             for entry in listed:
                 by_site.setdefault(entry.site, []).append(entry.url)
             for site, urls in by_site.items():
-                mark_listed(session, self._site(session, site), urls, self.run_id, now)
+                mark_listed(session, self.vault, self._site(session, site), urls, self.run_id, now)
         # Counted only once the transaction is committed.
         for result in results:
             if result.is_new:

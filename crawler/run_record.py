@@ -14,6 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crawler.health import assess, health_of
+from outreach.access.masking import mask_url
+from outreach.crypto import PhoneVault
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import CrawlRun
@@ -48,6 +50,33 @@ def site_counters(stats: dict[str, Any], finish_reason: str) -> dict[str, Any]:
     # datetimes and other values become JSON-safe
     result: dict[str, Any] = json.loads(json.dumps(kept, default=str))
     return result
+
+
+LISTING_EXAMPLES = ("examples/listing", "examples/gate_failed")
+
+
+def at_rest(counters: dict[str, Any], vault: PhoneVault) -> dict[str, Any]:
+    """The counters as the database keeps them: no advert address in plaintext (the page behind one shows a
+    number). An advert page given as an example of a problem is kept masked (the site only; `outreach site try`
+    shows the pages live); listing pages, which the site file names, stay as they are. The pages given up are kept
+    masked to show and encrypted for the next run, which fetches them first."""
+    kept = {key: mask_url(str(value)) if _advert_example(key, value) else value for key, value in counters.items()}
+    given_up = [str(url) for url in counters.get("given_up", [])]
+    if given_up:
+        kept["given_up"] = [mask_url(url) for url in given_up]
+        kept["given_up_encrypted"] = [vault.encrypt(url) for url in given_up]
+    return kept
+
+
+def _advert_example(key: str, value: Any) -> bool:
+    """An example of a problem on an advert's page (`examples/listing...` and `examples/gate_failed` are the site's
+    own pages)."""
+    return key.startswith("examples/") and bool(value) and not key.startswith(LISTING_EXAMPLES)
+
+
+def given_up_pages(previous: dict[str, Any], vault: PhoneVault) -> list[str]:
+    """The detail pages the previous run gave up on, to fetch first."""
+    return [vault.decrypt(str(token)) for token in previous.get("given_up_encrypted", [])]
 
 
 # A crawl that parsed at least this many detail pages without a single number, where the previous one found
@@ -97,7 +126,8 @@ class CrawlRunRecorder:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         assert self.crawler.stats is not None
-        counters = site_counters(self.crawler.stats.get_stats(), reason)
+        vault = PhoneVault.from_settings(self.settings)
+        counters = at_rest(site_counters(self.crawler.stats.get_stats(), reason), vault)
         store = Store(self.settings.database_url)
         try:
             with store.session() as session:

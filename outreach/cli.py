@@ -41,10 +41,11 @@ def db_upgrade(config: ConfigOption = None) -> None:
 
     Example: outreach db upgrade
     """
+    from outreach.crypto import PhoneVault
     from outreach.store.db import current_revision, upgrade
 
     settings = settings_from(config)
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, vault=PhoneVault.if_configured(settings))
     console.print(f"database at revision {current_revision(settings.database_url)}")
 
 
@@ -59,11 +60,12 @@ def db_downgrade(
 
     Example: outreach db downgrade
     """
+    from outreach.crypto import PhoneVault
     from outreach.store.db import current_revision, downgrade
 
     settings = settings_from(config)
     before = current_revision(settings.database_url)
-    downgrade(settings.database_url, to)
+    downgrade(settings.database_url, to, vault=PhoneVault.if_configured(settings))
     console.print(f"database at revision {current_revision(settings.database_url)} (was {before})")
 
 
@@ -99,7 +101,8 @@ def keys_rotate(config: ConfigOption = None, actor: ActorOption = None) -> None:
     finally:
         store.close()
     console.print(
-        f"re-encrypted {report.numbers} numbers and {report.message_texts} message texts under the current key; "
+        f"re-encrypted {report.numbers} numbers, {report.message_texts} message texts and "
+        f"{report.advert_addresses} advert addresses under the current key; "
         "you can now remove fernet_previous_keys"
     )
 

@@ -1,7 +1,8 @@
 """Phone numbers at rest: a keyed hash identifies a person, Fernet encrypts the number itself.
 
 A plain hash of a phone number can be reversed by trying every number, so the identity key is an HMAC with a
-secret. The number is kept (encrypted) only because we need it to send.
+secret. The number is kept (encrypted) only because we need it to send. An advert's address is kept the same way
+(encrypted, found by a keyed hash): the site's page behind it shows the number.
 """
 
 from __future__ import annotations
@@ -47,12 +48,24 @@ class PhoneVault:
             [key.get_secret_value() for key in settings.fernet_previous_keys],
         )
 
+    @classmethod
+    def if_configured(cls, settings: Settings) -> PhoneVault | None:
+        """The vault when both keys are set, else None: `db upgrade` needs it only to encrypt what is stored."""
+        if settings.hmac_key is None or settings.fernet_key is None:
+            return None
+        return cls.from_settings(settings)
+
     def key(self, e164: str) -> str:
         """The person's identity: HMAC-SHA256 of the E.164 number, hex."""
         return hmac.new(self._hmac_key, e164.encode(), hashlib.sha256).hexdigest()
 
+    def url_key(self, url: str) -> str:
+        """An advert's address as the crawl looks it up: HMAC-SHA256, hex, in a namespace of its own (a person's
+        key and an address's can never be equal)."""
+        return hmac.new(self._hmac_key, b"advert-url\0" + url.encode(), hashlib.sha256).hexdigest()
+
     def encrypt(self, value: str) -> str:
-        """A number, or any other personal text we must keep (the body of a reply)."""
+        """A number, or any other personal text we must keep (the body of a reply, an advert's address)."""
         return self._fernet.encrypt(value.encode()).decode()
 
     def rotate(self, token: str) -> str:

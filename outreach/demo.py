@@ -29,7 +29,7 @@ import yaml
 from messaging.outbox.factory import make_outbox
 from outreach.access.masking import mask
 from outreach.access.users import add_user
-from outreach.crypto import new_keys
+from outreach.crypto import PhoneVault, new_keys
 from outreach.cycle.run import CycleReport, run_cycle
 from outreach.errors import UsageError
 from outreach.people import optouts
@@ -114,7 +114,7 @@ def demo_world(folder: Path = DEMO_FOLDER, *, actor: str, adverts: int = 300) ->
             **world_overrides(folder, gateway),
         }
         settings = load_settings(**overrides)
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, vault=PhoneVault.from_settings(settings))
         report = run_cycle(settings, actor=actor)
         numbers = set(gateway.sent_to())
         languages: dict[str, str] = json.loads(ground_truth.read_text(encoding="utf-8"))["eligible"]

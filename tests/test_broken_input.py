@@ -33,7 +33,7 @@ def test_malformed_huge_binary_and_misencoded_pages_are_counted_and_the_rest_is_
     assert crawled.site["finish_reason"] == "finished"
     # The huge page is refused at the size limit, the binary one has no advert on it; the others are stored.
     assert set(stored) == {ad.id for ad in ads} - {broken["huge"].id, broken["binary"].id}
-    assert all(a.title and a.url and len(a.content_hash) == 64 for a in stored.values())
+    assert all(a.title and a.url_encrypted and len(a.content_hash) == 64 for a in stored.values())
     assert "ï¿½" not in stored[broken["wrong_encoding"].id].text  # decoded, not double-encoded garbage
     assert crawled.count("problems/no_ad_id") == 1
     # Losing pages is never "ok": the run says what was lost and where.

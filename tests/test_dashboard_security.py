@@ -66,7 +66,7 @@ def _count(store: Store, model: type, *where: object) -> int:
 # Every page and action, and who may use it.
 PAGES = ["/", "/log", "/log.csv", "/cases", "/cases/{case}", "/adverts/{advert}", "/persons/{person}"]
 SUPERVISOR_PAGES = ["/stops", "/audit"]
-SUPERVISOR_ACTIONS = ["/persons/{person}/reveal", "/stops/add", "/stops/remove"]
+SUPERVISOR_ACTIONS = ["/persons/{person}/reveal", "/adverts/{advert}/reveal", "/stops/add", "/stops/remove"]
 ACTIONS = [
     "/log",
     "/persons/{person}/block",
@@ -305,6 +305,31 @@ def test_a_supervisor_reveals_one_number_by_post_with_an_audit_event(
         for record in caplog.records
         for n in dashboard.seeded.numbers
     )
+
+
+def test_an_advert_shows_its_address_masked_and_a_supervisor_reveals_it_by_post_with_an_audit_event(
+    dashboard: Dashboard,
+) -> None:
+    """Issue 19, item 3: the site's page behind an advert's address shows the number, so the address is shown like a
+    number: the site only, and in full through the same audited reveal (supervisors, POST, numbers.revealed)."""
+    advert, address = dashboard.seeded.advert_ids[1], "http://127.0.0.1/ads/1"
+    for name in ("alice", "bob"):
+        dashboard.client.cookies.clear()
+        log_in(dashboard.client, name)
+        page = dashboard.client.get(f"/adverts/{advert}").text
+        assert "127.0.0.1/•••" in page and "/ads/1" not in page, name
+        assert ('id="reveal-address"' in page) is (name == "bob")
+    before = audit_count(dashboard.store, "numbers.revealed")
+    response = dashboard.client.post(f"/adverts/{advert}/reveal", data={"csrf": page_csrf(dashboard.client)})
+    assert response.status_code == 200 and address in response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert all(n not in response.text for n in dashboard.seeded.numbers)  # the address, not the number
+    assert audit_count(dashboard.store, "numbers.revealed") == before + 1
+    with dashboard.store.session() as session:
+        event = session.execute(select(AuditEvent).where(AuditEvent.name == "numbers.revealed")).scalar_one()
+    assert event.actor == "bob" and event.fields["advert_id"] == advert
+    assert event.fields["person_ids"] == [dashboard.seeded.person_ids[1]]
+    assert dashboard.client.get(f"/adverts/{advert}/reveal").status_code == 405
 
 
 def test_the_contact_log_filters_pages_searches_by_number_and_exports(dashboard: Dashboard) -> None:

@@ -12,9 +12,11 @@ from outreach.cli import run
 from outreach.crypto import PhoneVault, new_keys
 from outreach.errors import ConfigError
 from outreach.people.inbound import Inbound, receive
-from outreach.store.models import Message, Person
+from outreach.store.models import Advert, Message, Person
+from outreach.store.types import utcnow
 from tests.conftest import World
 from tests.messaging_world import messaging_settings, numbers, queue
+from tests.targeting_world import make_advert
 
 
 def test_rotation_re_encrypts_everything_under_the_new_key(world: World, tmp_path: Path) -> None:
@@ -25,6 +27,7 @@ def test_rotation_re_encrypts_everything_under_the_new_key(world: World, tmp_pat
         queue(store, old, number)
     with store.session() as session:
         receive(session, old, settings, Inbound("SM" + "e" * 32, people[0], "Hoi, wanneer is het spreekuur?"))
+        make_advert(session, old, utcnow(), phone=people[1])  # its address is encrypted too
     _, new_key = new_keys()
     config = tmp_path / "rotate.yaml"
     config.write_text(
@@ -44,7 +47,9 @@ def test_rotation_re_encrypts_everything_under_the_new_key(world: World, tmp_pat
     with store.session() as session:
         stored = list(session.execute(select(Person.phone_encrypted).order_by(Person.id)).scalars())
         reply = session.execute(select(Message.body).where(Message.direction == "in")).scalar_one()
+        addresses = list(session.execute(select(Advert.url_encrypted)).scalars())
     assert [only_new.decrypt(token) for token in stored] == people
+    assert addresses and all(only_new.decrypt(token).startswith("http") for token in addresses)
     assert only_new.decrypt(reply) == "Hoi, wanneer is het spreekuur?"
     with pytest.raises(ConfigError, match="wrong key"):
         PhoneVault(world.keys["hmac_key"], world.keys["fernet_key"]).decrypt(stored[0])

@@ -276,6 +276,7 @@ DASHBOARD: dict[tuple[str, str], Callable[[TestClient, Two], None]] = {
     ("POST", "/log"): _search,
     ("GET", "/log.csv"): _page_is_clean("/log.csv"),
     ("GET", "/adverts/{advert_id:id}"): _not_found("GET", "/adverts/{advert}"),
+    ("POST", "/adverts/{advert_id:id}/reveal"): _not_found("POST", "/adverts/{advert}/reveal"),
     ("GET", "/persons/{person_id:id}"): _not_found("GET", "/persons/{person}"),
     ("POST", "/persons/{person_id:id}/reveal"): _not_found("POST", "/persons/{person}/reveal"),
     ("POST", "/persons/{person_id:id}/block"): _not_found("POST", "/persons/{person}/block"),
@@ -374,6 +375,11 @@ def _refused(*args: str, says: str) -> Callable[[Two, pytest.CaptureFixture[str]
     return case
 
 
+def _show(two: Two, capsys: pytest.CaptureFixture[str], tmp: Path) -> None:
+    _refused("show", "person", "{person}", says="no person")(two, capsys, tmp)
+    _refused("show", "advert", "{advert}", "--reveal", says="no advert")(two, capsys, tmp)
+
+
 def _export(two: Two, capsys: pytest.CaptureFixture[str], tmp: Path) -> None:
     code, out = _cli(two, capsys, "export", "--out", str(tmp / "log.csv"), "--reveal")
     assert code == 0, out
@@ -438,7 +444,7 @@ CLI: dict[str, Callable[[Two, pytest.CaptureFixture[str], Path], None]] = {
     "log": _clean("log", "--json", "--reveal"),
     "export": _export,
     "stats": _clean("stats", "--json", "--since", "3650d"),
-    "show": _refused("show", "person", "{person}", says="no person"),
+    "show": _show,
     "resend": _refused("resend", "{message}", "--reason", "x", says="no outbound message"),
     "inbox": _clean("inbox", "--json"),
     "reply": _refused("reply", "{person}", "Hoi", says="no person"),

@@ -34,9 +34,13 @@ def test_a_subject_is_exported_then_erased_and_never_contacted_again(
     national = "0" + number[3:]  # typed the Dutch way: 06...
     config = config_file(settings, tmp_path)
     capsys.readouterr()
-    assert run(["subject", "export", national, "--config", config]) == 0
+    assert run(["subject", "export", national, "--config", config]) == 1  # supervisors only: it holds addresses
+    capsys.readouterr()
+    assert run(["subject", "export", national, "--config", config, "--as", "bob"]) == 0
     exported = json.loads(capsys.readouterr().out)
     assert exported["number"] == number and exported["person"] is not None
+    # The person's own data includes where it was found: the addresses in full, decrypted (stored encrypted).
+    assert all(a["url"].startswith(world.site.url + "/") for a in exported["adverts"])
     assert exported["adverts"] and [m["direction"] for m in exported["messages"]] == ["out"]
     assert run(["subject", "erase", national, "--config", config]) == 2  # a reason is required
     assert run(["subject", "erase", national, "--reason", "request 1", "--config", config]) == 0
@@ -46,7 +50,7 @@ def test_a_subject_is_exported_then_erased_and_never_contacted_again(
         persons = session.execute(select(func.count()).select_from(Person)).scalar_one()
     assert keys == ["erasure"]
     capsys.readouterr()
-    assert run(["subject", "export", number, "--config", config]) == 0
+    assert run(["subject", "export", number, "--config", config, "--as", "bob"]) == 0
     after = json.loads(capsys.readouterr().out)
     assert after["person"] is None and after["adverts"] == [] and after["messages"] == []
     assert len(after["opt_outs"]) == 1

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from outreach.cli import run
+from outreach.crypto import PhoneVault
 from outreach.store.db import Store
 from outreach.store.models import Advert
 from outreach.store.types import utcnow
@@ -41,6 +42,7 @@ def test_a_purged_advert_leaves_no_text_and_no_number_in_the_raw_database(
     with FixtureSite(seed=31, count=40) as site:
         settings = fast_world_settings(database_url, keys, tmp_path, site, gateway)
         config = config_file(settings, tmp_path)
+        vault = PhoneVault.from_settings(settings)
         assert run(["cycle", "--config", config]) == 0
         assert gateway.messages
         old = site.generated.adverts[20:]
@@ -50,11 +52,12 @@ def test_a_purged_advert_leaves_no_text_and_no_number_in_the_raw_database(
         # A long-running process (the scheduler) keeps its connection open: SQLite then keeps its WAL file.
         with Store(settings.database_url) as store:
             with store.session() as session:
-                stored = {url: (title, text) for url, title, text in session.execute(
-                    select(Advert.url, Advert.title, Advert.text))}  # fmt: skip
+                stored = {vault.decrypt(url): (title, text) for url, title, text in session.execute(
+                    select(Advert.url_encrypted, Advert.title, Advert.text))}  # fmt: skip
                 assert old_urls <= set(stored)
                 long_ago = utcnow() - timedelta(days=settings.retention.advert_days + 1)
-                session.execute(update(Advert).where(Advert.url.in_(old_urls)).values(last_seen=long_ago))
+                old_keys = [vault.url_key(url) for url in old_urls]
+                session.execute(update(Advert).where(Advert.url_key.in_(old_keys)).values(last_seen=long_ago))
             assert run(["purge", "--config", config]) == 0
             with store.session() as session:
                 assert session.execute(select(func.count(Advert.id))).scalar_one() == len(stored) - len(old_urls)

@@ -55,7 +55,8 @@ def _hand_built(world: World) -> tuple[Settings, list[str]]:
             advert = Advert(
                 site_id=site.id,
                 site_ad_id=f"ad-{index}",
-                url=f"http://127.0.0.1/ad/{index}",
+                url_encrypted=vault.encrypt(f"http://127.0.0.1/ad/{index}"),
+                url_key=vault.url_key(f"http://127.0.0.1/ad/{index}"),
                 city=city,
                 language=language,  # as the cycle records it when it messages the advert
                 content_hash=f"{index:064d}",

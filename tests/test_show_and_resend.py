@@ -32,7 +32,16 @@ def test_show_and_resend_through_the_cli(world: World, tmp_path: Path, capsys: p
         advert_id = session.execute(select(Message.advert_id).where(Message.id == message_id)).scalar_one()
     assert any(event["event"] == "message.sent" for event in person["audit"])
     assert run(["show", "advert", str(advert_id), "--json", "--config", config]) == 0
-    assert json.loads(capsys.readouterr().out)["persons"]
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["persons"] and shown["url"] == "127.0.0.1/•••" and not shown["url_revealed"]
+    # The address in full (its page shows the number): a supervisor's reveal, audited like a number's.
+    assert run(["show", "advert", str(advert_id), "--reveal", "--as", "alice", "--config", config]) == 1
+    assert "only a supervisor" in capsys.readouterr().err
+    assert run(["show", "advert", str(advert_id), "--reveal", "--as", "bob", "--config", config]) == 0
+    assert f"address: {world.site.url}/advertentie/" in capsys.readouterr().out
+    with store.session() as session:
+        revealed = session.execute(select(AuditEvent).where(AuditEvent.name == "numbers.revealed")).scalar_one()
+    assert revealed.actor == "bob" and revealed.fields["advert_id"] == advert_id
     assert run(["show", "advert", "99999", "--config", config]) == 2
     assert run(["show", "ticket", "1", "--config", config]) == 2
     capsys.readouterr()

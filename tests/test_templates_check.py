@@ -211,7 +211,8 @@ def test_preview_of_an_advert_detects_its_language_and_shows_its_persons_variant
         advert = Advert(
             site_id=site.id,
             site_ad_id="1",
-            url="https://example.invalid/1",
+            url_encrypted=vault.encrypt("https://example.invalid/1"),
+            url_key=vault.url_key("https://example.invalid/1"),
             title="Nieuw in de stad",
             text="Hoi, ik ben net nieuw in de stad en ik ontvang je graag in mijn rustige appartement.",
             content_hash="0" * 64,

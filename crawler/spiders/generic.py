@@ -23,10 +23,11 @@ from w3lib.url import add_or_replace_parameter
 
 from crawler.extract import Page, entry_values, keep_part
 from crawler.items import ListedAdvert, RawAdvert
-from crawler.run_record import previous_site_stats
+from crawler.run_record import given_up_pages, previous_site_stats
 from crawler.sites import SiteDefinition
+from outreach.crypto import PhoneVault
 from outreach.parsing.folding import normalise
-from outreach.store.adverts import KnownAdvert, full_walk_due, known_adverts
+from outreach.store.adverts import KnownAdvert, KnownAdverts, full_walk_due, known_adverts
 from outreach.store.db import Store
 from outreach.store.types import utcnow
 
@@ -47,7 +48,7 @@ class GenericAdSpider(scrapy.Spider):
         self.detail_limit = detail_limit  # `outreach site try`: read at most this many detail pages
         self.listing_urls: set[str] = set()
         self.advert_urls: set[str] = set()
-        self.known: dict[str, KnownAdvert] = {}
+        self.known = KnownAdverts()
         self.retry_urls: list[str] = []  # detail pages the previous run gave up on: fetched first this time
         self.full_walk = True
         self.listing_complete = False
@@ -123,10 +124,12 @@ class GenericAdSpider(scrapy.Spider):
     def _load_known(self) -> None:
         if not self.site.incremental.enabled:
             return
-        store = Store(self.crawler.settings["OUTREACH_SETTINGS"].database_url)
+        settings = self.crawler.settings["OUTREACH_SETTINGS"]
+        vault = PhoneVault.from_settings(settings)
+        store = Store(settings.database_url)
         try:
             with store.session() as session:
-                self.known = known_adverts(session, self.site.name)
+                self.known = known_adverts(session, vault, self.site.name)
                 self.full_walk = full_walk_due(
                     session, self.site.name, self.started, self.site.incremental.full_walk_hours
                 )
@@ -135,7 +138,7 @@ class GenericAdSpider(scrapy.Spider):
         finally:
             store.close()
         if previous:
-            self.retry_urls = [str(url) for url in previous.get("given_up", [])]
+            self.retry_urls = given_up_pages(previous, vault)
             if int(previous.get("problems/detail_failed", 0)) > len(self.retry_urls):
                 self.full_walk = True  # more were given up than listed: walk the whole listing to find them
         self.crawler.stats.set_value("outreach/full_walk", self.full_walk)

@@ -47,9 +47,11 @@ def export(
     config: ConfigOption = None,
     actor: ActorOption = None,
 ) -> None:
-    """Everything held about one number, as JSON on stdout (audited).
+    """Everything held about one number, as JSON on stdout (supervisors; audited).
 
-    Example: outreach subject export "06 12 34 56 78" > subject.json
+    It holds the adverts' addresses in full (their source is the person's to know; each page shows the number).
+
+    Example: outreach subject export "06 12 34 56 78" > subject.json --as bob
     """
     from outreach.access.numbers import normalise_number
     from outreach.crypto import PhoneVault
@@ -61,7 +63,9 @@ def export(
     store = Store(settings.database_url)
     try:
         with store.session() as session:
-            access_in(session, settings, actor).require_umbrella("answer a subject request")
+            access = access_in(session, settings, actor)
+            access.require_umbrella("answer a subject request")
+            access.require_supervisor("answer a subject request (it holds the adverts' addresses in full)")
             data = export_subject(session, PhoneVault.from_settings(settings), e164, actor_for(settings, actor))
     finally:
         store.close()

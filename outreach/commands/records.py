@@ -20,15 +20,24 @@ def show(
     ident: Annotated[str, typer.Argument(help="Advert id; person id or phone number (any common format).")],
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    reveal: Annotated[
+        bool,
+        typer.Option("--reveal", help="An advert's address in full (supervisors; audited: its page shows the number)."),
+    ] = False,
     actor: ActorOption = None,
 ) -> None:
     """Everything about one advert or person: adverts, messages and statuses, replies, opt-out, audit trail.
 
+    An advert's address is shown masked (the site only): the page behind it shows the number.
+
     Example: outreach show person "06 12 34 56 78"
     Example: outreach show advert 118 --json
+    Example: outreach show advert 118 --reveal
     """
+    from outreach import audit
     from outreach.access.lookup import find_person
     from outreach.access.numbers import normalise_number
+    from outreach.audit_events import Event
     from outreach.crypto import PhoneVault
     from outreach.reports.inspect import advert_view, person_view
     from outreach.store.db import Store
@@ -36,6 +45,8 @@ def show(
 
     if kind not in ("advert", "person"):
         raise UsageError("show advert ID, or show person ID|NUMBER")
+    if reveal and kind != "advert":
+        raise UsageError("--reveal shows an advert's address; a number in full: outreach log --reveal")
     settings = settings_from(config)
     vault = PhoneVault.from_settings(settings)
     store = Store(settings.database_url)
@@ -49,7 +60,13 @@ def show(
                 shown = session.get(Advert, int(ident))
                 if shown is None or not access.sees_advert(session, shown):
                     raise UsageError(f"no advert {ident}")
-                data = advert_view(session, vault, int(ident))
+                if reveal:
+                    access.require_supervisor("reveal an advert's address")
+                data = advert_view(session, vault, int(ident), reveal_url=reveal)
+                if reveal:
+                    persons = [person["person"] for person in data["persons"]]
+                    audit.record(session, Event.NUMBERS_REVEALED, access.actor, where="show", advert_id=shown.id,
+                                 shown="advert address", person_ids=persons)  # fmt: skip
             else:
                 if ident.isdigit() and len(ident) < 8:
                     person = session.get(Person, int(ident))
@@ -68,6 +85,8 @@ def show(
     people = data.get("persons", [data])
     if kind == "advert":
         console.print(f"[bold]advert {data['advert']}[/bold] {data['site']}/{escape(str(data['ad']))} {data['city']}")
+        revealed = " (revealed; audited)" if data["url_revealed"] else " (masked; --reveal: supervisors, audited)"
+        console.print(escape(f"address: {data['url']}{revealed}"), highlight=False)
         console.print(escape(f"{data['title']}\n{data['text']}"))
         for why in data["why"]:
             who = f"person {why['person']}" if why["person"] else "no person"

@@ -1,5 +1,6 @@
-"""Key rotation: every encrypted value re-encrypted under the current Fernet key, in small batches, while the
-system runs (readers accept the previous keys until the rotation is done and they are removed)."""
+"""Key rotation: every encrypted value (numbers, reply texts, advert addresses) re-encrypted under the current Fernet
+key, in small batches, while the system runs (readers accept the previous keys until the rotation is done and they
+are removed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from outreach import audit
 from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.store.db import Store
-from outreach.store.models import Message, Person
+from outreach.store.models import Advert, Message, Person
 from outreach.store.states import Direction
 
 BATCH = 500
@@ -21,6 +22,7 @@ BATCH = 500
 class RotationReport:
     numbers: int
     message_texts: int
+    advert_addresses: int
 
 
 def rotate_keys(store: Store, vault: PhoneVault, actor: str) -> RotationReport:
@@ -56,6 +58,21 @@ def rotate_keys(store: Store, vault: PhoneVault, actor: str) -> RotationReport:
         if not inbound:
             break
         texts, last_id = texts + len(inbound), inbound[-1].id
+    addresses = last_id = 0
+    while True:
+        with store.session() as session:
+            adverts = (
+                session.execute(select(Advert).where(Advert.id > last_id).order_by(Advert.id).limit(BATCH))
+                .scalars()
+                .all()
+            )
+            for advert in adverts:
+                advert.url_encrypted = vault.rotate(advert.url_encrypted)
+        if not adverts:
+            break
+        addresses, last_id = addresses + len(adverts), adverts[-1].id
     with store.session() as session:
-        audit.record(session, Event.KEYS_ROTATED, actor, numbers=numbers, message_texts=texts)
-    return RotationReport(numbers, texts)
+        audit.record(
+            session, Event.KEYS_ROTATED, actor, numbers=numbers, message_texts=texts, advert_addresses=addresses
+        )
+    return RotationReport(numbers, texts, addresses)

@@ -73,7 +73,11 @@ def _person(session: Session, vault: PhoneVault, e164: str) -> Person | None:
 
 
 def export_subject(session: Session, vault: PhoneVault, e164: str, actor: str) -> dict[str, Any]:
-    """Everything held about one number (GDPR art. 15), as plain data."""
+    """Everything held about one number (GDPR art. 15), as plain data.
+
+    The adverts' addresses are in it in full: where the organisation found the person's data is part of what
+    article 15 entitles them to (its source), and the export already holds the number itself. It is for an umbrella
+    supervisor only (`outreach subject export`) and audited with the number of addresses it gave out."""
     key = vault.key(e164)
     person = _person(session, vault, e164)
     data: dict[str, Any] = {"number": e164, "person": None, "adverts": [], "messages": [], "opt_outs": []}
@@ -99,7 +103,7 @@ def export_subject(session: Session, vault: PhoneVault, e164: str, actor: str) -
             data["adverts"].append(
                 {
                     "site": site,
-                    "url": advert.url,
+                    "url": vault.decrypt(advert.url_encrypted),
                     "title": advert.title,
                     "text": advert.text,
                     "city": advert.city,
@@ -119,7 +123,14 @@ def export_subject(session: Session, vault: PhoneVault, e164: str, actor: str) -
                     "at": message.created_at.isoformat(),
                 }
             )
-    audit.record(session, Event.SUBJECT_EXPORTED, actor, person_key=key[:12], found=person is not None)
+    audit.record(
+        session,
+        Event.SUBJECT_EXPORTED,
+        actor,
+        person_key=key[:12],
+        found=person is not None,
+        advert_addresses=len(data["adverts"]),
+    )
     return data
 
 

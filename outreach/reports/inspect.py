@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.access.masking import mask
+from outreach.access.masking import mask, mask_url
 from outreach.crypto import PhoneVault
 from outreach.errors import UsageError
 from outreach.store.models import (
@@ -116,7 +116,9 @@ def person_view(session: Session, vault: PhoneVault, person: Person) -> dict[str
     }
 
 
-def advert_view(session: Session, vault: PhoneVault, advert_id: int) -> dict[str, Any]:
+def advert_view(session: Session, vault: PhoneVault, advert_id: int, *, reveal_url: bool = False) -> dict[str, Any]:
+    """The advert with its address masked (the site only); `reveal_url` is for the caller that checked the role
+    and records the reveal (the page behind the address shows the number)."""
     row = session.execute(
         select(Advert, Site.name).join(Site, Site.id == Advert.site_id).where(Advert.id == advert_id)
     ).first()
@@ -128,11 +130,13 @@ def advert_view(session: Session, vault: PhoneVault, advert_id: int) -> dict[str
         .join(AdvertPerson, AdvertPerson.person_id == Person.id)
         .where(AdvertPerson.advert_id == advert.id)
     ).scalars()
+    address = vault.decrypt(advert.url_encrypted)
     return {
         "advert": advert.id,
         "site": site,
         "ad": advert.site_ad_id,
-        "url": advert.url,
+        "url": address if reveal_url else mask_url(address),
+        "url_revealed": reveal_url,
         "title": advert.title,
         "text": advert.text,
         "city": advert.city,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -121,7 +122,8 @@ def save_adverts(
         changed = False
         if advert.content_hash != found.content_hash:
             changed = not is_new
-            advert.url = found.url
+            advert.url_encrypted = vault.encrypt(found.url)
+            advert.url_key = vault.url_key(found.url)
             advert.title = found.title
             advert.text = found.text
             advert.city = found.city
@@ -159,14 +161,26 @@ class KnownAdvert:
     detail_fetched_at: datetime | None
 
 
-def known_adverts(session: Session, site_name: str) -> dict[str, KnownAdvert]:
-    """Every advert of the site ever stored, by URL (gone ones too: they may be listed again)."""
+@dataclass(frozen=True)
+class KnownAdverts:
+    """Every advert of a site ever stored (gone ones too: they may be listed again), found by its address.
+
+    The addresses are stored encrypted; they are looked up by their keyed hash, so the crawl decrypts none."""
+
+    by_key: dict[str, KnownAdvert] = field(default_factory=dict)
+    key: Callable[[str], str] = str
+
+    def get(self, url: str) -> KnownAdvert | None:
+        return self.by_key.get(self.key(url))
+
+
+def known_adverts(session: Session, vault: PhoneVault, site_name: str) -> KnownAdverts:
     rows = session.execute(
-        select(Advert.url, Advert.listing_hash, Advert.detail_fetched_at)
+        select(Advert.url_key, Advert.listing_hash, Advert.detail_fetched_at)
         .join(Site, Site.id == Advert.site_id)
         .where(Site.name == site_name)
     )
-    return {url: KnownAdvert(listing_hash, fetched) for url, listing_hash, fetched in rows}
+    return KnownAdverts({key: KnownAdvert(listing_hash, fetched) for key, listing_hash, fetched in rows}, vault.url_key)
 
 
 def full_walk_due(session: Session, site_name: str, now: datetime, every_hours: float) -> bool:
@@ -174,12 +188,14 @@ def full_walk_due(session: Session, site_name: str, now: datetime, every_hours: 
     return last is None or now - last >= timedelta(hours=every_hours)
 
 
-def mark_listed(session: Session, site: int, urls: list[str], run_id: int | None, now: datetime) -> None:
+def mark_listed(
+    session: Session, vault: PhoneVault, site: int, urls: list[str], run_id: int | None, now: datetime
+) -> None:
     """Known adverts seen on a listing page: still there (and no longer gone, if they were)."""
     if urls:
         session.execute(
             update(Advert)
-            .where(Advert.site_id == site, Advert.url.in_(urls))
+            .where(Advert.site_id == site, Advert.url_key.in_([vault.url_key(url) for url in urls]))
             .values(last_seen=now, last_run_id=run_id, gone_at=None)
         )
 

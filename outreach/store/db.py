@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import CursorResult
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.errors import OutreachError
 from outreach.store.engine import make_engine
+
+if TYPE_CHECKING:
+    from outreach.crypto import PhoneVault
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
@@ -53,16 +57,20 @@ class Store:
                 connection.close()
 
 
-def alembic_config(url: str) -> Any:
+def alembic_config(url: str, vault: PhoneVault | None = None) -> Any:
+    """Alembic's configuration for this database. `vault` (a PhoneVault, or None when the keys are not
+    configured) reaches the migrations that encrypt stored values (0011: advert addresses); one that needs it and
+    finds None refuses before it changes anything."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["vault"] = vault
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head", vault: PhoneVault | None = None) -> None:
     """Create or upgrade the schema; refuses at once (MigrationRunning) while another process changes it."""
     from alembic import command
 
@@ -70,12 +78,20 @@ def upgrade(url: str, revision: str = "head") -> None:
 
     try:
         with migration_lock(url):
-            command.upgrade(alembic_config(url), revision)
+            command.upgrade(alembic_config(url, vault), revision)
     except OperationalError as exc:
         raise OutreachError(f"database upgrade failed: {exc.orig}") from exc
+    _drop_old_page_versions(url)
 
 
-def downgrade(url: str, revision: str = "-1") -> None:
+def _drop_old_page_versions(url: str) -> None:
+    """A migration that encrypts a column leaves the plaintext in the SQLite WAL's earlier page versions: empty it."""
+    if make_url(url).get_backend_name() == "sqlite":
+        with Store(url) as store:
+            store.drop_old_page_versions()
+
+
+def downgrade(url: str, revision: str = "-1", vault: PhoneVault | None = None) -> None:
     """Undo migrations down to `revision` (default: the one before the current), under the same lock."""
     from alembic import command
     from alembic.util.exc import CommandError
@@ -86,7 +102,7 @@ def downgrade(url: str, revision: str = "-1") -> None:
         raise OutreachError("the database has no schema to downgrade")
     try:
         with migration_lock(url):
-            command.downgrade(alembic_config(url), revision)
+            command.downgrade(alembic_config(url, vault), revision)
     except CommandError as exc:
         raise OutreachError(f"database downgrade failed: {exc}") from exc
     except OperationalError as exc:

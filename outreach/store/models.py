@@ -99,15 +99,22 @@ class Person(Base):
 
 
 class Advert(Base):
-    """One ad on one site. Phone numbers are removed from the stored text; they live in persons only."""
+    """One ad on one site. Phone numbers are removed from the stored text; they live in persons only.
+
+    The advert's address is stored encrypted (PhoneVault), like a number: the site's page behind it shows the
+    number. The crawl finds an advert by its address through `url_key`, a keyed hash (PhoneVault.url_key)."""
 
     __tablename__ = "adverts"
-    __table_args__ = (UniqueConstraint("site_id", "site_ad_id", name="uq_adverts_site_ad"),)
+    __table_args__ = (
+        UniqueConstraint("site_id", "site_ad_id", name="uq_adverts_site_ad"),
+        Index("ix_adverts_site_url_key", "site_id", "url_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     site_ad_id: Mapped[str] = mapped_column(String(200))
-    url: Mapped[str] = mapped_column(Text)
+    url_encrypted: Mapped[str] = mapped_column(Text)
+    url_key: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
     city: Mapped[str | None] = mapped_column(String(120))

@@ -1,5 +1,5 @@
-"""An advert and a person in detail (the same views as `outreach show`), a supervisor's reveal of one number, and
-blocking a person from their page."""
+"""An advert and a person in detail (the same views as `outreach show`), a supervisor's reveal of one number or of
+one advert's address (the page behind it shows the number), and blocking a person from their page."""
 
 from __future__ import annotations
 
@@ -32,11 +32,31 @@ class PeoplePages:
         self.dashboard = dashboard
 
     def advert(self, request: Request, user: SessionUser, form: Form) -> Response:
+        return self._advert(request, user, reveal=False)
+
+    def reveal_advert(self, request: Request, user: SessionUser, form: Form) -> Response:
+        """One advert's address in full, for a supervisor, answered to the POST itself and audited as a number's
+        reveal: the site's page behind it shows the advert's numbers."""
+        return self._advert(request, user, reveal=True)
+
+    def _advert(self, request: Request, user: SessionUser, *, reveal: bool) -> Response:
         with self.dashboard.store.session() as session:
             advert = session.get(Advert, int(request.path_params["advert_id"]))
             if advert is None or not self.dashboard.access(user).sees_advert(session, advert):
                 raise HTTPProblem(404, N_("No such advert."))
-            view = advert_view(session, self.dashboard.vault, advert.id)
+            view = advert_view(session, self.dashboard.vault, advert.id, reveal_url=reveal)
+            if reveal:
+                audit.record(
+                    session,
+                    Event.NUMBERS_REVEALED,
+                    user.name,
+                    where="dashboard",
+                    advert_id=advert.id,
+                    shown="advert address",
+                    person_ids=[person["person"] for person in view["persons"]],
+                )
+        if reveal:
+            logger.info("advert address revealed advert=%s by user=%s", view["advert"], user.user_id)
         return self.dashboard.render(request, "advert.html", {"user": user, "advert": view})
 
     def _person(self, request: Request, user: SessionUser, revealed: str | None = None) -> Response:

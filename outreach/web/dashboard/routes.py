@@ -85,6 +85,7 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
         Route("/log", route(log.search), methods=["POST"]),
         Route("/log.csv", route(log.export), methods=["GET"]),
         Route("/adverts/{advert_id:id}", route(people.advert), methods=["GET"]),
+        Route("/adverts/{advert_id:id}/reveal", route(people.reveal_advert, role=supervisors), methods=["POST"]),
         Route("/persons/{person_id:id}", route(people.person), methods=["GET"]),
         Route("/persons/{person_id:id}/reveal", route(people.reveal, role=supervisors), methods=["POST"]),
         Route("/persons/{person_id:id}/block", route(people.block), methods=["POST"]),
