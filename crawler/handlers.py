@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from playwright.async_api import Page
+from playwright.async_api import Request as PageRequest
 from scrapy import Request
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
@@ -19,6 +21,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawler.page_pool import PagePool
+from crawler.page_requests import PageRequests
 from crawler.politeness import PolitenessMiddleware
 
 
@@ -55,7 +58,12 @@ class PacedBrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):  # type: ign
         super().__init__(crawler)
         site = crawler.settings.get("OUTREACH_SITE")
         reuse = site is not None and site.browser is not None and site.browser.reuse_pages
-        self.pages = PagePool() if reuse else None
+        self.pages = PagePool(self._idle) if reuse else None
+        # scrapy-playwright routes a reused page again before each load, and for the moment until crawler/
+        # page_requests.py has routed it after that, its handler runs first: its abort hook then refuses what the
+        # idle page's document asks for (a timer polling the site), as page_requests does at any other time.
+        self._blocked: Callable[[PageRequest], object] | None = getattr(self, "abort_request", None)
+        self.abort_request = self._refused
 
     async def download_request(self, request: Request) -> Response:
         if self.pages is None or not request.meta.get("playwright"):
@@ -68,3 +76,18 @@ class PacedBrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):  # type: ign
             raise
         self.pages.give_back(request)
         return response
+
+    def _page_requests(self) -> PageRequests | None:
+        politeness = self._crawler.get_downloader_middleware(PolitenessMiddleware)
+        return politeness.page_requests if politeness is not None else None
+
+    def _idle(self, page: Page) -> None:
+        if (page_requests := self._page_requests()) is not None:
+            page_requests.idle(page)
+
+    def _refused(self, request: PageRequest) -> bool:
+        """PLAYWRIGHT_ABORT_REQUEST: the site's blocked resource types, and anything an idle page asks for."""
+        page_requests = self._page_requests()
+        if page_requests is not None and page_requests.is_idle(request):
+            return True
+        return bool(self._blocked(request)) if self._blocked is not None else False

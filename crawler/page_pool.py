@@ -15,6 +15,7 @@ number). The requests a page makes are paced as before (crawler/page_requests.py
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
@@ -25,7 +26,9 @@ INCLUDE_PAGE = "playwright_include_page"
 
 
 class PagePool:
-    def __init__(self) -> None:
+    def __init__(self, on_idle: Callable[[Page], None] = lambda page: None) -> None:
+        """on_idle: told of a page as it becomes idle (crawler/page_requests.py then lets it fetch nothing)."""
+        self._on_idle = on_idle
         self._idle: list[Page] = []
         self._watched: set[Page] = set()
 
@@ -48,6 +51,7 @@ class PagePool:
         if page not in self._watched:
             self._watched.add(page)
             page.on("crash", self._forget)
+        self._on_idle(page)
         self._idle.append(page)
 
     async def discard(self, request: Request) -> None:

@@ -14,7 +14,7 @@ page (its page init callback), and Playwright runs the last installed route firs
 
 A page is reused for one load after another (crawler/page_pool.py): `install` runs before each, and what the page
 reports then belongs to its newest load; a request the previous document still had in flight counts as answered when
-the next load starts, as it would when its page closed.
+the next load starts, as it would when its page closed. Between loads a page fetches nothing (`idle`).
 
 One gap remains: Playwright does not route the requests a redirect makes, so when the browser follows one (a
 document or data call answered 3xx) the next hop leaves right after the 3xx. It is recorded as it goes, so that
@@ -92,6 +92,7 @@ class _Load:
     user_agent: str
     flying: dict[PageRequest, Ticket] = field(default_factory=dict)
     counted: set[PageRequest] = field(default_factory=set)  # answers counted before the page saw them
+    done: bool = False  # the crawl has its response: the page waits idle for its next load
 
     def answered(self, request: PageRequest) -> None:
         ticket = self.flying.pop(request, None)
@@ -125,6 +126,7 @@ class PageRequests:
         self._kept: dict[str, asyncio.Future[Kept | None]] = {}
         self._kept_bytes = 0
         self._loads: dict[Page, _Load] = {}  # each open page's newest load
+        self._handlers: dict[Page, Callable[[Route, PageRequest], Awaitable[None]]] = {}  # each page's route
 
     async def install(self, page: Page, request: Request) -> None:
         """scrapy-playwright's `playwright_page_init_callback`: called before the page loads `request`, also on a
@@ -137,18 +139,20 @@ class PageRequests:
         )
         previous = self._loads.get(page)
         self._loads[page] = load
-        if previous is None:
+        handler = self._handlers.get(page)
+        if previous is None or handler is None:
             page.on("request", lambda page_request: self._on_request(page, page_request))
             page.on("response", lambda response: self._on_response(page, response))
             page.on("requestfailed", lambda page_request: self._on_failed(page, page_request))
             page.on("close", self._closed)
             page.on("crash", self._closed)
+            handler = self._handlers[page] = lambda route, page_request: self._on_route(page, route, page_request)
         else:
             previous.closed()
             # scrapy-playwright routed the page again for this load; Playwright runs the last route installed first,
             # so ours goes after it again.
-            await page.unroute("**/*")
-        await page.route("**/*", lambda route, page_request: self._route(load, route, page_request))
+            await page.unroute("**/*", handler)
+        await page.route("**/*", handler)
 
     def _on_request(self, page: Page, request: PageRequest) -> None:
         if (load := self._loads.get(page)) is not None:
@@ -158,11 +162,19 @@ class PageRequests:
         if (load := self._loads.get(page)) is not None:
             self._response(load, response)
 
+    async def _on_route(self, page: Page, route: Route, request: PageRequest) -> None:
+        load = self._loads.get(page)
+        if load is None:  # the page closed
+            await route.abort("blockedbyclient")
+        else:
+            await self._route(load, route, request)
+
     def _on_failed(self, page: Page, request: PageRequest) -> None:
         if (load := self._loads.get(page)) is not None:
             load.answered(request)
 
     def _closed(self, page: Page) -> None:
+        self._handlers.pop(page, None)
         load = self._loads.pop(page, None)
         if load is not None:
             load.closed()
@@ -173,7 +185,26 @@ class PageRequests:
             with contextlib.suppress(PlaywrightError):
                 await page.close()
 
+    def idle(self, page: Page) -> None:
+        """The crawl has the page's response and keeps the page for a later load: until then its document may fetch
+        nothing (a timer polling the site would otherwise go on asking while the page waits, where a closed page
+        asked nothing)."""
+        if (load := self._loads.get(page)) is not None:
+            load.done = True
+
+    def is_idle(self, request: PageRequest) -> bool:
+        """True for a request made by a page that waits idle for its next load."""
+        try:
+            page = request.frame.page
+        except PlaywrightError:  # a service worker's request has no frame
+            return False
+        load = self._loads.get(page)
+        return load is not None and load.done
+
     async def _route(self, load: _Load, route: Route, request: PageRequest) -> None:
+        if load.done:
+            await self._block(route, "outreach/browser/blocked/idle_page")
+            return
         kind = request.resource_type
         if kind in self.blocked:
             await self._block(route, f"outreach/browser/blocked/{kind}")

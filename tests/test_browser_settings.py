@@ -1,19 +1,15 @@
 """The browser is configured for JavaScript sites only: Debian's headless shell (or chromium), headless, bounded,
-no heavy resources, pages reused."""
+no heavy resources."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from playwright.async_api import async_playwright
-from scrapy import Request
 
 from crawler.browser import CHROMIUM, HEADLESS_SHELL, AbortBlocked, blocked_resources, browser_settings
-from crawler.page_pool import PagePool
 from crawler.sites import load_site
 from tests.crawling import crawl_settings
 
@@ -60,37 +56,3 @@ def test_what_carries_the_adverts_cannot_be_blocked(tmp_path: Path, kind: str) -
     path.write_text(text.replace('detail_ready: "p.rendered"', f'detail_ready: "p.rendered"\n  block: [{kind}]'))
     with pytest.raises(Exception, match="block"):
         load_site(path)
-
-
-def test_a_page_is_lent_again_after_a_good_load_and_closed_after_a_failed_one() -> None:
-    asyncio.run(_lend_give_back_discard())
-
-
-async def _lend_give_back_discard() -> None:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(HEADLESS_SHELL if HEADLESS_SHELL.exists() else CHROMIUM),
-            args=["--no-sandbox"] if os.geteuid() == 0 else [],
-        )
-        try:
-            page = await browser.new_page()
-            pool = PagePool()
-            first = Request("http://127.0.0.1/a", meta={"playwright": True})
-            pool.lend(first)
-            assert first.meta["playwright_include_page"] is True  # scrapy-playwright leaves the page open
-            assert "playwright_page" not in first.meta  # none idle: scrapy-playwright opens one
-            first.meta["playwright_page"] = page  # as scrapy-playwright hands it back
-            pool.give_back(first)
-            assert "playwright_page" not in first.meta  # the spider's callback never holds a page
-
-            second = Request("http://127.0.0.1/b", meta={"playwright": True})
-            pool.lend(second)
-            assert second.meta["playwright_page"] is page
-            await pool.discard(second)  # its load failed
-            assert page.is_closed()
-
-            third = Request("http://127.0.0.1/c", meta={"playwright": True})
-            pool.lend(third)
-            assert "playwright_page" not in third.meta
-        finally:
-            await browser.close()
