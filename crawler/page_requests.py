@@ -3,14 +3,18 @@
 scrapy-playwright routes every request a page makes through its own handler; ours is installed after it on every
 page (its page init callback), and Playwright runs the last installed route first:
 
-- images, media and fonts, and every request to another host, are aborted: never sent (we store no photos, and
-  analytics, ads and CDNs are no part of the crawl);
+- the resource types the site's `browser.block` names (images, media and fonts by default), and every request to
+  another host, are aborted: never sent (we store no photos, and analytics, ads and CDNs are no part of the crawl);
 - every other request to the site, the page's document included, waits its turn in the same line as the crawl's
   plain requests (crawler/departures.py), and its answer is reported back: the site sees one pace, whatever made
   the request;
 - scripts and stylesheets are fetched once per crawl and answered from memory for every later page: routing turns
   Chromium's HTTP cache off, so without this every page load would fetch them again;
 - a 429 or 5xx answer to any of the page's requests pauses the site like one to the crawl's own requests.
+
+A page is reused for one load after another (crawler/page_pool.py): `install` runs before each, and what the page
+reports then belongs to its newest load; a request the previous document still had in flight counts as answered when
+the next load starts, as it would when its page closed. Between loads a page fetches nothing (`idle`).
 
 One gap remains: Playwright does not route the requests a redirect makes, so when the browser follows one (a
 document or data call answered 3xx) the next hop leaves right after the 3xx. It is recorded as it goes, so that
@@ -36,7 +40,6 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.httpobj import urlparse_cached
 
-from crawler.browser import BLOCKED_RESOURCES
 from crawler.departures import Ticket
 
 logger = logging.getLogger(__name__)
@@ -89,6 +92,7 @@ class _Load:
     user_agent: str
     flying: dict[PageRequest, Ticket] = field(default_factory=dict)
     counted: set[PageRequest] = field(default_factory=set)  # answers counted before the page saw them
+    done: bool = False  # the crawl has its response: the page waits idle for its next load
 
     def answered(self, request: PageRequest) -> None:
         ticket = self.flying.pop(request, None)
@@ -109,48 +113,100 @@ class PageRequests:
         left: Callable[[str], Ticket],
         answered: Answered,
         stats: StatsCollector,
+        blocked: frozenset[str],
     ) -> None:
         """`leave(host, is_document)` waits for a request's turn (raises IgnoreRequest when the crawl stopped);
         `left(host)` records one that left without waiting; `answered` is told of the document's answers, and of
-        429 and 5xx answers to the page's own requests."""
+        429 and 5xx answers to the page's own requests; `blocked`: the resource types never fetched."""
         self._leave = leave
         self._left = left
         self._answered = answered
         self.stats = stats
+        self.blocked = blocked
         self._kept: dict[str, asyncio.Future[Kept | None]] = {}
         self._kept_bytes = 0
-        self._pages: set[Page] = set()
+        self._loads: dict[Page, _Load] = {}  # each open page's newest load
+        self._handlers: dict[Page, Callable[[Route, PageRequest], Awaitable[None]]] = {}  # each page's route
 
     async def install(self, page: Page, request: Request) -> None:
-        """scrapy-playwright's `playwright_page_init_callback`: called before the page loads `request`."""
+        """scrapy-playwright's `playwright_page_init_callback`: called before the page loads `request`, also on a
+        page that loaded others before."""
         load = _Load(
             request,
             urlparse_cached(request).netloc,
             origin(request.url),
             (request.headers.get("User-Agent") or b"").decode("latin-1"),
         )
-        page.on("request", lambda page_request: self._redirected(load, page_request))
-        page.on("response", lambda response: self._response(load, response))
-        page.on("requestfailed", load.answered)
-        self._pages.add(page)
+        previous = self._loads.get(page)
+        self._loads[page] = load
+        handler = self._handlers.get(page)
+        if previous is None or handler is None:
+            page.on("request", lambda page_request: self._on_request(page, page_request))
+            page.on("response", lambda response: self._on_response(page, response))
+            page.on("requestfailed", lambda page_request: self._on_failed(page, page_request))
+            page.on("close", self._closed)
+            page.on("crash", self._closed)
+            handler = self._handlers[page] = lambda route, page_request: self._on_route(page, route, page_request)
+        else:
+            previous.closed()
+            # scrapy-playwright routed the page again for this load; Playwright runs the last route installed first,
+            # so ours goes after it again.
+            await page.unroute("**/*", handler)
+        await page.route("**/*", handler)
 
-        def closed(_: Page) -> None:
+    def _on_request(self, page: Page, request: PageRequest) -> None:
+        if (load := self._loads.get(page)) is not None:
+            self._redirected(load, request)
+
+    def _on_response(self, page: Page, response: PageResponse) -> None:
+        if (load := self._loads.get(page)) is not None:
+            self._response(load, response)
+
+    async def _on_route(self, page: Page, route: Route, request: PageRequest) -> None:
+        load = self._loads.get(page)
+        if load is None:  # the page closed
+            await route.abort("blockedbyclient")
+        else:
+            await self._route(load, route, request)
+
+    def _on_failed(self, page: Page, request: PageRequest) -> None:
+        if (load := self._loads.get(page)) is not None:
+            load.answered(request)
+
+    def _closed(self, page: Page) -> None:
+        self._handlers.pop(page, None)
+        load = self._loads.pop(page, None)
+        if load is not None:
             load.closed()
-            self._pages.discard(page)
-
-        page.on("close", closed)
-        page.on("crash", closed)
-        await page.route("**/*", lambda route, page_request: self._route(load, route, page_request))
 
     async def close_pages(self) -> None:
-        """Close the pages still loading: their loads fail at once instead of waiting for requests never sent."""
-        for page in list(self._pages):
+        """Close the pages still open: their loads fail at once instead of waiting for requests never sent."""
+        for page in list(self._loads):
             with contextlib.suppress(PlaywrightError):
                 await page.close()
 
+    def idle(self, page: Page) -> None:
+        """The crawl has the page's response and keeps the page for a later load: until then its document may fetch
+        nothing (a timer polling the site would otherwise go on asking while the page waits, where a closed page
+        asked nothing)."""
+        if (load := self._loads.get(page)) is not None:
+            load.done = True
+
+    def is_idle(self, request: PageRequest) -> bool:
+        """True for a request made by a page that waits idle for its next load."""
+        try:
+            page = request.frame.page
+        except PlaywrightError:  # a service worker's request has no frame
+            return False
+        load = self._loads.get(page)
+        return load is not None and load.done
+
     async def _route(self, load: _Load, route: Route, request: PageRequest) -> None:
+        if load.done:
+            await self._block(route, "outreach/browser/blocked/idle_page")
+            return
         kind = request.resource_type
-        if kind in BLOCKED_RESOURCES:
+        if kind in self.blocked:
             await self._block(route, f"outreach/browser/blocked/{kind}")
             return
         same_site = origin(request.url) == load.origin

@@ -32,6 +32,7 @@ from scrapy.http import Response
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawler.browser import blocked_resources
 from crawler.departures import Departures, Ticket
 from crawler.pace import Pace, retry_after_seconds
 from crawler.page_requests import PageRequests
@@ -61,7 +62,7 @@ class PolitenessMiddleware:
         self.started = time.monotonic()
         self.stopped: str | None = None
         self.abandoned = False
-        self.page_requests = PageRequests(self._leave, self._left, self.answered, self.stats)
+        self.page_requests = PageRequests(self._leave, self._left, self.answered, self.stats, blocked_resources(site))
         browser = site.browser
         if browser is not None and "requests_per_page" in browser.model_fields_set:
             logger.warning(

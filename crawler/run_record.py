@@ -28,6 +28,7 @@ SCRAPY_COUNTERS = (
     "downloader/response_count",
     "item_scraped_count",
     "elapsed_time_seconds",
+    "playwright/page_count",  # browser pages opened: about one per concurrent request when pages are reused
 )
 SCRAPY_PREFIXES = (
     "downloader/response_status_count/",

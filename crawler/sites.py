@@ -213,6 +213,11 @@ class Gate(BaseModel):
         return self
 
 
+# Playwright's resource types that a site file may block (`browser.block`); the page's document, scripts and data
+# requests are never blockable: the adverts come through them.
+ResourceType = Literal["image", "media", "font", "stylesheet", "texttrack", "manifest"]
+
+
 class Browser(BaseModel):
     """For sites that render adverts with JavaScript (needs_browser: true)."""
 
@@ -229,6 +234,18 @@ class Browser(BaseModel):
         le=20,
         description="Deprecated, ignored: every request a page load makes is now paced as it is sent. Still "
         "accepted so that existing site files load.",
+    )
+    block: list[ResourceType] = Field(
+        ["image", "media", "font"],
+        description="What a page may not fetch, by the browser's resource type: never requested from the site. "
+        "Images, media and fonts carry no advert data we store and are most of a page's weight; add `stylesheet` "
+        "only when no button the crawl clicks depends on the site's styles to show (bench/crawl_js.py measures it).",
+        examples=[["image", "media", "font", "stylesheet"]],
+    )
+    reuse_pages: bool = Field(
+        True,
+        description="Keep each browser page open and navigate it to the next URL instead of opening a new page per "
+        "request: a new page costs chromium a new renderer process. Off only to compare.",
     )
 
 

@@ -77,6 +77,55 @@ def test_a_browser_crawl_of_the_javascript_layout_matches_its_ground_truth(tmp_p
     assert any(r.path.startswith("/api/adverts/") for r in requests)  # the data came through the page's own script
     assert sum(r.path.endswith("/number") for r in requests) == 30  # one click on "show number" per advert
     assert busiest_window(requests) <= 20
+    # 31 page loads in at most 2 pages, one per request in flight: each page is navigated to the next URL.
+    assert 1 <= crawled.count("playwright/page_count") <= 2
+
+
+@pytest.mark.slow
+def test_blocking_images_fonts_and_media_hides_nothing_an_advert_holds(tmp_path: Path) -> None:
+    """The same JavaScript site crawled with the default `browser.block` and with nothing blocked (and a new page
+    per request, as before pages were reused): the stored adverts are identical, field by field and number by
+    number. Only the blocked crawl never asked for the logo and the font."""
+    stored, asked = [], []
+    with FixtureSite(seed=15, count=12, layout="js") as site:
+        for block, reuse in (([], False), (None, True)):
+            folder = tmp_path / ("unblocked" if block == [] else "blocked")
+            browser = {"listing_ready": "p.rendered", "detail_ready": "p.rendered", "reuse_pages": reuse}
+            site.write_site_file(
+                folder / "sites",
+                name="jsapp",
+                rate_limit={"requests_per_second": 50, "delay_seconds": 0, "concurrency": 2},
+                browser=browser if block is None else {**browser, "block": block},
+            )
+            settings = crawl_settings(folder)
+            before = len(site.requests_to())
+            assert crawl(settings, "jsapp").count("adverts_new") == 12
+            asked.append({r.path for r in site.requests_to()[before:]})
+            stored.append(_everything_stored(settings))
+    unblocked, blocked = stored
+    assert blocked == unblocked and len(blocked) == 12
+    assert {"/static/logo.png", "/static/fixture-sans.woff2"} <= asked[0]
+    assert not {"/static/logo.png", "/static/fixture-sans.woff2"} & asked[1]
+
+
+def _everything_stored(settings: Settings) -> dict[str, tuple[object, ...]]:
+    return {
+        ad_id: (
+            ad.url_key,
+            ad.title,
+            ad.text,
+            ad.city,
+            ad.category,
+            ad.language,
+            ad.has_whatsapp,
+            ad.phone_count,
+            ad.numbers_left_out,
+            ad.content_hash,
+            ad.listing_hash,
+            frozenset(numbers),
+        )
+        for ad_id, (ad, numbers) in stored_adverts(settings).items()
+    }
 
 
 @pytest.mark.slow
