@@ -115,7 +115,7 @@ class Claim:
         self._one_statement = select(*claimed.c, *person).select_from(
             claimed.outerjoin(Person, Person.id == claimed.c.person_id)
         )
-        self._update = claiming.returning(Message.id)
+        self._update = claiming.returning(Message.id).execution_options(synchronize_session=False)
         self._read = (
             select(*_MESSAGE, *person)
             .select_from(Message)

@@ -6,6 +6,9 @@ list of messages to that number; it is never resent blindly.
 
 Several senders may drain one PostgreSQL database at once (rows are claimed with FOR UPDATE SKIP LOCKED plus the
 conditional UPDATE). On SQLite one sender at a time holds the `sender` lease; a second one returns at once.
+
+On PostgreSQL a message costs two statements, each committing by itself on a connection the drain holds: the claim
+with its checks (messaging.outbox.claim), and the answer with its audit event (audit.record_change).
 """
 
 from __future__ import annotations
@@ -207,6 +210,7 @@ class Outbox:
                 sent_by=actor,
             )
             .returning(Message.id)
+            .execution_options(synchronize_session=False)  # no loaded message to keep in step
         )
         self._claims_given = Claim(
             [Message.id == bindparam("claim_id"), Message.status == bindparam("claim_expected")], stops
@@ -290,7 +294,7 @@ class Outbox:
                 report.stopped = Stop.SHUTDOWN
                 break
             # The pause flag and the lease are database reads: once a second is soon enough, and keeps the
-            # per-message cost to two short transactions.
+            # per-message cost to the claim and the record (on PostgreSQL one statement each).
             if self._monotonic() >= next_check:
                 if self._paused(report) or (lease is not None and not self._renewed(lease, report)):
                     break
