@@ -4,11 +4,13 @@ stop recorded while a drain runs still prevents every later send; and a send cos
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
 from sqlalchemy import event, select
 
+from messaging.outbox.send_policy import Pacer
 from outreach.crypto import PhoneVault
 from outreach.store.models import Message, OptOut, Person
 from tests.conftest import World
@@ -95,3 +97,30 @@ def test_each_send_costs_two_statements_on_postgresql(world: World) -> None:
         assert per_message <= 8, per_message
     with store.session() as session:
         assert session.execute(select(Message.status).distinct()).scalars().all() == ["sent"]
+
+
+@pytest.mark.parametrize("latency", [0.0, 0.02, 0.2])
+def test_the_provider_never_sees_more_than_the_rate_in_one_second_whatever_the_latency(latency: float) -> None:
+    """Each request arrives somewhere between its start and its answer; the pacer counts from the answer."""
+    rng = random.Random(21)
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        assert seconds > 0
+        clock[0] += seconds
+
+    pacer = Pacer(50, monotonic=lambda: clock[0], sleep=sleep)
+    arrivals = []
+    for _ in range(500):
+        pacer.wait()
+        clock[0] += rng.uniform(0, 0.005)  # the claim
+        took = rng.uniform(0, latency * 2)
+        arrivals.append(clock[0] + rng.uniform(0, took))
+        clock[0] += took
+        pacer.sent()
+        clock[0] += rng.uniform(0, 0.005)  # the record
+    arrivals.sort()
+    assert max(sum(1 for b in arrivals[i:] if b - a < 1.0) for i, a in enumerate(arrivals)) <= 50
+    per_second = len(arrivals) / (arrivals[-1] - arrivals[0])
+    # It keeps up with the limit, less a latency per 50 sends, or with the sends when they are slower than that.
+    assert per_second >= min(50 / (1 + 2 * latency + 0.01), 1 / (latency + 0.005)) * 0.9

@@ -464,6 +464,7 @@ class Outbox:
         while True:
             try:
                 result = channel.send(outbound)
+                self.pacer.sent()
                 break
             except SendError as exc:
                 if exc.outcome is Outcome.RATE_LIMITED and not exc.maybe_sent and attempt < self.sending.retry_attempts:
@@ -472,6 +473,7 @@ class Outbox:
                     attempt += 1
                     report.retried += 1
                     continue
+                self.pacer.sent()
                 self._record_failure(message_id, exc, report)
                 return
         self.breaker.succeeded()
