@@ -181,9 +181,9 @@ def sender_child(
     rss_start = rss_mb()
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = outbox.drain()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     done.set()
     sent = sum(report.sent.values())
     store.close()
@@ -191,7 +191,7 @@ def sender_child(
         {
             "sent": sent,
             "elapsed_s": elapsed,
-            "per_message": counter.per_message(sent),
+            "per_message": {**counter.per_message(sent), "cpu_ms": round(1000 * cpu / max(sent, 1), 2)},
             "top_statements": counter.statements.most_common(8),
             "rss_start_mb": round(rss_start, 1),
             "rss_first_sample_mb": round(samples[0], 1) if samples else None,
@@ -327,7 +327,7 @@ def main() -> None:
     args = parser.parse_args()
     senders = [int(n) for n in (args.senders or ("1,2" if args.postgres else "1")).split(",")]
     with tempfile.TemporaryDirectory(prefix="outreach-bench-send-") as folder:
-        for count in senders:
+        for count in senders if args.messages else []:  # --messages 0: the fault run only
             runs = []
             for number in range(args.runs):
                 with fresh_database(Path(folder), args.postgres, f"clean-{count}-{number}") as database:
