@@ -6,6 +6,9 @@ list of messages to that number; it is never resent blindly.
 
 Several senders may drain one PostgreSQL database at once (rows are claimed with FOR UPDATE SKIP LOCKED plus the
 conditional UPDATE). On SQLite one sender at a time holds the `sender` lease; a second one returns at once.
+
+On PostgreSQL a message costs two statements, each committing by itself on a connection the drain holds: the claim
+with its checks (messaging.outbox.claim), and the answer with its audit event (audit.record_change).
 """
 
 from __future__ import annotations
@@ -15,15 +18,18 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from messaging.channels.base import Channel, Outbound, SendError
+from messaging.outbox.claim import Claim, ClaimedRow
 from messaging.outbox.delivery import Notify, active_pause, apply_status, error_consequence, log_notify, pause_sending
 from messaging.outbox.ports import StopList
 from messaging.outbox.send_policy import Pacer, SendWindow, backoff_seconds
@@ -36,7 +42,7 @@ from outreach.settings import SendingSettings
 from outreach.store.db import Store, rows_changed
 from outreach.store.locks import Lease
 from outreach.store.models import Message, Person
-from outreach.store.states import IN_DOUBT, LEFT_US, Direction, MessageKind, MessageStatus, StopKind
+from outreach.store.states import IN_DOUBT, LEFT_US, Direction, MessageStatus
 from outreach.store.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -177,6 +183,38 @@ class Outbox:
         self.pacer = Pacer(self.sending.per_second, monotonic=monotonic, sleep=sleep)
         self.stop = stop  # set by a SIGTERM handler: finish the current message, then stop
         self.breaker = Breaker(self.sending.breaker_failures)
+        # PostgreSQL, during a drain: two connections held for it (no checkout and pre-ping per transaction), one in
+        # autocommit for the one-statement claims, one for the transactions.
+        self._claims: Connection | None = None
+        self._writes: Connection | None = None
+        oldest = (
+            select(Message.id)
+            .where(*self._queued())
+            .order_by(Message.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        self._claims_oldest = Claim([Message.id == oldest, Message.status == MessageStatus.QUEUED], stops)
+        # The answer recorded: sending -> sent, unless a status callback moved the row first.
+        self._sent = (
+            update(Message)
+            .where(Message.id == bindparam("sent_id"), Message.status == MessageStatus.SENDING)
+            .values(
+                status=MessageStatus.SENT,
+                provider_sid=bindparam("sent_sid"),
+                provider_status=bindparam("sent_status"),
+                sent_at=bindparam("sent_time"),
+                updated_at=bindparam("sent_time"),
+                dry_run=bindparam("sent_dry"),
+                sent_by=actor,
+            )
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)  # no loaded message to keep in step
+        )
+        self._claims_given = Claim(
+            [Message.id == bindparam("claim_id"), Message.status == bindparam("claim_expected")], stops
+        )
 
     @property
     def dry_run(self) -> bool:
@@ -186,6 +224,28 @@ class Outbox:
         """Release the channels' connections to the provider; whoever made the outbox closes it when done."""
         for channel in self.channels.values():
             channel.close()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        """One transaction, on the drain's own connection while it holds one."""
+        if self._writes is None:
+            with self.store.session() as session:
+                yield session
+            return
+        with Session(bind=self._writes, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _held_connections(self) -> Iterator[None]:
+        if self.store.engine.dialect.name != "postgresql" or self._writes is not None:
+            yield
+            return
+        with self.store.engine.connect() as writes, self.store.engine.connect() as claims:
+            self._writes, self._claims = writes, claims.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                yield
+            finally:
+                self._writes = self._claims = None
 
     # -- draining ------------------------------------------------------------------------------------------------
 
@@ -199,7 +259,6 @@ class Outbox:
         the number this drain may handle (counted after the in-doubt messages of earlier runs were requeued)."""
         report = DrainReport()
         self.breaker.succeeded()
-        handled = 0
         lease = None
         if self.store.engine.dialect.name == "sqlite":
             lease = Lease(self.store, "sender", timedelta(minutes=self.sending.stale_claim_minutes))
@@ -207,50 +266,8 @@ class Outbox:
                 report.stopped = Stop.OTHER_SENDER
                 return report
         try:
-            self.recover_stale(now or self._clock(), report)
-            cycle_left = self.sending.cycle_cap if limit is None else min(limit, self.sending.cycle_cap)
-            daily_left = self._daily_left(now or self._clock())
-            budget = min(cycle_left, daily_left)
-            total = min(budget, self._queued_count())
-            if progress is not None:
-                progress(0, total)
-            next_check = 0.0
-            while budget > 0:
-                if self.stop is not None and self.stop.is_set():
-                    report.stopped = Stop.SHUTDOWN
-                    break
-                # The pause flag and the lease are database reads: once a second is soon enough, and keeps the
-                # per-message cost to two short transactions.
-                if self._monotonic() >= next_check:
-                    if self._paused(report) or (lease is not None and not self._renewed(lease, report)):
-                        break
-                    next_check = self._monotonic() + 1.0
-                if not self.dry_run and not self.window.is_open(now or self._clock()):
-                    report.stopped = Stop.WINDOW
-                    break
-                # Pace before claiming, never between the claim and the call: a claimed message waiting for its
-                # turn would miss an opt-out that arrives meanwhile (the claim is the last opt-out check).
-                self.pacer.wait()
-                claimed = self._claim_next(report, now)
-                if claimed is None:
-                    break
-                if claimed.outbound is not None:
-                    self._send(claimed, report)
-                budget -= 1
-                handled += 1
-                if progress is not None:
-                    progress(handled, max(total, handled))
-                if self.breaker.open:
-                    report.stopped = Stop.PROVIDER_FAILING
-                    break
-            if budget <= 0 and report.stopped is None and self._has_queued():
-                report.stopped = Stop.DAILY_CAP if daily_left < cycle_left else Stop.CYCLE_CAP
-            # Messages that went `unknown` in this drain are reconciled now rather than at the next cycle; not
-            # when the provider just failed us repeatedly: asking it would fail too, each after a timeout.
-            if not self.breaker.open:
-                self._reconcile_all(report)
-            if report.stopped is not None:
-                report.left_queued = self._queued_count()
+            with self._held_connections():
+                self._drain(report, lease, limit, now, progress)
         finally:
             if lease is not None:
                 lease.release()
@@ -260,9 +277,63 @@ class Outbox:
             logger.info("sending stopped: %s %s", report.stopped.value, report.detail)
         return report
 
+    def _drain(
+        self,
+        report: DrainReport,
+        lease: Lease | None,
+        limit: int | None,
+        now: datetime | None,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        handled = 0
+        self.recover_stale(now or self._clock(), report)
+        cycle_left = self.sending.cycle_cap if limit is None else min(limit, self.sending.cycle_cap)
+        daily_left = self._daily_left(now or self._clock())
+        budget = min(cycle_left, daily_left)
+        total = min(budget, self._queued_count())
+        if progress is not None:
+            progress(0, total)
+        next_check = 0.0
+        while budget > 0:
+            if self.stop is not None and self.stop.is_set():
+                report.stopped = Stop.SHUTDOWN
+                break
+            # The pause flag and the lease are database reads: once a second is soon enough, and keeps the
+            # per-message cost to the claim and the record (on PostgreSQL one statement each).
+            if self._monotonic() >= next_check:
+                if self._paused(report) or (lease is not None and not self._renewed(lease, report)):
+                    break
+                next_check = self._monotonic() + 1.0
+            if not self.dry_run and not self.window.is_open(now or self._clock()):
+                report.stopped = Stop.WINDOW
+                break
+            # Pace before claiming, never between the claim and the call: a claimed message waiting for its
+            # turn would miss an opt-out that arrives meanwhile (the claim is the last opt-out check).
+            self.pacer.wait()
+            claimed = self._claim_next(report, now)
+            if claimed is None:
+                break
+            if claimed.outbound is not None:
+                self._send(claimed, report)
+            budget -= 1
+            handled += 1
+            if progress is not None:
+                progress(handled, max(total, handled))
+            if self.breaker.open:
+                report.stopped = Stop.PROVIDER_FAILING
+                break
+        if budget <= 0 and report.stopped is None and self._has_queued():
+            report.stopped = Stop.DAILY_CAP if daily_left < cycle_left else Stop.CYCLE_CAP
+        # Messages that went `unknown` in this drain are reconciled now rather than at the next cycle; not
+        # when the provider just failed us repeatedly: asking it would fail too, each after a timeout.
+        if not self.breaker.open:
+            self._reconcile_all(report)
+        if report.stopped is not None:
+            report.left_queued = self._queued_count()
+
     def _daily_left(self, now: datetime) -> int:
         """Sends left today (local day) under the daily cap, all senders together, counted at the drain's start."""
-        with self.store.session() as session:
+        with self._session() as session:
             today = session.execute(
                 select(func.count(Message.id)).where(
                     Message.direction == Direction.OUT,
@@ -274,7 +345,7 @@ class Outbox:
         return max(self.sending.daily_cap - today, 0)
 
     def _paused(self, report: DrainReport) -> bool:
-        with self.store.session() as session:
+        with self._session() as session:
             pause = active_pause(session)
         if pause is not None:
             report.stopped, report.detail = Stop.PAUSED, pause.reason
@@ -298,65 +369,48 @@ class Outbox:
         return conditions
 
     def _has_queued(self) -> bool:
-        with self.store.session() as session:
+        with self._session() as session:
             return session.execute(select(Message.id).where(*self._queued()).limit(1)).first() is not None
 
     def _queued_count(self) -> int:
-        with self.store.session() as session:
+        with self._session() as session:
             return int(session.execute(select(func.count(Message.id)).where(*self._queued())).scalar_one())
 
     def _claim_next(self, report: DrainReport, now: datetime | None) -> Claimed | None:
-        """queued -> sending for the oldest queued message, and what to send, in one transaction.
+        """queued -> sending for the oldest queued message, with the last checks and what to send.
 
-        One statement: UPDATE ... WHERE id = (oldest queued of this outbox's organisation, if it has one, FOR
-        UPDATE SKIP LOCKED on PostgreSQL) AND status = 'queued' RETURNING id. SKIP LOCKED keeps concurrent senders
-        off each other's rows; the status condition is what guarantees that no row is claimed twice."""
+        UPDATE ... WHERE id = (oldest queued of this outbox's organisation, if it has one, FOR UPDATE SKIP LOCKED on
+        PostgreSQL) AND status = 'queued' RETURNING ... (messaging.outbox.claim). SKIP LOCKED keeps concurrent
+        senders off each other's rows; the status condition is what guarantees that no row is claimed twice."""
         while True:
-            with self.store.session() as session:
-                oldest = (
-                    select(Message.id)
-                    .where(*self._queued())
-                    .order_by(Message.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                    .scalar_subquery()
-                )
-                stamp = self._clock()
-                claimed = session.execute(
-                    update(Message)
-                    .where(Message.id == oldest, Message.status == MessageStatus.QUEUED)
-                    .values(status=MessageStatus.SENDING, claimed_at=stamp, updated_at=stamp)
-                    .returning(Message.id)
-                ).scalar_one_or_none()
-                if claimed is not None:
-                    return self._prepare(session, claimed, report, now)
-                waiting = session.execute(select(Message.id).where(*self._queued()).limit(1)).first()
-                if waiting is None:
-                    return None
+            row = self._claim_row(self._claims_oldest)
+            if row is not None:
+                return self._checked(row, report, now)
+            if not self._has_queued():
+                return None
             # another sender took the oldest between our subquery and update: look for the next one
 
-    def _claim(self, session: Session, message_id: int, expected: MessageStatus) -> bool:
-        now = self._clock()
-        claimed = rows_changed(
-            session,
-            update(Message)
-            .where(Message.id == message_id, Message.status == expected)
-            .values(status=MessageStatus.SENDING, claimed_at=now, updated_at=now),
-        )
-        # No audit event for the claim itself: `message.sent` / `failed` / `unknown` follows it, and a claim whose
-        # sender died is audited when it is reconciled.
-        return bool(claimed)
+    def _claim_row(self, claim: Claim, **params: Any) -> ClaimedRow | None:
+        if self._claims is not None:
+            return claim.on_postgres(self._claims, self._clock(), **params)
+        with self._session() as session:
+            if session.get_bind().dialect.name == "postgresql":  # send_one, outside a drain
+                return claim.on_postgres(session.connection(), self._clock(), **params)
+            return claim.in_transaction(session, self._clock(), **params)
 
     def send_one(self, message_id: int, *, expected: MessageStatus = MessageStatus.QUEUED) -> DrainReport:
         """Send one given message now (assist mode, a fieldworker's reply); same claim, same recording."""
         report = DrainReport()
-        with self.store.session() as session:
+        with self._session() as session:
             pause = active_pause(session)
-            if pause is not None:
-                raise SendingHalted(f"sending is paused: {pause.reason} (resume: outreach send --resume)")
-            if not self._claim(session, message_id, expected):
-                raise OutreachError(f"message {message_id} is not {expected}: someone else handled it")
-            claimed = self._prepare(session, message_id, report, None)
+        if pause is not None:
+            raise SendingHalted(f"sending is paused: {pause.reason} (resume: outreach send --resume)")
+        row = self._claim_row(self._claims_given, claim_id=message_id, claim_expected=expected)
+        if row is None:
+            raise OutreachError(f"message {message_id} is not {expected}: someone else handled it")
+        # No audit event for the claim itself: `message.sent` / `failed` / `unknown` follows it, and a claim whose
+        # sender died is audited when it is reconciled.
+        claimed = self._checked(row, report, None)
         if claimed.outbound is not None:
             self._send(claimed, report)
         self._reconcile_all(report)
@@ -364,32 +418,38 @@ class Outbox:
 
     # -- one send --------------------------------------------------------------------------------------------
 
-    def _prepare(self, session: Session, message_id: int, report: DrainReport, now: datetime | None) -> Claimed:
-        """Inside the claiming transaction: the last checks, and the provider request. No outbound: finished."""
-        message = session.get(Message, message_id)
-        assert message is not None and message.person_id is not None
-        person = session.get(Person, message.person_id)
-        assert person is not None
-        claimed = Claimed(message_id, message.channel, message.language, None)
-        stopped = self.stops.stopped_kinds(session, person.key)
-        if stopped and not (stopped == {StopKind.OPT_OUT} and message.kind == MessageKind.OPT_OUT_CONFIRMATION):
-            # Invariant 1: an opt-out or block that arrived after queuing still stops the message. The one
-            # exception is the single confirmation that the opt-out worked.
-            self._finish(session, message, MessageStatus.CANCELLED, "opted out or blocked", report)
-            return claimed
-        if person.invalid_at is not None:
-            self._finish(session, message, MessageStatus.FAILED, "number marked invalid by the provider", report)
-            return claimed
+    def _checked(self, row: ClaimedRow, report: DrainReport, now: datetime | None) -> Claimed:
+        """The claim's last checks, and the provider request. No outbound: the claim ended without a send."""
+        refusal = row.refusal()
+        if refusal is not None:
+            self._end_claim(row.message_id, *refusal, report)
+            return Claimed(row.message_id, row.channel, row.language, None)
+        assert row.phone_encrypted is not None
         outbound = Outbound(
-            to=self.vault.decrypt(person.phone_encrypted),
-            body=message.body,
-            status_callback=self.callback_url(message_id),
+            to=self.vault.decrypt(row.phone_encrypted),
+            body=row.body,
+            status_callback=self.callback_url(row.message_id),
             validity_seconds=self.window.validity_seconds(now or self._clock()),
-            content_sid=message.content_sid,
-            content_variables={k: str(v) for k, v in (message.content_variables or {}).items()},
-            sender=self.senders.get(message.organisation or "", "") if message.channel == "sms" else "",
+            content_sid=row.content_sid,
+            content_variables={k: str(v) for k, v in (row.content_variables or {}).items()},
+            sender=self.senders.get(row.organisation or "", "") if row.channel == "sms" else "",
         )
-        return Claimed(message_id, message.channel, message.language, outbound, message.mode, message.approved_by)
+        return Claimed(row.message_id, row.channel, row.language, outbound, row.mode, row.approved_by)
+
+    def _end_claim(self, message_id: int, status: MessageStatus, reason: str, report: DrainReport) -> None:
+        with self._session() as session:
+            ended = rows_changed(
+                session,
+                update(Message)
+                .where(Message.id == message_id, Message.status == MessageStatus.SENDING)
+                .values(status=status, error_message=reason, updated_at=self._clock()),
+            )
+            if ended:
+                audit.record(session, Event.claim_ended(status), self.actor, message_id=message_id, reason=reason)
+        if status == MessageStatus.CANCELLED:
+            report.cancelled += 1
+        else:
+            report.failed += 1
 
     def _send(self, claimed: Claimed, report: DrainReport) -> None:
         message_id, channel_name, language, outbound = (
@@ -409,6 +469,7 @@ class Outbox:
         while True:
             try:
                 result = channel.send(outbound)
+                self.pacer.sent()
                 break
             except SendError as exc:
                 if exc.outcome is Outcome.RATE_LIMITED and not exc.maybe_sent and attempt < self.sending.retry_attempts:
@@ -417,51 +478,41 @@ class Outbox:
                     attempt += 1
                     report.retried += 1
                     continue
+                self.pacer.sent()
                 self._record_failure(message_id, exc, report)
                 return
         self.breaker.succeeded()
-        with self.store.session() as session:
-            now_ = self._clock()
-            moved = rows_changed(
-                session,
-                update(Message)
-                .where(Message.id == message_id, Message.status == MessageStatus.SENDING)
-                .values(
-                    status=MessageStatus.SENT,
-                    provider_sid=result.provider_sid,
-                    provider_status=result.status,
-                    sent_at=now_,
-                    updated_at=now_,
-                    dry_run=channel.dry_run,
-                    sent_by=self.actor,
-                ),
-            )
-            audit.record(
-                session,
-                Event.MESSAGE_SENT,
-                self.actor,
-                message_id=message_id,
-                provider_sid=result.provider_sid,
-                channel=channel_name,
-                mode=claimed.mode,
-                approved_by=claimed.approved_by,
-                dry_run=channel.dry_run,
-                late=not moved,  # a status callback got here first
-                rate_limited=attempt,  # 429 answers retried before this send: each refusal stays on record
-            )
+        now_ = self._clock()
+
+        def fields(moved: bool) -> dict[str, object]:
+            return {
+                "message_id": message_id,
+                "provider_sid": result.provider_sid,
+                "channel": channel_name,
+                "mode": claimed.mode,
+                "approved_by": claimed.approved_by,
+                "dry_run": channel.dry_run,
+                "late": not moved,  # a status callback got here first
+                "rate_limited": attempt,  # 429 answers retried before this send: each refusal stays on record
+            }
+
+        values = {
+            "sent_id": message_id,
+            "sent_sid": result.provider_sid,
+            "sent_status": result.status,
+            "sent_time": now_,
+            "sent_dry": channel.dry_run,
+        }
+        if self._claims is not None:
+            # PostgreSQL, in a drain: the answer and its audit event in one statement that commits by itself.
+            audit.record_change(self._claims, self._sent, values, Event.MESSAGE_SENT, self.actor, fields)
+        else:
+            with self._session() as session:
+                moved = bool(session.execute(self._sent, values).first())
+                audit.record(session, Event.MESSAGE_SENT, self.actor, **fields(moved))
         report.sent[language or "?"] += 1
         if channel.dry_run:
             logger.info("DRY RUN: message %s not sent to the provider", message_id)
-
-    def _finish(
-        self, session: Session, message: Message, status: MessageStatus, reason: str, report: DrainReport
-    ) -> None:
-        message.status, message.error_message, message.updated_at = status, reason, self._clock()
-        audit.record(session, Event.claim_ended(status), self.actor, message_id=message.id, reason=reason)
-        if status == MessageStatus.CANCELLED:
-            report.cancelled += 1
-        else:
-            report.failed += 1
 
     def _record_failure(self, message_id: int, exc: SendError, report: DrainReport) -> None:
         """Record what the provider said; the outcome decides what happens to the message, person and sending."""
@@ -477,7 +528,7 @@ class Outbox:
             report.fell_back += 1
         else:
             status, values = MessageStatus.FAILED, {}
-        with self.store.session() as session:
+        with self._session() as session:
             session.execute(
                 update(Message)
                 .where(Message.id == message_id, Message.status == MessageStatus.SENDING)
@@ -519,13 +570,13 @@ class Outbox:
         if exc.outcome is Outcome.RATE_LIMITED:
             report.stopped = Stop.RATE_LIMITED
         if exc.outcome is Outcome.SPAM_FILTERED:
-            with self.store.session() as session:
+            with self._session() as session:
                 pause_sending(session, exc.reason, exc.code, self.actor, self.notify)
 
     def _can_fall_back(self, message_id: int) -> bool:
         if not self.sms_fallback or "sms" not in self.channels:
             return False
-        with self.store.session() as session:
+        with self._session() as session:
             message = session.get(Message, message_id)
             return message is not None and message.channel != "sms" and bool(message.body)
 
@@ -534,7 +585,7 @@ class Outbox:
     def recover_stale(self, now: datetime, report: DrainReport) -> None:
         """`sending` rows claimed long ago (their sender died) become `unknown`; `unknown` rows are reconciled."""
         stale_before = now - timedelta(minutes=self.sending.stale_claim_minutes)
-        with self.store.session() as session:
+        with self._session() as session:
             stale = (
                 session.execute(
                     update(Message)
@@ -550,7 +601,7 @@ class Outbox:
         self._reconcile_all(report)
 
     def _reconcile_all(self, report: DrainReport) -> None:
-        with self.store.session() as session:
+        with self._session() as session:
             unknown = session.execute(select(Message.id).where(Message.status == MessageStatus.UNKNOWN)).scalars().all()
         unanswered = 0
         for message_id in unknown:
@@ -563,7 +614,7 @@ class Outbox:
     def reconcile(self, message_id: int, report: DrainReport) -> bool:
         """Ask the provider what it holds for this number since the claim: sent, or queued again. False: the
         provider could not be asked (the message stays `unknown`)."""
-        with self.store.session() as session:
+        with self._session() as session:
             message = session.get(Message, message_id)
             if message is None or message.status != MessageStatus.UNKNOWN or message.person_id is None:
                 return True
@@ -581,7 +632,7 @@ class Outbox:
             # The provider is unreachable: the message stays `unknown` and is tried at the next drain.
             logger.warning("reconciling message %s failed: %s", message_id, exc.__class__.__name__)
             return False
-        with self.store.session() as session:
+        with self._session() as session:
             known = set(
                 session.execute(
                     select(Message.provider_sid).where(Message.provider_sid.in_([c.provider_sid for c in candidates]))
@@ -631,7 +682,7 @@ class Outbox:
     def refresh_statuses(self) -> Counter[str]:
         """Ask the provider for the state of sent messages (when no status callback can reach us)."""
         changed: Counter[str] = Counter()
-        with self.store.session() as session:
+        with self._session() as session:
             pending = session.execute(
                 select(Message.id, Message.provider_sid, Message.channel).where(
                     Message.status == MessageStatus.SENT, Message.dry_run.is_(False), Message.provider_sid.is_not(None)
@@ -646,7 +697,7 @@ class Outbox:
             except Exception as exc:
                 logger.warning("status of message %s unavailable: %s", message_id, exc.__class__.__name__)
                 continue
-            with self.store.session() as session:
+            with self._session() as session:
                 change = apply_status(
                     session,
                     message_id,

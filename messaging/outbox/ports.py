@@ -7,14 +7,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from outreach.store.states import StopKind
 
 
 class StopList(Protocol):
-    def stopped_kinds(self, session: Session, person_key: str) -> set[str]:
-        """{"opt_out"}, {"block"}, both, or nothing: checked in the claim's transaction, before every send."""
+    def has_stop(self, person_key: ColumnElement[str], kind: StopKind) -> ColumnElement[bool]:
+        """In SQL: the person (by key) has a stop of this kind; read in the statement that claims a message, before
+        every send."""
         ...
 
     def stop(

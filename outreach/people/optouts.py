@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import ColumnElement, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from outreach import audit
@@ -24,6 +24,12 @@ def is_stopped(session: Session, person_key: str) -> bool:
 def stopped_kinds(session: Session, person_key: str) -> set[str]:
     """{"opt_out"}, {"block"}, both, or nothing."""
     return set(session.execute(select(OptOut.kind).where(OptOut.person_key == person_key)).scalars())
+
+
+def has_stop(person_key: ColumnElement[str], kind: StopKind) -> ColumnElement[bool]:
+    """In SQL: the person (by key, usually a column) has a stop of this kind; for a check inside a larger statement
+    (the outbox's claim reads it in the statement that claims the message)."""
+    return exists().where(OptOut.person_key == person_key, OptOut.kind == kind)
 
 
 def stop(
