@@ -208,19 +208,32 @@ class ChainProblem:
     problem: str
 
 
-def verify(session: Session) -> list[ChainProblem]:
-    """Walk the chain; report every event whose hash or link does not match."""
+def verify(session: Session, batch: int = 5000) -> list[ChainProblem]:
+    """Walk the chain; report every event whose hash or link does not match.
+
+    Plain rows in batches of `batch` (a server-side cursor on PostgreSQL), not ORM objects all at once: a national
+    installation's year holds millions of events, which must walk in constant memory (bench/national.py)."""
     problems: list[ChainProblem] = []
     prev, expected_seq = GENESIS, 1
-    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
-        if event.seq != expected_seq:
-            problems.append(ChainProblem(event.seq, f"expected event {expected_seq}: missing or reordered"))
-        if event.prev_hash != prev:
-            problems.append(ChainProblem(event.seq, "link to the previous event is broken"))
-        if (
-            event_hash(event.prev_hash, event.seq, event.created_at, event.actor, event.name, event.fields)
-            != event.hash
-        ):
-            problems.append(ChainProblem(event.seq, "content was edited"))
-        prev, expected_seq = event.hash, event.seq + 1
+    rows = session.execute(
+        select(
+            AuditEvent.seq,
+            AuditEvent.created_at,
+            AuditEvent.actor,
+            AuditEvent.name,
+            AuditEvent.fields,
+            AuditEvent.prev_hash,
+            AuditEvent.hash,
+        )
+        .order_by(AuditEvent.seq)
+        .execution_options(yield_per=batch)
+    )
+    for seq, created_at, actor, name, fields, prev_hash, stored_hash in rows:
+        if seq != expected_seq:
+            problems.append(ChainProblem(seq, f"expected event {expected_seq}: missing or reordered"))
+        if prev_hash != prev:
+            problems.append(ChainProblem(seq, "link to the previous event is broken"))
+        if event_hash(prev_hash, seq, created_at, actor, name, fields) != stored_hash:
+            problems.append(ChainProblem(seq, "content was edited"))
+        prev, expected_seq = stored_hash, seq + 1
     return problems

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy import Integer, Select, String, any_, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -165,14 +165,24 @@ class _PersonRules:
 
 
 def _held(
-    session: Session, advert_id: int, content_hash: str, verdict: Verdict, now: datetime, actor: str
+    session: Session,
+    review: dict[int, HeldAdvert],
+    advert_id: int,
+    content_hash: str,
+    verdict: Verdict,
+    now: datetime,
+    actor: str,
 ) -> tuple[Reason | None, str | None]:
-    """The review state of an advert the policy holds: None when a person approved it (as it reads now)."""
+    """The review state of an advert the policy holds: None when a person approved it (as it reads now).
+
+    review: the review-queue rows of the adverts being decided, by advert (a new one is added to it)."""
     assert verdict.hold is not None
-    held = session.execute(select(HeldAdvert).where(HeldAdvert.advert_id == advert_id)).scalar_one_or_none()
+    held = review.get(advert_id)
     if held is None:
-        session.add(HeldAdvert(advert_id=advert_id, rule=verdict.hold, content_hash=content_hash, held_at=now))
+        held = HeldAdvert(advert_id=advert_id, rule=verdict.hold, content_hash=content_hash, held_at=now)
+        session.add(held)
         session.flush()
+        review[advert_id] = held
         return Reason.HELD, verdict.hold
     if held.content_hash != content_hash:
         # The advert changed since the decision: a person decides again on what it says now. Undoing a person's
@@ -228,6 +238,10 @@ def select_contacts(
         .where(Advert.id.in_(live))
         .order_by(Advert.last_seen.desc(), Advert.id.desc())
     ).all()
+    # The review queue's rows of these adverts, read once (one query per held advert cost a round trip each).
+    review = {
+        held.advert_id: held for held in session.scalars(select(HeldAdvert).where(HeldAdvert.advert_id.in_(live)))
+    }
     decisions: list[Decision] = []
     verdicts: dict[int, Verdict] = {}
     chosen: dict[int, tuple[Decision, MessageKind]] = {}  # person -> (the decision to message, the action)
@@ -253,7 +267,7 @@ def select_contacts(
             verdict = verdicts[advert.id]
             reason, detail = verdict.reason, verdict.detail
             if reason is None and verdict.hold is not None:
-                reason, detail = _held(session, advert.id, advert.content_hash, verdict, now, actor)
+                reason, detail = _held(session, review, advert.id, advert.content_hash, verdict, now, actor)
         if reason is not None:
             decision.reason, decision.detail = reason, detail
             if reason in (Reason.HELD, Reason.REJECTED):
@@ -293,25 +307,54 @@ def select_contacts(
 
 
 def store_decisions(session: Session, decisions: list[Decision], now: datetime) -> None:
-    """Replace the stored reasons of the decided adverts (a gone advert keeps its last one)."""
+    """Replace the stored reasons of the decided adverts (a gone advert keeps its last one).
+
+    One delete and one insert of many rows, whatever the number of adverts. On PostgreSQL the delete takes every id
+    as one array: in batches of a few hundred ids, each batch scanned the whole table (the planner's choice for a
+    few hundred scattered ids), so a cycle's cost grew with the square of the listed adverts (bench/national.py)."""
     advert_ids = sorted({d.advert_id for d in decisions})
-    for start in range(0, len(advert_ids), 500):
-        session.execute(delete(AdvertReason).where(AdvertReason.advert_id.in_(advert_ids[start : start + 500])))
+    if not advert_ids:
+        return
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        every = bindparam("advert_ids", advert_ids, type_=postgresql.ARRAY(Integer))
+        session.execute(delete(AdvertReason).where(AdvertReason.advert_id == any_(every)))
+    else:
+        # SQLite looks each id up in the index; its statements take a limited number of parameters.
+        for start in range(0, len(advert_ids), 500):
+            session.execute(delete(AdvertReason).where(AdvertReason.advert_id.in_(advert_ids[start : start + 500])))
+    details = [d.detail[:200] if d.detail else None for d in decisions]
+    # Another process storing the same adverts' reasons at the same moment (a cycle and a review approval): the
+    # unique key keeps one row each; the reason first committed stays, rather than the transaction failing.
+    if postgres:
+        # One statement of four arrays, compiled once (a multi-row VALUES is compiled anew for every batch, and
+        # an executemany is one round trip per row).
+        rows = (
+            func.unnest(
+                bindparam("ids", [d.advert_id for d in decisions], type_=postgresql.ARRAY(Integer)),
+                bindparam("persons", [d.person_id for d in decisions], type_=postgresql.ARRAY(Integer)),
+                bindparam("reasons", [d.reason.value for d in decisions], type_=postgresql.ARRAY(String)),
+                bindparam("details", details, type_=postgresql.ARRAY(String)),
+            )
+            .table_valued("advert_id", "person_id", "reason", "detail")
+            .render_derived("decided")
+        )
+        columns = ["advert_id", "person_id", "reason", "detail", "decided_at"]
+        chosen = select(*rows.c, bindparam("now", now, type_=AdvertReason.decided_at.type))
+        session.execute(postgresql.insert(AdvertReason).from_select(columns, chosen).on_conflict_do_nothing())
+        return
     values = [
         {
             "advert_id": d.advert_id,
             "person_id": d.person_id,
             "reason": d.reason.value,
-            "detail": d.detail[:200] if d.detail else None,
+            "detail": detail,
             "decided_at": now,
         }
-        for d in decisions
+        for d, detail in zip(decisions, details, strict=True)
     ]
-    # Another process storing the same adverts' reasons at the same moment (a cycle and a review approval): the
-    # unique key keeps one row each; the reason first committed stays, rather than the transaction failing.
-    dialect: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    for start in range(0, len(values), 500):
-        session.execute(dialect.insert(AdvertReason).values(values[start : start + 500]).on_conflict_do_nothing())
+    # Core, not the ORM's bulk insert (which starts a new statement wherever a NULL column changes).
+    session.connection().execute(sqlite.insert(AdvertReason).on_conflict_do_nothing(), values)
 
 
 # Why a drain left messages queued, as the reason of the adverts they answer.
