@@ -161,7 +161,8 @@ class _Builder:
                 advert_id,
                 1 + advert_id % len(SITE_NAMES),
                 f"A{advert_id}",
-                f"https://example.invalid/ads/{advert_id}",
+                self.vault.encrypt(f"https://example.invalid/ads/{advert_id}"),  # stored encrypted (migration 0011)
+                self.vault.url_key(f"https://example.invalid/ads/{advert_id}"),
                 title,
                 TEXTS[text_index],
                 city,
@@ -512,8 +513,8 @@ COLUMNS = {
     "crawl_runs": "id started_at finished_at status stats",
     "persons": "id key phone_encrypted country is_mobile first_seen last_seen last_contacted_at last_inbound_at "
     "needs_fieldworker_since paused_reason invalid_at reminded_at",
-    "adverts": "id site_id site_ad_id url title text city category language has_whatsapp phone_count content_hash "
-    "first_seen last_seen gone_at numbers_left_out",
+    "adverts": "id site_id site_ad_id url_encrypted url_key title text city category language has_whatsapp phone_count "
+    "content_hash first_seen last_seen gone_at numbers_left_out",
     "advert_persons": "advert_id person_id",
     "held_adverts": "advert_id rule content_hash status held_at decided_at decided_by decision_reason",
     "messages": "id person_id advert_id direction channel kind language language_detected language_confidence "

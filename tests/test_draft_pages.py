@@ -17,6 +17,7 @@ from tests.conftest import World
 from tests.dashboard_world import DRAFT_BODY as BODY
 from tests.dashboard_world import Seeded, add_drafts, add_users, client_for, csrf_of, log_in, seed
 from tests.messaging_world import audit_count, messaging_settings, numbers
+from testworld.policy import WORLD_SENDING
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Desk:
 def desk(world: World) -> Iterator[Desk]:
     world.gateway.callbacks = "none"
     settings = messaging_settings(
-        world, web={"public_url": "https://testserver", "language": "en"}, sending={"mode": "assist"}
+        world, web={"public_url": "https://testserver", "language": "en"}, sending={**WORLD_SENDING, "mode": "assist"}
     )
     store = world.store()
     add_users(store)

@@ -111,7 +111,7 @@ def test_blocking_images_fonts_and_media_hides_nothing_an_advert_holds(tmp_path:
 def _everything_stored(settings: Settings) -> dict[str, tuple[object, ...]]:
     return {
         ad_id: (
-            ad.url_key,
+            ad.site_id,
             ad.title,
             ad.text,
             ad.city,

@@ -58,7 +58,8 @@ def _world(world: World, seed: int) -> None:
             advert = Advert(
                 site_id=rng.choice(sites),
                 site_ad_id=f"ad-{seed}-{i}",
-                url=f"http://127.0.0.1/ad/{i}",
+                url_encrypted="-",
+                url_key=f"key-{seed}-{i}",
                 city=rng.choice(CITIES),
                 content_hash=f"{seed:032d}{i:032d}",
                 first_seen=seen,
