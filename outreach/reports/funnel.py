@@ -16,15 +16,14 @@ The stages follow one cohort, the adverts first seen in the period, so each stag
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.reports.outcome_stats import Outcomes, contacts, municipality_lookup
-from outreach.store.models import Advert, AdvertPerson, AdvertReason
+from outreach.reports.outcome_stats import Outcomes, contacts
+from outreach.store.models import Advert, AdvertReason
 from outreach.store.types import micros
 from outreach.targeting.reasons import Reason
 
@@ -80,51 +79,41 @@ class Funnel:
 
 def funnel(session: Session, data: Outcomes, *, regions: set[str] | None = None) -> Funnel:
     """The funnel of the adverts first seen in `data`'s period (`data` from outcome_stats.load, with the same
-    organisations and regions)."""
-    place = municipality_lookup()
-    query = (
-        select(Advert.id, Advert.city, AdvertPerson.person_id)
-        .outerjoin(AdvertPerson, AdvertPerson.advert_id == Advert.id)
-        .where(Advert.first_seen >= data.since)
-    )
-    if data.until is not None:
-        query = query.where(Advert.first_seen < data.until)
-    adverts: set[int] = set()
-    with_number: set[int] = set()
-    persons_of: dict[int, set[int]] = defaultdict(set)  # person -> adverts of the cohort
-    for advert_id, city, person_id in session.execute(query):
-        if regions is not None and (place(city) or "").casefold() not in regions:
-            continue
-        adverts.add(advert_id)
-        if person_id is not None:
-            with_number.add(advert_id)
-            persons_of[person_id].add(advert_id)
-    allowed = _allowed_persons(session, data, persons_of)
-
-    contacted = [contact for contact in contacts(data, micros(data.since)) if contact[0] in persons_of]
+    organisations and regions: the cohort and its persons were read with it)."""
+    if (None if regions is None else frozenset(regions)) != data.regions:
+        raise ValueError("the funnel counts the cohort outcome_stats.load read: give it the same regions")
+    links = set(data.links)
+    found = {person for _advert, person in links}
+    contacted = contacts(data, micros(data.since))
+    reached = found.intersection(contacted.first)
     return Funnel(
-        adverts_found=len(adverts),
-        adverts_with_number=len(with_number),
-        persons_found=len(persons_of),
-        persons_eligible=len(allowed | {person for person, *_facts in contacted}),
-        persons_contacted=len(contacted),
-        delivered=sum(delivered for *_facts, delivered, _replied, _opted_out in contacted),
-        replied=sum(replied for *_facts, replied, _opted_out in contacted),
-        opted_out=sum(opted_out for *_facts, opted_out in contacted),
+        adverts_found=len(data.adverts),
+        adverts_with_number=len({advert for advert, _person in links}),
+        persons_found=len(found),
+        persons_eligible=len(_allowed_persons(session, data, links) | reached),
+        persons_contacted=len(reached),
+        delivered=len(reached & contacted.delivered),
+        replied=len(reached & contacted.replied),
+        opted_out=len(reached & contacted.opted_out),
     )
 
 
-def _allowed_persons(session: Session, data: Outcomes, persons_of: dict[int, set[int]]) -> set[int]:
-    """The cohort's persons with at least one advert whose last reason is not an exclusion."""
+def _allowed_persons(session: Session, data: Outcomes, links: set[tuple[int, int]]) -> set[int]:
+    """The cohort's persons with at least one advert whose last reason is not an exclusion (the database leaves
+    out the exclusions: at national scale most reasons are one)."""
     query = (
-        select(AdvertReason.person_id, AdvertReason.advert_id, AdvertReason.reason)
+        select(AdvertReason.advert_id, AdvertReason.person_id)
         .join(Advert, Advert.id == AdvertReason.advert_id)
-        .where(Advert.first_seen >= data.since, AdvertReason.person_id.is_not(None))
+        .where(
+            Advert.first_seen >= data.since,
+            AdvertReason.person_id.is_not(None),
+            AdvertReason.reason.not_in(NOT_ELIGIBLE),
+        )
     )
     if data.until is not None:
         query = query.where(Advert.first_seen < data.until)
     return {
         person
-        for person, advert, reason in session.execute(query)
-        if person is not None and advert in persons_of.get(person, ()) and reason not in NOT_ELIGIBLE
+        for advert, person in session.connection().execute(query)
+        if person is not None and (advert, person) in links
     }

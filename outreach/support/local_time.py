@@ -75,7 +75,7 @@ def midnight(day: date, zone: str) -> datetime:
 
 
 # Every time zone's offset from UTC, and every change of it, falls on a whole quarter hour (since the 1970s).
-_QUARTER_HOUR = 900_000_000  # microseconds
+QUARTER_HOUR = 900_000_000  # microseconds
 
 
 class LocalDays:
@@ -88,7 +88,7 @@ class LocalDays:
         self._known: dict[int, date] = {}
 
     def __call__(self, at: int) -> date:
-        quarter = at // _QUARTER_HOUR
+        quarter = at // QUARTER_HOUR
         day = self._known.get(quarter)
         if day is None:
             day = self._known[quarter] = datetime.fromtimestamp(quarter * 900, self._zone).date()

@@ -15,8 +15,10 @@ from outreach.errors import N_
 from outreach.reports.funnel import Funnel, funnel
 from outreach.reports.outcome_stats import OutcomeRow, Outcomes, group, load
 from outreach.store.models import Message
+from outreach.store.plain_rows import plain_rows
 from outreach.store.states import NOT_SENT, Direction
-from outreach.support.local_time import day_start, local
+from outreach.store.types import micros
+from outreach.support.local_time import LocalDays, day_start, local
 from outreach.web.dashboard.charts import Bar, grouped_bars
 
 PERIODS = ((N_("today"), 0), (N_("7 days"), 7), (N_("30 days"), 30))
@@ -88,7 +90,9 @@ def _hour(session: Session, column: Any) -> ColumnElement[Any]:
     would put up to 30 minutes of messages on the neighbouring day)."""
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
-    return func.strftime("%Y-%m-%d %H", column)  # SQLite stores UTC without a zone
+    # SQLite stores UTC as 'YYYY-MM-DD HH:MM:SS.ffffff': its first 13 characters are strftime's '%Y-%m-%d %H', at
+    # a fraction of the cost
+    return func.substr(column, 1, 13)
 
 
 def per_day(
@@ -97,14 +101,15 @@ def per_day(
     """Messages sent and received per local day in `zone`; organisations: only theirs (None: all)."""
     since = period_start(now, zone, days)
     hour = _hour(session, Message.created_at)
+    day_of = LocalDays(zone)
     counts: dict[date, list[int]] = {}
     statement = select(hour, Message.direction, func.count(Message.id)).where(
         Message.created_at >= since, Message.status.not_in(NOT_SENT)
     )
     if organisations is not None:
         statement = statement.where(Message.organisation.in_(organisations))
-    for when, direction, number in session.execute(statement.group_by(hour, Message.direction)):
-        day = local(datetime.strptime(when, "%Y-%m-%d %H").replace(tzinfo=UTC), zone).date()
+    for when, direction, number in plain_rows(session.connection(), statement.group_by(hour, Message.direction)):
+        day = day_of(micros(datetime.fromisoformat(when).replace(tzinfo=UTC)))
         counts.setdefault(day, [0, 0])[0 if direction == Direction.OUT else 1] += number
     first = local(since, zone).date()
     return [Day(first + timedelta(days=i), *counts.get(first + timedelta(days=i), [0, 0])) for i in range(days)]
