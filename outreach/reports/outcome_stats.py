@@ -17,21 +17,30 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import compress, repeat
 from operator import floordiv, is_not, itemgetter
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, select
 from sqlalchemy.orm import Session
 
 from outreach.parsing.places import municipality
 from outreach.reports.rates import wilson_interval
 from outreach.store.models import Advert, AdvertPerson, Message, OptOut, Person, Site
 from outreach.store.plain_rows import plain_rows
-from outreach.store.states import CONTACTS, KEYWORDS, LEFT_US, Direction, MessageKind, MessageStatus, StopKind
+from outreach.store.states import (
+    CONTACTS,
+    KEYWORDS,
+    LEFT_US,
+    NOT_SENT,
+    Direction,
+    MessageKind,
+    MessageStatus,
+    StopKind,
+)
 from outreach.store.types import epoch_micros, micros
 from outreach.support.local_time import QUARTER_HOUR, LocalDays
 
@@ -78,11 +87,10 @@ class OutcomeRow:
         }
 
 
-# An outbound contact: person, time (microseconds since 1970), status, template language, site id, city.
-Outbound = tuple[int, int, str, str | None, int | None, str | None]
-# An advert of the cohort: first seen (microseconds since 1970), site id, the template language of its first
-# message (None: not messaged), city.
-CohortAdvert = tuple[int, int, str | None, str | None]
+# A message as `load` reads it (the positions are below `load`): times are microseconds since 1970.
+MessageRow = tuple[Any, ...]
+# An advert of the cohort: id, first seen (microseconds since 1970), site id, city.
+CohortAdvert = tuple[int, int, int, str | None]
 
 
 @dataclass(frozen=True)
@@ -95,10 +103,14 @@ class Outcomes:
     regions: frozenset[str] | None  # the municipalities the cohort was limited to (None: all)
     sites: dict[int, str]  # site id -> name
     adverts: Sequence[CohortAdvert]  # the cohort, by first seen
+    languages: dict[int, str | None]  # advert -> the template language of its first message (absent: none)
     links: Sequence[tuple[int, int]]  # advert, person: the numbers read from the cohort's adverts
-    outbound: Sequence[Outbound]  # in time order
+    outbound: Sequence[MessageRow]  # the contacts that left us, in time order (person first)
     inbound: Sequence[tuple[int, int, str]]  # person, at, kind
     opt_outs: Sequence[tuple[int, int]]  # person, at
+    # messages sent (not drafts or cancelled, of the organisations) and received from `since` to now, per
+    # direction and quarter hour since 1970: the overview's chart
+    sent: Counter[tuple[str, int]]
     place: Callable[[str | None], str | None] = field(compare=False, repr=False)  # city -> municipality
     # what `contacts` counted, per start
     counted: dict[int, Contacted] = field(default_factory=dict, compare=False, repr=False)
@@ -122,35 +134,12 @@ def load(
     place = municipality_lookup()
     sites = dict(cast(list[tuple[int, str]], plain_rows(connection, select(Site.id, Site.name))))
     adverts, links = _cohort(connection, since, until, regions, place)
-    outbound_query = (
-        select(
-            Message.person_id,
-            epoch_micros(dialect, Message.created_at),
-            Message.status,
-            Message.language,
-            Advert.site_id,
-            Advert.city,
-        )
-        .outerjoin(Advert, Advert.id == Message.advert_id)
-        .where(
-            Message.direction == Direction.OUT,
-            Message.kind.in_(CONTACTS),  # not answers, resends or opt-out confirmations
-            Message.person_id.is_not(None),
-            Message.created_at >= since,
-            Message.status.in_(LEFT_US),
-        )
-        .order_by(Message.created_at, Message.id)
-    )
-    outbound_query = _before(outbound_query, Message.created_at, until)
-    if organisations is not None:
-        outbound_query = outbound_query.where(Message.organisation.in_(organisations))
-    inbound_query = _before(
-        select(Message.person_id, epoch_micros(dialect, Message.created_at), Message.kind)
-        .where(Message.direction == Direction.IN, Message.person_id.is_not(None), Message.created_at >= since)
-        .order_by(Message.created_at),
-        Message.created_at,
-        until,
-    )
+    messages = _messages(connection, since, organisations)
+    # the period's part of them (`until` None: all); the rest still names adverts' first languages
+    period = messages[: len(messages) if until is None else bisect_left(messages, micros(until), key=itemgetter(_AT))]
+    firsts = _flagged(messages, _FIRST)
+    firsts.sort(key=itemgetter(_ID), reverse=True)  # an advert's first message is written last: it stays
+    sent = _flagged(messages, _SENT)
     opt_out_query = _before(
         select(Person.id, epoch_micros(dialect, OptOut.created_at))
         .join(OptOut, OptOut.person_key == Person.key)
@@ -164,12 +153,71 @@ def load(
         None if regions is None else frozenset(regions),
         sites,
         adverts,
+        dict(zip(map(itemgetter(_ADVERT), firsts), map(itemgetter(_LANGUAGE), firsts), strict=True)),
         links,
-        cast(list[Outbound], plain_rows(connection, outbound_query)),  # persons are not None (the query)
-        cast(list[tuple[int, int, str]], plain_rows(connection, inbound_query)),
+        _flagged(period, _COUNTED),
+        list(map(itemgetter(_PERSON, _AT, _KIND), _flagged(period, _INBOUND))),
         cast(list[tuple[int, int]], plain_rows(connection, opt_out_query)),
+        Counter(zip(map(itemgetter(_DIRECTION), sent), _quarters(sent, _AT), strict=True)),
         place,
     )
+
+
+# What a message row holds (`_messages`), by position: the message, then whether it is a counted contact, an
+# answer from a person, an advert's possible first message, a message sent or received.
+_ID, _PERSON, _AT, _DIRECTION, _KIND, _STATUS, _LANGUAGE, _ADVERT, _SITE, _CITY = range(10)
+_COUNTED, _INBOUND, _FIRST, _SENT = range(10, 14)
+
+
+def _messages(connection: Connection, since: datetime, organisations: list[str] | None) -> list[MessageRow]:
+    """Every message from `since` to now, in time order, as `Outbound` rows: the database says which are counted
+    contacts (of the organisations), answers from a person, possible first messages of an advert, and messages
+    sent or received (of the organisations) for the chart. One read instead of four, and C loops pick the rows by
+    those flags: the four reads, or picking in Python, cost a third more."""
+    dialect = connection.dialect.name
+    ours: list[ColumnElement[bool]] = [] if organisations is None else [Message.organisation.in_(organisations)]
+    return plain_rows(
+        connection,
+        select(
+            Message.id,
+            Message.person_id,
+            epoch_micros(dialect, Message.created_at),
+            Message.direction,
+            Message.kind,
+            Message.status,
+            Message.language,
+            Message.advert_id,
+            Advert.site_id,
+            Advert.city,
+            and_(
+                Message.direction == Direction.OUT,
+                Message.kind.in_(CONTACTS),  # not answers, resends or opt-out confirmations
+                Message.status.in_(LEFT_US),
+                Message.person_id.is_not(None),
+                *ours,
+            ),
+            and_(Message.direction == Direction.IN, Message.person_id.is_not(None)),
+            and_(
+                Message.direction == Direction.OUT,
+                Message.kind == MessageKind.FIRST_CONTACT,
+                Message.advert_id.is_not(None),
+            ),
+            and_(Message.status.not_in(NOT_SENT), *ours),
+        )
+        .outerjoin(Advert, Advert.id == Message.advert_id)
+        .where(Message.created_at >= since)
+        .order_by(Message.created_at, Message.id),
+    )
+
+
+def _flagged(rows: Sequence[MessageRow], flag: int) -> list[MessageRow]:
+    """The rows whose `flag` column is true."""
+    return list(compress(rows, map(itemgetter(flag), rows)))
+
+
+def _quarters(rows: Sequence[tuple[Any, ...]], column: int) -> Iterator[int]:
+    """The quarter hour (since 1970) of each row's time in `column`."""
+    return map(floordiv, map(itemgetter(column), rows), repeat(QUARTER_HOUR))
 
 
 def _cohort(
@@ -179,9 +227,8 @@ def _cohort(
     regions: set[str] | None,
     place: Callable[[str | None], str | None],
 ) -> tuple[list[CohortAdvert], list[tuple[int, int]]]:
-    """The adverts first seen in [since, until) in the regions, in that order, and the persons behind them (the
-    funnel's cohort, read once with the rest). Everything per row is done by C loops (map, zip, compress): 20,000
-    adverts cost the reading only."""
+    """The adverts first seen in [since, until) in the regions, in that order (id, first seen, site, city), and the
+    persons behind them (the funnel's cohort, read once with the rest)."""
     dialect = connection.dialect.name
     rows = plain_rows(
         connection,
@@ -204,17 +251,7 @@ def _cohort(
         rows = list(compress(rows, map(inside.__getitem__, map(itemgetter(3), rows))))
     ids = list(map(itemgetter(0), rows))
     # One row per advert and person: an advert with two numbers comes twice, in a row (same first seen and id).
-    unique = list(dict(zip(ids, rows, strict=True)).values())
-    languages = _first_message_languages(connection, since)
-    adverts = list(
-        zip(
-            map(itemgetter(1), unique),
-            map(itemgetter(2), unique),
-            map(languages.get, map(itemgetter(0), unique)),
-            map(itemgetter(3), unique),
-            strict=True,
-        )
-    )
+    adverts = list(map(itemgetter(0, 1, 2, 3), dict(zip(ids, rows, strict=True)).values()))
     persons = list(map(itemgetter(4), rows))
     links = list(compress(zip(ids, persons, strict=True), map(is_not, persons, repeat(None))))
     return adverts, links
@@ -243,7 +280,7 @@ class Contacted:
     """Everyone contacted from a start to the period's end, once: their first contact from then; and who of them
     was delivered (any contact from then), replied and opted out (after that first contact)."""
 
-    first: dict[int, Outbound]  # person -> first contact
+    first: dict[int, MessageRow]  # person -> first contact
     delivered: set[int]
     replied: set[int]
     opted_out: set[int]
@@ -255,34 +292,21 @@ def contacts(data: Outcomes, start: int) -> Contacted:
     known = data.counted.get(start)
     if known is not None:
         return known
-    rows = data.outbound[bisect_left(data.outbound, start, key=_time) :]  # in time order
-    latest_first = rows[::-1]
-    first = dict(
-        zip(map(itemgetter(0), latest_first), latest_first, strict=True)
-    )  # the earliest row is written last: it stays
-    delivered = {row[0] for row in rows if row[2] == MessageStatus.DELIVERED}
+    rows = data.outbound[bisect_left(data.outbound, start, key=itemgetter(_AT)) :]  # in time order
+    latest_first = rows[::-1]  # each person's earliest row is written last: it stays
+    first = dict(zip(map(itemgetter(_PERSON), latest_first), latest_first, strict=True))
+    delivered = {row[_PERSON] for row in rows if row[_STATUS] == MessageStatus.DELIVERED}
     replied = {
         person
         for person, at, kind in data.inbound
-        if person in first and at >= first[person][1] and kind not in KEYWORDS
+        if person in first and at >= first[person][_AT] and kind not in KEYWORDS
     }
-    opted_out = {person for person, at in data.opt_outs if person in first and at >= first[person][1]}
+    opted_out = {person for person, at in data.opt_outs if person in first and at >= first[person][_AT]}
     counted = data.counted[start] = Contacted(first, delivered, replied, opted_out)
     return counted
 
 
-def _time(row: Outbound) -> int:
-    return row[1]
-
-
-def _seen(row: CohortAdvert) -> int:
-    return row[0]
-
-
-# Where each grouping reads its value: (in an advert of the cohort, in an outbound contact). A time is counted
-# per quarter hour and named by its local day or week.
-_COLUMNS = {"total": (0, 0), "day": (0, 1), "week": (0, 1), "site": (1, 4), "lang": (2, 3), "region": (3, 5)}
-_TIMES = ("day", "week")
+_TIMES = ("day", "week")  # counted per quarter hour, named by the local day or week
 
 
 def group(data: Outcomes, by: str, zone: str, since: datetime | None = None) -> list[OutcomeRow]:
@@ -290,11 +314,25 @@ def group(data: Outcomes, by: str, zone: str, since: datetime | None = None) -> 
 
     Facts are counted per distinct value (a quarter hour, site id, language, city) by C loops, then each value is
     named once (a local day, site name, municipality) and the values of one name are added up."""
-    if by not in _COLUMNS:
+    if by not in ("total", "site", "lang", "region", *_TIMES):
         raise ValueError(f"unknown grouping {by!r}")
     start = micros(max(since or data.since, data.since))
+    adverts = data.adverts[bisect_left(data.adverts, start, key=itemgetter(1)) :]
+    contacted = contacts(data, start)
+    if by == "total":
+        if not adverts and not contacted.first:
+            return []
+        return [
+            OutcomeRow(
+                "all",
+                len(adverts),
+                len(contacted.first),
+                len(contacted.delivered),
+                len(contacted.replied),
+                len(contacted.opted_out),
+            )
+        ]
     name = _namer(data, by, zone)
-    in_advert, in_contact = _COLUMNS[by]
     rows: dict[str, OutcomeRow] = {}
 
     def add(counts: Counter[Any], what: str) -> None:
@@ -303,16 +341,9 @@ def group(data: Outcomes, by: str, zone: str, since: datetime | None = None) -> 
             row = rows.get(label) or rows.setdefault(label, OutcomeRow(label))
             setattr(row, what, getattr(row, what) + number)
 
-    def values(facts: Sequence[Any], column: int) -> list[Any]:
-        if by == "total":
-            return [None] * len(facts)
-        found = map(itemgetter(column), facts)
-        return list(map(floordiv, found, repeat(QUARTER_HOUR)) if by in _TIMES else found)
-
-    add(Counter(values(data.adverts[bisect_left(data.adverts, start, key=_seen) :], in_advert)), "adverts_found")
-    contacted = contacts(data, start)
+    add(Counter(_advert_values(data, by, adverts)), "adverts_found")
     persons = list(contacted.first)
-    found = values(list(contacted.first.values()), in_contact)
+    found = _contact_values(by, list(contacted.first.values()))
     add(Counter(found), "persons_contacted")
     for what, who in (
         ("delivered", contacted.delivered),
@@ -321,6 +352,22 @@ def group(data: Outcomes, by: str, zone: str, since: datetime | None = None) -> 
     ):
         add(Counter(compress(found, map(who.__contains__, persons))), what)
     return [rows[label] for label in sorted(rows)]
+
+
+def _advert_values(data: Outcomes, by: str, adverts: Sequence[CohortAdvert]) -> list[Any]:
+    """Each advert's value for the grouping: its quarter hour, site id, first message's language or city."""
+    if by in _TIMES:
+        return list(_quarters(adverts, 1))
+    if by == "lang":
+        return list(map(data.languages.get, map(itemgetter(0), adverts)))
+    return list(map(itemgetter(2 if by == "site" else 3), adverts))
+
+
+def _contact_values(by: str, contacts: Sequence[MessageRow]) -> list[Any]:
+    """Each contact's value for the grouping: its quarter hour, its advert's site id, its language or city."""
+    if by in _TIMES:
+        return list(_quarters(contacts, _AT))
+    return list(map(itemgetter({"site": _SITE, "lang": _LANGUAGE, "region": _CITY}[by]), contacts))
 
 
 def _namer(data: Outcomes, by: str, zone: str) -> Callable[[Any], str]:
@@ -357,22 +404,3 @@ def outcome_stats(
     regions: set[str] | None = None,
 ) -> list[OutcomeRow]:
     return group(load(session, since, organisations=organisations, regions=regions), by, zone)
-
-
-def _first_message_languages(connection: Connection, since: datetime) -> dict[int, str | None]:
-    """Per advert, the template language of its first automatic message, for the adverts first seen since `since`
-    (others may be missing). An advert's first message is composed after the crawl saved it, so only messages since
-    `since` can be one: the index on messages.created_at reads the period, where a subquery per advert cost
-    PostgreSQL a quarter of a second at 20,000 adverts."""
-    rows = plain_rows(
-        connection,
-        select(Message.advert_id, Message.language)
-        .where(
-            Message.created_at >= since,
-            Message.advert_id.is_not(None),
-            Message.direction == Direction.OUT,
-            Message.kind == MessageKind.FIRST_CONTACT,
-        )
-        .order_by(Message.id.desc()),  # the first message is written last: it stays
-    )
-    return dict(zip(cast(list[int], map(itemgetter(0), rows)), map(itemgetter(1), rows), strict=True))

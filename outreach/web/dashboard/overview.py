@@ -5,20 +5,15 @@ outreach.reports.outcome_stats' (the same as `outreach stats`); the chart counts
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from outreach.errors import N_
 from outreach.reports.funnel import Funnel, funnel
 from outreach.reports.outcome_stats import OutcomeRow, Outcomes, group, load
-from outreach.store.models import Message
-from outreach.store.plain_rows import plain_rows
-from outreach.store.states import NOT_SENT, Direction
-from outreach.store.types import micros
-from outreach.support.local_time import LocalDays, day_start, local
+from outreach.store.states import Direction
+from outreach.support.local_time import QUARTER_HOUR, LocalDays, day_start, local
 from outreach.web.dashboard.charts import Bar, grouped_bars
 
 PERIODS = ((N_("today"), 0), (N_("7 days"), 7), (N_("30 days"), 30))
@@ -57,7 +52,7 @@ def count_figures(
         counted_at=now,
         totals=totals(data, zone, now),
         funnel=funnel(session, data, regions=regions),
-        days=per_day(session, now, zone, organisations=organisations),
+        days=days_of(data, zone, 30),
         breakdowns={by: breakdown(data, zone, by) for by in ("language", "site", "region")},
     )
 
@@ -84,34 +79,22 @@ def breakdown(data: Outcomes, zone: str, by: str, limit: int = 15) -> list[Outco
     return sorted(rows, key=lambda row: (-row.persons_contacted, -row.adverts_found, row.group))[:limit]
 
 
-def _hour(session: Session, column: Any) -> ColumnElement[Any]:
-    """The UTC hour of a timestamp as 'YYYY-MM-DD HH', the same on both databases: the database counts per hour,
-    Python adds the hours up into local days (zones an hour or whole hours from UTC; a zone with a half-hour offset
-    would put up to 30 minutes of messages on the neighbouring day)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
-    # SQLite stores UTC as 'YYYY-MM-DD HH:MM:SS.ffffff': its first 13 characters are strftime's '%Y-%m-%d %H', at
-    # a fraction of the cost
-    return func.substr(column, 1, 13)
-
-
 def per_day(
     session: Session, now: datetime, zone: str, days: int = 30, *, organisations: list[str] | None = None
 ) -> list[Day]:
     """Messages sent and received per local day in `zone`; organisations: only theirs (None: all)."""
     since = period_start(now, zone, days)
-    hour = _hour(session, Message.created_at)
+    return days_of(load(session, since, organisations=organisations), zone, days)
+
+
+def days_of(data: Outcomes, zone: str, days: int) -> list[Day]:
+    """Messages sent and received per local day in `zone`, `days` days from the start of `data`'s period (counted
+    per quarter hour by outcome_stats.load; every zone's offset is whole quarter hours, so each lands on its day)."""
     day_of = LocalDays(zone)
     counts: dict[date, list[int]] = {}
-    statement = select(hour, Message.direction, func.count(Message.id)).where(
-        Message.created_at >= since, Message.status.not_in(NOT_SENT)
-    )
-    if organisations is not None:
-        statement = statement.where(Message.organisation.in_(organisations))
-    for when, direction, number in plain_rows(session.connection(), statement.group_by(hour, Message.direction)):
-        day = day_of(micros(datetime.fromisoformat(when).replace(tzinfo=UTC)))
-        counts.setdefault(day, [0, 0])[0 if direction == Direction.OUT else 1] += number
-    first = local(since, zone).date()
+    for (direction, quarter), number in data.sent.items():
+        counts.setdefault(day_of(quarter * QUARTER_HOUR), [0, 0])[0 if direction == Direction.OUT else 1] += number
+    first = local(data.since, zone).date()
     return [Day(first + timedelta(days=i), *counts.get(first + timedelta(days=i), [0, 0])) for i in range(days)]
 
 
