@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from outreach.reports.outcome_stats import Outcomes, contacts
+from outreach.reports.outcome_facts import Outcomes, contacts
 from outreach.store.models import Advert, AdvertReason
 from outreach.store.types import micros
 from outreach.targeting.reasons import Reason

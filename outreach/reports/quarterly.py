@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from outreach.reports import outcome_stats
 from outreach.reports.funnel import Funnel, funnel
+from outreach.reports.outcome_facts import PERSON
 from outreach.reports.outcome_labels import label_counts
 from outreach.reports.outcome_stats import OutcomeRow
 from outreach.store.models import Message, Person
@@ -101,7 +102,7 @@ def quarterly_report(
     data = outcome_stats.load(session, since, until=until, organisations=organisations, regions=regions)
     stages: Funnel = funnel(session, data, regions=regions)
     (total,) = outcome_stats.group(data, "total", zone) or [OutcomeRow("all")]
-    contacted = {person for person, *_rest in data.outbound}
+    contacted = {row[PERSON] for row in data.outbound}
     inbound = [person for person, _at, kind in data.inbound if person in contacted and kind not in KEYWORDS]
     waiting = select(func.count(Person.id)).where(Person.needs_fieldworker_since.is_not(None))
     if organisations is not None:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from outreach.errors import N_
 from outreach.reports.funnel import Funnel, funnel
-from outreach.reports.outcome_stats import OutcomeRow, Outcomes, group, load
+from outreach.reports.outcome_facts import Outcomes, load
+from outreach.reports.outcome_stats import OutcomeRow, group
 from outreach.store.states import Direction
 from outreach.support.local_time import QUARTER_HOUR, LocalDays, day_start, local
 from outreach.web.dashboard.charts import Bar, grouped_bars
