@@ -19,11 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from outreach.reports.outcome_facts import Outcomes, contacts
-from outreach.store.models import Advert, AdvertReason
 from outreach.store.types import micros
 from outreach.targeting.reasons import Reason
 
@@ -82,38 +80,19 @@ def funnel(session: Session, data: Outcomes, *, regions: set[str] | None = None)
     organisations and regions: the cohort and its persons were read with it)."""
     if (None if regions is None else frozenset(regions)) != data.regions:
         raise ValueError("the funnel counts the cohort outcome_stats.load read: give it the same regions")
-    links = set(data.links)
+    links = {(advert, person) for advert, person, _reason in data.links}
     found = {person for _advert, person in links}
     contacted = contacts(data, micros(data.since))
     reached = found.intersection(contacted.first)
+    # of the cohort's persons, those with an advert whose last reason is not an exclusion
+    allowed = {person for _advert, person, reason in data.links if reason is not None and reason not in NOT_ELIGIBLE}
     return Funnel(
         adverts_found=len(data.adverts),
         adverts_with_number=len({advert for advert, _person in links}),
         persons_found=len(found),
-        persons_eligible=len(_allowed_persons(session, data, links) | reached),
+        persons_eligible=len(allowed | reached),
         persons_contacted=len(reached),
         delivered=len(reached & contacted.delivered),
         replied=len(reached & contacted.replied),
         opted_out=len(reached & contacted.opted_out),
     )
-
-
-def _allowed_persons(session: Session, data: Outcomes, links: set[tuple[int, int]]) -> set[int]:
-    """The cohort's persons with at least one advert whose last reason is not an exclusion (the database leaves
-    out the exclusions: at national scale most reasons are one)."""
-    query = (
-        select(AdvertReason.advert_id, AdvertReason.person_id)
-        .join(Advert, Advert.id == AdvertReason.advert_id)
-        .where(
-            Advert.first_seen >= data.since,
-            AdvertReason.person_id.is_not(None),
-            AdvertReason.reason.not_in(NOT_ELIGIBLE),
-        )
-    )
-    if data.until is not None:
-        query = query.where(Advert.first_seen < data.until)
-    return {
-        person
-        for advert, person in session.connection().execute(query)
-        if person is not None and (advert, person) in links
-    }

@@ -27,10 +27,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from outreach.reports.outcome_facts import (
+    ADVERT,
     AT,
-    CITY,
     LANGUAGE,
-    SITE,
     CohortAdvert,
     MessageRow,
     Outcomes,
@@ -124,7 +123,7 @@ def group(data: Outcomes, by: str, zone: str, since: datetime | None = None) -> 
 
     add(Counter(_advert_values(data, by, adverts)), "adverts_found")
     persons = list(contacted.first)
-    found = _contact_values(by, list(contacted.first.values()))
+    found = _contact_values(data, by, list(contacted.first.values()))
     add(Counter(found), "persons_contacted")
     for what, who in (
         ("delivered", contacted.delivered),
@@ -144,11 +143,14 @@ def _advert_values(data: Outcomes, by: str, adverts: Sequence[CohortAdvert]) -> 
     return list(map(itemgetter(2 if by == "site" else 3), adverts))
 
 
-def _contact_values(by: str, contacts: Sequence[MessageRow]) -> list[Any]:
+def _contact_values(data: Outcomes, by: str, contacts: Sequence[MessageRow]) -> list[Any]:
     """Each contact's value for the grouping: its quarter hour, its advert's site id, its language or city."""
     if by in _TIMES:
         return list(quarters(contacts, AT))
-    return list(map(itemgetter({"site": SITE, "lang": LANGUAGE, "region": CITY}[by]), contacts))
+    if by == "lang":
+        return list(map(itemgetter(LANGUAGE), contacts))
+    where = data.advert_sites if by == "site" else data.advert_cities
+    return list(map(where.get, map(itemgetter(ADVERT), contacts)))
 
 
 def _namer(data: Outcomes, by: str, zone: str) -> Callable[[Any], str]:
