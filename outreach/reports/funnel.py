@@ -17,6 +17,8 @@ The stages follow one cohort, the adverts first seen in the period, so each stag
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
+from operator import itemgetter, not_
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -45,6 +47,8 @@ NOT_ELIGIBLE = frozenset(
         Reason.PAUSED,
     }
 )
+
+_NOT_ALLOWED = {*NOT_ELIGIBLE, None}
 
 STAGES = (
     "adverts_found",
@@ -77,18 +81,19 @@ class Funnel:
 
 def funnel(session: Session, data: Outcomes, *, regions: set[str] | None = None) -> Funnel:
     """The funnel of the adverts first seen in `data`'s period (`data` from outcome_stats.load, with the same
-    organisations and regions: the cohort and its persons were read with it)."""
+    organisations and regions: the cohort, its persons and their reasons were read with it, so `session` is no
+    longer read; it stays for the callers)."""
     if (None if regions is None else frozenset(regions)) != data.regions:
         raise ValueError("the funnel counts the cohort outcome_stats.load read: give it the same regions")
-    links = {(advert, person) for advert, person, _reason in data.links}
-    found = {person for _advert, person in links}
+    persons = list(map(itemgetter(1), data.links))
+    found = set(persons)
     contacted = contacts(data, micros(data.since))
     reached = found.intersection(contacted.first)
-    # of the cohort's persons, those with an advert whose last reason is not an exclusion
-    allowed = {person for _advert, person, reason in data.links if reason is not None and reason not in NOT_ELIGIBLE}
+    # of the cohort's persons, those with an advert whose last reason is not an exclusion (nor missing)
+    allowed = set(compress(persons, map(not_, map(_NOT_ALLOWED.__contains__, map(itemgetter(2), data.links)))))
     return Funnel(
         adverts_found=len(data.adverts),
-        adverts_with_number=len({advert for advert, _person in links}),
+        adverts_with_number=len(set(map(itemgetter(0), data.links))),
         persons_found=len(found),
         persons_eligible=len(allowed | reached),
         persons_contacted=len(reached),

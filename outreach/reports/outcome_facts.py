@@ -105,8 +105,8 @@ def load(
         adverts,
         dict(zip(map(itemgetter(ADVERT), firsts), map(itemgetter(LANGUAGE), firsts), strict=True)),
         links,
-        {advert: site for advert, (site, _city) in where.items()},
-        {advert: city for advert, (_site, city) in where.items()},
+        dict(zip(where, map(itemgetter(0), where.values()), strict=True)),
+        dict(zip(where, map(itemgetter(1), where.values()), strict=True)),
         contacted,
         list(map(itemgetter(PERSON, AT, KIND), _flagged(period, _INBOUND))),
         cast(list[tuple[int, int]], plain_rows(connection, opt_out_query)),
@@ -119,6 +119,7 @@ def load(
 # answer from a person, an advert's possible first message, a message sent or received.
 ID, PERSON, AT, DIRECTION, KIND, STATUS, LANGUAGE, ADVERT = range(8)
 _COUNTED, _INBOUND, _FIRST, _SENT = range(8, 12)
+_DELIVERED = str(MessageStatus.DELIVERED)  # a plain string: its __eq__ is str's, no Enum in the loop
 
 
 def _messages(connection: Connection, since: datetime, organisations: list[str] | None) -> list[MessageRow]:
@@ -263,7 +264,7 @@ def contacts(data: Outcomes, start: int) -> Contacted:
     rows = data.outbound[bisect_left(data.outbound, start, key=itemgetter(AT)) :]  # in time order
     latest_first = rows[::-1]  # each person's earliest row is written last: it stays
     first = dict(zip(map(itemgetter(PERSON), latest_first), latest_first, strict=True))
-    delivered = {row[PERSON] for row in rows if row[STATUS] == MessageStatus.DELIVERED}
+    delivered = set(compress(map(itemgetter(PERSON), rows), map(_DELIVERED.__eq__, map(itemgetter(STATUS), rows))))
     replied = {
         person
         for person, at, kind in data.inbound
