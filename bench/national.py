@@ -8,8 +8,8 @@ bench/dashboard.py): one cycle's selection (select_contacts) and its compose (qu
 and reminder queued, one transaction each, and every advert's reason stored), each run undone before the next; the
 retention purge (in a transaction rolled back, so every run has the same work); `outreach audit verify` and
 `outreach stats` (the CLI in-process, its start-up left out); the dashboard's overview and contact log through the
-real app (as bench/dashboard.py: an umbrella supervisor sees the country, a fieldworker one organisation); the
-database's size. Medians of --runs, and the ratio to the previous size.
+real app (as bench/dashboard.py: an umbrella supervisor sees the country, a fieldworker one organisation), and the
+overview's count itself for both; the database's size. Medians of --runs, and the ratio to the previous size.
 """
 
 from __future__ import annotations
@@ -141,6 +141,23 @@ class Run:
         done = subprocess.run([timer, "-f", "%M", *command], check=True, capture_output=True, text=True)
         self.facts["audit verify peak RSS MB"] = int(done.stderr.strip().splitlines()[-1]) // 1024
 
+    def overview_count(self) -> None:
+        """The overview's count itself (its first view, and each recount a minute later): the page serves the last
+        count (outreach/web/dashboard/recent_figures.py), so its own time says little about counting."""
+        from outreach.access.roles import visible_organisations, visible_regions
+        from outreach.web.dashboard.overview import count_figures
+
+        zone = self.settings.sending.timezone
+        for user, who in (("bob", "supervisor"), ("fieldworker01", "fieldworker")):
+            organisations = visible_organisations(self.settings, user)
+            regions = visible_regions(self.settings, organisations)
+            for run in range(self.runs + 1):  # the first warms the database's cache
+                with self.store.session() as session:
+                    started = time.perf_counter()
+                    count_figures(session, utcnow(), zone, organisations=organisations, regions=regions)
+                    if run:
+                        self.note(f"overview count, cold ({who})", time.perf_counter() - started)
+
     def dashboard(self) -> None:
         from starlette.testclient import TestClient
 
@@ -206,6 +223,7 @@ def measure(size: int, runs: int) -> dict[str, Any]:
             run.cli("stats (30 days)", ["stats"])
             run.cli("stats --by region --since 365d", ["stats", "--by", "region", "--since", "365d"])
             run.dashboard()
+            run.overview_count()
             run.sizes()
             run.facts["load average (1, 5, 15 min) at the end"] = [round(load, 1) for load in os.getloadavg()]
         finally:

@@ -201,15 +201,17 @@ def _cohort(
             .where(Advert.first_seen >= since),
             Advert.first_seen,
             until,
-        ).order_by(Advert.first_seen, Advert.id),
+        ),
     )
     where = dict(zip(map(itemgetter(0), rows), map(itemgetter(2, 3), rows), strict=True))
     if regions is not None:
         inside = {city: (place(city) or "").casefold() in regions for city in {row[3] for row in rows}}
         rows = list(compress(rows, map(inside.__getitem__, map(itemgetter(3), rows))))
     ids = list(map(itemgetter(0), rows))
-    # One row per advert and person: an advert with two numbers comes twice, in a row (same first seen and id).
+    # One row per advert and person: an advert with two numbers comes twice. Sorted here, not by the database:
+    # SQLite sorted the 20,000 rows in a temporary B-tree, PostgreSQL in memory, both slower than Python's sort.
     adverts = list(map(itemgetter(0, 1, 2, 3), dict(zip(ids, rows, strict=True)).values()))
+    adverts.sort(key=itemgetter(1))
     persons = list(map(itemgetter(4), rows))
     links = list(compress(map(itemgetter(0, 4, 5), rows), map(is_not, persons, repeat(None))))
     return adverts, links, where
