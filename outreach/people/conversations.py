@@ -122,6 +122,19 @@ def require_identity_and_stop(body: str, settings: Settings, organisation_key: s
         )
 
 
+def reply_channel(session: Session, person: Person, settings: Settings, now: datetime) -> str:
+    """The channel an answer to `person` leaves by: WhatsApp when the person last wrote by WhatsApp and its 24-hour
+    window is still open (and WhatsApp is on), else SMS."""
+    last_inbound_channel = session.execute(
+        select(Message.channel)
+        .where(Message.person_id == person.id, Message.direction == Direction.IN)
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    in_window = person.last_inbound_at is not None and now - person.last_inbound_at < WHATSAPP_WINDOW
+    return "whatsapp" if settings.whatsapp.enabled and last_inbound_channel == "whatsapp" and in_window else "sms"
+
+
 def queue_reply(session: Session, person_id: int, body: str, settings: Settings, actor: str) -> int:
     """A fieldworker's answer to a person who wrote to us; WhatsApp inside its 24-hour window, else SMS."""
     person = session.get(Person, person_id)
@@ -132,14 +145,7 @@ def queue_reply(session: Session, person_id: int, body: str, settings: Settings,
     if not body.strip():
         raise UsageError(N_("the reply is empty"))
     now = utcnow()
-    last_inbound_channel = session.execute(
-        select(Message.channel)
-        .where(Message.person_id == person_id, Message.direction == Direction.IN)
-        .order_by(Message.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    in_window = person.last_inbound_at is not None and now - person.last_inbound_at < WHATSAPP_WINDOW
-    channel = "whatsapp" if settings.whatsapp.enabled and last_inbound_channel == "whatsapp" and in_window else "sms"
+    channel = reply_channel(session, person, settings, now)
     person.needs_fieldworker_since = None
     return queue_message(
         session,
