@@ -5,10 +5,11 @@ Each action is one transaction with its audit event; sending itself always goes 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from messaging.outbox.enqueue import latest_organisation, queue_message
@@ -39,15 +40,39 @@ class Draft:
     organisation: str | None = None
 
 
-def drafts(session: Session, vault: PhoneVault, limit: int = 100) -> list[Draft]:
-    rows = session.execute(
+def _draft_filter(organisations: Sequence[str] | None) -> list[ColumnElement[bool]]:
+    """Drafts, of these organisations only (None: all). In the query, not after it: with several organisations a
+    limit applied first would show one organisation the others' drafts' share of the limit, or nothing."""
+    found: list[ColumnElement[bool]] = [Message.status == MessageStatus.DRAFT]
+    if organisations is not None:
+        found.append(Message.organisation.in_(organisations))
+    return found
+
+
+def drafts(
+    session: Session,
+    vault: PhoneVault,
+    limit: int | None = 100,
+    *,
+    organisations: Sequence[str] | None = None,
+    after: int = 0,
+    offset: int = 0,
+    ids: Collection[int] | None = None,
+) -> list[Draft]:
+    """The drafts waiting, oldest first: of `organisations` (None: all), with an id above `after`, among `ids`
+    when given."""
+    statement = (
         select(Message, Person.phone_encrypted, Advert.title, Advert.text)
         .join(Person, Person.id == Message.person_id)
         .outerjoin(Advert, Advert.id == Message.advert_id)
-        .where(Message.status == MessageStatus.DRAFT)
+        .where(*_draft_filter(organisations), Message.id > after)
         .order_by(Message.id)
+        .offset(offset)
         .limit(limit)
-    ).all()
+    )
+    if ids is not None:
+        statement = statement.where(Message.id.in_(list(ids)))
+    rows = session.execute(statement).all()
     return [
         Draft(
             message.id,
@@ -62,6 +87,10 @@ def drafts(session: Session, vault: PhoneVault, limit: int = 100) -> list[Draft]
         )
         for message, encrypted, title, text in rows
     ]
+
+
+def count_drafts(session: Session, organisations: Sequence[str] | None = None) -> int:
+    return session.execute(select(func.count(Message.id)).where(*_draft_filter(organisations))).scalar_one()
 
 
 def approve(session: Session, message_ids: list[int], actor: str) -> int:
