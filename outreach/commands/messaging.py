@@ -233,11 +233,9 @@ def inbox(
     try:
         with store.session() as session:
             access = access_in(session, settings, actor)
-            waiting = [
-                item
-                for item in conversations.inbox(session, PhoneVault.from_settings(settings))
-                if access.sees_person(session, item.person_id)
-            ]
+            waiting = conversations.inbox(
+                session, PhoneVault.from_settings(settings), organisations=access.organisations
+            )
     finally:
         store.close()
     output = OutputFormat.choose(as_json, as_csv)

@@ -199,17 +199,18 @@ class Waiting:
     last_text: str
 
 
-def inbox(session: Session, vault: PhoneVault, limit: int = 50) -> list[Waiting]:
-    persons = (
-        session.execute(
-            select(Person)
-            .where(Person.needs_fieldworker_since.is_not(None))
-            .order_by(Person.needs_fieldworker_since)
-            .limit(limit)
+def inbox(
+    session: Session, vault: PhoneVault, limit: int = 50, *, organisations: Sequence[str] | None = None
+) -> list[Waiting]:
+    """The persons waiting for a fieldworker, longest waiting first; of `organisations` (persons one of them wrote
+    to or heard from; None: all), chosen in the query so that another organisation's persons do not use up the
+    limit."""
+    statement = select(Person).where(Person.needs_fieldworker_since.is_not(None))
+    if organisations is not None:
+        statement = statement.where(
+            select(Message.id).where(Message.person_id == Person.id, Message.organisation.in_(organisations)).exists()
         )
-        .scalars()
-        .all()
-    )
+    persons = session.execute(statement.order_by(Person.needs_fieldworker_since).limit(limit)).scalars().all()
     waiting = []
     for person in persons:
         last = session.execute(
