@@ -14,9 +14,11 @@ from messaging.language import (
     Py3langidBackend,
     Rule,
     clean_for_detection,
+    make_backend,
     make_detector,
 )
 from messaging.language.scripts import information, possible_languages
+from messaging.language.words import CyrillicWords, words
 from outreach.errors import ConfigError
 from outreach.settings import load_settings
 
@@ -31,7 +33,7 @@ TURKISH = "Merhaba canım, şehirde yeniyim ve seni istasyonun yakınındaki sak
 @pytest.fixture(scope="module")
 def lingua() -> AdvertLanguage:
     """The default detector (the name is older than the choice)."""
-    return AdvertLanguage(CombinedBackend(), TEMPLATES, fallback="en")
+    return AdvertLanguage(make_backend("combined"), TEMPLATES, fallback="en")
 
 
 class _Fixed:
@@ -144,7 +146,12 @@ def test_the_detector_is_chosen_by_configuration(name: str, backend: type) -> No
 
 
 def test_the_combined_detector_is_the_default() -> None:
-    assert isinstance(make_detector(load_settings()).backend, CombinedBackend)
+    backend = make_detector(load_settings()).backend
+    assert isinstance(backend, CombinedBackend)
+    assert backend.words is not None  # with the Cyrillic word refinement
+    plain = make_backend("combined", cyrillic_words=False)  # language.cyrillic_words: false
+    assert isinstance(plain, CombinedBackend)
+    assert plain.words is None
 
 
 def test_an_unknown_detector_or_a_single_mixed_language_fails_at_start_up_with_the_setting_name() -> None:
@@ -160,7 +167,7 @@ BULGARIAN_TEMPLATES = [*TEMPLATES, "bg"]
 
 @pytest.fixture(scope="module")
 def with_bulgarian() -> AdvertLanguage:
-    return AdvertLanguage(CombinedBackend(), BULGARIAN_TEMPLATES, fallback="en")
+    return AdvertLanguage(make_backend("combined"), BULGARIAN_TEMPLATES, fallback="en")
 
 
 def test_a_chinese_character_counts_as_three_letters_and_a_thai_letter_as_two() -> None:
@@ -231,3 +238,52 @@ def test_a_title_naming_a_dutch_town_does_not_make_an_english_advert_mixed() -> 
     assert detector.decide(f"{title}. {english}").rule is Rule.MIXED  # the same words as one text
     assert detector.decide(f"{dutch} {english}", title=title).rule is Rule.MIXED
     assert detector.decide(f"{english} {dutch}").rule is Rule.MIXED
+
+
+# Short Russian, Ukrainian and Bulgarian texts without a letter only one of them writes: told apart by their words
+# (messaging/language/words.py; the n-gram detectors alone were unsure or wrong on such texts, issue 20).
+SHORT_CYRILLIC = [
+    ("ru", "Приходи ко мне, я жду"),
+    ("ru", "Только для тебя, звони"),
+    ("ru", "Жду тебя сегодня вечером"),
+    ("uk", "Що це таке, кохана?"),
+    ("uk", "Приходь до мене зараз"),
+    ("uk", "Чекаю на тебе завжди"),
+    ("bg", "Чакам те довечера"),
+    ("bg", "Обади ми се сега"),
+    ("bg", "Ела при мен довечера"),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), SHORT_CYRILLIC)
+def test_short_russian_ukrainian_and_bulgarian_get_their_language_surely(
+    with_bulgarian: AdvertLanguage, language: str, text: str
+) -> None:
+    decision = with_bulgarian.decide(f"{text} 💋 06-12345678")
+    assert decision.language == language
+    assert decision.confidence >= 0.9
+    expected = (Rule.DETECTED, "bg") if language == "bg" else (Rule.NO_TEMPLATE, "en")
+    assert (decision.rule, decision.template) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("что это", "ru"), ("що це", "uk"), ("че е така", "bg"), ("Ти си моето момиче", "bg"), ("Ти моя дівчина", "uk")],
+)
+def test_the_words_alone_name_the_language_of_common_function_words(text: str, language: str) -> None:
+    found = CyrillicWords().probabilities(text)
+    assert max(found, key=lambda name: found[name]) == language
+    assert found[language] > 0.9
+
+
+def test_the_words_say_nothing_without_a_known_word_or_with_one_candidate() -> None:
+    assert CyrillicWords().probabilities("Хххх Ъъъъ 123") == {}
+    assert CyrillicWords(["ru", "nl"]).probabilities("что это") == {}  # one Cyrillic candidate: nothing to choose
+    assert words("Пам’ять і п'ять, ДЕВУШКА") == ["пам'ять", "і", "п'ять", "девушка"]
+
+
+def test_the_word_refinement_leaves_other_scripts_alone() -> None:
+    plain, refined = make_backend("combined", cyrillic_words=False), make_backend("combined")
+    for text in (DUTCH, PORTUGUESE, "Dobrý den, jsem nová ve městě"):
+        cleaned = clean_for_detection(text)
+        assert refined.classify(cleaned) == plain.classify(cleaned)

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from messaging.language.scripts import possible_languages
+from messaging.language.scripts import dominant_script, possible_languages
+from messaging.language.words import LANGUAGES as CYRILLIC_WORD_LANGUAGES
+from messaging.language.words import CyrillicWords
 from outreach.errors import ConfigError
 
 # The languages the research names for adverts in the Netherlands: what a detector chooses among by default.
@@ -54,9 +56,13 @@ class LanguageBackend(Protocol):
 
 
 class _Ranked:
-    """The guess from a detector's probabilities, within what the script allows."""
+    """The guess from a detector's probabilities, within what the script allows; for a text in Cyrillic script,
+    with words set (with_cyrillic_words), Russian, Ukrainian and Bulgarian are told apart by their words as well:
+    the detector's probability times the words' (words.py)."""
 
     languages: tuple[str, ...]
+    words: CyrillicWords | None = None
+    _WORDS_FLOOR = 1e-4  # as in CombinedBackend: the detector's zero does not veto the words' certainty
 
     def probabilities(self, text: str) -> dict[str, float]:
         """The detector's probability for each candidate language ({} when it cannot tell)."""
@@ -68,7 +74,12 @@ class _Ranked:
             return None
         if len(allowed) == 1:
             return Guess(next(iter(allowed)), 1.0)
-        scores = {language: p for language, p in self.probabilities(text).items() if language in allowed}
+        found = self.probabilities(text)
+        if self.words is not None and len(allowed) > 1 and dominant_script(text) == "cyrillic":
+            by_words = self.words.probabilities(text)
+            for language, p in by_words.items():
+                found[language] = (found.get(language, 0.0) + self._WORDS_FLOOR) * p
+        scores = {language: p for language, p in found.items() if language in allowed}
         total = sum(scores.values())
         if total <= 0.0:
             return None
@@ -207,15 +218,30 @@ class CombinedBackend(_Ranked):
 BACKENDS = ("combined", "lingua", "lingua-low", "langdetect", "py3langid")
 
 
-def make_backend(name: str, languages: Sequence[str] = RESEARCH_LANGUAGES) -> LanguageBackend:
+def make_backend(
+    name: str, languages: Sequence[str] = RESEARCH_LANGUAGES, cyrillic_words: bool = True
+) -> LanguageBackend:
+    """The named detector; with cyrillic_words, its ru/uk/bg refined by their words (when two of them compete)."""
+    backend: _Ranked
     if name == "combined":
-        return CombinedBackend(languages)
-    if name == "lingua":
-        return LinguaBackend(languages, high_accuracy=True)
-    if name == "lingua-low":
-        return LinguaBackend(languages, high_accuracy=False)
-    if name == "langdetect":
-        return LangdetectBackend(languages)
-    if name == "py3langid":
-        return Py3langidBackend(languages)
-    raise ValueError(f"unknown language detector {name!r}; one of {', '.join(BACKENDS)}")
+        backend = CombinedBackend(languages)
+    elif name == "lingua":
+        backend = LinguaBackend(languages, high_accuracy=True)
+    elif name == "lingua-low":
+        backend = LinguaBackend(languages, high_accuracy=False)
+    elif name == "langdetect":
+        backend = LangdetectBackend(languages)
+    elif name == "py3langid":
+        backend = Py3langidBackend(languages)
+    else:
+        raise ValueError(f"unknown language detector {name!r}; one of {', '.join(BACKENDS)}")
+    return with_cyrillic_words(backend) if cyrillic_words else backend
+
+
+def with_cyrillic_words(backend: LanguageBackend) -> LanguageBackend:
+    """The detector with its Russian, Ukrainian and Bulgarian refined by their words (when two of them compete)."""
+    if not isinstance(backend, _Ranked):
+        raise TypeError(f"{backend.name}: the word refinement needs a detector that gives probabilities")
+    if len(set(backend.languages) & set(CYRILLIC_WORD_LANGUAGES)) >= 2:
+        backend.words = CyrillicWords(backend.languages)
+    return backend

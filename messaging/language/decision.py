@@ -136,7 +136,7 @@ class AdvertLanguage:
 def make_detector(settings: Settings, candidates: Sequence[str] | None = None) -> AdvertLanguage:
     """The configured detector (settings.language), choosing among the configured candidate languages."""
     config = settings.language
-    backend = make_backend(config.detector, candidates or config.candidates)
+    backend = make_backend(config.detector, candidates or config.candidates, config.cyrillic_words)
     policy = Policy(
         min_letters=config.min_letters,
         min_confidence=config.min_confidence,
