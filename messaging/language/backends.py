@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from messaging.language.scripts import dominant_script, possible_languages
-from messaging.language.words import LANGUAGES as CYRILLIC_WORD_LANGUAGES
-from messaging.language.words import CyrillicWords
+from messaging.language.scripts import possible_languages
+from messaging.language.words import WordFrequencies
 from outreach.errors import ConfigError
 
 # The languages the research names for adverts in the Netherlands: what a detector chooses among by default.
@@ -56,12 +55,12 @@ class LanguageBackend(Protocol):
 
 
 class _Ranked:
-    """The guess from a detector's probabilities, within what the script allows; for a text in Cyrillic script,
-    with words set (with_cyrillic_words), Russian, Ukrainian and Bulgarian are told apart by their words as well:
-    the detector's probability times the words' (words.py)."""
+    """The guess from a detector's probabilities, within what the script allows; with words set (with_words), the
+    languages that have a word list are told apart by their words as well: their share of the detector's probability
+    split anew in proportion to the detector's probability times the words' (words.py)."""
 
     languages: tuple[str, ...]
-    words: CyrillicWords | None = None
+    words: WordFrequencies | None = None
     _WORDS_FLOOR = 1e-4  # as in CombinedBackend: the detector's zero does not veto the words' certainty
 
     def probabilities(self, text: str) -> dict[str, float]:
@@ -75,10 +74,8 @@ class _Ranked:
         if len(allowed) == 1:
             return Guess(next(iter(allowed)), 1.0)
         found = self.probabilities(text)
-        if self.words is not None and len(allowed) > 1 and dominant_script(text) == "cyrillic":
-            by_words = self.words.probabilities(text)
-            for language, p in by_words.items():
-                found[language] = (found.get(language, 0.0) + self._WORDS_FLOOR) * p
+        if self.words is not None and found:
+            found = self._with_words(found, self.words.probabilities(text, allowed))
         scores = {language: p for language, p in found.items() if language in allowed}
         total = sum(scores.values())
         if total <= 0.0:
@@ -86,6 +83,16 @@ class _Ranked:
         best = max(sorted(scores), key=lambda language: scores[language])
         # Rounded: the same text gives the same number whatever order a detector summed in.
         return Guess(best, round(scores[best] / total, 6))
+
+    def _with_words(self, found: dict[str, float], by_words: dict[str, float]) -> dict[str, float]:
+        """The languages with a list (by_words) keep their share of the probability, split by detector x words; the
+        others (Albanian, say) keep theirs."""
+        if not by_words:
+            return found
+        share = sum(found.get(language, 0.0) for language in by_words)
+        joint = {language: (found.get(language, 0.0) + self._WORDS_FLOOR) * p for language, p in by_words.items()}
+        total = sum(joint.values())
+        return {**found, **{language: share * value / total for language, value in joint.items()}}
 
 
 class LangdetectBackend(_Ranked):
@@ -218,10 +225,8 @@ class CombinedBackend(_Ranked):
 BACKENDS = ("combined", "lingua", "lingua-low", "langdetect", "py3langid")
 
 
-def make_backend(
-    name: str, languages: Sequence[str] = RESEARCH_LANGUAGES, cyrillic_words: bool = True
-) -> LanguageBackend:
-    """The named detector; with cyrillic_words, its ru/uk/bg refined by their words (when two of them compete)."""
+def make_backend(name: str, languages: Sequence[str] = RESEARCH_LANGUAGES, words: bool = True) -> LanguageBackend:
+    """The named detector; with words, refined by word frequencies (words.py) where two candidates have a list."""
     backend: _Ranked
     if name == "combined":
         backend = CombinedBackend(languages)
@@ -235,13 +240,12 @@ def make_backend(
         backend = Py3langidBackend(languages)
     else:
         raise ValueError(f"unknown language detector {name!r}; one of {', '.join(BACKENDS)}")
-    return with_cyrillic_words(backend) if cyrillic_words else backend
+    return with_words(backend) if words else backend
 
 
-def with_cyrillic_words(backend: LanguageBackend) -> LanguageBackend:
-    """The detector with its Russian, Ukrainian and Bulgarian refined by their words (when two of them compete)."""
+def with_words(backend: LanguageBackend) -> LanguageBackend:
+    """The detector refined by word frequencies (words.py)."""
     if not isinstance(backend, _Ranked):
         raise TypeError(f"{backend.name}: the word refinement needs a detector that gives probabilities")
-    if len(set(backend.languages) & set(CYRILLIC_WORD_LANGUAGES)) >= 2:
-        backend.words = CyrillicWords(backend.languages)
+    backend.words = WordFrequencies(backend.languages)
     return backend
