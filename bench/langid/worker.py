@@ -33,10 +33,10 @@ CANDIDATES = {
     "lingua-high": "lingua-language-detector, the 17, high accuracy",
     "lingua-low": "lingua-language-detector, the 17, low accuracy",
     "py3langid-17": "py3langid, the 17",
-    "combined-0.3": "py3langid x lingua low accuracy^0.3, the 17 (the default, `combined`)",
+    "combined-0.3": "py3langid x lingua low accuracy^0.3, the 17 (`combined`, the default until the word refinement)",
     "combined-0.5": "py3langid x lingua low accuracy^0.5, the 17",
     "combined-1.0": "py3langid x lingua low accuracy, the 17",
-    "py3langid-17+words": "py3langid, the 17, refined by word frequencies (messaging/language/words.py)",
+    "py3langid-17+words": "py3langid, the 17, refined by word frequencies (messaging/language/words.py): the default",
     "combined-0.3+words": "combined-0.3 refined by word frequencies",
     "combined-0.5+words": "combined-0.5 refined by word frequencies",
 }

@@ -53,8 +53,8 @@ class Policy:
     min_confidence: float = 0.7
     mixed_languages: tuple[str, ...] = ("nl", "en")
     mixed_share: float = 0.15
-    # A segment counts towards a mix only when its language is this clear: an English title naming a Dutch town
-    # ("... in Capelle aan den IJssel") is not a Dutch sentence.
+    # A segment counts towards a mix only when its language is this clear. (The title, a name and a place more than
+    # a sentence, never counts towards a mix: "Lucia in Capelle aan den IJssel" reads as Dutch.)
     segment_confidence: float = 0.9
 
 
