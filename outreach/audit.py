@@ -42,6 +42,12 @@ def event_hash(prev_hash: str, seq: int, created_at: datetime, actor: str, name:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
+def hash_of(event: AuditEvent, prev_hash: str | None = None) -> str:
+    """What a stored event's hash must be: after its own prev_hash, or after `prev_hash`."""
+    prev = event.prev_hash if prev_hash is None else prev_hash
+    return event_hash(prev, event.seq, event.created_at, event.actor, event.name, event.fields)
+
+
 def _canonical_tail(created_at: datetime, actor: str, name: str, fields: dict[str, Any]) -> str:
     """The canonical event after its sequence number: json.dumps([seq, created_at, actor, name, fields], sorted keys,
     no spaces) is "[" + seq + "," + this. Split so PostgreSQL can hash an event whose seq it chooses itself."""
