@@ -144,9 +144,12 @@ def _checkpoint(row: AuditCheckpoint) -> Checkpoint:
     )
 
 
-def verify_in_full(store: Store, actor: str) -> tuple[audit.Walk, Checkpoint]:
-    """Walk the whole chain (ignoring every checkpoint), then record the result as a new checkpoint."""
+def verify_in_full(store: Store, actor: str, *, record: bool = True) -> tuple[audit.Walk, Checkpoint | None]:
+    """Walk the whole chain (ignoring every checkpoint), then record the result as a new checkpoint (unless not
+    `record`: a restored backup whose schema predates checkpoints is verified before it is upgraded)."""
     with store.session() as session:
         found = audit.walk(session)
+    if not record:
+        return found, None
     with store.session() as session:
         return found, record_checkpoint(session, found, actor)

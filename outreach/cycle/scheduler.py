@@ -240,12 +240,12 @@ def scheduled_audit_verify(config_file: str | None) -> None:
     settings = load_settings(Path(config_file) if config_file else None)
     store = Store(settings.database_url)
     try:
-        walked, checkpoint = audit_checkpoints.verify_in_full(store, "scheduler")
+        walked, _ = audit_checkpoints.verify_in_full(store, "scheduler")
         if walked.problems:
             logger.error(
                 "audit chain broken at %d place(s); first at event %d", len(walked.problems), walked.problems[0].seq
             )
-        found = {"events": walked.events, "problems": len(walked.problems), "seq": checkpoint.seq}
+        found = {"events": walked.events, "problems": len(walked.problems), "seq": walked.last_seq}
         beat(store, "audit-verify", at=utcnow(), **found)
     finally:
         store.close()
