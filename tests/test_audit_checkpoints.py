@@ -100,7 +100,9 @@ def test_the_page_walks_only_the_events_after_the_checkpoint(chain: Chain) -> No
     assert "found by the next full verification, not by this page" in page
 
 
-def test_an_edit_after_the_checkpoint_is_reported_by_the_page(chain: Chain) -> None:
+def test_an_edit_after_the_checkpoint_is_reported_by_the_page(chain: Chain, capsys: pytest.CaptureFixture[str]) -> None:
+    from outreach.cli import run
+
     checkpoint = chain.full_verify()
     chain.append(3)
     edited = checkpoint.seq + 2
@@ -109,6 +111,9 @@ def test_an_edit_after_the_checkpoint_is_reported_by_the_page(chain: Chain) -> N
     assert "Events since then verified now: 1 problem." in page
     assert f"event {edited}: content was edited" in page
     assert "The chain verifies" not in page
+    capsys.readouterr()
+    assert run(["audit", "verify", "--since-checkpoint", "--config", chain.config]) == 1
+    assert f"first at event {edited}" in capsys.readouterr().err
 
 
 def test_an_edit_before_the_checkpoint_is_not_claimed_fine_and_the_next_full_verification_finds_it(
