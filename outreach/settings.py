@@ -269,12 +269,23 @@ class ScheduleSettings(BaseModel):
         examples=[1800],
     )
     purge_cron: str = Field("30 3 * * *", description="When `outreach scheduler` runs the retention purge.")
-    timezone: str = Field("Europe/Amsterdam", description="Time zone of the two schedules.")
+    audit_verify_cron: str = Field(
+        "0 4 * * *",
+        description="When `outreach scheduler` verifies the whole audit chain and records the result (a "
+        "checkpoint: the dashboard's /audit page then verifies only the events after it).",
+    )
+    audit_verify_max_age_days: int = Field(
+        2,
+        ge=1,
+        description="The /audit page warns when the last full verification of the audit chain is older than this "
+        "many days (the scheduler runs one a day; `outreach audit verify` records one too).",
+    )
+    timezone: str = Field("Europe/Amsterdam", description="Time zone of the schedules.")
     lock_seconds: int = Field(
         300, ge=30, description="A cycle's lock expires this long after its holder stopped renewing it (a crash)."
     )
 
-    @field_validator("cycle_cron", "purge_cron")
+    @field_validator("cycle_cron", "purge_cron", "audit_verify_cron")
     @classmethod
     def _crontab(cls, value: str) -> str:
         from outreach.parsing.crontab import cron_trigger
