@@ -6,6 +6,7 @@ that no longer matches the chain is reported, not trusted."""
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -200,13 +201,20 @@ def test_the_page_warns_when_the_last_full_verification_is_old(chain: Chain) -> 
     assert "No full verification in the last 2 days" in chain.page()
 
 
-def test_the_scheduler_job_verifies_in_full_and_records_a_checkpoint(chain: Chain) -> None:
+def test_the_scheduler_job_verifies_in_full_and_records_a_checkpoint(
+    chain: Chain, caplog: pytest.LogCaptureFixture
+) -> None:
     from outreach.cycle.scheduler import scheduled_audit_verify
 
-    chain.edit(4, name="forged")
     scheduled_audit_verify(chain.config)
+    assert not [r for r in caplog.records if "audit.broken" in r.getMessage()]  # an intact chain: nobody is told
+    chain.edit(4, name="forged")
+    caplog.set_level(logging.WARNING, logger="outreach.support.notify")
+    scheduled_audit_verify(chain.config)
+    told = [r.getMessage() for r in caplog.records if "notification audit.broken" in r.getMessage()]
+    assert len(told) == 1 and '"first": 4' in told[0] and '"problems": 1' in told[0] and "/audit" in told[0]
     with chain.store.session() as session:
-        row = session.execute(select(AuditCheckpoint)).scalar_one()
+        row = session.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1)).scalar_one()
         beat = session.get(Heartbeat, "audit-verify")
         recorded = session.execute(select(AuditEvent).where(AuditEvent.seq == row.event_seq)).scalar_one()
     assert (row.actor, row.problems, row.first_problem) == ("scheduler", 1, 4)

@@ -236,6 +236,7 @@ def scheduled_audit_verify(config_file: str | None) -> None:
     """Every day (schedule.audit_verify_cron): the whole audit chain verified from its first event and the result
     recorded as a checkpoint, after which the dashboard's /audit page verifies only newer events."""
     from outreach import audit_checkpoints
+    from outreach.support.notify import Notifier
 
     settings = load_settings(Path(config_file) if config_file else None)
     store = Store(settings.database_url)
@@ -245,6 +246,10 @@ def scheduled_audit_verify(config_file: str | None) -> None:
             logger.error(
                 "audit chain broken at %d place(s); first at event %d", len(walked.problems), walked.problems[0].seq
             )
+            # The supervisors must hear of it, not only the log: a broken chain means the record was edited.
+            notify = Notifier(settings.notify, settings.signature(None).name)
+            link = f"{settings.web.public_url.rstrip('/')}/audit"
+            notify("audit.broken", {"problems": len(walked.problems), "first": walked.problems[0].seq, "link": link})
         found = {"events": walked.events, "problems": len(walked.problems), "seq": walked.last_seq}
         beat(store, "audit-verify", at=utcnow(), **found)
     finally:
