@@ -67,6 +67,7 @@ class Event(StrEnum):
     SUBJECT_ERASED = "subject.erased"
     RETENTION_PURGED = "retention.purged"
     KEYS_ROTATED = "keys.rotated"
+    AUDIT_VERIFIED = "audit.verified"  # a full verification of this chain and its result (a checkpoint)
     # dashboard users
     USER_ADDED = "user.added"
     USER_LOGGED_IN = "user.logged_in"

@@ -12,14 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from starlette.testclient import TestClient
 
 from outreach.access.users import add_user
 from outreach.cli import run
 from outreach.crypto import PhoneVault
 from outreach.errors import OutreachError
-from outreach.people import cases
+from outreach.people import cases, conversations
 from outreach.people.inbound import Inbound, receive
 from outreach.reports.quarterly import quarterly_report
 from outreach.settings import Settings
@@ -264,3 +264,19 @@ def test_outcome_labels_are_counted_in_stats_the_stats_page_and_the_report(
     with desk.store.session() as session:
         figures = quarterly_report(session, utcnow() - timedelta(days=30), utcnow(), "Europe/Amsterdam", "Demo")
     assert figures.conversations.outcomes == [("doorverwezen", "< 5"), ("informatie gegeven", "< 5")]
+
+
+def test_the_cli_inbox_chooses_an_organisations_persons_before_the_limit(desk: Desk) -> None:
+    """Persons of another organisation who waited longer must not use up the list (`outreach inbox`)."""
+    replier = desk.seeded.replier_id
+    with desk.store.session() as session:
+        session.execute(update(Message).values(organisation="utrecht"))
+        session.execute(update(Message).where(Message.person_id == replier).values(organisation="rotterdam"))
+        session.execute(
+            update(Person).where(Person.id != replier).values(needs_fieldworker_since=utcnow() - timedelta(hours=5))
+        )
+    vault = PhoneVault.from_settings(desk.settings)
+    with desk.store.session() as session:
+        assert [w.person_id for w in conversations.inbox(session, vault, 1, organisations=["rotterdam"])] == [replier]
+        assert replier not in [w.person_id for w in conversations.inbox(session, vault, 1, organisations=["utrecht"])]
+        assert len(conversations.inbox(session, vault, 1)) == 1

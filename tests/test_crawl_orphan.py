@@ -16,16 +16,20 @@ from tests.crawling import crawl_settings
 from testworld.fixture_site import FixtureSite
 
 # A stand-in for the cycle: starts the crawl child exactly as the cycle does, hands it the settings, and dies at
-# once, long before the child has imported Scrapy.
+# once, long before the child has imported Scrapy. It dies without closing the child's stdin itself: the child reads
+# the settings to their end, and the end comes only as the kernel closes the launcher's descriptors on its exit, so
+# the child cannot get past reading them while its parent still lives (on a loaded machine, a launcher that closed
+# stdin and then took its time to shut its interpreter down was still alive at the child's first check).
 LAUNCHER = textwrap.dedent(
     """
-    import subprocess, sys
+    import os, subprocess, sys
     from outreach.cycle.crawl import crawl_command
     child = subprocess.Popen(crawl_command(int(sys.argv[1])), stdin=subprocess.PIPE, stdout=open(sys.argv[2], "w"),
                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    child.stdin.write(sys.stdin.read())
-    child.stdin.close()
     print(child.pid, flush=True)
+    child.stdin.write(sys.stdin.read())
+    child.stdin.flush()
+    os._exit(0)
     """
 )
 

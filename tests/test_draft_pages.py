@@ -7,12 +7,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
+from outreach.crypto import PhoneVault
+from outreach.people import conversations
 from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Message
+from outreach.web.dashboard.draft_pages import DRAFTS_PAGE
 from tests.conftest import World
 from tests.dashboard_world import DRAFT_BODY as BODY
 from tests.dashboard_world import Seeded, add_drafts, add_users, client_for, csrf_of, log_in, seed
@@ -105,3 +108,31 @@ def test_the_assist_queue_sends_edits_skips_and_rejects(desk: Desk) -> None:
     assert desk.status(third) == "draft" and desk.status(fourth) == "cancelled"
     # After the last, the queue starts again with the skipped one.
     assert f'action="/assist/{third}/send"' in desk.client.get(answer.headers["location"]).text
+
+
+def test_a_long_queue_of_drafts_is_paged_and_a_draft_on_a_later_page_can_be_approved(desk: Desk) -> None:
+    more, _ = add_drafts(desk.settings, desk.store, DRAFTS_PAGE + 1, start=400)
+    log_in(desk.client, "bob")
+    first = desk.client.get("/drafts").text
+    assert f"{len(desk.drafts) + len(more)} first messages wait" in first
+    assert first.count('class="draft"') == DRAFTS_PAGE and 'id="next-page"' in first
+    second = desk.client.get("/drafts?page=2").text
+    assert second.count('class="draft"') == len(desk.drafts) + len(more) - DRAFTS_PAGE
+    assert f'id="draft-{more[-1]}"' in second and f'id="draft-{more[-1]}"' not in first
+    answer = desk.client.post("/drafts/approve", data={"csrf": csrf_of(second), f"draft-{more[-1]}": "yes"})
+    assert answer.status_code == 303 and desk.status(more[-1]) == "queued"
+    too_long = desk.client.post("/drafts/approve", data={"csrf": csrf_of(second), "draft-" + "9" * 30: "yes"})
+    assert too_long.status_code == 404
+
+
+def test_drafts_are_chosen_by_organisation_before_the_limit(desk: Desk) -> None:
+    """With several organisations, another organisation's older drafts must not use up this one's page."""
+    vault = PhoneVault.from_settings(desk.settings)
+    with desk.store.session() as session:
+        session.execute(update(Message).where(Message.id.in_(desk.drafts[:3])).values(organisation="utrecht"))
+        session.execute(update(Message).where(Message.id == desk.drafts[3]).values(organisation="rotterdam"))
+    with desk.store.session() as session:
+        ours = conversations.drafts(session, vault, 2, organisations=["rotterdam"])
+        assert [d.message_id for d in ours] == [desk.drafts[3]]
+        assert conversations.count_drafts(session, ["rotterdam"]) == 1
+        assert len(conversations.drafts(session, vault, None)) == len(desk.drafts)

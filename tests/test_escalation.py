@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from outreach.cli import run
 from outreach.crypto import PhoneVault
@@ -94,3 +94,25 @@ def test_outreach_escalate_runs_it_once(world: World, tmp_path: Path, capsys: py
         )
     assert run(["escalate", "--config", config_file(settings, tmp_path)]) == 0
     assert "1 conversation(s) waited too long" in capsys.readouterr().out
+
+
+def test_a_person_who_wrote_before_cases_existed_gets_a_case_and_is_escalated(world: World) -> None:
+    """Migration 0009 made no case for persons already waiting: the escalation run opens one, in the organisation
+    their message went to, so they appear in the case list and are escalated like anyone else."""
+    world.gateway.callbacks = "none"
+    settings = messaging_settings(world, web={"public_url": "https://outreach.example.org"})
+    store = world.store()
+    add_users(store)
+    seeded = seed(settings, store)
+    with store.session() as session:
+        session.execute(delete(Case))  # as before migration 0009
+        session.execute(
+            update(Person).where(Person.id == seeded.replier_id).values(needs_fieldworker_since=_local(0, 9, 30))
+        )
+    flagged = run_escalation(settings, store, now=_local(0, 10, 31))
+    with store.session() as session:
+        case = session.execute(select(Case).where(Case.person_id == seeded.replier_id)).scalar_one()
+        others = session.execute(select(Case).where(Case.person_id != seeded.replier_id)).scalars().all()
+    assert case.status == "open" and [item.case_id for item in flagged] == [case.id]
+    assert others == []  # only persons who wait get a case
+    assert run_escalation(settings, store, now=_local(0, 10, 40)) == []  # opened once, flagged once

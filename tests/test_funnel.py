@@ -20,6 +20,7 @@ from outreach.store.db import Store
 from outreach.store.models import Advert, AdvertPerson, AdvertReason, Message
 from outreach.store.states import MessageStatus, StopKind
 from outreach.store.types import utcnow
+from outreach.support.local_time import local
 from outreach.targeting.reasons import Reason
 from outreach.web.app import create_app
 from tests.conftest import World
@@ -117,7 +118,7 @@ def test_the_funnel_follows_the_adverts_of_the_period(world: World, capsys: pyte
 
 def test_the_stats_page_takes_a_period_and_refuses_a_wrong_one(world: World) -> None:
     settings, _store = _world(world)
-    today = utcnow().date()
+    today = local(utcnow(), settings.sending.timezone).date()  # the report counts local days
     with client_for(create_app(settings)) as client:
         log_in(client, "alice")
         assert client.get("/stats").status_code == 200  # 90 days

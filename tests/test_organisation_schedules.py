@@ -204,7 +204,7 @@ def test_scheduled_cycles_of_two_organisations_on_one_schedule_both_run_one_afte
             .where(AuditEvent.name.in_(("cycle.started", "cycle.finished")))
             .order_by(AuditEvent.seq)
         ).all()
-    assert jobs == {"cycle:rotterdam", "cycle:den-haag", "purge", "escalation"}
+    assert jobs == {"cycle:rotterdam", "cycle:den-haag", "purge", "audit-verify", "escalation"}
     names = [name for name, _ in events]
     # One cycle at a time: every start is followed by its own finish before the next start.
     assert names == ["cycle.started", "cycle.finished"] * (len(names) // 2), names

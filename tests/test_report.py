@@ -21,6 +21,7 @@ from outreach.store.db import Store
 from outreach.store.models import AuditEvent
 from outreach.store.states import StopKind
 from outreach.store.types import utcnow
+from outreach.support.local_time import local
 from outreach.web.app import create_app
 from tests.conftest import World
 from tests.dashboard_world import XSS_TEXT, XSS_TITLE, Seeded, add_users, client_for, log_in, seed
@@ -61,7 +62,7 @@ def test_outreach_report_writes_a_pdf_with_the_hand_counted_figures(
 ) -> None:
     settings, store, seeded = _world(world)
     config = config_file(settings, tmp_path)
-    today = utcnow().date()
+    today = local(utcnow(), settings.sending.timezone).date()  # the report counts local days
     out = tmp_path / "kwartaal.pdf"
     period = ["--from", (today - timedelta(days=89)).isoformat(), "--to", today.isoformat()]
     assert run(["report", *period, "--out", str(out), "--language", "nl", "--config", config]) == 0

@@ -75,7 +75,7 @@ def test_the_scheduler_keeps_its_jobs_in_the_database_beats_and_stops_on_sigterm
     with store.session() as session:
         jobs = set(session.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
         state = session.execute(select(Heartbeat.state).where(Heartbeat.name == "scheduler")).scalar_one()
-    assert jobs == {"cycle", "purge", "escalation"}
+    assert jobs == {"cycle", "purge", "audit-verify", "escalation"}
     assert state["alive"] is False
     capsys.readouterr()
     assert run(["status", "--json", "--config", config]) == 0

@@ -338,6 +338,7 @@ def test_stored_event_names_never_change() -> None:
     database. Add a new name here when you register it; never change or remove one."""
     assert {event.value for event in Event} == {
         "advert.language",
+        "audit.verified",
         "blocklist.exported",
         "contact_log.exported",
         "report.made",

@@ -57,7 +57,7 @@ def test_cleaning_removes_what_is_not_language() -> None:
     assert clean_for_detection("Bel [number] of mail x@y.nl, €150 24/7 https://a.b/c 😘 nu") == "Bel of mail nu"
 
 
-@pytest.mark.parametrize("name", ["combined", "lingua", "langdetect"])
+@pytest.mark.parametrize("name", ["py3langid", "combined", "lingua", "langdetect"])
 def test_it_detects_the_language_of_every_fixture_advert_the_same_way_each_time(name: str) -> None:
     detector = make_detector(load_settings(language={"detector": name}))
     adverts = generate(seed=1, count=300).adverts

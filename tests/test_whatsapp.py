@@ -12,7 +12,7 @@ from outreach.crypto import PhoneVault
 from outreach.people import optouts
 from outreach.people.conversations import queue_reply
 from outreach.people.inbound import Inbound, receive
-from outreach.store.models import Message
+from outreach.store.models import Case, Message
 from tests.conftest import World
 from tests.messaging_world import messaging_settings, numbers
 
@@ -90,3 +90,26 @@ def test_first_contact_over_whatsapp_only_with_the_setting_and_an_approved_templ
     with store.session() as session:
         languages = set(session.execute(select(Message.language).where(Message.channel == "whatsapp")).scalars())
     assert languages <= {"nl", "en"}  # other languages have no approved template: they go by SMS
+
+
+def test_the_case_page_says_which_channel_an_answer_leaves_by(world: World) -> None:
+    from outreach.web.app import create_app
+    from tests.dashboard_world import add_users, client_for, log_in
+
+    settings = messaging_settings(world, whatsapp=WHATSAPP, web={"public_url": "https://testserver", "language": "en"})
+    store, vault = world.store(), PhoneVault.from_settings(settings)
+    add_users(store)
+    by_whatsapp, by_sms = numbers(2)
+    with store.session() as session:
+        receive(session, vault, settings, Inbound("SM" + "e" * 32, f"whatsapp:{by_whatsapp}", "Hoi, wie ben jij?"))
+        receive(session, vault, settings, Inbound("SM" + "f" * 32, by_sms, "Hoi, wie ben jij?"))
+        rows = session.execute(select(Message.channel, Case.id).join(Case, Case.person_id == Message.person_id))
+        cases = {channel: case for channel, case in rows}
+    with client_for(create_app(settings)) as client:
+        log_in(client, "alice")
+        whatsapp_page = client.get(f"/cases/{cases['whatsapp']}").text
+        sms_page = client.get(f"/cases/{cases['sms']}").text
+    assert (
+        'id="reply-channel">(by WhatsApp)' in whatsapp_page and '<span class="channel">WhatsApp</span>' in whatsapp_page
+    )
+    assert 'id="reply-channel">(by SMS)' in sms_page and '<span class="channel">SMS</span>' in sms_page

@@ -1,8 +1,9 @@
 """The fieldworker's workspace in Debian's chromium, for the flows tests/test_draft_pages.py, tests/test_cases.py,
-tests/test_escalation.py and tests/test_user_pages.py drive through the TestClient: the assist queue worked with the
-keys s, e, k and r; a supervisor approving drafts in bulk; an escalated case shown as such; a disabled user's next
-click refused; two browsers taking one case at once. Each test checks its outcome in the database or at the test
-gateway, not only on the page, and works on data of its own, so that any subset runs in any worker.
+tests/test_review_pages.py, tests/test_escalation.py and tests/test_user_pages.py drive through the TestClient: the
+assist queue worked with the keys s, e, k and r; a supervisor approving drafts in bulk; a held advert approved and
+its person messaged; an escalated case shown as such; a disabled user's next click refused; two browsers taking one
+case at once. Each test checks its outcome in the database or at the test gateway, not only on the page, and works
+on data of its own, so that any subset runs in any worker.
 
 One server and one chromium for the module (tests/browser_world.py); each user has their own browser context."""
 
@@ -16,12 +17,15 @@ from playwright.sync_api import Page
 from sqlalchemy import func, select
 
 from outreach.access.users import add_user
+from outreach.crypto import PhoneVault
 from outreach.cycle.escalate import run_escalation
-from outreach.store.models import AuditEvent, Case, Message, User, WebSession
+from outreach.store.models import AuditEvent, Case, HeldAdvert, Message, User, WebSession
 from outreach.store.types import utcnow
+from outreach.targeting.selection import select_contacts, store_decisions
 from tests.browser_world import Site, browser_page, log_in, served_dashboard, shot
 from tests.dashboard_world import DRAFT_BODY, add_drafts
 from tests.messaging_world import outbox_for
+from tests.targeting_world import make_advert, number
 from testworld.policy import WORLD_SENDING
 
 pytestmark = pytest.mark.slow
@@ -222,3 +226,42 @@ def test_of_two_browsers_taking_one_case_at_once_exactly_one_gets_it_and_the_oth
     with site.store.session() as session:
         assert session.get(Case, case).assigned_to == winner  # type: ignore[union-attr]
     assert events(site, "case.assigned", case_id=case) == 1
+
+
+def test_a_held_advert_is_approved_in_the_browser_and_its_person_messaged(site: Site) -> None:
+    """alice reads a held advert and approves it with a reason; in approve mode its first message waits as a draft,
+    bob approves that, and the next drain hands it to the gateway."""
+    vault = PhoneVault.from_settings(site.settings)
+    targeting = site.settings.targeting
+    keywords = targeting.keywords.model_copy(update={"hold": ["mijn baas"]})
+    holding = site.settings.model_copy(update={"targeting": targeting.model_copy(update={"keywords": keywords})})
+    phone, now = number(71), utcnow()
+    with site.store.session() as session:
+        advert = make_advert(session, vault, now, phone=phone, text="Mijn baas regelt de afspraak. Bel gerust.")
+    with site.store.session() as session:
+        decisions = select_contacts(session, holding, now=now, advert_ids=[advert.advert_id]).decisions
+        store_decisions(session, decisions, now)
+        held = session.execute(select(HeldAdvert.id).where(HeldAdvert.advert_id == advert.advert_id)).scalar_one()
+    with browser_page(site) as page:
+        log_in(page, site, "alice")
+        page.goto(f"{site.url}/review")
+        item = page.locator(f"#held-{held}")
+        assert "mijn baas" in item.inner_text() and phone not in page.content()  # masked
+        item.locator("input[name=reason]").fill("read it: she rents a room")
+        shot(page, "review-held")
+        item.locator("button[value=approve]").click()
+        page.wait_for_url("**/review?decided=approved*")
+        assert page.locator(f"#held-{held}").count() == 0
+    with site.store.session() as session:
+        draft = session.execute(
+            select(Message.id).where(Message.person_id == advert.person_id, Message.status == "draft")
+        ).scalar_one()
+    assert events(site, "review.approved", "alice") == 1
+    with browser_page(site) as page:
+        log_in(page, site, "bob")
+        page.goto(f"{site.url}/drafts")
+        page.check(f"input[name=draft-{draft}]")
+        page.click("#drafts-form button:text('Approve the chosen drafts')")
+        page.wait_for_url("**/drafts?approved=1")
+    outbox_for(site.settings, site.store).drain()
+    assert phone in site.gateway.sent_to() and status(site, draft) in HANDED_OVER

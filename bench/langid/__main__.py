@@ -166,7 +166,7 @@ def tables(results: list[dict[str, Any]], meta: dict[str, Any], chosen: str, bas
         for v, target in TARGETS.items():
             value = _accuracy(r, v)
             out.append(
-                f"- {v}: {100 * value:.1f}% (target {100 * target:.1f}%): {'met' if value >= target else 'MISSED'}"
+                f"- {v}: {100 * value:.2f}% (target {100 * target:.1f}%): {'met' if value >= target else 'MISSED'}"
             )
         for name in by_name:
             if name != chosen:

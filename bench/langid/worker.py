@@ -23,6 +23,7 @@ from messaging.language.backends import (
     LanguageBackend,
     LinguaBackend,
     Py3langidBackend,
+    with_words,
 )
 from messaging.language.cleaning import clean_for_detection
 
@@ -32,15 +33,21 @@ CANDIDATES = {
     "lingua-high": "lingua-language-detector, the 17, high accuracy",
     "lingua-low": "lingua-language-detector, the 17, low accuracy",
     "py3langid-17": "py3langid, the 17",
-    "combined-0.3": "py3langid x lingua low accuracy^0.3, the 17 (the default, `combined`)",
+    "combined-0.3": "py3langid x lingua low accuracy^0.3, the 17 (`combined`, the default until the word refinement)",
     "combined-0.5": "py3langid x lingua low accuracy^0.5, the 17",
     "combined-1.0": "py3langid x lingua low accuracy, the 17",
+    "py3langid-17+words": "py3langid, the 17, refined by word frequencies (messaging/language/words.py): the default",
+    "combined-0.3+words": "combined-0.3 refined by word frequencies",
+    "combined-0.5+words": "combined-0.5 refined by word frequencies",
 }
+WORDS = "+words"  # a candidate's suffix: the word refinement on top of it
 # Confidence thresholds for the low-confidence rule: how many texts each keeps and how many of those are right.
 THRESHOLDS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 
 
 def load(candidate: str) -> LanguageBackend:
+    if candidate.endswith(WORDS):
+        return with_words(load(candidate.removesuffix(WORDS)))
     if candidate == "langdetect-all":
         return LangdetectBackend(None)
     if candidate == "langdetect-17":

@@ -50,11 +50,11 @@ class LanguageDecision:
 @dataclass(frozen=True)
 class Policy:
     min_letters: int = 12
-    min_confidence: float = 0.5
+    min_confidence: float = 0.7
     mixed_languages: tuple[str, ...] = ("nl", "en")
-    mixed_share: float = 0.10
-    # A segment counts towards a mix only when its language is this clear: an English title naming a Dutch town
-    # ("... in Capelle aan den IJssel") is not a Dutch sentence.
+    mixed_share: float = 0.15
+    # A segment counts towards a mix only when its language is this clear. (The title, a name and a place more than
+    # a sentence, never counts towards a mix: "Lucia in Capelle aan den IJssel" reads as Dutch.)
     segment_confidence: float = 0.9
 
 
@@ -136,7 +136,7 @@ class AdvertLanguage:
 def make_detector(settings: Settings, candidates: Sequence[str] | None = None) -> AdvertLanguage:
     """The configured detector (settings.language), choosing among the configured candidate languages."""
     config = settings.language
-    backend = make_backend(config.detector, candidates or config.candidates)
+    backend = make_backend(config.detector, candidates or config.candidates, config.word_frequencies)
     policy = Policy(
         min_letters=config.min_letters,
         min_confidence=config.min_confidence,

@@ -138,11 +138,9 @@ def approve(
     try:
         with store.session() as session:
             access = access_in(session, settings, who)
-            waiting = [
-                draft
-                for draft in conversations.drafts(session, PhoneVault.from_settings(settings), limit=10_000)
-                if access.sees_organisation(draft.organisation)
-            ]
+            waiting = conversations.drafts(
+                session, PhoneVault.from_settings(settings), None, organisations=access.organisations
+            )
             own = {draft.message_id for draft in waiting}
             chosen = [d.message_id for d in waiting] if all_ else list(ids or [])
             if not all_ and (others := [str(i) for i in chosen if i not in own]):
@@ -179,11 +177,9 @@ def assist(config: ConfigOption = None, actor: ActorOption = None) -> None:
         outbox = make_outbox(settings, store, who, optouts)
         with store.session() as session:
             access = access_in(session, settings, who)
-            waiting = [
-                draft
-                for draft in conversations.drafts(session, PhoneVault.from_settings(settings))
-                if access.sees_organisation(draft.organisation)
-            ]
+            waiting = conversations.drafts(
+                session, PhoneVault.from_settings(settings), None, organisations=access.organisations
+            )
         if not waiting:
             console.print("no drafts waiting")
         for index, draft in enumerate(waiting, 1):
@@ -237,11 +233,9 @@ def inbox(
     try:
         with store.session() as session:
             access = access_in(session, settings, actor)
-            waiting = [
-                item
-                for item in conversations.inbox(session, PhoneVault.from_settings(settings))
-                if access.sees_person(session, item.person_id)
-            ]
+            waiting = conversations.inbox(
+                session, PhoneVault.from_settings(settings), organisations=access.organisations
+            )
     finally:
         store.close()
     output = OutputFormat.choose(as_json, as_csv)

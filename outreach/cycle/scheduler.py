@@ -232,6 +232,30 @@ def scheduled_purge(config_file: str | None) -> None:
         store.close()
 
 
+def scheduled_audit_verify(config_file: str | None) -> None:
+    """Every day (schedule.audit_verify_cron): the whole audit chain verified from its first event and the result
+    recorded as a checkpoint, after which the dashboard's /audit page verifies only newer events."""
+    from outreach import audit_checkpoints
+    from outreach.support.notify import Notifier
+
+    settings = load_settings(Path(config_file) if config_file else None)
+    store = Store(settings.database_url)
+    try:
+        walked, _ = audit_checkpoints.verify_in_full(store, "scheduler")
+        if walked.problems:
+            logger.error(
+                "audit chain broken at %d place(s); first at event %d", len(walked.problems), walked.problems[0].seq
+            )
+            # The supervisors must hear of it, not only the log: a broken chain means the record was edited.
+            notify = Notifier(settings.notify, settings.signature(None).name)
+            link = f"{settings.web.public_url.rstrip('/')}/audit"
+            notify("audit.broken", {"problems": len(walked.problems), "first": walked.problems[0].seq, "link": link})
+        found = {"events": walked.events, "problems": len(walked.problems), "seq": walked.last_seq}
+        beat(store, "audit-verify", at=utcnow(), **found)
+    finally:
+        store.close()
+
+
 def scheduled_escalation(config_file: str | None) -> None:
     """Every `cases.check_every_minutes`: cases waiting too long are flagged and the supervisors told."""
     from outreach.cycle.escalate import run_escalation
@@ -304,6 +328,14 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
         "outreach.cycle.scheduler:scheduled_purge",
         cron_trigger(settings.schedule.purge_cron, timezone=zone),
         id="purge",
+        args=[key],
+        replace_existing=True,
+    )
+
+    scheduler.add_job(
+        "outreach.cycle.scheduler:scheduled_audit_verify",
+        cron_trigger(settings.schedule.audit_verify_cron, timezone=zone),
+        id="audit-verify",
         args=[key],
         replace_existing=True,
     )

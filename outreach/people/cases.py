@@ -86,6 +86,29 @@ def open_for_message(
     return case
 
 
+def open_missing(session: Session, now: datetime, users: Iterable[str]) -> list[int]:
+    """A case for every person who waits for a fieldworker and has none: persons who wrote before cases existed
+    (migration 0009) would otherwise wait unseen, outside the case list and the escalation. The case belongs to the
+    organisation their latest message went to. Returns the persons' ids."""
+    waiting = session.execute(
+        select(Person.id).where(
+            Person.needs_fieldworker_since.is_not(None), ~select(Case.id).where(Case.person_id == Person.id).exists()
+        )
+    ).scalars()
+    opened = []
+    names = list(users)
+    for person_id in waiting:
+        organisation = session.execute(
+            select(Message.organisation)
+            .where(Message.person_id == person_id, Message.direction == Direction.IN)
+            .order_by(Message.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        open_for_message(session, person_id, organisation, now, signer_user(session, person_id, names))
+        opened.append(person_id)
+    return opened
+
+
 def close_for_opt_out(session: Session, person_id: int, now: datetime, actor: str) -> None:
     """A STOP closes every open case of the person (the opt-out holds for every organisation)."""
     for case in session.execute(

@@ -5,10 +5,11 @@ Each action is one transaction with its audit event; sending itself always goes 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from messaging.outbox.enqueue import latest_organisation, queue_message
@@ -39,15 +40,39 @@ class Draft:
     organisation: str | None = None
 
 
-def drafts(session: Session, vault: PhoneVault, limit: int = 100) -> list[Draft]:
-    rows = session.execute(
+def _draft_filter(organisations: Sequence[str] | None) -> list[ColumnElement[bool]]:
+    """Drafts, of these organisations only (None: all). In the query, not after it: with several organisations a
+    limit applied first would show one organisation the others' drafts' share of the limit, or nothing."""
+    found: list[ColumnElement[bool]] = [Message.status == MessageStatus.DRAFT]
+    if organisations is not None:
+        found.append(Message.organisation.in_(organisations))
+    return found
+
+
+def drafts(
+    session: Session,
+    vault: PhoneVault,
+    limit: int | None = 100,
+    *,
+    organisations: Sequence[str] | None = None,
+    after: int = 0,
+    offset: int = 0,
+    ids: Collection[int] | None = None,
+) -> list[Draft]:
+    """The drafts waiting, oldest first: of `organisations` (None: all), with an id above `after`, among `ids`
+    when given."""
+    statement = (
         select(Message, Person.phone_encrypted, Advert.title, Advert.text)
         .join(Person, Person.id == Message.person_id)
         .outerjoin(Advert, Advert.id == Message.advert_id)
-        .where(Message.status == MessageStatus.DRAFT)
+        .where(*_draft_filter(organisations), Message.id > after)
         .order_by(Message.id)
+        .offset(offset)
         .limit(limit)
-    ).all()
+    )
+    if ids is not None:
+        statement = statement.where(Message.id.in_(list(ids)))
+    rows = session.execute(statement).all()
     return [
         Draft(
             message.id,
@@ -62,6 +87,10 @@ def drafts(session: Session, vault: PhoneVault, limit: int = 100) -> list[Draft]
         )
         for message, encrypted, title, text in rows
     ]
+
+
+def count_drafts(session: Session, organisations: Sequence[str] | None = None) -> int:
+    return session.execute(select(func.count(Message.id)).where(*_draft_filter(organisations))).scalar_one()
 
 
 def approve(session: Session, message_ids: list[int], actor: str) -> int:
@@ -122,6 +151,19 @@ def require_identity_and_stop(body: str, settings: Settings, organisation_key: s
         )
 
 
+def reply_channel(session: Session, person: Person, settings: Settings, now: datetime) -> str:
+    """The channel an answer to `person` leaves by: WhatsApp when the person last wrote by WhatsApp and its 24-hour
+    window is still open (and WhatsApp is on), else SMS."""
+    last_inbound_channel = session.execute(
+        select(Message.channel)
+        .where(Message.person_id == person.id, Message.direction == Direction.IN)
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    in_window = person.last_inbound_at is not None and now - person.last_inbound_at < WHATSAPP_WINDOW
+    return "whatsapp" if settings.whatsapp.enabled and last_inbound_channel == "whatsapp" and in_window else "sms"
+
+
 def queue_reply(session: Session, person_id: int, body: str, settings: Settings, actor: str) -> int:
     """A fieldworker's answer to a person who wrote to us; WhatsApp inside its 24-hour window, else SMS."""
     person = session.get(Person, person_id)
@@ -132,14 +174,7 @@ def queue_reply(session: Session, person_id: int, body: str, settings: Settings,
     if not body.strip():
         raise UsageError(N_("the reply is empty"))
     now = utcnow()
-    last_inbound_channel = session.execute(
-        select(Message.channel)
-        .where(Message.person_id == person_id, Message.direction == Direction.IN)
-        .order_by(Message.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    in_window = person.last_inbound_at is not None and now - person.last_inbound_at < WHATSAPP_WINDOW
-    channel = "whatsapp" if settings.whatsapp.enabled and last_inbound_channel == "whatsapp" and in_window else "sms"
+    channel = reply_channel(session, person, settings, now)
     person.needs_fieldworker_since = None
     return queue_message(
         session,
@@ -164,17 +199,18 @@ class Waiting:
     last_text: str
 
 
-def inbox(session: Session, vault: PhoneVault, limit: int = 50) -> list[Waiting]:
-    persons = (
-        session.execute(
-            select(Person)
-            .where(Person.needs_fieldworker_since.is_not(None))
-            .order_by(Person.needs_fieldworker_since)
-            .limit(limit)
+def inbox(
+    session: Session, vault: PhoneVault, limit: int = 50, *, organisations: Sequence[str] | None = None
+) -> list[Waiting]:
+    """The persons waiting for a fieldworker, longest waiting first; of `organisations` (persons one of them wrote
+    to or heard from; None: all), chosen in the query so that another organisation's persons do not use up the
+    limit."""
+    statement = select(Person).where(Person.needs_fieldworker_since.is_not(None))
+    if organisations is not None:
+        statement = statement.where(
+            select(Message.id).where(Message.person_id == Person.id, Message.organisation.in_(organisations)).exists()
         )
-        .scalars()
-        .all()
-    )
+    persons = session.execute(statement.order_by(Person.needs_fieldworker_since).limit(limit)).scalars().all()
     waiting = []
     for person in persons:
         last = session.execute(

@@ -280,6 +280,26 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditCheckpoint(Base):
+    """The result of one full verification of the audit chain (outreach.audit_checkpoints): the last event it read
+    (seq, and that event's hash then), how many events and problems it found, when and by whom. The dashboard's
+    /audit page verifies only the events after the newest intact one; a full verification never reads this table.
+
+    `event_seq`: the audit.verified event that records the same result in the chain itself."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
+    verified_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    events: Mapped[int]
+    problems: Mapped[int]
+    first_problem: Mapped[int | None]
+    event_seq: Mapped[int | None]
+
+
 class SendingPause(Base):
     """Sending stops for everyone until a supervisor clears it (e.g. Twilio filtered us as spam, 30004/30007)."""
 

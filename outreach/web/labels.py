@@ -27,6 +27,8 @@ LABELS: dict[str, str] = {
     MessageKind.OPT_IN: N_("opt-in"),
     MessageKind.POSSIBLE_OPT_OUT: N_("possible opt-out"),
     StopKind.BLOCK: N_("block"),
+    "sms": N_("SMS"),
+    "whatsapp": N_("WhatsApp"),
     Direction.OUT: N_("sent by us"),
     Direction.IN: N_("received from the person"),
     CrawlRunStatus.RUNNING: N_("running"),

@@ -23,7 +23,7 @@ from outreach.access.roles import visible_organisations
 from outreach.access.users import SessionUser
 from outreach.errors import N_, OutreachError
 from outreach.people import cases, optouts
-from outreach.people.conversations import mark_handled, queue_reply
+from outreach.people.conversations import mark_handled, queue_reply, reply_channel
 from outreach.reports.inspect import person_view
 from outreach.store.models import Case, Message, User
 from outreach.store.states import CaseStatus, Direction
@@ -104,7 +104,8 @@ class CasePages:
                 "waiting_since": person.needs_fieldworker_since,
                 "escalated": case.escalated_at is not None,
             }
-        now = utcnow()
+            now = utcnow()
+            channel = reply_channel(session, person, settings, now)
         window = SendWindow.from_settings(settings.sending)
         sent = int_param(request.query_params.get("sent"), "sent")
         spoken = [m["language"] for m in view["messages"] if m["direction"] == Direction.OUT and m["language"]]
@@ -133,6 +134,7 @@ class CasePages:
                 "sent_status": self._status_of(sent),
                 "queued": request.query_params.get("queued"),
                 "quick_replies": replies,
+                "reply_channel": channel,
             },
         )
 

@@ -24,23 +24,36 @@ from outreach.store.types import utcnow
 from outreach.web.dashboard.core import NO_REASON, Dashboard, Form, HTTPProblem, int_param
 
 SNIPPET = 300
+DRAFTS_PAGE = 100  # drafts a page lists; the rest on the next pages
 
 
 class DraftPages:
     def __init__(self, dashboard: Dashboard) -> None:
         self.dashboard = dashboard
 
-    def _visible(self, session: Session, user: SessionUser) -> list[dict[str, Any]]:
-        access = self.dashboard.access(user)
-        found = [
-            draft
-            for draft in conversations.drafts(session, self.dashboard.vault, limit=500)
-            if access.sees_organisation(draft.organisation)
-        ]
+    def _visible(
+        self,
+        session: Session,
+        user: SessionUser,
+        *,
+        after: int = 0,
+        offset: int = 0,
+        ids: list[int] | None = None,
+        limit: int | None = DRAFTS_PAGE,
+    ) -> list[dict[str, Any]]:
+        """The user's organisations' drafts (oldest first), each with what the page shows of it."""
+        found = conversations.drafts(
+            session,
+            self.dashboard.vault,
+            limit,
+            organisations=self.dashboard.access(user).organisations,
+            after=after,
+            offset=offset,
+            ids=ids,
+        )
         confidence: dict[int, float | None] = {}
-        ids = [draft.message_id for draft in found]
         for message_id, value in session.execute(
-            select(Message.id, Message.language_confidence).where(Message.id.in_(ids))
+            select(Message.id, Message.language_confidence).where(Message.id.in_([d.message_id for d in found]))
         ):
             confidence[message_id] = value
         return [
@@ -53,23 +66,33 @@ class DraftPages:
             for draft in found
         ]
 
-    def _chosen(self, form: Form, own: set[int]) -> list[int]:
-        chosen = [int(key.split("-", 1)[1]) for key in form if key.startswith("draft-") and key[6:].isdigit()]
-        if not chosen:
+    def _chosen(self, session: Session, user: SessionUser, form: Form) -> list[int]:
+        """The drafts ticked in the form; every one must be a waiting draft the user may see."""
+        ticked = [key[6:] for key in form if key.startswith("draft-")]
+        if not ticked:
             raise HTTPProblem(400, N_("Choose at least one draft."))
+        if not all(value.isdigit() and len(value) <= 9 for value in ticked):  # no id is that long
+            raise HTTPProblem(404, N_("No such draft."))
+        chosen = [int(value) for value in ticked]
+        own = {item["draft"].message_id for item in self._visible(session, user, ids=chosen, limit=None)}
         if any(message_id not in own for message_id in chosen):
             raise HTTPProblem(404, N_("No such draft."))
         return chosen
 
     def list_drafts(self, request: Request, user: SessionUser, form: Form) -> Response:
+        page = int_param(request.query_params.get("page"), "page", 1) or 1
         with self.dashboard.store.session() as session:
-            items = self._visible(session, user)
+            items = self._visible(session, user, offset=(page - 1) * DRAFTS_PAGE)
+            total = conversations.count_drafts(session, self.dashboard.access(user).organisations)
         return self.dashboard.render(
             request,
             "drafts.html",
             {
                 "user": user,
                 "items": items,
+                "total": total,
+                "page": page,
+                "has_next": page * DRAFTS_PAGE < total,
                 "approved": int_param(request.query_params.get("approved"), "approved"),
                 "rejected": int_param(request.query_params.get("rejected"), "rejected"),
             },
@@ -78,8 +101,7 @@ class DraftPages:
     def approve(self, request: Request, user: SessionUser, form: Form) -> Response:
         """Approve mode (supervisors): the chosen drafts are queued; the next drain sends them."""
         with self.dashboard.store.session() as session:
-            own = {item["draft"].message_id for item in self._visible(session, user)}
-            done = conversations.approve(session, self._chosen(form, own), user.name)
+            done = conversations.approve(session, self._chosen(session, user, form), user.name)
         return RedirectResponse(f"/drafts?approved={done}", status_code=303)
 
     def reject(self, request: Request, user: SessionUser, form: Form) -> Response:
@@ -87,18 +109,19 @@ class DraftPages:
         if not reason:
             raise HTTPProblem(400, NO_REASON)
         with self.dashboard.store.session() as session:
-            own = {item["draft"].message_id for item in self._visible(session, user)}
-            done = conversations.reject(session, self._chosen(form, own), user.name, reason)
+            chosen = self._chosen(session, user, form)
+            done = conversations.reject(session, chosen, user.name, reason)
         if form.get("from") == "assist":
-            return RedirectResponse(f"/assist?after={max(self._chosen(form, own))}&done=rejected", status_code=303)
+            return RedirectResponse(f"/assist?after={max(chosen)}&done=rejected", status_code=303)
         return RedirectResponse(f"/drafts?rejected={done}", status_code=303)
 
     def assist(self, request: Request, user: SessionUser, form: Form) -> Response:
         """One draft at a time, the oldest after `after` (skipped ones come back when the queue starts again)."""
         after = int_param(request.query_params.get("after"), "after", 0) or 0
         with self.dashboard.store.session() as session:
-            items = self._visible(session, user)
-        queue = [item for item in items if item["draft"].message_id > after] or (items if after else [])
+            # The next one after `after`; past the end the queue starts again with the skipped ones.
+            queue = self._visible(session, user, after=after, limit=1) or self._visible(session, user, limit=1)
+            left = conversations.count_drafts(session, self.dashboard.access(user).organisations)
         window = SendWindow.from_settings(self.dashboard.settings.sending)
         return self.dashboard.render(
             request,
@@ -106,7 +129,7 @@ class DraftPages:
             {
                 "user": user,
                 "item": queue[0] if queue else None,
-                "left": len(items),
+                "left": left,
                 "done": request.query_params.get("done"),
                 "window_open": window.is_open(utcnow()),
                 "next_open": window.next_open(utcnow()),
@@ -119,10 +142,10 @@ class DraftPages:
         message_id = int(request.path_params["message_id"])
         body = " ".join(form.get("body", "").split())
         with self.dashboard.store.session() as session:
-            own = {item["draft"].message_id: item["draft"] for item in self._visible(session, user)}
-            draft = own.get(message_id)
-            if draft is None:
+            found = self._visible(session, user, ids=[message_id], limit=1)
+            if not found:
                 raise HTTPProblem(404, N_("No such draft."))
+            draft = found[0]["draft"]
             if body and body != " ".join(draft.body.split()):
                 conversations.edit_draft(session, message_id, body, self.dashboard.settings, user.name)
             conversations.approve(session, [message_id], user.name)
