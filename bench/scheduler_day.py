@@ -302,8 +302,8 @@ def run_day(kind: str, options: DayOptions, admin: str) -> list[CycleSample]:
                         "-m",
                         "bench.traced_scheduler",
                         "run",
-                        str(traced),
                         *(["--trim"] if options.trim else []),
+                        str(traced),
                     ]
                     command += ["--", "scheduler", "--config", str(config)]
                 else:

@@ -3,7 +3,7 @@ what it holds to DIR/NNN.*: a tracemalloc snapshot (`NNN.snapshot`), and in `NNN
 type, glibc's malloc statistics (mallinfo2) and its VmRSS, before and after `malloc_trim(0)` when asked
 (`--trim`). `python -m bench.traced_scheduler compare DIR A B` prints where memory grew between dumps A and B.
 
-    python -m bench.traced_scheduler run DIR [--trim] -- scheduler --config FILE
+    python -m bench.traced_scheduler run [--trim] DIR -- scheduler --config FILE
 
 Only the bench uses it: the scheduler itself has no debug switch.
 """
