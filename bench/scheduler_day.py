@@ -230,6 +230,8 @@ class DayOptions:
     new: int
     gone: int
     replies: int
+    trace: Path | None = None  # run the scheduler under bench/traced_scheduler.py, a dump after every cycle
+    trim: bool = False  # with trace: malloc_trim(0) after each dump
 
 
 def settings_for(folder: Path, url: str, gateway: TwilioGateway, port: int, interval: int) -> Settings:
@@ -293,8 +295,21 @@ def run_day(kind: str, options: DayOptions, admin: str) -> list[CycleSample]:
                 Store(database.web_url) as store,
                 log.open("w", encoding="utf-8") as output,
             ):
+                command = ["scheduler", "--config", str(config)]
+                if options.trace is not None:
+                    traced = options.trace / kind
+                    command = [
+                        "-m",
+                        "bench.traced_scheduler",
+                        "run",
+                        *(["--trim"] if options.trim else []),
+                        str(traced),
+                    ]
+                    command += ["--", "scheduler", "--config", str(config)]
+                else:
+                    command = ["-m", "outreach", *command]
                 scheduler = subprocess.Popen(
-                    [sys.executable, "-m", "outreach", "scheduler", "--config", str(config)],
+                    [sys.executable, *command],
                     stdout=output,
                     stderr=subprocess.STDOUT,
                     cwd=PROJECT_ROOT,
@@ -370,12 +385,23 @@ def _sample_cycles(
             )
         )
         previous_start = start
+        if options.trace is not None:
+            traced_dump(scheduler, options.trace / database.kind, len(samples))
         # Between two cycles: the site changes and some of the people just messaged write back.
         site.turn_over(options.new, options.gone, seed=len(samples))
         reply_to(gateway, f"http://127.0.0.1:{port}/twilio/inbound", messages_before, options.replies, len(samples))
         messages_before = len(gateway.messages)
         print(_line(samples[-1]), flush=True)
     return samples
+
+
+def traced_dump(scheduler: subprocess.Popen[bytes], folder: Path, number: int) -> None:
+    """Ask the traced scheduler for its dump after cycle `number` and wait until it is written."""
+    scheduler.send_signal(signal.SIGUSR1)
+    written = folder / f"{number:03d}.json"
+    deadline = time.monotonic() + 120
+    while not written.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _line(sample: CycleSample) -> str:
@@ -427,8 +453,17 @@ def main() -> None:
     parser.add_argument("--gone", type=int, default=4, help="Adverts withdrawn between two cycles.")
     parser.add_argument("--replies", type=int, default=2, help="People who write back after each cycle.")
     parser.add_argument("--postgres", default="", help="PostgreSQL admin URL (see above).")
+    parser.add_argument(
+        "--trace",
+        type=Path,
+        help="Run the scheduler under tracemalloc (bench/traced_scheduler.py) and have it dump what it holds to "
+        "TRACE/DATABASE/NNN.* after every cycle; compare with `python -m bench.traced_scheduler compare`.",
+    )
+    parser.add_argument("--trim", action="store_true", help="With --trace: malloc_trim(0) after every dump.")
     args = parser.parse_args()
-    options = DayOptions(args.cycles, args.interval, args.adverts, args.new, args.gone, args.replies)
+    options = DayOptions(
+        args.cycles, args.interval, args.adverts, args.new, args.gone, args.replies, args.trace, args.trim
+    )
     kinds = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
     admin = postgres_admin(args.postgres) if "postgresql" in kinds else ""
     report: list[str] = []

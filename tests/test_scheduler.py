@@ -12,9 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from apscheduler.jobstores.memory import MemoryJobStore
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from outreach.cli import run
+from outreach.cycle.scheduler import _RUNTIMES, SchedulerDied, beat, run_scheduler, runtime
+from outreach.reports.status import status
 from outreach.store.locks import Lease
 from outreach.store.models import AuditEvent, Heartbeat, Message
 from outreach.store.types import utcnow
@@ -159,3 +163,43 @@ def test_scheduled_cycles_on_a_short_interval_never_overlap_and_sigterm_mid_cycl
     assert sum(status in ("sent", "delivered") for status in statuses) == len(sent_at_gateway)
     assert statuses.count("queued") > 0  # the rest waits for the next cycle, nothing was dropped
     assert Lease(store, "cycle", timedelta(minutes=5)).current_holder() is None
+
+
+class _LockedJobStore(MemoryJobStore):  # type: ignore[misc]  # APScheduler has no types
+    """A job store whose database stays locked: APScheduler calls get_next_run_time outside its own try, so the
+    exception ends its thread, as "database is locked" did under load (bench/scheduler_day.py)."""
+
+    def get_next_run_time(self) -> None:
+        raise OperationalError("SELECT next_run_time", {}, Exception("database is locked"))
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the thread that dies
+def test_a_scheduler_whose_jobs_thread_died_says_so_and_exits(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = messaging_settings(world)
+    ends = threading.Timer(20.0, runtime(None).stop.set)  # without the check it would beat "alive" until stopped
+    ends.start()
+    try:
+        with pytest.raises(SchedulerDied):
+            run_scheduler(settings, None, heartbeat_seconds=0.2, jobs=_LockedJobStore())
+    finally:
+        ends.cancel()
+        _RUNTIMES.pop(None, None)
+    config = config_file(settings, tmp_path)
+    capsys.readouterr()
+    assert run(["status", "--json", "--config", config]) == 0
+    shown = json.loads(capsys.readouterr().out)["scheduler"]
+    assert shown["alive"] is False and shown["running"] == "died" and "APScheduler" in shown["problem"]
+    assert run(["status", "--config", config]) == 0
+    assert "DIED: APScheduler's thread ended" in " ".join(capsys.readouterr().out.split())
+
+
+def test_status_says_a_scheduler_that_stopped_beating_is_not_running(world: World) -> None:
+    store = world.store()
+    beat(store, "scheduler", alive=True, next_cycle=None, beat_every_seconds=30.0)
+    with store.session() as session:
+        last = session.execute(select(Heartbeat.beat_at).where(Heartbeat.name == "scheduler")).scalar_one()
+        assert status(session, now=last + timedelta(seconds=90))["scheduler"]["running"] == "alive"
+        # Killed with SIGKILL, or hung: its last beat still says alive.
+        assert status(session, now=last + timedelta(seconds=150))["scheduler"]["running"] == "silent"

@@ -64,10 +64,12 @@ def status(
     table.add_column("what")
     table.add_column("state")
     beat = data["scheduler"]
-    alive = "alive" if beat and beat.get("alive") else "stopped"
+    scheduler_state = beat["running"] if beat else ""
+    shown = {"silent": "NOT BEATING (killed or hung?)", "died": f"DIED: {beat and beat.get('problem')}"}
+    said = shown.get(scheduler_state, scheduler_state)
     table.add_row(
         "scheduler",
-        f"{alive}, last beat {beat['last_beat']}, next cycle {beat.get('next_cycle')}" if beat else "never ran",
+        f"{said}, last beat {beat['last_beat']}, next cycle {beat.get('next_cycle')}" if beat else "never ran",
     )
     cycle = data["last_cycle"] or {}
     table.add_row(

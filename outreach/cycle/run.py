@@ -103,18 +103,23 @@ def run_cycle(
     stop: threading.Event | None = None,
     organisation: str | None = None,
     detector: LanguageDetector | None = None,
+    store: Store | None = None,
 ) -> CycleReport:
     """stop: set by a SIGTERM handler; the crawl child is asked to stop and sending ends after the current message.
 
     organisation: with several organisations, a cycle of that one: the crawl is shared, but only its messages are
     queued and sent (within its own send window).
 
-    detector: the language detector to use (the scheduler keeps one between cycles); None: load the configured one."""
+    detector: the language detector to use (the scheduler keeps one between cycles); None: load the configured one.
+
+    store: the database's Store (the scheduler keeps one between cycles, outreach/cycle/stores.py); None: one of its
+    own, closed at the end."""
     dry = settings.dry_run if dry_run is None else dry_run
     mode = settings.sending.mode
     templates = check_configuration(settings, sites, organisation)
     detector = detector or make_detector(settings)
-    store = Store(settings.database_url)
+    own_store = store is None
+    store = store or Store(settings.database_url)
     # A sender misconfiguration stops the cycle here too.
     outbox = make_outbox(settings, store, actor, optouts, dry, stop, organisation=organisation)
     of_organisation = {"organisation": organisation} if organisation is not None else {}
@@ -184,4 +189,5 @@ def run_cycle(
         return report
     finally:
         outbox.close()
-        store.close()
+        if own_store:
+            store.close()

@@ -19,9 +19,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 
 from outreach.cycle.detectors import DetectorCache
+from outreach.cycle.stores import StoreCache
 from outreach.errors import ConfigError, OutreachError
 from outreach.parsing.crontab import cron_trigger
 from outreach.settings import Settings, load_settings
@@ -37,6 +38,11 @@ logger = logging.getLogger("outreach.cycle.scheduler")
 
 class CycleBusy(OutreachError):
     """Another cycle holds the lock: this one does not start."""
+
+
+class SchedulerDied(OutreachError):
+    """APScheduler's thread ended while the process was meant to run: no job would run again, so the scheduler
+    stops (exit code 1) for the service manager to start it again, instead of beating "alive"."""
 
 
 # How long a scheduled organisation's cycle waits for another organisation's cycle to finish (the jobs' misfire
@@ -94,18 +100,21 @@ def locked_cycle(
     actor: str,
     stop: threading.Event | None = None,
     wait: timedelta | None = None,
+    store: Store | None = None,
     **options: Any,
 ) -> Any:
     """One cycle under the cycle lock, with its start and end on the `cycle` heartbeat. wait: how long to wait for
-    a running cycle to end (default: not at all)."""
+    a running cycle to end (default: not at all). store: the database's Store, kept by the caller (the scheduler);
+    None: one of the cycle's own, closed at the end."""
     from outreach.cycle.run import check_configuration, run_cycle
 
     # What would stop the cycle anyway is reported before the lock: keys, templates, site files, the organisation,
     # the schema.
     check_configuration(settings, options.get("sites"), options.get("organisation"))
-    require_current_schema(settings.database_url)
-    store = Store(settings.database_url)
+    own_store = store is None
+    store = store or Store(settings.database_url)
     try:
+        require_current_schema(store.engine)
         with cycle_lock(store, timedelta(seconds=settings.schedule.lock_seconds), wait=wait, stop=stop):
             beat(
                 store,
@@ -119,7 +128,7 @@ def locked_cycle(
                 organisation=options.get("organisation"),
             )
             try:
-                report = run_cycle(settings, actor=actor, stop=stop, **options)
+                report = run_cycle(settings, actor=actor, stop=stop, store=store, **options)
             except Exception as exc:
                 beat(
                     store, "cycle", finished_at=utcnow(), result=f"failed: {exc}"[:300], problem=f"failed: {exc}"[:300]
@@ -129,11 +138,12 @@ def locked_cycle(
             beat(store, "cycle", finished_at=utcnow(), result=problem or "ok", problem=problem, sent=report.sent_total)
             return report
     finally:
-        store.close()
+        if own_store:
+            store.close()
 
 
-def require_current_schema(url: str) -> None:
-    current, head = current_revision(url), head_revision()
+def require_current_schema(database: str | Engine) -> None:
+    current, head = current_revision(database), head_revision()
     if current != head:
         raise ConfigError(f"database is at schema {current or 'none'}, the code needs {head}: run outreach db upgrade")
 
@@ -171,11 +181,12 @@ class Turns:
 class Runtime:
     """What a scheduler running in this process shares with the jobs it calls: the stop event its SIGTERM sets
     (finish the current message, then stop), the order in which organisation cycles take their turns, and the
-    language detector the cycles keep between them."""
+    language detector and the database Store the jobs keep between them."""
 
     stop: threading.Event = field(default_factory=threading.Event)
     turns: Turns = field(default_factory=Turns)
     detectors: DetectorCache = field(default_factory=DetectorCache)
+    stores: StoreCache = field(default_factory=StoreCache)
 
 
 # APScheduler's persistent job store keeps jobs only as a name with picklable arguments, so a job finds its
@@ -196,22 +207,24 @@ def scheduled_cycle(config_file: str | None, organisation: str | None = None) ->
     stop = shared.stop
     try:
         detector = shared.detectors.get(settings)
-        if organisation is None:
-            locked_cycle(settings, actor="scheduler", stop=stop, detector=detector)
-            return
-        with shared.turns.turn(stop, WAIT_FOR_OTHER_CYCLE) as mine:
-            if not mine:
-                logger.warning("the cycle of %s did not get a turn; it runs at its next time", organisation)
+        with shared.stores.use(settings.database_url) as store:
+            if organisation is None:
+                locked_cycle(settings, actor="scheduler", stop=stop, detector=detector, store=store)
                 return
-            # The lease is still needed: `outreach cycle` or another host's scheduler may hold it.
-            locked_cycle(
-                settings,
-                actor="scheduler",
-                stop=stop,
-                wait=WAIT_FOR_OTHER_CYCLE,
-                organisation=organisation,
-                detector=detector,
-            )
+            with shared.turns.turn(stop, WAIT_FOR_OTHER_CYCLE) as mine:
+                if not mine:
+                    logger.warning("the cycle of %s did not get a turn; it runs at its next time", organisation)
+                    return
+                # The lease is still needed: `outreach cycle` or another host's scheduler may hold it.
+                locked_cycle(
+                    settings,
+                    actor="scheduler",
+                    stop=stop,
+                    wait=WAIT_FOR_OTHER_CYCLE,
+                    organisation=organisation,
+                    detector=detector,
+                    store=store,
+                )
     except CycleBusy as exc:
         logger.warning("%s", exc)
     except OutreachError as exc:
@@ -222,14 +235,11 @@ def scheduled_purge(config_file: str | None) -> None:
     from outreach.people.privacy import purge
 
     settings = load_settings(Path(config_file) if config_file else None)
-    store = Store(settings.database_url)
-    try:
+    with runtime(config_file).stores.use(settings.database_url) as store:
         with store.session() as session:
             report = purge(session, settings.retention, utcnow(), "scheduler")
         store.drop_old_page_versions()
         beat(store, "purge", at=utcnow(), **report.__dict__)
-    finally:
-        store.close()
 
 
 def scheduled_audit_verify(config_file: str | None) -> None:
@@ -261,15 +271,13 @@ def scheduled_escalation(config_file: str | None) -> None:
     from outreach.cycle.escalate import run_escalation
 
     settings = load_settings(Path(config_file) if config_file else None)
-    store = Store(settings.database_url)
-    try:
-        flagged = run_escalation(settings, store)
-        if flagged:
-            logger.warning("%d case(s) waited too long: supervisors notified", len(flagged))
-    except OutreachError as exc:
-        logger.error("escalation check failed: %s", exc)
-    finally:
-        store.close()
+    with runtime(config_file).stores.use(settings.database_url) as store:
+        try:
+            flagged = run_escalation(settings, store)
+            if flagged:
+                logger.warning("%d case(s) waited too long: supervisors notified", len(flagged))
+        except OutreachError as exc:
+            logger.error("escalation check failed: %s", exc)
 
 
 def cycle_jobs(settings: Settings) -> dict[str, tuple[str | None, Any]]:
@@ -302,15 +310,26 @@ def job_store(url: str) -> Any:
     return SQLAlchemyJobStore(engine=make_engine(url))
 
 
-def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_seconds: float = 30.0) -> None:
-    """Run until SIGTERM or SIGINT: then the message being sent is finished, the lock released, and we return."""
+def jobs_thread_alive(scheduler: Any) -> bool:
+    """Whether the BackgroundScheduler's own thread (the one that finds due jobs and hands them to the workers) still
+    runs. An exception from the job store outside APScheduler's own try (update_job, get_next_run_time: "database is
+    locked") ends it, and nothing in APScheduler says so: its state stays "running"."""
+    thread = getattr(scheduler, "_thread", None)  # set by BackgroundScheduler.start
+    return thread is not None and thread.is_alive()
+
+
+def run_scheduler(
+    settings: Settings, config_file: Path | None, *, heartbeat_seconds: float = 30.0, jobs: Any = None
+) -> None:
+    """Run until SIGTERM or SIGINT: then the message being sent is finished, the lock released, and we return.
+    Raise SchedulerDied when APScheduler's thread ends on its own. jobs: the job store (default: job_store())."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
     key = str(config_file) if config_file else None
     stop = runtime(key).stop
     stop.clear()
     scheduler = BackgroundScheduler(
-        jobstores={"default": job_store(settings.database_url)},
+        jobstores={"default": jobs if jobs is not None else job_store(settings.database_url)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
         timezone=settings.schedule.timezone,
     )
@@ -365,8 +384,22 @@ def run_scheduler(settings: Settings, config_file: Path | None, *, heartbeat_sec
                 scheduler.remove_job(job.id)
         scheduler.resume()
         while not stop.is_set():
+            if not jobs_thread_alive(scheduler):
+                died = "APScheduler's thread ended (see the log): no job runs any more"
+                logger.error("%s; stopping, for the service manager to start the scheduler again", died)
+                stop.set()  # a cycle still running ends after its current message
+                scheduler.shutdown(wait=True)
+                beat(store, "scheduler", alive=False, next_cycle=None, stopped_at=utcnow(), problem=died)
+                raise SchedulerDied(died)
             runs = [job.next_run_time for job in scheduler.get_jobs() if job.id in cycles and job.next_run_time]
-            beat(store, "scheduler", alive=True, next_cycle=min(runs) if runs else None)
+            beat(
+                store,
+                "scheduler",
+                alive=True,
+                next_cycle=min(runs) if runs else None,
+                problem=None,
+                beat_every_seconds=heartbeat_seconds,
+            )
             stop.wait(heartbeat_seconds)
         scheduler.shutdown(wait=True)  # the running cycle sees `stop` and ends after its current message
         beat(store, "scheduler", alive=False, next_cycle=None, stopped_at=utcnow())

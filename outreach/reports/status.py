@@ -3,6 +3,7 @@ is waiting for a person."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,6 +14,11 @@ from outreach.reports.crawl_report import latest_sites, site_warnings
 from outreach.store.locks import CYCLE_LOCK
 from outreach.store.models import Heartbeat, Lock, Message, Person
 from outreach.store.states import WAITING, Direction
+from outreach.store.types import utcnow
+
+# A scheduler that has not beaten for this many of its heartbeat intervals is not running, whatever its last beat
+# said: killed (SIGKILL, the machine), or hung. One interval of slack for a beat that waited for a database lock.
+SILENT_AFTER_BEATS = 4
 
 
 def last_cycle_problem(session: Session) -> str:
@@ -21,7 +27,16 @@ def last_cycle_problem(session: Session) -> str:
     return str(cycle.state.get("problem") or "") if cycle is not None else ""
 
 
-def status(session: Session) -> dict[str, Any]:
+def scheduler_state(state: dict[str, Any], last_beat: datetime, now: datetime) -> str:
+    """ "alive"; "silent" (it said alive, but stopped beating); "died" (it stopped itself on a problem, see
+    `problem`); or "stopped" (SIGTERM, Ctrl-C)."""
+    if state.get("alive"):
+        every = timedelta(seconds=float(state.get("beat_every_seconds") or 30))
+        return "alive" if now - last_beat <= SILENT_AFTER_BEATS * every else "silent"
+    return "died" if state.get("problem") else "stopped"
+
+
+def status(session: Session, now: datetime | None = None) -> dict[str, Any]:
     beats = {beat.name: beat for beat in session.execute(select(Heartbeat)).scalars()}
     by_status = dict(
         session.execute(
@@ -41,7 +56,13 @@ def status(session: Session) -> dict[str, Any]:
     scheduler = beats.get("scheduler")
     cycle = beats.get("cycle")
     return {
-        "scheduler": {"last_beat": scheduler.beat_at.isoformat(), **scheduler.state} if scheduler else None,
+        "scheduler": {
+            "last_beat": scheduler.beat_at.isoformat(),
+            **scheduler.state,
+            "running": scheduler_state(scheduler.state, scheduler.beat_at, now or utcnow()),
+        }
+        if scheduler
+        else None,
         "last_cycle": cycle.state if cycle else None,
         "cycle_running": {"holder": lock.holder, "since": lock.acquired_at.isoformat()} if lock else None,
         "messages_waiting": {state.value: int(by_status.get(state, 0)) for state in WAITING},

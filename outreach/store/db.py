@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult
+from sqlalchemy import CursorResult, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +37,8 @@ class Store:
             yield session
 
     def close(self) -> None:
+        """Close the pooled connections. The Store stays usable (the next session connects again): the scheduler
+        keeps one from job to job (outreach/cycle/stores.py)."""
         self.engine.dispose()
 
     def __enter__(self) -> Store:
@@ -109,15 +111,22 @@ def downgrade(url: str, revision: str = "-1", vault: PhoneVault | None = None) -
         raise OutreachError(f"database downgrade failed: {exc.orig}") from exc
 
 
-def current_revision(url: str) -> str | None:
+def current_revision(database: str | Engine) -> str | None:
+    """The schema revision of a database URL (through an engine made for the question), or through an engine a
+    long-running process already has: a new PostgreSQL engine that looks at the schema stays referenced from
+    SQLAlchemy's PostgreSQL dialect (a functools.lru_cache on its methods, 128 entries), so one per cycle or per
+    /readyz request kept the last 128 of them."""
     from alembic.runtime.migration import MigrationContext
 
-    engine = make_engine(url)
+    engine = make_engine(database) if isinstance(database, str) else database
     try:
-        with engine.connect() as conn:
+        # Alembic builds its alembic_version Table anew each time: its statements, keyed by that Table, would
+        # pile up in the engine's statement cache.
+        with engine.connect().execution_options(compiled_cache=None) as conn:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
-        engine.dispose()
+        if isinstance(database, str):
+            engine.dispose()
 
 
 def rows_changed(session: Session, statement: Any) -> int:

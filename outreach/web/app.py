@@ -155,7 +155,7 @@ def create_app(settings: Settings) -> Starlette:
     async def readyz(request: Request) -> Response:
         checks: dict[str, Any] = {"keys": True}
         try:
-            current = await run_in_threadpool(current_revision, settings.database_url)
+            current = await run_in_threadpool(current_revision, store.engine)  # not an engine per probe
             checks["database"] = True
             head = head_revision()
             checks["migrations"] = True if current == head else f"at {current}, head is {head}: outreach db upgrade"
