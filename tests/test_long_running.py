@@ -148,7 +148,8 @@ def test_a_changed_language_configuration_loads_a_new_detector() -> None:
     settings = load_settings(language={"detector": "py3langid"})
     first = cache.get(settings)
     assert cache.get(load_settings(language={"detector": "py3langid"})) is first
-    changed = cache.get(load_settings(language={"detector": "py3langid", "min_confidence": 0.7}))
+    other = 0.5 if settings.language.min_confidence != 0.5 else 0.6  # any value but the shipped one
+    changed = cache.get(load_settings(language={"detector": "py3langid", "min_confidence": other}))
     assert changed is not first and cache.loads == 2
 
 
