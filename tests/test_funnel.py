@@ -97,7 +97,7 @@ def _world(world: World) -> tuple[Settings, Store]:
 def test_the_funnel_follows_the_adverts_of_the_period(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     settings, store = _world(world)
     with store.session() as session:
-        counted = funnel(session, load(session, utcnow() - timedelta(days=30)))
+        counted = funnel(load(session, utcnow() - timedelta(days=30)))
     assert counted == EXPECTED
 
     capsys.readouterr()

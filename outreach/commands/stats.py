@@ -91,7 +91,7 @@ def stats(
             elif by == "funnel":
                 regions = visible_regions(settings, organisations)
                 data = load(session, start, organisations=organisations, regions=regions)
-                stages = funnel(session, data, regions=regions).as_dict()
+                stages = funnel(data).as_dict()
                 rows = [{"stage": stage, "count": count} for stage, count in stages.items()]
             elif by == "reason":
                 counts = reason_counts(session, since=start)

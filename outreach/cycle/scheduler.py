@@ -249,8 +249,7 @@ def scheduled_audit_verify(config_file: str | None) -> None:
     from outreach.support.notify import Notifier
 
     settings = load_settings(Path(config_file) if config_file else None)
-    store = Store(settings.database_url)
-    try:
+    with runtime(config_file).stores.use(settings.database_url) as store:
         walked, _ = audit_checkpoints.verify_in_full(store, "scheduler")
         if walked.problems:
             logger.error(
@@ -262,8 +261,6 @@ def scheduled_audit_verify(config_file: str | None) -> None:
             notify("audit.broken", {"problems": len(walked.problems), "first": walked.problems[0].seq, "link": link})
         found = {"events": walked.events, "problems": len(walked.problems), "seq": walked.last_seq}
         beat(store, "audit-verify", at=utcnow(), **found)
-    finally:
-        store.close()
 
 
 def scheduled_escalation(config_file: str | None) -> None:

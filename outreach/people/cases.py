@@ -18,6 +18,7 @@ from outreach import audit
 from outreach.audit_events import Event
 from outreach.crypto import PhoneVault
 from outreach.errors import N_, OutreachError, UsageError
+from outreach.people.conversations import last_inbound
 from outreach.store.models import Case, CaseLabel, CaseNote, Message, Person
 from outreach.store.states import CaseStatus, Direction, MessageKind
 from outreach.store.types import utcnow
@@ -98,12 +99,7 @@ def open_missing(session: Session, now: datetime, users: Iterable[str]) -> list[
     opened = []
     names = list(users)
     for person_id in waiting:
-        organisation = session.execute(
-            select(Message.organisation)
-            .where(Message.person_id == person_id, Message.direction == Direction.IN)
-            .order_by(Message.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+        organisation = last_inbound(session, person_id, Message.organisation)
         open_for_message(session, person_id, organisation, now, signer_user(session, person_id, names))
         opened.append(person_id)
     return opened

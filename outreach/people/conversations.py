@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
@@ -151,15 +152,20 @@ def require_identity_and_stop(body: str, settings: Settings, organisation_key: s
         )
 
 
-def reply_channel(session: Session, person: Person, settings: Settings, now: datetime) -> str:
-    """The channel an answer to `person` leaves by: WhatsApp when the person last wrote by WhatsApp and its 24-hour
-    window is still open (and WhatsApp is on), else SMS."""
-    last_inbound_channel = session.execute(
-        select(Message.channel)
-        .where(Message.person_id == person.id, Message.direction == Direction.IN)
+def last_inbound(session: Session, person_id: int, column: Any) -> Any:
+    """`column` of the person's latest message to us (None: they never wrote)."""
+    return session.execute(
+        select(column)
+        .where(Message.person_id == person_id, Message.direction == Direction.IN)
         .order_by(Message.id.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+def reply_channel(session: Session, person: Person, settings: Settings, now: datetime) -> str:
+    """The channel an answer to `person` leaves by: WhatsApp when the person last wrote by WhatsApp and its 24-hour
+    window is still open (and WhatsApp is on), else SMS."""
+    last_inbound_channel = last_inbound(session, person.id, Message.channel)
     in_window = person.last_inbound_at is not None and now - person.last_inbound_at < WHATSAPP_WINDOW
     return "whatsapp" if settings.whatsapp.enabled and last_inbound_channel == "whatsapp" and in_window else "sms"
 
@@ -213,12 +219,7 @@ def inbox(
     persons = session.execute(statement.order_by(Person.needs_fieldworker_since).limit(limit)).scalars().all()
     waiting = []
     for person in persons:
-        last = session.execute(
-            select(Message.body)
-            .where(Message.person_id == person.id, Message.direction == Direction.IN)
-            .order_by(Message.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
+        last = last_inbound(session, person.id, Message.body)
         assert person.needs_fieldworker_since is not None
         waiting.append(
             Waiting(

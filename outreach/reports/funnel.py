@@ -21,8 +21,6 @@ from itertools import compress
 from operator import itemgetter, not_
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from outreach.reports.outcome_facts import Outcomes, contacts
 from outreach.store.types import micros
 from outreach.targeting.reasons import Reason
@@ -79,12 +77,9 @@ class Funnel:
         return {**dict(self.stages()), "opted_out": self.opted_out}
 
 
-def funnel(session: Session, data: Outcomes, *, regions: set[str] | None = None) -> Funnel:
-    """The funnel of the adverts first seen in `data`'s period (`data` from outcome_stats.load, with the same
-    organisations and regions: the cohort, its persons and their reasons were read with it, so `session` is no
-    longer read; it stays for the callers)."""
-    if (None if regions is None else frozenset(regions)) != data.regions:
-        raise ValueError("the funnel counts the cohort outcome_stats.load read: give it the same regions")
+def funnel(data: Outcomes) -> Funnel:
+    """The funnel of the adverts first seen in `data`'s period, in its organisations and regions (`data` from
+    outcome_stats.load: the cohort, its persons and their reasons were read with it)."""
     persons = list(map(itemgetter(1), data.links))
     found = set(persons)
     contacted = contacts(data, micros(data.since))

@@ -100,7 +100,7 @@ def quarterly_report(
     regions: set[str] | None = None,
 ) -> QuarterlyReport:
     data = outcome_stats.load(session, since, until=until, organisations=organisations, regions=regions)
-    stages: Funnel = funnel(session, data, regions=regions)
+    stages: Funnel = funnel(data)
     (total,) = outcome_stats.group(data, "total", zone) or [OutcomeRow("all")]
     contacted = {row[PERSON] for row in data.outbound}
     inbound = [person for person, _at, kind in data.inbound if person in contacted and kind not in KEYWORDS]

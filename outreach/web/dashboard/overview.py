@@ -52,7 +52,7 @@ def count_figures(
     return OverviewFigures(
         counted_at=now,
         totals=totals(data, zone, now),
-        funnel=funnel(session, data, regions=regions),
+        funnel=funnel(data),
         days=days_of(data, zone, 30),
         breakdowns={by: breakdown(data, zone, by) for by in ("language", "site", "region")},
     )

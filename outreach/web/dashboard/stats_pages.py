@@ -126,7 +126,7 @@ class StatsPages:
         organisations, regions = self._scope(user)
         with self.dashboard.store.session() as session:
             data = outcome_stats.load(session, since, until=until, organisations=organisations, regions=regions)
-            stages = funnel(session, data, regions=regions)
+            stages = funnel(data)
             # Template variants are counted over every organisation's messages: umbrella view only (as the CLI).
             variants = template_stats(session) if organisations is None else None
             outcomes = label_counts(session, since, until, organisations=organisations)
