@@ -123,6 +123,8 @@ def test_a_long_queue_of_drafts_is_paged_and_a_draft_on_a_later_page_can_be_appr
     assert answer.status_code == 303 and desk.status(more[-1]) == "queued"
     too_long = desk.client.post("/drafts/approve", data={"csrf": csrf_of(second), "draft-" + "9" * 30: "yes"})
     assert too_long.status_code == 404
+    past_the_end = desk.client.get("/drafts?page=7&approved=1", follow_redirects=False)
+    assert past_the_end.status_code == 303 and past_the_end.headers["location"] == "/drafts?page=2&approved=1"
 
 
 def test_drafts_are_chosen_by_organisation_before_the_limit(desk: Desk) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contextlib import closing
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -84,6 +85,10 @@ class DraftPages:
         with self.dashboard.store.session() as session:
             items = self._visible(session, user, offset=(page - 1) * DRAFTS_PAGE)
             total = conversations.count_drafts(session, self.dashboard.access(user).organisations)
+        last = max(1, -(-total // DRAFTS_PAGE))
+        if page > last:
+            # Past the end (the last page was worked empty, or an old link): the last page, not "no drafts wait".
+            return RedirectResponse(f"/drafts?{urlencode({**request.query_params, 'page': last})}", status_code=303)
         return self.dashboard.render(
             request,
             "drafts.html",
