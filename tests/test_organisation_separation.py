@@ -31,6 +31,7 @@ from outreach.store.db import Store
 from outreach.store.models import Advert, Case, HeldAdvert, Message, OptOut, User
 from outreach.store.states import MessageStatus, StopKind
 from outreach.store.types import utcnow
+from outreach.support.local_time import local
 from outreach.web.app import create_app
 from tests.conftest import World
 from tests.dashboard_world import Seeded, client_for, log_in, page_csrf, seed
@@ -424,7 +425,7 @@ def _operations(two: Two, capsys: pytest.CaptureFixture[str], tmp: Path) -> None
 
 def _report_command(two: Two, capsys: pytest.CaptureFixture[str], tmp: Path) -> None:
     """The report holds counts only, and only the actor's organisations'."""
-    today = utcnow().date()
+    today = local(utcnow(), two.settings.sending.timezone).date()  # --to is a local date: today's data is in it
     out = tmp / "report.pdf"
     code, printed = _cli(two, capsys, "report", "--from", str(today.replace(year=today.year - 1)), "--to",
                          str(today), "--out", str(out))  # fmt: skip
