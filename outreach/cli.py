@@ -113,8 +113,12 @@ def cycle(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Do everything but send.")] = False,
     site: Annotated[list[str] | None, typer.Option("--site", help="Only this site (repeatable).")] = None,
     organisation: Annotated[
-        str | None,
-        typer.Option("--organisation", help="With several organisations: queue and send only this one's messages."),
+        list[str] | None,
+        typer.Option(
+            "--organisation",
+            help="With several organisations: queue and send only this one's messages (repeatable: these ones', "
+            "after one crawl, each within its own send window).",
+        ),
     ] = None,
     actor: ActorOption = None,
 ) -> None:
@@ -127,7 +131,11 @@ def cycle(
     settings = settings_from(config)
     # The same lock as the scheduler's: a second cycle exits at once with one line.
     report = locked_cycle(
-        settings, actor=actor_for(settings, actor), dry_run=dry_run or None, sites=site, organisation=organisation
+        settings,
+        actor=actor_for(settings, actor),
+        dry_run=dry_run or None,
+        sites=site,
+        organisations=organisation or None,
     )
     _print_cycle(report)
     if not report.ok:
