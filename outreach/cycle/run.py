@@ -56,7 +56,8 @@ class CycleReport:
     drafts: int = 0  # waiting for `outreach approve` or `outreach assist`
     reminders: int = 0  # reminders queued (or drafted)
     not_messaged: Counter[str] = field(default_factory=Counter)  # adverts (per person) by reason
-    send_stopped: Stop | None = None
+    send_stopped: Stop | None = None  # the first drain's that stopped early
+    send_stopped_by: dict[str, Stop] = field(default_factory=dict)  # several organisations' drains: whose, and why
     send_failure: str = ""  # set when sending failed (the provider keeps failing): the run is not ok
 
     @property
@@ -111,7 +112,7 @@ def run_cycle(
     organisations: with several organisations, a cycle of these (the scheduler's job for the organisations on one
     schedule, or `outreach cycle --organisation KEY`): one crawl and one selection, but only their messages are
     queued, and each one's are sent by its own drain, within its own send window, one organisation after the
-    other. None: every organisation's messages, in one drain within the shared window.
+    other. None (or none named): every organisation's messages, in one drain within the shared window.
 
     detector: the language detector to use (the scheduler keeps one between cycles); None: load the configured one.
 
@@ -119,20 +120,21 @@ def run_cycle(
     own, closed at the end."""
     dry = settings.dry_run if dry_run is None else dry_run
     mode = settings.sending.mode
-    units = list(dict.fromkeys(organisations)) if organisations is not None else []
+    # Each organisation once, in the order given; none given (an empty list): every organisation's, as None.
+    units = list(dict.fromkeys(organisations or ()))
     templates = check_configuration(settings, sites, units)
     detector = detector or make_detector(settings)
     own_store = store is None
     store = store or Store(settings.database_url)
     # A sender misconfiguration stops the cycle here too. One outbox per organisation (its window and pace), on one
-    # set of channels.
+    # set of channels, closed by the first (also when making a later one fails).
     outboxes = [make_outbox(settings, store, actor, optouts, dry, stop, organisation=units[0] if units else None)]
-    outboxes += [
-        make_outbox(settings, store, actor, optouts, dry, stop, organisation=key, channels=outboxes[0].channels)
-        for key in units[1:]
-    ]
-    of_organisations = {"organisations": units} if organisations is not None else {}
+    of_organisations = {"organisations": units} if units else {}
     try:
+        outboxes += [
+            make_outbox(settings, store, actor, optouts, dry, stop, organisation=key, channels=outboxes[0].channels)
+            for key in units[1:]
+        ]
         with store.session() as session:
             audit.record(session, Event.CYCLE_STARTED, actor, dry_run=dry, mode=mode, **of_organisations)
         crawl = run_crawl(settings, store, actor, sites, stop)
@@ -162,7 +164,7 @@ def run_cycle(
             actor=actor,
             detector=detector,
             templates=templates,
-            organisations=organisations,
+            organisations=units or None,
         )
         report.eligible, report.queued = queued.eligible, queued.first_contacts
         report.reminders, report.not_messaged = queued.reminders, queued.reasons
@@ -174,6 +176,8 @@ def run_cycle(
             _add_drain(report, drained, outbox.organisation if len(outboxes) > 1 else None)
             if drained.stopped is not None and outbox.organisation is not None:
                 stopped[outbox.organisation] = drained.stopped.value
+                if len(outboxes) > 1:
+                    report.send_stopped_by[outbox.organisation] = drained.stopped
             with store.session() as session:
                 mark_still_queued(session, drained.stopped, outbox.organisation)
         report.statuses = outboxes[0].refresh_statuses()  # every sent message's, whichever organisation's
@@ -189,7 +193,7 @@ def run_cycle(
                 sent=report.sent_total,
                 failed=report.failed,
                 send_failure=report.send_failure or None,
-                **({"stopped": stopped} if organisations is not None else {}),
+                **({"stopped": stopped} if units else {}),
             )
         return report
     finally:

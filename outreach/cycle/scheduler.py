@@ -199,10 +199,13 @@ def runtime(config_file: str | None) -> Runtime:
     return _RUNTIMES.setdefault(config_file, Runtime())
 
 
-def scheduled_cycle(config_file: str | None, organisations: list[str] | None = None) -> None:
+def scheduled_cycle(config_file: str | None, organisations: list[str] | str | None = None) -> None:
     """The scheduler's cycle job (referenced by name, so the job store can keep it across restarts); with several
     organisations, one job per schedule (cycle_jobs), for the organisations on it, each job waiting its turn rather
-    than being skipped while another job's cycle runs."""
+    than being skipped while another job's cycle runs. organisations: a plain key in a job stored by the version
+    with one job per organisation."""
+    if isinstance(organisations, str):  # else each of its letters would be taken for a key
+        organisations = [organisations]
     settings = load_settings(Path(config_file) if config_file else None)
     shared = runtime(config_file)
     stop = shared.stop
