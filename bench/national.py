@@ -1,17 +1,23 @@
 """Benchmark: the national scale on PostgreSQL: 25 organisations, 8 sites, 10,000 to 200,000 live adverts with a
 year of history (bench/national_world.py), and what the daily work costs at each size.
 
-    .venv/bin/python -m bench.national [--sizes 10000,50000] [--large] [--runs 3] [--json FILE]
+    .venv/bin/python -m bench.national [--sizes 10000,50000] [--large] [--runs 3] [--round] [--json FILE]
 
---large adds 200,000 live adverts (about 15 minutes more). Per size, on a fresh database (127.0.0.1:5432, as
-bench/dashboard.py): one cycle's selection (select_contacts) and its compose (queue_selection: every first contact
-and reminder queued, one transaction each, and every advert's reason stored), each run undone before the next; the
-retention purge (in a transaction rolled back, so every run has the same work); `outreach audit verify` (the whole
-chain; it records a checkpoint) and, after a day's worth of new events (a year's chain / 365), `outreach audit verify
---since-checkpoint` and the dashboard's /audit page, which walk only those; `outreach stats` (the CLI in-process,
-its start-up left out); the dashboard's overview and contact log through the real app (as bench/dashboard.py: an
-umbrella supervisor sees the country, a fieldworker one organisation), and the overview's count itself for both;
-the database's size. Medians of --runs, and the ratio to the previous size.
+--large adds 200,000 live adverts (about 15 minutes more). --round adds a scheduler's round for the 25 organisations
+on one schedule, the whole cycle (run_cycle: a crawl child of a fixture site of 50 adverts on 127.0.0.1, the
+selection, compose, a dry-run drain per organisation), each round undone after: before, 25 cycles of one
+organisation each (what one job per organisation ran); after, one cycle for all 25 (their one shared job). About 7
+minutes more at 10,000 with --runs 3 (78 crawls).
+
+Per size, on a fresh database (127.0.0.1:5432, as bench/dashboard.py): one cycle's selection (select_contacts) and
+its compose (queue_selection: every first contact and reminder queued, one transaction each, and every advert's
+reason stored), each run undone before the next; the retention purge (in a transaction rolled back, so every run has
+the same work); `outreach audit verify` (the whole chain; it records a checkpoint) and, after a day's worth of new
+events (a year's chain / 365), `outreach audit verify --since-checkpoint` and the dashboard's /audit page, which
+walk only those; `outreach stats` (the CLI in-process, its start-up left out); the dashboard's overview and contact
+log through the real app (as bench/dashboard.py: an umbrella supervisor sees the country, a fieldworker one
+organisation), and the overview's count itself for both; the database's size. Medians of --runs, and the ratio to
+the previous size.
 """
 
 from __future__ import annotations
@@ -26,13 +32,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from bench.dashboard import PASSWORD, database
@@ -46,10 +53,11 @@ from outreach.crypto import new_keys
 from outreach.people.privacy import purge
 from outreach.settings import Settings, load_settings
 from outreach.store.db import Store, upgrade
-from outreach.store.models import AuditEvent, Message, Person
+from outreach.store.models import AuditEvent, CrawlRun, Message, Person
 from outreach.store.types import utcnow
 from outreach.targeting.contact_pass import first_contact_templates, queue_selection
 from outreach.targeting.selection import select_contacts, store_decisions
+from testworld.fixture_site import FixtureSite
 
 TABLES = ("audit_events", "messages", "persons", "adverts", "advert_reasons", "advert_persons")
 
@@ -69,30 +77,83 @@ class Run:
     def note(self, name: str, seconds: float) -> None:
         self.seconds.setdefault(name, []).append(seconds)
 
-    def cycle(self) -> None:
-        """One cycle's selection and compose, as select_and_queue runs them (all organisations), undone after."""
-        detector, templates = make_detector(self.settings), first_contact_templates(self.settings)
+    @contextmanager
+    def undone(self) -> Iterator[None]:
+        """What cycles in the block change put back after it: the contact decisions, the outbox rows and the audit
+        events they add (a person the block's crawl added: never contacted)."""
         with self.store.session() as session:
-            # The state a cycle may change, to put back: the contact decisions and the outbox rows it adds.
             before = {
                 row.id: row for row in session.execute(select(Person.id, Person.last_contacted_at, Person.reminded_at))
             }
             last_message = session.execute(select(Message.id).order_by(Message.id.desc()).limit(1)).scalar_one()
             last_event = session.execute(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)).scalar_one()
+        yield
+        with self.store.session() as session:
+            contacted = set(session.execute(select(Message.person_id).where(Message.id > last_message)).scalars())
+            session.execute(delete(Message).where(Message.id > last_message))
+            session.execute(delete(AuditEvent).where(AuditEvent.seq > last_event))
+            for person_id in contacted - {None}:
+                old = before.get(person_id)
+                session.execute(
+                    update(Person)
+                    .where(Person.id == person_id)
+                    .values(last_contacted_at=old and old.last_contacted_at, reminded_at=old and old.reminded_at)
+                )
+
+    def cycle(self) -> None:
+        """One cycle's selection and compose, as select_and_queue runs them (all organisations), undone after."""
+        detector, templates = make_detector(self.settings), first_contact_templates(self.settings)
         for _ in range(self.runs):
-            self.one_cycle(detector, templates)
-            with self.store.session() as session:
-                contacted = set(session.execute(select(Message.person_id).where(Message.id > last_message)).scalars())
-                session.execute(delete(Message).where(Message.id > last_message))
-                session.execute(delete(AuditEvent).where(AuditEvent.seq > last_event))
-                for person_id in contacted:
-                    if person_id is not None:
-                        old = before[person_id]
-                        session.execute(
-                            update(Person)
-                            .where(Person.id == person_id)
-                            .values(last_contacted_at=old.last_contacted_at, reminded_at=old.reminded_at)
-                        )
+            with self.undone():
+                self.one_cycle(detector, templates)
+
+    def round(self, settings: Settings) -> None:
+        """A scheduler's round for the 25 organisations on one schedule, each undone after: 25 cycles of one
+        organisation (before: a job each) and one cycle of all 25 (after: their one shared job), in turns. settings:
+        the world's, with a fixture site's file in sites_dir, dry run. The crawls' share is their runs' own times
+        (crawl_runs: from the run's row to the child's end)."""
+        from outreach.cycle.run import CycleReport, run_cycle
+
+        keys = [unit.key for unit in settings.organisations]
+        detector = make_detector(settings)
+
+        def cycle(organisations: list[str]) -> CycleReport:
+            report = run_cycle(
+                settings, actor="bench", organisations=organisations, detector=detector, store=self.store
+            )
+            assert report.crawl_ok, report.crawl_error
+            return report
+
+        with self.undone():  # the fixture's adverts crawled once first, as in any round after the first
+            first = cycle(keys)
+        assert first.adverts_seen, "the fixture site was not crawled"
+        self.facts["round: the fixture's adverts (first crawl), of them new"] = [first.adverts_seen, first.adverts_new]
+        for _ in range(self.runs):
+            for name, groups in (("before: 25 cycles", [[key] for key in keys]), ("after: one cycle", [keys])):
+                first_crawl = self.last_crawl()
+                with self.undone():
+                    started = time.perf_counter()
+                    reports = [cycle(group) for group in groups]
+                    self.note(f"round of 25 organisations, {name}", time.perf_counter() - started)
+                with self.store.session() as session:
+                    crawls = session.execute(
+                        select(CrawlRun.started_at, CrawlRun.finished_at).where(CrawlRun.id > first_crawl)
+                    ).all()
+                crawling = 0.0
+                for begun, ended in crawls:
+                    assert ended is not None  # run_crawl records the end before it returns
+                    crawling += (ended - begun).total_seconds()
+                self.note(f"round of 25 organisations, {name}: of which crawling", crawling)
+                self.facts[f"round, {name}: crawls, adverts seen, messages queued, sent (dry run)"] = [
+                    len(crawls),
+                    sum(report.adverts_seen for report in reports),
+                    sum(sum(report.queued.values()) + report.reminders for report in reports),
+                    sum(report.sent_total for report in reports),
+                ]
+
+    def last_crawl(self) -> int:
+        with self.store.session() as session:
+            return int(session.execute(select(func.coalesce(func.max(CrawlRun.id), 0))).scalar_one())
 
     def one_cycle(self, detector: LanguageDetector, templates: TemplateBook) -> None:
         now = utcnow()
@@ -213,7 +274,20 @@ class Run:
                 self.facts[f"{table} MB"] = round(size / 2**20, 1)
 
 
-def measure(size: int, runs: int) -> dict[str, Any]:
+def fixture_overrides(folder: str) -> dict[str, Any]:
+    """The world's settings crawling the fixture site's file in `folder`, sending in dry run (as the test world
+    sends: any hour, 100 a second)."""
+    from testworld.policy import WORLD_SENDING
+
+    return {
+        "sites_dir": Path(folder) / "sites",
+        "log_dir": Path(folder) / "log",
+        "dry_run": True,
+        "sending": WORLD_SENDING,
+    }
+
+
+def measure(size: int, runs: int, round_of_organisations: bool = False) -> dict[str, Any]:
     with database("postgresql") as url, tempfile.TemporaryDirectory() as folder:
         hmac_key, fernet_key = new_keys()
         settings = load_settings(**world_config(url, hmac_key, fernet_key))
@@ -229,6 +303,10 @@ def measure(size: int, runs: int) -> dict[str, Any]:
             with store.session() as session:
                 store_decisions(session, select_contacts(session, settings, now=utcnow()).decisions, utcnow())
             run.cycle()
+            if round_of_organisations:
+                with FixtureSite(seed=21, count=50) as site:
+                    site.write_site_file(Path(folder) / "sites")
+                    run.round(load_settings(**world_config(url, hmac_key, fernet_key), **fixture_overrides(folder)))
             run.purge()
             run.cli("audit verify", ["audit", "verify"])
             run.verify_memory()
@@ -268,12 +346,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,50000", help="live adverts per world, comma-separated")
     parser.add_argument("--large", action="store_true", help="add 200,000 live adverts")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--round", action="store_true", help="add a round of the 25 organisations on one schedule, before and after"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")] + ([200_000] if args.large else [])
     results = []
     for size in sizes:
-        result = measure(size, args.runs)
+        result = measure(size, args.runs, args.round)
         print(json.dumps(result, indent=2), flush=True)
         results.append(result)
     print_table(results)

@@ -113,8 +113,12 @@ def cycle(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Do everything but send.")] = False,
     site: Annotated[list[str] | None, typer.Option("--site", help="Only this site (repeatable).")] = None,
     organisation: Annotated[
-        str | None,
-        typer.Option("--organisation", help="With several organisations: queue and send only this one's messages."),
+        list[str] | None,
+        typer.Option(
+            "--organisation",
+            help="With several organisations: queue and send only this one's messages (repeatable: these ones', "
+            "after one crawl, each within its own send window).",
+        ),
     ] = None,
     actor: ActorOption = None,
 ) -> None:
@@ -127,7 +131,11 @@ def cycle(
     settings = settings_from(config)
     # The same lock as the scheduler's: a second cycle exits at once with one line.
     report = locked_cycle(
-        settings, actor=actor_for(settings, actor), dry_run=dry_run or None, sites=site, organisation=organisation
+        settings,
+        actor=actor_for(settings, actor),
+        dry_run=dry_run or None,
+        sites=site,
+        organisations=organisation or None,
     )
     _print_cycle(report)
     if not report.ok:
@@ -173,7 +181,9 @@ def _print_cycle(report: object) -> None:
     for problem in report.crawl_problems:
         console.print(f"crawl {report.crawl_health}: {problem} (outreach crawl --stats)", highlight=False)
     if report.send_stopped is not None and not report.send_failure:
-        console.print(f"sending stopped: {report.send_stopped.value}", highlight=False)
+        # Several organisations' drains: each one's own reason, as one stopping does not stop the next.
+        why = "; ".join(f"{key}: {stop.value}" for key, stop in report.send_stopped_by.items())
+        console.print(f"sending stopped: {why or report.send_stopped.value}", highlight=False)
     console.print(f"crawl log: {report.log_file}", highlight=False)
 
 

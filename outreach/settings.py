@@ -103,7 +103,12 @@ class SendingSettings(BaseModel):
     )
     per_second: float = Field(1.0, gt=0, le=100, description="Messages per second per sender process.")
     daily_cap: int = Field(200, ge=0, description="At most this many messages per local day, all senders together.")
-    cycle_cap: int = Field(100, ge=0, description="At most this many messages per cycle.")
+    cycle_cap: int = Field(
+        100,
+        ge=0,
+        description="At most this many messages per cycle; in a cycle of named organisations (the scheduler's, "
+        "`outreach cycle --organisation`) per organisation.",
+    )
     retry_attempts: int = Field(5, ge=0, le=20, description="Retries of a rate-limited (429) send.")
     retry_max_seconds: float = Field(30.0, gt=0, description="Longest wait between rate-limit retries.")
     stale_claim_minutes: int = Field(
@@ -534,7 +539,7 @@ class MemberOrganisation(BaseModel):
     cycle_cron: str = Field(
         "",
         description="When `outreach scheduler` runs this organisation's cycle (crontab); empty: schedule.cycle_cron "
-        "(or schedule.cycle_interval_seconds).",
+        "(or schedule.cycle_interval_seconds). The organisations on the same schedule share one cycle: one crawl.",
         examples=["*/30 9-21 * * *"],
     )
     window_start: time | None = Field(

@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apscheduler.jobstores.memory import MemoryJobStore
@@ -17,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from outreach.cli import run
-from outreach.cycle.scheduler import _RUNTIMES, SchedulerDied, beat, run_scheduler, runtime
+from outreach.cycle.scheduler import _RUNTIMES, SchedulerDied, beat, job_store, run_scheduler, runtime
 from outreach.reports.status import status
 from outreach.store.locks import Lease
 from outreach.store.models import AuditEvent, Heartbeat, Message
@@ -203,3 +204,56 @@ def test_status_says_a_scheduler_that_stopped_beating_is_not_running(world: Worl
         assert status(session, now=last + timedelta(seconds=90))["scheduler"]["running"] == "alive"
         # Killed with SIGKILL, or hung: its last beat still says alive.
         assert status(session, now=last + timedelta(seconds=150))["scheduler"]["running"] == "silent"
+
+
+def _stored_cycle_jobs(database_url: str) -> dict[str, list[Any]]:
+    """The cycle jobs in the job store, each with the arguments after the config file (its organisations)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    stored = BackgroundScheduler(jobstores={"default": job_store(database_url)})
+    stored.start(paused=True)
+    try:
+        return {job.id: list(job.args[1:]) for job in stored.get_jobs() if job.id.startswith("cycle")}
+    finally:
+        stored.shutdown()
+
+
+def test_a_restart_after_organisations_changed_schedule_leaves_each_in_exactly_one_cycle_job(
+    world: World, tmp_path: Path
+) -> None:
+    """The job store outlives the configuration: each restart replaces the cycle jobs of the new one (their
+    organisations are their arguments) and removes every other, so no organisation is in two jobs or in none."""
+    from tests.test_organisation_schedules import _leave_a_single_cycle_job
+    from tests.test_organisations import ROTTERDAM, THE_HAGUE
+
+    never = "0 3 1 1 *"  # due next New Year: no cycle runs during the test
+    hague_alone = {**THE_HAGUE, "cycle_cron": "0 4 1 1 *"}
+
+    def restart(*organisations: dict[str, Any]) -> dict[str, list[Any]]:
+        settings = messaging_settings(world, organisations=list(organisations), schedule={"cycle_cron": never})
+        config = Path(config_file(settings, tmp_path))
+        ends = threading.Timer(1.0, runtime(str(config)).stop.set)
+        ends.start()
+        try:
+            run_scheduler(settings, config, heartbeat_seconds=0.2)
+        finally:
+            ends.cancel()
+            _RUNTIMES.pop(str(config), None)
+        return _stored_cycle_jobs(world.database_url)
+
+    config = config_file(messaging_settings(world), tmp_path)
+    # A job of the version before shared jobs: The Hague's alone, its organisation a plain string.
+    _leave_a_single_cycle_job(world.database_url, config, "cycle:den-haag", [config, "den-haag"])
+    assert restart(ROTTERDAM, THE_HAGUE) == {"cycle:rotterdam+den-haag": [["rotterdam", "den-haag"]]}
+    # The Hague moves to its own schedule: the shared job goes, one job each.
+    assert restart(ROTTERDAM, hague_alone) == {"cycle:rotterdam": [["rotterdam"]], "cycle:den-haag": [["den-haag"]]}
+    # ... and back: one job for both again.
+    assert restart(ROTTERDAM, THE_HAGUE) == {"cycle:rotterdam+den-haag": [["rotterdam", "den-haag"]]}
+    # The Hague removed: Rotterdam's job alone; The Hague back, with the shared crontab written out as its own: one
+    # job for both.
+    assert restart(ROTTERDAM) == {"cycle:rotterdam": [["rotterdam"]]}
+    assert restart(ROTTERDAM, {**THE_HAGUE, "cycle_cron": never}) == {
+        "cycle:rotterdam+den-haag": [["rotterdam", "den-haag"]]
+    }
+    with world.store().session() as session:
+        assert session.execute(select(AuditEvent.id).where(AuditEvent.name == "cycle.started")).first() is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from messaging.channels.base import Channel
@@ -68,15 +69,17 @@ def make_outbox(
     dry_run: bool | None = None,
     stop: threading.Event | None = None,
     organisation: str | None = None,
+    channels: Mapping[str, Channel] | None = None,
     **options: Any,
 ) -> Outbox:
     """organisation: an outbox for that organisation's cycle, draining only its messages within its window;
+    channels: another outbox's, to share (a cycle of several organisations; None: new ones);
     options: Outbox's own (sleep, monotonic, clock, rng; a notify in place of the configured one)."""
     dry = settings.dry_run if dry_run is None else dry_run
     return Outbox(
         store,
         PhoneVault.from_settings(settings),
-        make_channels(settings, dry),
+        channels if channels is not None else make_channels(settings, dry),
         actor,
         stops=stops,
         sending=settings.sending_for(organisation),

@@ -18,7 +18,8 @@ from outreach.store.states import CrawlRunStatus
 @app.command()
 def scheduler(config: ConfigOption = None) -> None:
     """Run cycles and the retention purge on the schedule in `schedule:` until SIGTERM or Ctrl-C. With
-    `organisations:`, one cycle job per organisation, on its own cycle_cron where it has one.
+    `organisations:`, one cycle job per schedule: the organisations on the same cycle_cron (or on none: the shared
+    schedule) share one job, which crawls and selects once for them all.
 
     A cycle never overlaps another (a database lock, also against `outreach cycle`); missed runs coalesce into one.
 
@@ -31,7 +32,7 @@ def scheduler(config: ConfigOption = None) -> None:
     configure_json_logging("INFO", settings.default_region)  # as `serve`: JSON lines, no personal data
     for chatty in ("apscheduler", "alembic"):  # "Running job ..." every run, migration plugins: noise in a log
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    for job_id, (_organisation, trigger) in cycle_jobs(settings).items():
+    for job_id, (_organisations, trigger) in cycle_jobs(settings).items():
         console.print(f"scheduler: {job_id} on {trigger}", highlight=False)
     console.print(f"scheduler: time zone {settings.schedule.timezone}; Ctrl-C stops", highlight=False)
     run_scheduler(settings, config)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crawler.sites import load_sites
 from messaging.language import make_detector
 from messaging.language.protocol import LanguageDetector
-from messaging.outbox.drain import Stop
+from messaging.outbox.drain import DrainReport, Stop
 from messaging.outbox.factory import make_outbox
 from messaging.template_check import require_templates_pass
 from messaging.templates import TemplateBook
@@ -55,7 +56,8 @@ class CycleReport:
     drafts: int = 0  # waiting for `outreach approve` or `outreach assist`
     reminders: int = 0  # reminders queued (or drafted)
     not_messaged: Counter[str] = field(default_factory=Counter)  # adverts (per person) by reason
-    send_stopped: Stop | None = None
+    send_stopped: Stop | None = None  # the first drain's that stopped early
+    send_stopped_by: dict[str, Stop] = field(default_factory=dict)  # several organisations' drains: whose, and why
     send_failure: str = ""  # set when sending failed (the provider keeps failing): the run is not ok
 
     @property
@@ -75,12 +77,12 @@ class CycleReport:
 
 
 def check_configuration(
-    settings: Settings, sites: list[str] | None = None, organisation: str | None = None
+    settings: Settings, sites: list[str] | None = None, organisations: Sequence[str] | None = None
 ) -> TemplateBook:
     """What would stop a cycle, found before anything runs: keys, templates (`outreach templates check`), site
-    files, the organisation of the cycle."""
-    if organisation is not None:
-        settings.require_organisation(organisation)
+    files, the organisations of the cycle."""
+    for key in organisations or ():
+        settings.require_organisation(key)
     PhoneVault.from_settings(settings)
     require_templates_pass(settings)
     templates = first_contact_templates(settings)
@@ -101,14 +103,16 @@ def run_cycle(
     dry_run: bool | None = None,
     sites: list[str] | None = None,
     stop: threading.Event | None = None,
-    organisation: str | None = None,
+    organisations: Sequence[str] | None = None,
     detector: LanguageDetector | None = None,
     store: Store | None = None,
 ) -> CycleReport:
     """stop: set by a SIGTERM handler; the crawl child is asked to stop and sending ends after the current message.
 
-    organisation: with several organisations, a cycle of that one: the crawl is shared, but only its messages are
-    queued and sent (within its own send window).
+    organisations: with several organisations, a cycle of these (the scheduler's job for the organisations on one
+    schedule, or `outreach cycle --organisation KEY`): one crawl and one selection, but only their messages are
+    queued, and each one's are sent by its own drain, within its own send window, one organisation after the
+    other. None (or none named): every organisation's messages, in one drain within the shared window.
 
     detector: the language detector to use (the scheduler keeps one between cycles); None: load the configured one.
 
@@ -116,16 +120,23 @@ def run_cycle(
     own, closed at the end."""
     dry = settings.dry_run if dry_run is None else dry_run
     mode = settings.sending.mode
-    templates = check_configuration(settings, sites, organisation)
+    # Each organisation once, in the order given; none given (an empty list): every organisation's, as None.
+    units = list(dict.fromkeys(organisations or ()))
+    templates = check_configuration(settings, sites, units)
     detector = detector or make_detector(settings)
     own_store = store is None
     store = store or Store(settings.database_url)
-    # A sender misconfiguration stops the cycle here too.
-    outbox = make_outbox(settings, store, actor, optouts, dry, stop, organisation=organisation)
-    of_organisation = {"organisation": organisation} if organisation is not None else {}
+    # A sender misconfiguration stops the cycle here too. One outbox per organisation (its window and pace), on one
+    # set of channels, closed by the first (also when making a later one fails).
+    outboxes = [make_outbox(settings, store, actor, optouts, dry, stop, organisation=units[0] if units else None)]
+    of_organisations = {"organisations": units} if units else {}
     try:
+        outboxes += [
+            make_outbox(settings, store, actor, optouts, dry, stop, organisation=key, channels=outboxes[0].channels)
+            for key in units[1:]
+        ]
         with store.session() as session:
-            audit.record(session, Event.CYCLE_STARTED, actor, dry_run=dry, mode=mode, **of_organisation)
+            audit.record(session, Event.CYCLE_STARTED, actor, dry_run=dry, mode=mode, **of_organisations)
         crawl = run_crawl(settings, store, actor, sites, stop)
         report = CycleReport(
             run_id=crawl.run_id,
@@ -153,41 +164,52 @@ def run_cycle(
             actor=actor,
             detector=detector,
             templates=templates,
-            organisation=organisation,
+            organisations=units or None,
         )
         report.eligible, report.queued = queued.eligible, queued.first_contacts
         report.reminders, report.not_messaged = queued.reminders, queued.reasons
         if mode != "auto":
             report.drafts = sum(report.queued.values()) + report.reminders
-        drained = outbox.drain()  # in approve and assist modes only what people released is queued
-        report.sent, report.failed, report.unknown, report.cancelled = (
-            drained.sent,
-            drained.failed,
-            drained.unknown,
-            drained.cancelled,
-        )
-        report.reconciled_sent = drained.reconciled_sent
-        report.send_stopped = drained.stopped
-        if drained.failed_run:
-            report.send_failure = f"{drained.detail} ({drained.left_queued} waiting)"
-        with store.session() as session:
-            mark_still_queued(session, drained.stopped, organisation)
-        report.statuses = outbox.refresh_statuses()
+        stopped: dict[str, str] = {}  # organisation -> why its drain stopped early
+        for outbox in outboxes:
+            drained = outbox.drain()  # in approve and assist modes only what people released is queued
+            _add_drain(report, drained, outbox.organisation if len(outboxes) > 1 else None)
+            if drained.stopped is not None and outbox.organisation is not None:
+                stopped[outbox.organisation] = drained.stopped.value
+                if len(outboxes) > 1:
+                    report.send_stopped_by[outbox.organisation] = drained.stopped
+            with store.session() as session:
+                mark_still_queued(session, drained.stopped, outbox.organisation)
+        report.statuses = outboxes[0].refresh_statuses()  # every sent message's, whichever organisation's
         with store.session() as session:
             audit.record(
                 session,
                 Event.CYCLE_FINISHED,
                 actor,
-                **of_organisation,
+                **of_organisations,
                 run_id=crawl.run_id,
                 crawl_ok=crawl.ok,
                 queued=sum(report.queued.values()),
                 sent=report.sent_total,
                 failed=report.failed,
                 send_failure=report.send_failure or None,
+                **({"stopped": stopped} if units else {}),
             )
         return report
     finally:
-        outbox.close()
+        outboxes[0].close()  # the channels, which every outbox of the cycle shares
         if own_store:
             store.close()
+
+
+def _add_drain(report: CycleReport, drained: DrainReport, organisation: str | None) -> None:
+    """One drain's counts added to the cycle's; organisation: whose drain, named in a failure (several drains)."""
+    report.sent.update(drained.sent)
+    report.failed += drained.failed
+    report.unknown += drained.unknown
+    report.cancelled += drained.cancelled
+    report.reconciled_sent += drained.reconciled_sent
+    report.send_stopped = report.send_stopped or drained.stopped
+    if drained.failed_run:
+        failure = f"{organisation + ': ' if organisation else ''}{drained.detail} ({drained.left_queued} waiting)"
+        report.send_failure = "; ".join(filter(None, [report.send_failure, failure]))

@@ -45,8 +45,9 @@ class SchedulerDied(OutreachError):
     stops (exit code 1) for the service manager to start it again, instead of beating "alive"."""
 
 
-# How long a scheduled organisation's cycle waits for another organisation's cycle to finish (the jobs' misfire
-# grace time): two organisations on the same schedule run one after the other instead of one being skipped.
+# How long a scheduled organisations' cycle waits for another one to finish (the jobs' misfire grace time): two
+# cycle jobs due at the same time (organisations on different schedules) run one after the other instead of one
+# being skipped.
 WAIT_FOR_OTHER_CYCLE = timedelta(hours=1)
 
 
@@ -110,7 +111,7 @@ def locked_cycle(
 
     # What would stop the cycle anyway is reported before the lock: keys, templates, site files, the organisation,
     # the schema.
-    check_configuration(settings, options.get("sites"), options.get("organisation"))
+    check_configuration(settings, options.get("sites"), options.get("organisations"))
     own_store = store is None
     store = store or Store(settings.database_url)
     try:
@@ -124,8 +125,8 @@ def locked_cycle(
                 result="running",
                 problem=None,
                 actor=actor,
-                # Which organisation's cycle, so `outreach status` can say (null: all of them)
-                organisation=options.get("organisation"),
+                # Which organisations' cycle, so `outreach status` can say (null: all of them)
+                organisations=options.get("organisations"),
             )
             try:
                 report = run_cycle(settings, actor=actor, stop=stop, store=store, **options)
@@ -198,22 +199,25 @@ def runtime(config_file: str | None) -> Runtime:
     return _RUNTIMES.setdefault(config_file, Runtime())
 
 
-def scheduled_cycle(config_file: str | None, organisation: str | None = None) -> None:
+def scheduled_cycle(config_file: str | None, organisations: list[str] | str | None = None) -> None:
     """The scheduler's cycle job (referenced by name, so the job store can keep it across restarts); with several
-    organisations, one job per organisation, each waiting its turn rather than being skipped while another
-    organisation's cycle runs."""
+    organisations, one job per schedule (cycle_jobs), for the organisations on it, each job waiting its turn rather
+    than being skipped while another job's cycle runs. organisations: a plain key in a job stored by the version
+    with one job per organisation."""
+    if isinstance(organisations, str):  # else each of its letters would be taken for a key
+        organisations = [organisations]
     settings = load_settings(Path(config_file) if config_file else None)
     shared = runtime(config_file)
     stop = shared.stop
     try:
         detector = shared.detectors.get(settings)
         with shared.stores.use(settings.database_url) as store:
-            if organisation is None:
+            if organisations is None:
                 locked_cycle(settings, actor="scheduler", stop=stop, detector=detector, store=store)
                 return
             with shared.turns.turn(stop, WAIT_FOR_OTHER_CYCLE) as mine:
                 if not mine:
-                    logger.warning("the cycle of %s did not get a turn; it runs at its next time", organisation)
+                    logger.warning("the cycle of %s did not get a turn; it runs at its next time", organisations)
                     return
                 # The lease is still needed: `outreach cycle` or another host's scheduler may hold it.
                 locked_cycle(
@@ -221,7 +225,7 @@ def scheduled_cycle(config_file: str | None, organisation: str | None = None) ->
                     actor="scheduler",
                     stop=stop,
                     wait=WAIT_FOR_OTHER_CYCLE,
-                    organisation=organisation,
+                    organisations=organisations,
                     detector=detector,
                     store=store,
                 )
@@ -277,9 +281,11 @@ def scheduled_escalation(config_file: str | None) -> None:
             logger.error("escalation check failed: %s", exc)
 
 
-def cycle_jobs(settings: Settings) -> dict[str, tuple[str | None, Any]]:
-    """The scheduler's cycle jobs by id, each with its organisation and trigger: one `cycle`, or with several
-    organisations one `cycle:KEY` each, on the organisation's cycle_cron or else the shared schedule."""
+def cycle_jobs(settings: Settings) -> dict[str, tuple[list[str] | None, Any]]:
+    """The scheduler's cycle jobs by id, each with its organisations and trigger: one `cycle`, or with several
+    organisations one job per schedule for the organisations on it (the same cycle_cron, or none: the shared
+    schedule), in the order they are configured: `cycle:KEY` for one organisation, `cycle:KEY1+KEY2` for several.
+    Each job crawls and selects once for its organisations."""
     from apscheduler.triggers.interval import IntervalTrigger
 
     zone = settings.schedule.timezone
@@ -294,7 +300,19 @@ def cycle_jobs(settings: Settings) -> dict[str, tuple[str | None, Any]]:
 
     if not settings.organisations:
         return {"cycle": (None, trigger(""))}
-    return {f"cycle:{unit.key}": (unit.key, trigger(unit.cycle_cron)) for unit in settings.organisations}
+    # An organisation's cycle_cron that reads as the shared cycle_cron (and no interval replaces it) fires with it.
+    shared = "" if every else " ".join(settings.schedule.cycle_cron.split())
+    groups: dict[str, list[str]] = {}
+    for unit in settings.organisations:
+        groups.setdefault(" ".join(unit.cycle_cron.split()) or shared, []).append(unit.key)
+    return {_group_id(keys): (keys, trigger(cron)) for cron, keys in groups.items()}
+
+
+def _group_id(keys: list[str]) -> str:
+    """A cycle job's id: its organisations' keys, or when they are too many for the job store's id (191
+    characters) the first one and how many more. Unique: each organisation is in one job."""
+    joined = "cycle:" + "+".join(keys)
+    return joined if len(joined) <= 191 else f"cycle:{keys[0]}+{len(keys) - 1} more"
 
 
 def job_store(url: str) -> Any:
@@ -332,12 +350,12 @@ def run_scheduler(
     )
     zone = settings.schedule.timezone
     cycles = cycle_jobs(settings)
-    for job_id, (organisation, trigger) in cycles.items():
+    for job_id, (organisations, trigger) in cycles.items():
         scheduler.add_job(
             "outreach.cycle.scheduler:scheduled_cycle",
             trigger,
             id=job_id,
-            args=[key, organisation] if organisation is not None else [key],
+            args=[key, organisations] if organisations is not None else [key],
             replace_existing=True,
         )
     scheduler.add_job(
@@ -373,8 +391,9 @@ def run_scheduler(
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     store = Store(settings.database_url)
     try:
-        # Paused first: a cycle job of an earlier configuration (the single `cycle` before organisations, or a
-        # removed organisation's) is still in the job store and must go before it can run.
+        # Paused first: a cycle job of an earlier configuration (the single `cycle` before organisations, a removed
+        # organisation's, or one for organisations now on other schedules) is still in the job store and must go
+        # before it can run; a job of this configuration's replaced the one of the same id (its organisations).
         scheduler.start(paused=True)
         for job in scheduler.get_jobs():
             if (job.id == "cycle" or job.id.startswith("cycle:")) and job.id not in cycles:

@@ -5,7 +5,7 @@ crawl; tests run it with their own clock."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,21 +53,22 @@ def select_and_queue(
     actor: str,
     detector: LanguageDetector,
     templates: TemplateBook,
-    organisation: str | None = None,
+    organisations: Sequence[str] | None = None,
 ) -> Queued:
-    """organisation: one organisation's cycle queues only that organisation's messages; whom another one would
-    message waits for that one's cycle (and is decided again then)."""
+    """organisations: a cycle of these organisations queues only their messages; whom another one would message
+    waits for that one's cycle (and is decided again then). None: every organisation's."""
     draft = settings.sending.mode != "auto"  # approve and assist modes: drafts wait for a person
     with store.session() as session:
         selection = select_contacts(session, settings, now=now, actor=actor)
     others: dict[tuple[int, int], str] = {}
-    if organisation is not None:
+    if organisations is not None:
+        ours = set(organisations)
         chosen: list[Candidate | ReminderCandidate] = [*selection.first_contacts, *selection.reminders]
         for one in chosen:
-            if one.organisation != organisation:
+            if one.organisation not in ours:
                 others[(one.advert_id, one.person_id)] = one.organisation or "-"
-        selection.first_contacts = [c for c in selection.first_contacts if c.organisation == organisation]
-        selection.reminders = [r for r in selection.reminders if r.organisation == organisation]
+        selection.first_contacts = [c for c in selection.first_contacts if c.organisation in ours]
+        selection.reminders = [r for r in selection.reminders if r.organisation in ours]
     return queue_selection(
         selection,
         store.session,
