@@ -81,13 +81,14 @@ def cycle_lock(
         lease.release()
 
 
-def beat(store: Store, name: str, **state: Any) -> None:
-    """Record that `name` is alive, merging `state` into what it said before."""
+def beat(store: Store, name: str, drop: tuple[str, ...] = (), /, **state: Any) -> None:
+    """Record that `name` is alive, merging `state` into what it said before, less the keys in `drop`."""
     now = utcnow()
     with store.session() as session:
         insert_ignore(session, Heartbeat, {"name": name, "beat_at": now, "state": {}}, ["name"])
         current = session.get(Heartbeat, name)
-        merged = {**(current.state if current else {}), **{k: _plain(v) for k, v in state.items()}}
+        kept = {key: value for key, value in (current.state if current else {}).items() if key not in drop}
+        merged = {**kept, **{k: _plain(v) for k, v in state.items()}}
         rows_changed(session, update(Heartbeat).where(Heartbeat.name == name).values(beat_at=now, state=merged))
 
 
@@ -120,6 +121,7 @@ def locked_cycle(
             beat(
                 store,
                 "cycle",
+                ("organisation",),  # one key, as an earlier version said: `organisations` below replaces it
                 started_at=utcnow(),
                 finished_at=None,
                 result="running",
