@@ -68,6 +68,7 @@ def read_trace(path: Path) -> Trace:
     cycle = first = -1
     lines = allocations = frees = unpaired = 0
     pending = ""  # the caller of a realloc's "<" line, for its ">" line
+    marker = ""  # the last marker's pointer, until it is freed
     with path.open(encoding="utf-8", errors="replace") as log:
         for lines, line in enumerate(log, 1):  # noqa: B007
             found = LINE.match(line)
@@ -77,6 +78,10 @@ def read_trace(path: Path) -> Trace:
             if op == "+" and size is not None and MARKER_SIZE <= int(size, 16) < MARKER_SIZE + 100_000:
                 cycle = int(size, 16) - MARKER_SIZE
                 first = cycle if first < 0 else first
+                marker = ptr
+                continue
+            if op == "-" and ptr == marker:  # the marker freed
+                marker = ""
                 continue
             if op in "-<":
                 frees += 1
@@ -144,6 +149,8 @@ def report(trace: Trace, settle: int, top: int) -> list[str]:
         f"steady = made after cycles {steady_cycles[0] if steady_cycles else '-'}-"
         f"{steady_cycles[-1] if steady_cycles else '-'} and still live ({span} cycles; the last {settle} left out)",
         f"  in all: {sum(total.get(c, 0) for c in steady_cycles) / span / 1024:.1f} KiB per cycle",
+        "  by library: "
+        + ", ".join(f"{name} {size / span / 1024:.1f} KiB" for name, size in by_library(trace, steady_cycles)[:5]),
         "by caller, most steady bytes first (KiB per cycle, in how many of those cycles, blocks, common sizes):",
     ]
     ranked = sorted(trace.callers.values(), key=steady, reverse=True)[:top]
@@ -161,6 +168,14 @@ def report(trace: Trace, settle: int, top: int) -> list[str]:
         )
         lines.append(f"      KiB per cycle: {per_cycle}")
     return lines
+
+
+def by_library(trace: Trace, cycles: list[int]) -> list[tuple[str, int]]:
+    """Steady bytes by the caller's library, most first (a stripped library's callers have no names)."""
+    sizes: dict[str, int] = defaultdict(int)
+    for caller in trace.callers.values():
+        sizes[Path(caller.path).name if caller.path else "?"] += sum(caller.by_cycle.get(c, 0) for c in cycles)
+    return sorted(((name, size) for name, size in sizes.items() if size), key=lambda item: -item[1])
 
 
 def trace_offset(caller: Caller) -> str:
