@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.traced_scheduler import MALLOC_DEBUG
 from outreach.crypto import new_keys
 from outreach.settings import Settings, load_settings
 from outreach.store.db import PROJECT_ROOT, Store, upgrade
@@ -232,6 +233,10 @@ class DayOptions:
     replies: int
     trace: Path | None = None  # run the scheduler under bench/traced_scheduler.py, a dump after every cycle
     trim: bool = False  # with trace: malloc_trim(0) after each dump
+    mtrace: str = ""  # with trace: "FROM:TO", glibc's malloc trace between those dumps instead of tracemalloc
+    light: bool = False  # with trace: no tracemalloc, only the counts
+    collect: bool = True  # with trace: gc.collect() before each dump
+    garbage: int = 0  # with trace: at that dump, what a full collection frees, by type
 
 
 def settings_for(folder: Path, url: str, gateway: TwilioGateway, port: int, interval: int) -> Settings:
@@ -303,16 +308,23 @@ def run_day(kind: str, options: DayOptions, admin: str) -> list[CycleSample]:
                         "bench.traced_scheduler",
                         "run",
                         *(["--trim"] if options.trim else []),
+                        *(["--mtrace", options.mtrace] if options.mtrace else []),
+                        *(["--light"] if options.light else []),
+                        *([] if options.collect else ["--no-collect"]),
+                        *(["--garbage", str(options.garbage)] if options.garbage else []),
                         str(traced),
                     ]
                     command += ["--", "scheduler", "--config", str(config)]
                 else:
                     command = ["-m", "outreach", *command]
+                # mtrace() needs glibc's malloc debugging library loaded from the start.
+                preload = {"LD_PRELOAD": MALLOC_DEBUG} if options.mtrace else {}
                 scheduler = subprocess.Popen(
                     [sys.executable, *command],
                     stdout=output,
                     stderr=subprocess.STDOUT,
                     cwd=PROJECT_ROOT,
+                    env={**os.environ, **preload},
                 )
                 try:
                     with ChildWatch(scheduler.pid) as watch:
@@ -460,9 +472,32 @@ def main() -> None:
         "TRACE/DATABASE/NNN.* after every cycle; compare with `python -m bench.traced_scheduler compare`.",
     )
     parser.add_argument("--trim", action="store_true", help="With --trace: malloc_trim(0) after every dump.")
+    parser.add_argument(
+        "--mtrace",
+        default="",
+        metavar="FROM:TO",
+        help="With --trace: no tracemalloc; glibc's malloc trace of the scheduler from cycle FROM to cycle TO into "
+        "TRACE/DATABASE/mtrace.log; read it with `python -m bench.mtrace_report TRACE/DATABASE`.",
+    )
+    parser.add_argument("--light", action="store_true", help="With --trace: no tracemalloc, only the counts.")
+    parser.add_argument("--no-collect", action="store_true", help="With --trace: no gc.collect() before each dump.")
+    parser.add_argument("--garbage", type=int, default=0, metavar="N", help="With --trace: at dump N, what gc frees.")
     args = parser.parse_args()
+    if args.mtrace and args.trace is None:
+        parser.error("--mtrace needs --trace DIR")
     options = DayOptions(
-        args.cycles, args.interval, args.adverts, args.new, args.gone, args.replies, args.trace, args.trim
+        args.cycles,
+        args.interval,
+        args.adverts,
+        args.new,
+        args.gone,
+        args.replies,
+        args.trace,
+        args.trim,
+        args.mtrace,
+        args.light,
+        not args.no_collect,
+        args.garbage,
     )
     kinds = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
     admin = postgres_admin(args.postgres) if "postgresql" in kinds else ""

@@ -201,7 +201,8 @@ def record_change(
 @functools.lru_cache(maxsize=16)
 def _postgres_change_append(change: Update) -> Any:
     """WITH changed AS (change) INSERT INTO audit_events SELECT ... RETURNING seq, whether `change` changed a row.
-    Cached per change statement: the outbox builds its own once."""
+    Cached per change statement: the outbox's is one statement for every outbox (messaging/outbox/drain.py _SENT),
+    so one entry, not one per cycle."""
     changed = change.cte("changed")
     applied = select(changed).exists()
     tail = case((applied, bindparam("event_tail_changed", type_=String)), else_=bindparam("event_tail_unchanged"))

@@ -7,6 +7,7 @@ readable by group or others.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from datetime import time
@@ -803,6 +804,16 @@ def refuse_exposed_secrets(path: Path, data: object) -> None:
             )
 
 
+@functools.lru_cache(maxsize=32)
+def _settings_reading(path: Path) -> type[Settings]:
+    """Settings that read `path`: a subclass, since pydantic-settings takes the YAML file from the class's
+    model_config. One per file, made once: each new class costs pydantic about 150 KB of validator and serializer
+    outside Python's allocator and hundreds of Python objects in reference cycles, which only a full garbage
+    collection frees, and a long-running scheduler loads its settings in every job, where such collections are
+    rare (bench/scheduler_day.py: +0.16 MB per cycle)."""
+    return type("Settings", (Settings,), {"model_config": {**Settings.model_config, "yaml_file": path}})
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings; any problem becomes one ConfigError naming the setting."""
     path = config_file or Path(os.environ.get("OUTREACH_CONFIG", DEFAULT_CONFIG_FILE))
@@ -815,9 +826,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(f"config file {path}: cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path}: not valid YAML: {describe_yaml_error(exc)}") from exc
-    bound = type("Settings", (Settings,), {"model_config": {**Settings.model_config, "yaml_file": path}})
     try:
-        settings: Settings = bound(**overrides)
+        settings: Settings = _settings_reading(path)(**overrides)
         return settings
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from exc
