@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.pool import QueuePool
@@ -135,6 +136,10 @@ def test_loading_the_settings_again_leaves_nothing_for_the_garbage_collector(wor
         assert gc.collect() == 0
     assert all(type(settings) is type(first) for settings in again)
     assert again[0].database_url == first.database_url
+    # The class is kept, the file is not: an edit applies at the next load, as before.
+    written = yaml.safe_load(config.read_text(encoding="utf-8"))
+    config.write_text(yaml.safe_dump({**written, "dry_run": not first.dry_run}), encoding="utf-8")
+    assert load_settings(config).dry_run is not first.dry_run
 
 
 def test_a_scheduled_cycle_leaves_no_garbage_waiting_for_a_collection(world: World, tmp_path: Path) -> None:
