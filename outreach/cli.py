@@ -181,7 +181,7 @@ def _print_cycle(report: object) -> None:
     for problem in report.crawl_problems:
         console.print(f"crawl {report.crawl_health}: {problem} (outreach crawl --stats)", highlight=False)
     if report.send_stopped is not None and not report.send_failure:
-        # Several organisations' drains: each one's own reason, as one stopping does not stop the next.
+        # Named organisations' drains: each one's own reason, as one stopping does not stop the next.
         why = "; ".join(f"{key}: {stop.value}" for key, stop in report.send_stopped_by.items())
         console.print(f"sending stopped: {why or report.send_stopped.value}", highlight=False)
     console.print(f"crawl log: {report.log_file}", highlight=False)

@@ -57,7 +57,7 @@ class CycleReport:
     reminders: int = 0  # reminders queued (or drafted)
     not_messaged: Counter[str] = field(default_factory=Counter)  # adverts (per person) by reason
     send_stopped: Stop | None = None  # the first drain's that stopped early
-    send_stopped_by: dict[str, Stop] = field(default_factory=dict)  # several organisations' drains: whose, and why
+    send_stopped_by: dict[str, Stop] = field(default_factory=dict)  # a cycle of named organisations: whose, and why
     send_failure: str = ""  # set when sending failed (the provider keeps failing): the run is not ok
 
     @property
@@ -170,14 +170,11 @@ def run_cycle(
         report.reminders, report.not_messaged = queued.reminders, queued.reasons
         if mode != "auto":
             report.drafts = sum(report.queued.values()) + report.reminders
-        stopped: dict[str, str] = {}  # organisation -> why its drain stopped early
         for outbox in outboxes:
             drained = outbox.drain()  # in approve and assist modes only what people released is queued
             _add_drain(report, drained, outbox.organisation if len(outboxes) > 1 else None)
             if drained.stopped is not None and outbox.organisation is not None:
-                stopped[outbox.organisation] = drained.stopped.value
-                if len(outboxes) > 1:
-                    report.send_stopped_by[outbox.organisation] = drained.stopped
+                report.send_stopped_by[outbox.organisation] = drained.stopped
             with store.session() as session:
                 mark_still_queued(session, drained.stopped, outbox.organisation)
         report.statuses = outboxes[0].refresh_statuses()  # every sent message's, whichever organisation's
@@ -193,7 +190,7 @@ def run_cycle(
                 sent=report.sent_total,
                 failed=report.failed,
                 send_failure=report.send_failure or None,
-                **({"stopped": stopped} if units else {}),
+                **({"stopped": {key: why.value for key, why in report.send_stopped_by.items()}} if units else {}),
             )
         return report
     finally:
