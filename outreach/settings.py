@@ -169,6 +169,11 @@ class WebSettings(BaseModel):
         description="At most this many connections and requests at once; more get 503 at once instead of waiting "
         "(README, Behind a reverse proxy: the proxy times out slow clients).",
     )
+    count_at_start: bool = Field(
+        True,
+        description="Count the overview of every configured organisation when the dashboard starts, in the "
+        "background, so that no first view waits for it (about 0.15 s per organisation at 100,000 messages).",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses or networks of the reverse proxies in front of `outreach serve`; only from these is "

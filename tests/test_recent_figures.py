@@ -3,6 +3,10 @@ counted again after the response, one recount per scope at a time, and one scope
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
 import pytest
 from sqlalchemy import update
 from starlette.testclient import TestClient
@@ -11,7 +15,7 @@ from outreach.access.users import add_user
 from outreach.store.models import Message
 from outreach.store.states import MessageStatus
 from outreach.web.app import create_app
-from outreach.web.dashboard import stats_pages
+from outreach.web.dashboard import overview, stats_pages
 from outreach.web.dashboard.recent_figures import RecentFigures
 from tests.conftest import World
 from tests.dashboard_world import add_users, client_for, log_in, seed
@@ -68,6 +72,79 @@ def test_a_failed_recount_keeps_the_old_figures_and_is_tried_again() -> None:
     assert shown == 1 and again is not None
     again()
     assert figures.get("a", lambda: 3) == (2, None)
+
+
+def test_a_view_during_the_first_count_of_its_scope_waits_for_it_instead_of_counting_again() -> None:
+    figures: RecentFigures[int] = RecentFigures(60, Clock())
+    started, release, counts = threading.Event(), threading.Event(), []
+
+    def counted(by: str, figure: int) -> Callable[[], int]:
+        def count() -> int:
+            counts.append(by)
+            return figure
+
+        return count
+
+    def slow() -> int:
+        counts.append("warm")
+        started.set()
+        release.wait(10)
+        return 1
+
+    warming = threading.Thread(target=figures.warm, args=("a", slow))
+    warming.start()
+    assert started.wait(10)
+    seen: list[tuple[int, object]] = []
+    view = threading.Thread(target=lambda: seen.append(figures.get("a", counted("view", 2))))
+    view.start()
+    time.sleep(0.2)
+    assert seen == []  # waiting for the count under way
+    release.set()
+    warming.join(10)
+    view.join(10)
+    assert seen == [(1, None)] and counts == ["warm"]
+    figures.warm("a", counted("again", 3))  # a scope with a count is not counted again
+    assert counts == ["warm"] and figures.get("b", lambda: 4) == (4, None)
+
+
+def _scopes_counted(calls: list[tuple[str, tuple[str, ...]]]) -> list[tuple[str, ...]]:
+    return sorted(organisations for _thread, organisations in calls)
+
+
+def test_the_dashboard_counts_every_configured_scope_at_start_so_that_no_first_view_waits(
+    world: World, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    separated: Two = request.getfixturevalue("two")
+    with separated.store.session() as session:
+        add_user(session, "bob", "supervisor", PASSWORD, actor="test")  # the umbrella supervisor
+    calls: list[tuple[str, tuple[str, ...]]] = []
+    count = overview.count_figures
+
+    def counting(*args: object, **kwargs: object) -> overview.OverviewFigures:
+        calls.append((threading.current_thread().name, tuple(kwargs["organisations"] or ())))  # type: ignore[arg-type]
+        return count(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(overview, "count_figures", counting)
+    with client_for(create_app(separated.settings)) as client:
+        deadline = time.monotonic() + 30
+        while any(thread.name == "dashboard-warm" for thread in threading.enumerate()):
+            assert time.monotonic() < deadline, "the start's counting did not end"
+            time.sleep(0.05)
+        # the umbrella's (bob), Rotterdam's (rob, alice) and Utrecht's (uma): each once, in the start's thread
+        assert _scopes_counted(calls) == [(), ("rotterdam",), ("utrecht",)]
+        assert {thread for thread, _organisations in calls} == {"dashboard-warm"}
+        for name, password in USERS:
+            log_in(client, name, password)
+            assert '<table class="totals">' in client.get("/").text
+        assert len(calls) == 3  # the views were served the start's counts
+    off = separated.settings.model_copy(
+        update={"web": separated.settings.web.model_copy(update={"count_at_start": False})}
+    )
+    calls.clear()
+    with client_for(create_app(off)) as client:
+        log_in(client, "rob", PASSWORD)
+        assert calls == [] and '<table class="totals">' in client.get("/").text
+        assert [organisations for _thread, organisations in calls] == [("rotterdam",)]  # the first view counted
 
 
 def test_the_overview_shows_when_it_counted_and_counts_again_after_the_response(

@@ -7,6 +7,7 @@ gets 403 and changes nothing. Logs carry ids and outcomes, never a number or a m
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -148,6 +149,7 @@ def server_options(settings: Settings, host: str | None = None, port: int | None
 def create_app(settings: Settings) -> Starlette:
     store = Store(settings.database_url)
     hooks = Webhooks(settings, store)
+    dashboard = dashboard_routes(settings, store)
 
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -170,12 +172,19 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/twilio/status/{message_id:id}", hooks.status, methods=["POST"]),
         Route("/twilio/inbound", hooks.inbound, methods=["POST"]),
-        *dashboard_routes(settings, store),
+        *dashboard.routes,
     ]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stopping = threading.Event()
+        warming = threading.Thread(target=dashboard.warm, args=(stopping,), name="dashboard-warm", daemon=True)
+        if settings.web.count_at_start:
+            warming.start()
         yield
+        stopping.set()
+        if warming.is_alive():
+            await run_in_threadpool(warming.join)  # the count under way ends before the database closes
         store.close()
 
     # Every POST, the webhooks' and the dashboard's forms, is a form of at most MAX_FORM_BYTES, checked as it

@@ -73,6 +73,8 @@ def filters(language: str, zone: str) -> dict[str, Callable[..., Any]]:
         # 'ma 30 nov 10:12'; the <time> element's datetime attribute keeps ISO 8601 (see templates/macros.html)
         "when": lambda value: local_time.short(value, zone, language),
         "when_day": lambda day: format_date(local_time.day_of(day, zone), "EEE d MMM", locale=language),
+        # '30 november 2026' (the quarterly report's period)
+        "when_long": lambda day: format_date(local_time.day_of(day, zone), "d MMMM y", locale=language),
         "ago": lambda value: local_time.ago(value, language),
         "waited": lambda value: local_time.waited(value, language),
         "iso": lambda value: local_time.as_datetime(value).isoformat(timespec="seconds") if value else "",

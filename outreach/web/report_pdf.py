@@ -6,24 +6,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from babel.dates import format_date
-
 from outreach.reports.quarterly import QuarterlyReport
 from outreach.reports.rates import MANUAL_RESPONSE_RATE
-from outreach.support import local_time
 from outreach.web import i18n
 
 STYLESHEET = Path(__file__).resolve().parent / "static" / "report.css"
 
 
 def report_html(report: QuarterlyReport, language: str, zone: str, made: datetime) -> str:
-    env = i18n.environment(language, zone)
-    env.filters["when_long"] = lambda value: format_date(local_time.day_of(value, zone), "d MMMM y", locale=language)
-    return env.get_template("report.html").render(
-        report=report,
-        last_day=report.until - timedelta(microseconds=1),
-        made=made,
-        reference=MANUAL_RESPONSE_RATE,
+    return (
+        i18n.environment(language, zone)
+        .get_template("report.html")
+        .render(
+            report=report,
+            last_day=report.until - timedelta(microseconds=1),
+            made=made,
+            reference=MANUAL_RESPONSE_RATE,
+        )
     )
 
 

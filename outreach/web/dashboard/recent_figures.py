@@ -2,9 +2,11 @@
 second at 100,000 messages), and a supervisor opens it many times an hour while the counts change with each cycle.
 
 A view gets the last count at once. A count older than `max_age` is still shown, and counted again after the
-response has left (a Starlette background task), one recount per scope at a time; only the first view of a scope
-waits for its count. The page says when its figures were counted. A scope is whatever decides what a user may see
-(their organisations and regions), so one organisation's count is never shown to another.
+response has left (a Starlette background task), one recount per scope at a time. The dashboard counts every
+configured scope when it starts (`warm`, `web.count_at_start`), so that no view waits; a view that comes while its
+scope is first counted waits for that count rather than counting a second time. The page says when its figures were
+counted. A scope is whatever decides what a user may see (their organisations and regions), so one organisation's
+count is never shown to another.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class RecentFigures(Generic[Figures]):
         self._lock = threading.Lock()
         self._counted: dict[Hashable, Counted[Figures]] = {}
         self._recounting: set[Hashable] = set()
+        self._counting: dict[Hashable, threading.Lock] = {}  # held while a scope is counted
 
     def get(self, scope: Hashable, count: Callable[[], Figures]) -> tuple[Figures, Callable[[], None] | None]:
         """The scope's figures, and the recount to run after the response when they are old (else None)."""
@@ -41,18 +44,34 @@ class RecentFigures(Generic[Figures]):
             if recount_now:
                 self._recounting.add(scope)
         if counted is None:
-            return self._count(scope, count), None
+            return self._first(scope, count), None
         if not recount_now:
             return counted.figures, None
 
         def recount() -> None:
             try:
-                self._count(scope, count)
+                with self._scope_lock(scope):
+                    self._count(scope, count)
             finally:
                 with self._lock:
                     self._recounting.discard(scope)
 
         return counted.figures, recount
+
+    def warm(self, scope: Hashable, count: Callable[[], Figures]) -> None:
+        """Count the scope now unless it has a count (at start, so that its first view need not wait)."""
+        self._first(scope, count)
+
+    def _first(self, scope: Hashable, count: Callable[[], Figures]) -> Figures:
+        """The scope's first count; one that is under way (by `warm` or another view) is waited for, not repeated."""
+        with self._scope_lock(scope):
+            with self._lock:
+                counted = self._counted.get(scope)
+            return counted.figures if counted is not None else self._count(scope, count)
+
+    def _scope_lock(self, scope: Hashable) -> threading.Lock:
+        with self._lock:
+            return self._counting.setdefault(scope, threading.Lock())
 
     def _count(self, scope: Hashable, count: Callable[[], Figures]) -> Figures:
         started = self._clock()

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from jinja2 import TemplateError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -22,6 +27,8 @@ from outreach.web.dashboard.review_pages import ReviewPages
 from outreach.web.dashboard.stats_pages import StatsPages
 from outreach.web.dashboard.supervisor_pages import SupervisorPages
 from outreach.web.dashboard.user_pages import UserPages
+
+logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -66,14 +73,22 @@ def inbox_moved(request: Request) -> Response:
     return RedirectResponse("/cases", status_code=303)
 
 
-def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
+@dataclass(frozen=True)
+class DashboardRoutes:
+    routes: list[BaseRoute]
+    # what the dashboard does at start, in its own thread until done or told to stop: compiling the templates and
+    # counting the overviews
+    warm: Callable[[threading.Event], None]
+
+
+def dashboard_routes(settings: Settings, store: Store) -> DashboardRoutes:
     dashboard = Dashboard.create(settings, store)
     login, log, people = Login(dashboard), LogPages(dashboard), PeoplePages(dashboard)
     supervisor, stats = SupervisorPages(dashboard), StatsPages(dashboard)
     cases, drafts, users = CasePages(dashboard), DraftPages(dashboard), UserPages(dashboard)
     review = ReviewPages(dashboard)
     route, supervisors = dashboard.route, "supervisor"
-    return [
+    routes: list[BaseRoute] = [
         Route("/login", login.page, methods=["GET"]),
         Route("/login", login.submit, methods=["POST"]),
         Route("/logout", route(login.log_out), methods=["POST"]),
@@ -114,3 +129,12 @@ def dashboard_routes(settings: Settings, store: Store) -> list[BaseRoute]:
         Route("/users/change", route(users.change, role=supervisors), methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
+
+    def warm(stopping: threading.Event) -> None:
+        try:
+            dashboard.compile_templates()
+        except TemplateError as exc:  # the page says it again when it is asked for
+            logger.error("dashboard template does not compile: %s", exc)
+        stats.warm(stopping)
+
+    return DashboardRoutes(routes, warm)

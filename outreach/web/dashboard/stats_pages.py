@@ -5,6 +5,9 @@ figure is outreach.reports' (the same as `outreach stats`)."""
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable, Hashable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -32,6 +35,8 @@ from outreach.web.dashboard import charts, overview
 from outreach.web.dashboard.core import Dashboard, Form, HTTPProblem, int_param
 from outreach.web.dashboard.recent_figures import RecentFigures
 from outreach.web.report_pdf import report_pdf
+
+log = logging.getLogger(__name__)
 
 PERIOD_DAYS = (7, 30, 90, 365)
 # The overview shows figures counted at most this many seconds before (then counts again after the response): the
@@ -62,21 +67,49 @@ class StatsPages:
 
     def _scope(self, user: SessionUser) -> tuple[list[str] | None, set[str] | None]:
         """With several organisations, a user counts only their own (umbrella supervisors: all)."""
-        organisations = visible_organisations(self.dashboard.settings, user.name)
+        return self._scope_of(user.name)
+
+    def _scope_of(self, actor: str) -> tuple[list[str] | None, set[str] | None]:
+        organisations = visible_organisations(self.dashboard.settings, actor)
         return organisations, visible_regions(self.dashboard.settings, organisations)
 
-    def overview(self, request: Request, user: SessionUser, form: Form) -> Response:
-        zone = self.dashboard.settings.sending.timezone
-        organisations, regions = self._scope(user)
+    def _overview_count(
+        self, organisations: list[str] | None, regions: set[str] | None
+    ) -> tuple[Hashable, Callable[[], overview.OverviewFigures]]:
+        """The overview's scope key (what decides what its users may see) and the count of its figures."""
         scope = (
             None if organisations is None else tuple(sorted(organisations)),
             None if regions is None else frozenset(regions),
         )
 
         def count() -> overview.OverviewFigures:
+            zone = self.dashboard.settings.sending.timezone
             with self.dashboard.store.session() as session:
                 return overview.count_figures(session, utcnow(), zone, organisations=organisations, regions=regions)
 
+        return scope, count
+
+    def warm(self, stopping: threading.Event) -> None:
+        """Count the overview of every scope the configuration gives users (the whole, each organisation's, each
+        member's of several), so that no first view after a start waits for its count (BENCHMARKS.md, "Dashboard").
+        Runs in its own thread at start; a scope that fails to count is left to its first view."""
+        settings = self.dashboard.settings
+        actors = {member for unit in settings.organisations for member in unit.members}
+        counts: dict[Hashable, Callable[[], overview.OverviewFigures]] = {}
+        # one organisation (or none named): everybody sees the whole; else each actor their organisations
+        for actor in sorted(actors | set(settings.umbrella_supervisors)) if settings.organisations else [""]:
+            key, count = self._overview_count(*self._scope_of(actor))
+            counts.setdefault(key, count)
+        for key, count in counts.items():
+            if stopping.is_set():
+                return
+            try:
+                self.figures.warm(key, count)
+            except Exception as exc:  # the first view counts it again, and says what went wrong
+                log.warning("overview not counted at start (%s): %s", exc.__class__.__name__, exc)
+
+    def overview(self, request: Request, user: SessionUser, form: Form) -> Response:
+        scope, count = self._overview_count(*self._scope(user))
         figures, recount = self.figures.get(scope, count)
         with self.dashboard.store.session() as session:  # the sites' health and the last cycle: always live
             sites = [site for _run_id, site in latest_sites(session)]
