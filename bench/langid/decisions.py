@@ -1,10 +1,11 @@
 """The whole language decision (cleaning, script rules, thresholds, mixed rule, fallback) with the shipped settings
 and templates, measured: which template each short text gets, and how often Dutch-English mixes are caught.
 
-    nice .venv/bin/python -m bench.langid.decisions [--data ../shared/data/langid] [--quick]
+    nice .venv/bin/python -m bench.langid.decisions [--data ../shared/data/langid] [--per-language 300] [--quick]
 
-Thresholds are chosen on the selection half of the short Leipzig sentences; the held-out half and the declaration
-(bench/langid/udhr.py) only report them.
+Thresholds are chosen on the selection half of the short Leipzig sentences; the held-out half, the declaration
+(bench/langid/udhr.py) and the pieces of the longer Leipzig sentences (--per-language of them per language, as in
+`python -m bench.langid`) only report them.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.langid.decisions", description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=REPO / "../shared/data/langid")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--per-language", type=int, default=300, help="Leipzig pieces per language (as in python -m bench.langid)"
+    )
     parser.add_argument("--mixes", type=int, default=600, help="texts per mixed set")
     parser.add_argument("--quick", action="store_true", help="fewer texts: about a minute")
     args = parser.parse_args(argv)
@@ -99,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         f"fallback {detector.fallback_template}; min_letters {policy.min_letters}, min_confidence "
         f"{policy.min_confidence}, mixed_share {policy.mixed_share}.\n"
     )
-    variants = build(data, 1, args.seed)
+    variants = build(data, args.per_language, args.seed)
     if args.quick:
         variants = {name: samples[::4] for name, samples in variants.items()}
         args.mixes //= 4

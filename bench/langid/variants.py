@@ -1,9 +1,11 @@
 """The benchmark's texts: real labelled sentences and word pairs (Leipzig corpora, via Lingua's test set), short
-pieces of the Universal Declaration of Human Rights (bench/langid/udhr.py), and variants derived from them that look
-like adverts. Everything is drawn with a seeded generator: the same options give the same texts.
+pieces of the Universal Declaration of Human Rights (bench/langid/udhr.py) and of the longer Leipzig sentences, and
+variants derived from them that look like adverts. Everything is drawn with a seeded generator: the same options give
+the same texts.
 
 The short Leipzig sentences are split in two by a hash of their text: the selection half chose the default detector
-and its thresholds, the held-out half and the declaration only report them.
+and its thresholds; the held-out half, the declaration and the pieces of the longer Leipzig sentences (in neither
+half) only report them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.langid.udhr import OUT as UDHR_DIR
-from bench.langid.udhr import length_range
+from bench.langid.udhr import length_range, pieces
 from messaging.language.backends import RESEARCH_LANGUAGES
 
 # The short texts the targets are set on (20-60 characters, Chinese 7-25), as written and without diacritics.
@@ -26,6 +28,8 @@ SHORT = (
     "held-out-no-diacritics",
     "udhr",
     "udhr-no-diacritics",
+    "leipzig-pieces",
+    "leipzig-pieces-no-diacritics",
 )
 VARIANTS = (*SHORT, "sentences", "word-pairs", "adverts", "no-diacritics", "adverts-no-diacritics")
 DESCRIPTIONS = {
@@ -35,6 +39,9 @@ DESCRIPTIONS = {
     "held-out-no-diacritics": "the same without diacritics",
     "udhr": "pieces of 20-60 characters (Chinese 7-25) of the Universal Declaration of Human Rights, as written",
     "udhr-no-diacritics": "the same without diacritics",
+    "leipzig-pieces": "one piece of 20-60 characters (Chinese 7-25) of each of --per-language Leipzig sentences longer "
+    "than that (in neither half), cut as the declaration is, as written",
+    "leipzig-pieces-no-diacritics": "the same without diacritics",
     "sentences": "a full sentence, as written",
     "word-pairs": "two words (at least 10 characters)",
     "adverts": "the first 3-8 words of a sentence (Thai, Chinese: 12-30 characters) wrapped in emoji, prices, fake "
@@ -121,10 +128,34 @@ def udhr_pieces(language: str) -> list[str]:
     return _read(UDHR_DIR / f"{language}.txt")
 
 
+def leipzig_pieces(data_dir: Path, language: str, count: int, rng: random.Random) -> list[str]:
+    """At most count pieces in the short range, cut by the declaration's rule (`udhr.pieces`) from the sentences
+    longer than that range, which are in neither half: one piece, drawn at random, of each of count sentences drawn
+    at random, so that no two pieces share a sentence; never a short sentence's text, never the same text twice."""
+    low, high = length_range(language)
+    short = set(short_sentences(data_dir, language))
+    cut = []
+    for text in _read(data_dir / "sentences" / f"{language}.txt"):
+        if len(text) > high:
+            usable = [piece for piece in pieces(text, low, high) if piece not in short]
+            if usable:
+                cut.append(usable)
+    out: dict[str, None] = {}
+    for usable in rng.sample(cut, len(cut)):  # the sentences in a seeded order: their files are sorted
+        if len(out) == count:
+            break
+        fresh = [piece for piece in usable if piece not in out]
+        if fresh:
+            out[rng.choice(fresh)] = None
+    return list(out)
+
+
 def build(data_dir: Path, per_language: int, seed: int) -> dict[str, list[Sample]]:
-    """Every short text of the three short sets, and per_language texts of each other variant for each of the 17
-    languages (fewer where the data has fewer)."""
+    """Every short text of the Leipzig halves and the declaration, and per_language texts of each other variant
+    (the Leipzig pieces included) for each of the 17 languages (fewer where the data has fewer)."""
     rng = random.Random(seed)
+    # The Leipzig pieces have a generator of their own, so that the other variants' texts stay what they were.
+    pieces_rng = random.Random(f"{seed}:leipzig-pieces")
     variants: dict[str, list[Sample]] = {name: [] for name in VARIANTS}
     for language in RESEARCH_LANGUAGES:
         short = short_sentences(data_dir, language)
@@ -132,6 +163,7 @@ def build(data_dir: Path, per_language: int, seed: int) -> dict[str, list[Sample
             ("selection", [text for text in short if in_selection(text)]),
             ("held-out", [text for text in short if not in_selection(text)]),
             ("udhr", udhr_pieces(language)),
+            ("leipzig-pieces", leipzig_pieces(data_dir, language, per_language, pieces_rng)),
         ):
             variants[name] += [Sample(language, text) for text in texts]
             variants[f"{name}-no-diacritics"] += [Sample(language, strip_diacritics(text)) for text in texts]
