@@ -240,13 +240,27 @@ def test_the_scheduler_has_one_cycle_job_per_schedule_for_the_organisations_on_i
 ) -> None:
     url = f"sqlite:///{tmp_path / 'outreach.db'}"
     own = {**ROTTERDAM, "cycle_cron": "15 9-17 * * *"}
-    same = {**UTRECHT, "cycle_cron": " 15  9-17 * * * "}  # the same crontab, spaced differently
+    same = {**UTRECHT, "cycle_cron": " 15  09-17 * * * "}  # the same crontab, written differently
     shared_text = {**LEIDEN, "cycle_cron": "*/30 8-22 * * *"}  # the shared schedule.cycle_cron, written out
     settings = _settings_on(url, keys, tmp_path, gateway, organisations=[own, THE_HAGUE, same, shared_text])
     jobs = cycle_jobs(settings)
     assert {job_id: organisations for job_id, (organisations, _) in jobs.items()} == {
         "cycle:rotterdam+utrecht": ["rotterdam", "utrecht"],
         "cycle:den-haag+leiden": ["den-haag", "leiden"],
+    }
+    # Weekdays as numbers or names, in any case, as a range or a list: one schedule; another weekday: another.
+    weekdays = [
+        {**unit, "cycle_cron": cron}
+        for unit, cron in zip(
+            (ROTTERDAM, THE_HAGUE, UTRECHT, LEIDEN),
+            ("0 9 * * 1-5", "0 9 * * mon-fri", "00 9 * * MON,TUE,WED,THU,FRI", "0 9 * * 0-4"),
+            strict=True,
+        )
+    ]
+    by_weekday = _settings_on(url, keys, tmp_path, gateway, organisations=weekdays)
+    assert {job_id: organisations for job_id, (organisations, _) in cycle_jobs(by_weekday).items()} == {
+        "cycle:rotterdam+den-haag+utrecht": ["rotterdam", "den-haag", "utrecht"],
+        "cycle:leiden": ["leiden"],
     }
     monday_noon = datetime(2026, 11, 30, 12, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
     assert jobs["cycle:rotterdam+utrecht"][1].get_next_fire_time(None, monday_noon).strftime("%H:%M") == "12:15"

@@ -316,12 +316,14 @@ def cycle_jobs(settings: Settings) -> dict[str, tuple[list[str] | None, Any]]:
 
     if not settings.organisations:
         return {"cycle": (None, trigger(""))}
-    # An organisation's cycle_cron that reads as the shared cycle_cron (and no interval replaces it) fires with it.
-    shared = "" if every else " ".join(settings.schedule.cycle_cron.split())
-    groups: dict[str, list[str]] = {}
+    # Crontabs are compared as APScheduler reads them (`0 9 * * 1-5` is `00 09 * * mon-fri`); an organisation's
+    # cycle_cron that reads as the shared cycle_cron (and no interval replaces it) fires with it.
+    shared = "" if every else settings.schedule.cycle_cron
+    groups: dict[str, tuple[str, list[str]]] = {}
     for unit in settings.organisations:
-        groups.setdefault(" ".join(unit.cycle_cron.split()) or shared, []).append(unit.key)
-    return {_group_id(keys): (keys, trigger(cron)) for cron, keys in groups.items()}
+        cron = unit.cycle_cron.strip() or shared
+        groups.setdefault(str(cron_trigger(cron, timezone=zone)) if cron else "", (cron, []))[1].append(unit.key)
+    return {_group_id(keys): (keys, trigger(cron)) for cron, keys in groups.values()}
 
 
 def _group_id(keys: list[str]) -> str:
