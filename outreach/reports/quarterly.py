@@ -21,7 +21,7 @@ from outreach.reports.outcome_facts import PERSON
 from outreach.reports.outcome_labels import label_counts
 from outreach.reports.outcome_stats import OutcomeRow
 from outreach.store.models import Message, Person
-from outreach.store.states import KEYWORDS, Direction
+from outreach.store.states import Direction
 
 SMALLEST_SHOWN = 5  # a group of fewer persons is shown as "< 5", and its rates not at all
 SMALL = "< 5"
@@ -103,7 +103,7 @@ def quarterly_report(
     stages: Funnel = funnel(data)
     (total,) = outcome_stats.group(data, "total", zone) or [OutcomeRow("all")]
     contacted = {row[PERSON] for row in data.outbound}
-    inbound = [person for person, _at, kind in data.inbound if person in contacted and kind not in KEYWORDS]
+    inbound = [person for person, _at in data.replies if person in contacted]
     waiting = select(func.count(Person.id)).where(Person.needs_fieldworker_since.is_not(None))
     if organisations is not None:
         waiting = waiting.where(
