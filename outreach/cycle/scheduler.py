@@ -319,11 +319,11 @@ def cycle_jobs(settings: Settings) -> dict[str, tuple[list[str] | None, Any]]:
     # Crontabs are compared as APScheduler reads them (`0 9 * * 1-5` is `00 09 * * mon-fri`); an organisation's
     # cycle_cron that reads as the shared cycle_cron (and no interval replaces it) fires with it.
     shared = "" if every else settings.schedule.cycle_cron
-    groups: dict[str, tuple[str, list[str]]] = {}
+    groups: dict[str, tuple[Any, list[str]]] = {}
     for unit in settings.organisations:
-        cron = unit.cycle_cron.strip() or shared
-        groups.setdefault(str(cron_trigger(cron, timezone=zone)) if cron else "", (cron, []))[1].append(unit.key)
-    return {_group_id(keys): (keys, trigger(cron)) for cron, keys in groups.values()}
+        made = trigger(unit.cycle_cron.strip() or shared)
+        groups.setdefault(str(made), (made, []))[1].append(unit.key)
+    return {_group_id(keys): (keys, made) for made, keys in groups.values()}
 
 
 def _group_id(keys: list[str]) -> str:

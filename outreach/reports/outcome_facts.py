@@ -120,16 +120,16 @@ def load(
 # What a message row holds (`_messages`), by position: the message, then what it is, as bits of FLAGS counted by
 # the database: a counted contact, a reply from a person (not a bare keyword), an advert's possible first message, a
 # message sent or received (of the organisations), outbound, delivered. One integer instead of four strings and
-# four flags: the read of a month took a quarter less on both databases (BENCHMARKS.md, "Dashboard").
+# four flags: the read of a month took a fifth to a quarter less (BENCHMARKS.md, "Dashboard").
 ID, PERSON, AT, LANGUAGE, ADVERT, FLAGS = range(6)
 _COUNTED, _REPLY, _FIRST, _SENT, _OUT, _DELIVERED = (1 << bit for bit in range(6))
 
 
 def _messages(connection: Connection, since: datetime, organisations: list[str] | None) -> list[MessageRow]:
-    """Every message from `since` to now, in time order, as `Outbound` rows: the database says which are counted
-    contacts (of the organisations), answers from a person, possible first messages of an advert, and messages
-    sent or received (of the organisations) for the chart. One read instead of four, and C loops pick the rows by
-    those flags: the four reads, or picking in Python, cost a third more."""
+    """Every message from `since` to now, in time order: the database sets the bits of FLAGS (a counted contact of
+    the organisations, a reply from a person, a possible first message of an advert, sent or received by the
+    organisations for the chart, outbound, delivered). One read instead of four, and C loops pick the rows by
+    those bits: the four reads, or picking in Python, cost a third more."""
     dialect = connection.dialect.name
     ours: list[ColumnElement[bool]] = [] if organisations is None else [Message.organisation.in_(organisations)]
     flags: dict[int, ColumnElement[bool]] = {

@@ -33,7 +33,7 @@ class RecentFigures(Generic[Figures]):
         self._lock = threading.Lock()
         self._counted: dict[Hashable, Counted[Figures]] = {}
         self._recounting: set[Hashable] = set()
-        self._counting: dict[Hashable, threading.Lock] = {}  # held while a scope is counted
+        self._scope_locks: dict[Hashable, threading.Lock] = {}  # held while the scope is counted
 
     def get(self, scope: Hashable, count: Callable[[], Figures]) -> tuple[Figures, Callable[[], None] | None]:
         """The scope's figures, and the recount to run after the response when they are old (else None)."""
@@ -71,7 +71,7 @@ class RecentFigures(Generic[Figures]):
 
     def _scope_lock(self, scope: Hashable) -> threading.Lock:
         with self._lock:
-            return self._counting.setdefault(scope, threading.Lock())
+            return self._scope_locks.setdefault(scope, threading.Lock())
 
     def _count(self, scope: Hashable, count: Callable[[], Figures]) -> Figures:
         started = self._clock()
