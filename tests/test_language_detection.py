@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+from pathlib import Path
+
 import pytest
 
 from messaging.language import (
@@ -317,3 +321,20 @@ def test_the_word_refinement_leaves_other_scripts_alone() -> None:
     for text in ("新来的女孩在城里", "สาวไทยน่ารักมาใหม่", "Përshëndetje, jam e re në qytet"):
         cleaned = clean_for_detection(text)
         assert refined.classify(cleaned) == plain.classify(cleaned)
+
+
+def test_a_word_missing_from_a_list_counts_as_rarer_than_its_rarest_word(tmp_path: Path) -> None:
+    path = tmp_path / "words.json.gz"
+    # Bucket n: frequency 10^(-n/100). "bom" is each list's rarest word; "dia" is only Portuguese's.
+    lists = {"pt": {"bom": 500, "dia": 500}, "es": {"bom": 500, "hola": 400}}
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        json.dump({"languages": lists}, handle)
+    for cost in (0, 75, 100):
+        found = WordFrequencies(["pt", "es"], path=path, missing_below_rarest=cost).probabilities(
+            "bom dia", ["pt", "es"]
+        )
+        # Spanish pays the missing "dia" at its rarest bucket (500) plus the cost; Portuguese pays 500 for it.
+        assert found["pt"] / found["es"] == pytest.approx(10 ** (cost / 100))
+    assert WordFrequencies(["pt", "es"], path=path).probabilities("bom dia", ["pt", "es"])["pt"] == pytest.approx(
+        10**0.75 / (1 + 10**0.75)
+    )

@@ -5,7 +5,10 @@ writes (py3langid sees a Cyrillic letter as two unrelated bytes), and Spanish, P
 German, on short sentences; their common words differ more than their letters ("что, это" against "що, це" against
 "че, е, се"). The 20,000 most frequent words of each of 14 of the candidate languages, from wordfreq's word lists
 (data/README.md; made by bench/langid/wordlists.py), Latin words also without their diacritics; a word missing
-from a list counts as that list's rarest word. Chosen on the selection half of bench/langid (BENCHMARKS.md).
+from a list counts as 5.6 times rarer (75 centibels) than that list's rarest word: it is rarer than every listed
+word, by how much the lists do not say. The list size and the weight were chosen on the selection half of
+bench/langid, the missing word's cost on the selection half and Lingua's word pairs (bench/langid/missing_words.py;
+BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 WORDS_FILE = Path(__file__).resolve().parent / "data" / "words.json.gz"
+# What a word missing from a list costs beyond the list's rarest word, in centibels (75: 10^0.75, 5.6 times rarer).
+MISSING_BELOW_RAREST = 75
 _WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
 
@@ -32,13 +37,17 @@ class WordFrequencies:
 
     A word's frequency is kept as its bucket n: frequency 10^(-n/100) (wordfreq's centibels)."""
 
-    def __init__(self, languages: Iterable[str], path: Path = WORDS_FILE) -> None:
+    def __init__(
+        self, languages: Iterable[str], path: Path = WORDS_FILE, missing_below_rarest: int = MISSING_BELOW_RAREST
+    ) -> None:
         with gzip.open(path, "rb") as handle:
             lists: dict[str, dict[str, int]] = json.loads(handle.read())["languages"]
         wanted = set(languages)
         self._lists = {language: found for language, found in sorted(lists.items()) if language in wanted}
         self.languages = frozenset(self._lists)
-        self._missing = {language: max(found.values()) for language, found in self._lists.items()}
+        self._missing = {
+            language: max(found.values()) + missing_below_rarest for language, found in self._lists.items()
+        }
 
     def probabilities(self, text: str, among: Iterable[str]) -> dict[str, float]:
         """Over the languages among these that have a list; {} when fewer than two have one or no word of the text
