@@ -57,16 +57,17 @@ def report(
     zone = settings.sending.timezone
     since, until = midnight(start, zone), midnight(end + timedelta(days=1), zone)
     now = utcnow()
-    with Store(settings.database_url) as store, store.session() as session:
-        figures = quarterly_report(
-            session,
-            since,
-            min(until, now),
-            zone,
-            ", ".join(names) or settings.organisation.name,
-            organisations=organisations,
-            regions=visible_regions(settings, organisations),
-        )
+    with Store(settings.database_url) as store:
+        with store.reading() as session:  # counting and rendering take seconds: no write lock meanwhile
+            figures = quarterly_report(
+                session,
+                since,
+                min(until, now),
+                zone,
+                ", ".join(names) or settings.organisation.name,
+                organisations=organisations,
+                regions=visible_regions(settings, organisations),
+            )
         pdf = report_pdf(figures, chosen, zone, now)
         partial = out.with_name(out.name + ".partial")
         try:
@@ -75,7 +76,14 @@ def report(
         except OSError as exc:
             partial.unlink(missing_ok=True)
             raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
-        audit.record(
-            session, Event.REPORT_MADE, who, where="cli", since=start.isoformat(), to=end.isoformat(), language=chosen
-        )
+        with store.session() as session:
+            audit.record(
+                session,
+                Event.REPORT_MADE,
+                who,
+                where="cli",
+                since=start.isoformat(),
+                to=end.isoformat(),
+                language=chosen,
+            )
     console.print(f"{out}: report {start.isoformat()} to {end.isoformat()} ({chosen}, {len(pdf) // 1024} KB)")

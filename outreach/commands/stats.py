@@ -80,7 +80,7 @@ def stats(
         raise PermissionDenied(f"--by {by} counts every organisation's adverts: umbrella supervisors only")
     store = Store(settings.database_url)
     try:
-        with store.session() as session:
+        with store.reading() as session:
             if by == "template":
                 rows = [_variant_row(row) for row in template_stats(session)]
             elif by == "outcome":

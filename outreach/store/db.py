@@ -7,13 +7,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CursorResult, Engine
+from sqlalchemy import CursorResult, Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from outreach.errors import OutreachError
-from outreach.store.engine import make_engine
+from outreach.store.engine import READ_ONLY, make_engine
 
 if TYPE_CHECKING:
     from outreach.crypto import PhoneVault
@@ -29,11 +29,22 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on error."""
         with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """One transaction that only reads, for counts and pages that take a while: on SQLite it takes no write
+        lock (writers, such as a cycle, neither wait for it nor keep it waiting); on PostgreSQL it is READ ONLY,
+        so a write in it fails instead of slipping through."""
+        with self._readers.begin() as session:
+            if self.engine.dialect.name == "postgresql":
+                session.execute(text("SET TRANSACTION READ ONLY"))
             yield session
 
     def close(self) -> None:

@@ -14,6 +14,10 @@ from sqlalchemy.exc import ArgumentError
 
 from outreach.errors import ConfigError
 
+# An engine's execution option (Engine.execution_options) for transactions that only read: on SQLite they begin
+# deferred instead of IMMEDIATE, so they take no write lock (Store.reading).
+READ_ONLY = "outreach_read_only"
+
 
 def make_engine(url: str) -> Engine:
     try:
@@ -51,7 +55,9 @@ def readable_by_others(url: str) -> list[Path]:
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
-    """SQLite: foreign keys on, WAL, and BEGIN IMMEDIATE so two writers queue instead of failing half-way."""
+    """SQLite: foreign keys on, WAL, and BEGIN IMMEDIATE so two writers queue instead of failing half-way; a
+    transaction that only reads (READ_ONLY) begins deferred: it reads a snapshot of the WAL, waits for no writer and
+    keeps none waiting."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -67,4 +73,4 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")

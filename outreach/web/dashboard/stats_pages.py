@@ -84,7 +84,7 @@ class StatsPages:
 
         def count() -> overview.OverviewFigures:
             zone = self.dashboard.settings.sending.timezone
-            with self.dashboard.store.session() as session:
+            with self.dashboard.store.reading() as session:
                 return overview.count_figures(session, utcnow(), zone, organisations=organisations, regions=regions)
 
         return scope, count
@@ -111,7 +111,7 @@ class StatsPages:
     def overview(self, request: Request, user: SessionUser, form: Form) -> Response:
         scope, count = self._overview_count(*self._scope(user))
         figures, recount = self.figures.get(scope, count)
-        with self.dashboard.store.session() as session:  # the sites' health and the last cycle: always live
+        with self.dashboard.store.reading() as session:  # the sites' health and the last cycle: always live
             sites = [site for _run_id, site in latest_sites(session)]
             cycle_problem = last_cycle_problem(session)
         bars, top = overview.chart_bars(figures.days)
@@ -157,7 +157,7 @@ class StatsPages:
         zone = self.dashboard.settings.sending.timezone
         since, until, given = self._period(request, now, zone)
         organisations, regions = self._scope(user)
-        with self.dashboard.store.session() as session:
+        with self.dashboard.store.reading() as session:
             data = outcome_stats.load(session, since, until=until, organisations=organisations, regions=regions)
             stages = funnel(data)
             # Template variants are counted over every organisation's messages: umbrella view only (as the CLI).
@@ -209,7 +209,7 @@ class StatsPages:
         organisations, regions = self._scope(user)
         names = [unit.name for unit in settings.organisations if organisations and unit.key in organisations]
         language = self.dashboard.language(request, user)
-        with self.dashboard.store.session() as session:
+        with self.dashboard.store.reading() as session:
             figures = quarterly_report(
                 session,
                 since,
@@ -219,6 +219,7 @@ class StatsPages:
                 organisations=organisations,
                 regions=regions,
             )
+        with self.dashboard.store.session() as session:
             audit.record(
                 session,
                 Event.REPORT_MADE,
