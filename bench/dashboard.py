@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from outreach.access.users import add_user
 from outreach.crypto import PhoneVault, new_keys
@@ -162,6 +162,31 @@ def first_views(settings: Settings, repeat: int) -> float:
     return statistics.median(times[1:])  # the first start compiles the templates
 
 
+def write_during_count(store: Store, zone: str, repeat: int, reading: bool) -> float:
+    """The median time of a small write (one site's row) that comes while the overview is being counted: in a
+    transaction that only reads (Store.reading, as the dashboard counts now) or in an ordinary one (as it counted
+    before), which on SQLite holds the write lock from its start to its end."""
+    times = []
+    for _ in range(repeat):
+        begun = threading.Event()
+
+        def count(begun: threading.Event = begun) -> None:
+            with store.reading() if reading else store.session() as session:
+                session.execute(select(Site.id).limit(1)).all()  # the transaction has begun
+                begun.set()
+                overview.count_figures(session, utcnow(), zone)
+
+        counting = threading.Thread(target=count)
+        counting.start()
+        begun.wait()
+        start = time.perf_counter()
+        with store.session() as session:
+            session.execute(update(Site).where(Site.name == SITES[0]).values(last_full_walk_at=utcnow()))
+        times.append((time.perf_counter() - start) * 1000)
+        counting.join()
+    return statistics.median(times)
+
+
 def run(kind: str, messages: int, repeat: int) -> dict[str, Any]:
     from starlette.testclient import TestClient
 
@@ -226,10 +251,14 @@ def run(kind: str, messages: int, repeat: int) -> dict[str, Any]:
             zone = settings.sending.timezone
 
             def count() -> None:
-                with store.session() as session:
+                with store.reading() as session:
                     overview.count_figures(session, utcnow(), zone)
 
             others["overview count (first view, then once a minute)"] = round(median_ms(count, max(repeat // 3, 3)), 1)
+            for reading, label in ((True, "only reads (now)"), (False, "may write (before)")):
+                others[f"a write during the overview's count, which {label}"] = round(
+                    write_during_count(store, zone, max(repeat // 3, 3), reading), 1
+                )
             others["overview, first view after a start"] = round(first_views(settings, max(repeat // 3, 3)), 1)
             others["/stats, 90 days"] = round(median_ms(lambda: client.get("/stats?days=90"), max(repeat // 3, 3)), 1)
             others["quarterly report PDF, 90 days"] = round(
