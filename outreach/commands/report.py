@@ -58,7 +58,7 @@ def report(
     since, until = midnight(start, zone), midnight(end + timedelta(days=1), zone)
     now = utcnow()
     with Store(settings.database_url) as store:
-        with store.reading() as session:  # counting and rendering take seconds: no write lock meanwhile
+        with store.reading() as session:  # a count of months takes a while: no write lock meanwhile
             figures = quarterly_report(
                 session,
                 since,

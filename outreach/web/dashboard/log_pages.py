@@ -77,12 +77,12 @@ class LogPages:
 
     def _rows(self, wanted: LogFilter, user: SessionUser) -> list[dict[str, Any]]:
         wanted = replace(wanted, organisations=self._organisations(user))
-        with self.dashboard.store.session() as session:
+        with self.dashboard.store.reading() as session:
             found = iter_rows(session, self.dashboard.vault, wanted, reveal=False)
             return list(found)
 
     def _choices(self) -> dict[str, list[str]]:
-        with self.dashboard.store.session() as session:
+        with self.dashboard.store.reading() as session:
             sites = list(session.execute(select(Site.name).order_by(Site.name)).scalars())
         return {
             "sites": sites,
