@@ -142,7 +142,7 @@ def export(
         try:
             with (
                 open(handle, "w", newline="", encoding="utf-8") as file,
-                store.session() as session,
+                store.reading() as session,  # a long export takes no write lock
                 ProgressReport("export", total) as shown,
             ):
                 writer = csv_writer(file, COLUMNS, FOREIGN)
