@@ -178,7 +178,8 @@ def write_during_count(store: Store, zone: str, repeat: int, reading: bool) -> f
 
         counting = threading.Thread(target=count)
         counting.start()
-        begun.wait()
+        if not begun.wait(60):
+            raise SystemExit("the count did not begin within a minute")
         start = time.perf_counter()
         with store.session() as session:
             session.execute(update(Site).where(Site.name == SITES[0]).values(last_full_walk_at=utcnow()))

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from outreach.store.db import Store
@@ -34,14 +34,19 @@ def sqlite_file(migrated_sqlite_file: Path, tmp_path: Path) -> Path:
 
 def test_on_sqlite_a_read_neither_waits_for_a_writer_nor_keeps_one_waiting(sqlite_file: Path) -> None:
     database_url = f"sqlite:///{sqlite_file}"
+    probe = sqlite3.connect(sqlite_file, timeout=0.1, isolation_level=None)
     with Store(database_url) as store:
+        with store.session() as ordinary:
+            ordinary.execute(select(Site.id)).all()  # an ordinary transaction holds the lock from its BEGIN on
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                probe.execute("BEGIN IMMEDIATE")
+        with store.reading() as session:
+            session.execute(select(Site.id)).all()
+            probe.execute("BEGIN IMMEDIATE")  # a read transaction holds none
+            probe.execute("ROLLBACK")
         with store.session() as writer:
             writer.add(Site(name="while-writing"))
-            writer.flush()  # the write lock is held from BEGIN IMMEDIATE to the commit
-            probe = sqlite3.connect(sqlite_file, timeout=0.1, isolation_level=None)
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
-                probe.execute("BEGIN IMMEDIATE")  # a second writer (the old reads' BEGIN) has to wait
-            probe.close()
+            writer.flush()
             seen: list[int] = []
             reader = threading.Thread(target=lambda: seen.append(_sites(store)))
             reader.start()
@@ -66,16 +71,18 @@ def test_on_sqlite_a_read_neither_waits_for_a_writer_nor_keeps_one_waiting(sqlit
             # The read goes on in its snapshot: the row committed meanwhile is not in it.
             assert session.scalar(select(func.count()).select_from(Site)) == before
         assert _sites(store) == 2
+    probe.close()
 
 
-def test_a_read_transaction_cannot_write_on_postgresql_and_leaves_the_next_transaction_writable(
-    database_url: str,
-) -> None:
+def test_a_read_transaction_cannot_write_and_leaves_the_next_transaction_writable(database_url: str) -> None:
+    refused = "read-only transaction" if database_url.startswith("postgresql") else "readonly database"
     with Store(database_url) as store:
-        if store.engine.dialect.name == "postgresql":
-            with pytest.raises(DBAPIError, match="read-only transaction"), store.reading() as session:
-                session.add(Site(name="not-here"))
-                session.flush()
+        with pytest.raises(DBAPIError, match=refused), store.reading() as session:
+            session.add(Site(name="not-here"))
+            session.flush()
         with store.session() as session:  # the same pooled connection, writable again
             session.add(Site(name="here"))
+        assert _sites(store) == 1
+        with pytest.raises(DBAPIError, match=refused), store.reading() as session:
+            session.execute(insert(Site).values(name="nor-here"))
         assert _sites(store) == 1

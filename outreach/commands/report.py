@@ -69,14 +69,7 @@ def report(
                 regions=visible_regions(settings, organisations),
             )
         pdf = report_pdf(figures, chosen, zone, now)
-        partial = out.with_name(out.name + ".partial")
-        try:
-            partial.write_bytes(pdf)
-            partial.replace(out)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
-        with store.session() as session:
+        with store.session() as session:  # audited before the file exists: never a report without its event
             audit.record(
                 session,
                 Event.REPORT_MADE,
@@ -86,4 +79,11 @@ def report(
                 to=end.isoformat(),
                 language=chosen,
             )
+        partial = out.with_name(out.name + ".partial")
+        try:
+            partial.write_bytes(pdf)
+            partial.replace(out)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise UsageError(f"cannot write {out}: {exc.strerror}") from exc
     console.print(f"{out}: report {start.isoformat()} to {end.isoformat()} ({chosen}, {len(pdf) // 1024} KB)")

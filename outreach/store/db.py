@@ -40,8 +40,8 @@ class Store:
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """One transaction that only reads, for counts and pages that take a while: on SQLite it takes no write
-        lock (writers, such as a cycle, neither wait for it nor keep it waiting); on PostgreSQL it is READ ONLY,
-        so a write in it fails instead of slipping through."""
+        lock (writers, such as a cycle, neither wait for it nor keep it waiting); on both databases a write in it
+        fails (SQLite: query_only; PostgreSQL: READ ONLY)."""
         with self._readers.begin() as session:
             if self.engine.dialect.name == "postgresql":
                 session.execute(text("SET TRANSACTION READ ONLY"))

@@ -57,7 +57,8 @@ def readable_by_others(url: str) -> list[Path]:
 def _sqlite_pragmas(engine: Engine) -> None:
     """SQLite: foreign keys on, WAL, and BEGIN IMMEDIATE so two writers queue instead of failing half-way; a
     transaction that only reads (READ_ONLY) begins deferred: it reads a snapshot of the WAL, waits for no writer and
-    keeps none waiting."""
+    keeps none waiting. It is also query_only until it ends, so a write in it fails at once instead of writing
+    without the lock the audit chain relies on (outreach/audit.py)."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -73,4 +74,14 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        # query_only belongs to the pooled connection, not to the transaction: an ordinary transaction on a
+        # connection that last served a read turns it off again (its info lives as long as the connection).
+        held = conn.connection.info
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("PRAGMA query_only=ON")
+            held[READ_ONLY] = True
+            conn.exec_driver_sql("BEGIN")
+        else:
+            if held.pop(READ_ONLY, False):
+                conn.exec_driver_sql("PRAGMA query_only=OFF")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
