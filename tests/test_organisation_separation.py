@@ -144,6 +144,15 @@ def _not_found(method: str, template: str) -> Callable[[TestClient, Two], None]:
     return case
 
 
+def _advert_language_refused(client: TestClient, two: Two) -> None:
+    data = {"csrf": page_csrf(client), "language": "ro", "reason": "not ours"}
+    answer = client.post(f"/adverts/{two.their_advert}/language", data=data)
+    assert answer.status_code == 404 and two.leaked(answer.text) == []
+    with two.store.session() as session:
+        advert = session.get(Advert, two.their_advert)
+        assert advert is not None and advert.language_override is None
+
+
 def _search(client: TestClient, two: Two) -> None:
     answer = client.post("/log", data={"csrf": page_csrf(client), "number": two.their_numbers[0]})
     assert answer.status_code == 200
@@ -278,6 +287,7 @@ DASHBOARD: dict[tuple[str, str], Callable[[TestClient, Two], None]] = {
     ("GET", "/log.csv"): _page_is_clean("/log.csv"),
     ("GET", "/adverts/{advert_id:id}"): _not_found("GET", "/adverts/{advert}"),
     ("POST", "/adverts/{advert_id:id}/reveal"): _not_found("POST", "/adverts/{advert}/reveal"),
+    ("POST", "/adverts/{advert_id:id}/language"): _advert_language_refused,
     ("GET", "/persons/{person_id:id}"): _not_found("GET", "/persons/{person}"),
     ("POST", "/persons/{person_id:id}/reveal"): _not_found("POST", "/persons/{person}/reveal"),
     ("POST", "/persons/{person_id:id}/block"): _not_found("POST", "/persons/{person}/block"),

@@ -25,32 +25,20 @@ def language(
 
     Example: outreach advert language 118 ro --reason "Romanian, the detector said Italian"
     """
-    from outreach import audit
-    from outreach.audit_events import Event
     from outreach.store.db import Store
     from outreach.store.models import Advert
+    from outreach.targeting.advert_language import set_language
 
     if not reason.strip():
         raise UsageError("--reason is required")
     settings = settings_from(config)
-    chosen = None if lang == "auto" else lang
-    if chosen is not None and chosen not in settings.languages:
-        raise UsageError(f"no template for {lang!r}; languages with a template: {', '.join(settings.languages)}")
     store = Store(settings.database_url)
     try:
         with store.session() as session:
             row = session.get(Advert, advert)
             if row is None or not access_in(session, settings, actor).sees_advert(session, row):
                 raise UsageError(f"no advert {advert}")
-            row.language_override = chosen
-            audit.record(
-                session,
-                Event.ADVERT_LANGUAGE,
-                actor_for(settings, actor),
-                advert_id=advert,
-                language=lang,
-                reason=reason,
-            )
+            set_language(session, row, lang, reason, settings, actor_for(settings, actor), where="cli")
     finally:
         store.close()
     console.print(f"advert {advert}: language {lang}")

@@ -142,6 +142,7 @@ def advert_view(session: Session, vault: PhoneVault, advert_id: int, *, reveal_u
         "city": advert.city,
         "category": advert.category,
         "language": advert.language,
+        "language_override": advert.language_override,
         "first_seen": advert.first_seen.isoformat(timespec="seconds"),
         "last_seen": advert.last_seen.isoformat(timespec="seconds"),
         "why": _why(session, advert.id),

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
@@ -80,7 +81,18 @@ def filters(language: str, zone: str) -> dict[str, Callable[..., Any]]:
         "iso": lambda value: local_time.as_datetime(value).isoformat(timespec="seconds") if value else "",
         "number": lambda value: format_decimal(value, locale=language),
         "percent": lambda value: "-" if value is None else format_percent(value, locale=language),
+        # a template language as people read it: 'ro' -> 'Roemeens (ro)', 'nl-en' -> 'Nederlands + Engels (nl-en)'
+        "language_name": lambda code: language_name(code, language),
     }
+
+
+def language_name(code: str, language: str) -> str:
+    """A message language's name in the dashboard's `language`, its code after it (an unknown code as it is)."""
+    names = Locale.parse(language).languages
+    parts = [names.get(part) for part in code.split("-")]
+    if not all(parts):
+        return code
+    return f"{' + '.join(str(part) for part in parts)} ({code})"
 
 
 def translate(language: str, message: str, params: dict[str, Any] | None = None) -> str:

@@ -22,6 +22,7 @@ from outreach.reports.inspect import advert_view, person_view
 from outreach.store.models import Advert, Message, OptOut
 from outreach.store.states import StopKind
 from outreach.store.types import utcnow
+from outreach.targeting.advert_language import set_language
 from outreach.web.dashboard.core import NO_REASON, Dashboard, Form, HTTPProblem, int_param
 
 logger = logging.getLogger("outreach.web.dashboard")
@@ -38,6 +39,17 @@ class PeoplePages:
         """One advert's address in full, for a supervisor, answered to the POST itself and audited as a number's
         reveal: the site's page behind it shows the advert's numbers."""
         return self._advert(request, user, reveal=True)
+
+    def advert_language(self, request: Request, user: SessionUser, form: Form) -> Response:
+        """The advert's message language set by hand (or back to detection), as `outreach advert language`."""
+        advert_id = int(request.path_params["advert_id"])
+        with self.dashboard.store.session() as session:
+            advert = session.get(Advert, advert_id)
+            if advert is None or not self.dashboard.access(user).sees_advert(session, advert):
+                raise HTTPProblem(404, N_("No such advert."))
+            language, reason = form.get("language", ""), form.get("reason", "")
+            set_language(session, advert, language, reason, self.dashboard.settings, user.name, where="dashboard")
+        return RedirectResponse(f"/adverts/{advert_id}?saved=language", status_code=303)
 
     def _advert(self, request: Request, user: SessionUser, *, reveal: bool) -> Response:
         with self.dashboard.store.session() as session:
@@ -57,7 +69,16 @@ class PeoplePages:
                 )
         if reveal:
             logger.info("advert address revealed advert=%s by user=%s", view["advert"], user.user_id)
-        return self.dashboard.render(request, "advert.html", {"user": user, "advert": view})
+        return self.dashboard.render(
+            request,
+            "advert.html",
+            {
+                "user": user,
+                "advert": view,
+                "languages": self.dashboard.settings.languages,
+                "language_saved": request.query_params.get("saved") == "language",
+            },
+        )
 
     def _person(self, request: Request, user: SessionUser, revealed: str | None = None) -> Response:
         person_id = int(request.path_params["person_id"])

@@ -101,6 +101,7 @@ def dashboard_routes(settings: Settings, store: Store) -> DashboardRoutes:
         Route("/log.csv", route(log.export), methods=["GET"]),
         Route("/adverts/{advert_id:id}", route(people.advert), methods=["GET"]),
         Route("/adverts/{advert_id:id}/reveal", route(people.reveal_advert, role=supervisors), methods=["POST"]),
+        Route("/adverts/{advert_id:id}/language", route(people.advert_language), methods=["POST"]),
         Route("/persons/{person_id:id}", route(people.person), methods=["GET"]),
         Route("/persons/{person_id:id}/reveal", route(people.reveal, role=supervisors), methods=["POST"]),
         Route("/persons/{person_id:id}/block", route(people.block), methods=["POST"]),

@@ -1,0 +1,76 @@
+"""An advert's message language set by hand in the browser (TestClient, SQLite and PostgreSQL), as `outreach
+advert language` does: a language with a template or back to detection, always with a reason, audited; the
+advert's own organisation only. That the next first message follows it is tests/test_crawl_command.py's."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from outreach.store.models import Advert, AuditEvent
+from outreach.web.app import create_app
+from tests.conftest import World
+from tests.dashboard_world import add_users, client_for, log_in, page_csrf, seed
+from tests.messaging_world import audit_count, messaging_settings
+
+
+def _override(world: World, advert_id: int) -> str | None:
+    with world.store().session() as session:
+        advert = session.get(Advert, advert_id)
+        assert advert is not None
+        return advert.language_override
+
+
+def test_a_fieldworker_sets_an_adverts_language_with_a_reason_and_back_to_detection(world: World) -> None:
+    world.gateway.callbacks = "none"
+    settings = messaging_settings(world, web={"public_url": "https://testserver", "language": "en"})
+    store = world.store()
+    add_users(store)
+    advert_id = seed(settings, store, count=2).advert_ids[1]
+    page = f"/adverts/{advert_id}"
+    with client_for(create_app(settings)) as alice:
+        log_in(alice, "alice")
+        shown = alice.get(page).text
+        assert 'id="set-language"' in shown and "Romanian (ro)" in shown  # the languages by name, in the user's
+        csrf = page_csrf(alice, page)
+        action = f"{page}/language"
+
+        assert alice.post(action, data={"csrf": csrf, "language": "ro", "reason": ""}).status_code == 400
+        refused = alice.post(action, data={"csrf": csrf, "language": "xx", "reason": "r"})
+        assert refused.status_code == 400 and "no template for xx" in refused.text
+        assert alice.post(action, data={"csrf": csrf, "language": "", "reason": "r"}).status_code == 400
+        assert alice.post(action, data={"language": "ro", "reason": "r"}).status_code == 403  # no CSRF token
+        missing = alice.post("/adverts/999999/language", data={"csrf": csrf, "language": "ro", "reason": "r"})
+        assert missing.status_code == 404
+        assert _override(world, advert_id) is None and audit_count(store, "advert.language") == 0
+
+        saved = alice.post(action, data={"csrf": csrf, "language": "ro", "reason": "Romanian, read by Ana"})
+        assert saved.status_code == 303 and saved.headers["location"] == f"{page}?saved=language"
+        assert _override(world, advert_id) == "ro"
+        after = alice.get(saved.headers["location"]).text
+        assert 'id="done"' in after and "set by hand: Romanian (ro)" in after
+        assert '<option value="ro" selected>' in after
+
+        back = alice.post(action, data={"csrf": csrf, "language": "auto", "reason": "the text changed"})
+        assert back.status_code == 303 and _override(world, advert_id) is None
+    with store.session() as session:
+        events = session.execute(
+            select(AuditEvent).where(AuditEvent.name == "advert.language").order_by(AuditEvent.seq)
+        ).scalars()
+        found = [(event.actor, event.fields) for event in events]
+    assert [(f["language"], f["reason"], f["where"], f["advert_id"]) for _actor, f in found] == [
+        ("ro", "Romanian, read by Ana", "dashboard", advert_id),
+        ("auto", "the text changed", "dashboard", advert_id),
+    ]
+    assert {actor for actor, _fields in found} == {"alice"}
+
+
+def test_the_dutch_page_names_the_languages_in_dutch(world: World) -> None:
+    world.gateway.callbacks = "none"
+    settings = messaging_settings(world, web={"public_url": "https://testserver"})  # the default: Dutch
+    store = world.store()
+    add_users(store)
+    advert_id = seed(settings, store, count=1).advert_ids[0]
+    with client_for(create_app(settings)) as alice:
+        log_in(alice, "alice")
+        shown = alice.get(f"/adverts/{advert_id}").text
+    assert "Taal van het bericht" in shown and "Roemeens (ro)" in shown and "Nederlands + Engels (nl-en)" in shown
