@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from outreach.store.models import Advert, AuditEvent
+from messaging.outbox.enqueue import queue_message
+from outreach.store.models import Advert, AuditEvent, Message
+from outreach.store.states import MessageKind, MessageStatus
+from outreach.store.types import utcnow
+from outreach.targeting.contact_pass import first_contact_templates
 from outreach.web.app import create_app
 from tests.conftest import World
 from tests.dashboard_world import add_users, client_for, log_in, page_csrf, seed
@@ -74,3 +78,68 @@ def test_the_dutch_page_names_the_languages_in_dutch(world: World) -> None:
         log_in(alice, "alice")
         shown = alice.get(f"/adverts/{advert_id}").text
     assert "Taal van het bericht" in shown and "Roemeens (ro)" in shown and "Nederlands + Engels (nl-en)" in shown
+
+
+def test_a_draft_in_the_wrong_language_is_written_again_in_the_right_one(world: World) -> None:
+    world.gateway.callbacks = "none"
+    settings = messaging_settings(
+        world, web={"public_url": "https://testserver", "language": "en"}, sending={"mode": "assist"}
+    )
+    store = world.store()
+    add_users(store)
+    seeded = seed(settings, store, count=2)
+    advert_id, person_id = seeded.advert_ids[1], seeded.person_ids[1]
+    with store.session() as session:
+        draft = queue_message(
+            session,
+            actor="cycle",
+            now=utcnow(),
+            status=MessageStatus.DRAFT,
+            person_id=person_id,
+            advert_id=advert_id,
+            channel="sms",
+            kind=MessageKind.FIRST_CONTACT,
+            body="Olá, sou a Sanne da Demo Outreach. STOP",
+            language="pt",
+            language_detected="pt",
+            language_confidence=0.72,
+            language_rule="detected",
+            template_variant="a",
+        )
+        sent = session.execute(
+            select(Message.id).where(Message.person_id == person_id, Message.status != MessageStatus.DRAFT)
+        ).scalar_one()
+    action = f"/assist/{draft}/language"
+    with client_for(create_app(settings)) as alice:
+        log_in(alice, "alice")
+        page = alice.get("/assist").text
+        assert 'id="assist-language"' in page and '<option value="pt" selected>Portuguese (pt)</option>' in page
+        csrf = page_csrf(alice, "/assist")
+        assert alice.post(action, data={"csrf": csrf, "language": "es", "reason": ""}).status_code == 400
+        assert alice.post(action, data={"csrf": csrf, "language": "auto", "reason": "r"}).status_code == 400
+        assert alice.post(action, data={"csrf": csrf, "language": "xx", "reason": "r"}).status_code == 400
+        missing = alice.post("/assist/999999/language", data={"csrf": csrf, "language": "es", "reason": "r"})
+        assert missing.status_code == 404
+        not_a_draft = alice.post(f"/assist/{sent}/language", data={"csrf": csrf, "language": "es", "reason": "r"})
+        assert not_a_draft.status_code == 404  # a sent message is not among the drafts
+        with store.session() as session:
+            before = session.get(Message, draft)
+            assert before is not None and before.language == "pt"
+
+        done = alice.post(action, data={"csrf": csrf, "language": "es", "reason": "Spanish, not Portuguese"})
+        assert done.status_code == 303 and done.headers["location"] == f"/assist?after={draft - 1}&done=language"
+        again = alice.get(done.headers["location"]).text
+        assert f'id="draft-{draft}"' in again and 'id="done"' in again  # the same draft, shown again
+    expected = first_contact_templates(settings).render("es", settings.signature(None), person_id=person_id)
+    with store.session() as session:
+        message = session.get(Message, draft)
+        assert message is not None
+        assert (message.body, message.language, message.language_rule, message.status) == (
+            expected.body,
+            "es",
+            "override",
+            MessageStatus.DRAFT,
+        )
+        assert message.language_detected == "pt"  # what the detector said stays, for the figures
+    assert _override(world, advert_id) == "es"
+    assert audit_count(store, "message.edited") == 1 and audit_count(store, "advert.language") == 1

@@ -220,10 +220,18 @@ def _report(client: TestClient, two: Two) -> None:
 
 def _draft_refused(path: str) -> Callable[[TestClient, Two], None]:
     def case(client: TestClient, two: Two) -> None:
-        data = {"csrf": page_csrf(client), f"draft-{two.their_draft}": "yes", "reason": "not ours", "body": "x"}
+        data = {"csrf": page_csrf(client), f"draft-{two.their_draft}": "yes", "reason": "not ours", "body": "x",
+                "language": "en"}  # fmt: skip
+        with two.store.session() as session:
+            before = session.get(Message, two.their_draft)
+            assert before is not None
+            said = (before.body, before.language)
         answer = client.post(path.format(draft=two.their_draft), data=data)
         assert answer.status_code == 404, path
         assert two.status_of(two.their_draft) == MessageStatus.DRAFT and two.leaked(answer.text) == []
+        with two.store.session() as session:
+            after = session.get(Message, two.their_draft)
+            assert after is not None and (after.body, after.language) == said
 
     return case
 
@@ -319,6 +327,7 @@ DASHBOARD: dict[tuple[str, str], Callable[[TestClient, Two], None]] = {
     ("POST", "/drafts/approve"): _draft_refused("/drafts/approve"),
     ("POST", "/drafts/reject"): _draft_refused("/drafts/reject"),
     ("POST", "/assist/{message_id:id}/send"): _draft_refused("/assist/{draft}/send"),
+    ("POST", "/assist/{message_id:id}/language"): _draft_refused("/assist/{draft}/language"),
     ("GET", "/cases/{case_id:id}"): _case_not_found("GET", ""),
     ("POST", "/cases/{case_id:id}/reply"): _case_not_found("POST", "/reply"),
     ("POST", "/cases/{case_id:id}/note"): _case_not_found("POST", "/note"),

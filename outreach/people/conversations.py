@@ -39,6 +39,7 @@ class Draft:
     advert_text: str
     number: str
     organisation: str | None = None
+    advert_id: int | None = None
 
 
 def _draft_filter(organisations: Sequence[str] | None) -> list[ColumnElement[bool]]:
@@ -85,6 +86,7 @@ def drafts(
             text or "",
             vault.decrypt(encrypted),
             message.organisation,
+            message.advert_id,
         )
         for message, encrypted, title, text in rows
     ]

@@ -1,16 +1,23 @@
 """A fieldworker's reading of an advert's language: it wins over detection when the advert's first message is
 composed (compose.py, rule `override`), until it is set back to `auto`. The same for `outreach advert language`
-and the advert's page in the dashboard; audited either way."""
+and the advert's page in the dashboard; audited either way. A first message still waiting as a draft can be written
+again from the chosen language's template (the dashboard's drafts, one by one)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
+from messaging.language.decision import Rule
+from messaging.templates import TemplateBook
 from outreach import audit
 from outreach.audit_events import Event
 from outreach.errors import N_, UsageError
 from outreach.settings import Settings
-from outreach.store.models import Advert
+from outreach.store.models import Advert, Message
+from outreach.store.states import MessageKind, MessageStatus
+from outreach.targeting.compose import whatsapp_first_contact
 
 AUTO = "auto"  # detect again
 
@@ -36,3 +43,50 @@ def set_language(
         session, Event.ADVERT_LANGUAGE, actor, where=where, advert_id=advert.id, language=language, reason=reason
     )
     return chosen
+
+
+def redraft(
+    session: Session,
+    message_id: int,
+    language: str,
+    reason: str,
+    *,
+    settings: Settings,
+    templates: TemplateBook,
+    actor: str,
+    now: datetime,
+    where: str,
+) -> str:
+    """A drafted first message written again from `language`'s template, for a draft whose language the detector got
+    wrong; its advert's language is set to it as well (set_language), so a later message follows it. What the draft
+    said before, a fieldworker's edit included, is replaced. Returns the language written in."""
+    message = session.get(Message, message_id)
+    advert = session.get(Advert, message.advert_id) if message is not None and message.advert_id else None
+    if (
+        message is None
+        or advert is None
+        or message.status != MessageStatus.DRAFT
+        or message.kind != MessageKind.FIRST_CONTACT
+    ):
+        raise UsageError(N_("Only a drafted first message can be written again in another language."))
+    if language == AUTO:
+        raise UsageError(N_("Choose a language."))
+    set_language(session, advert, language, reason, settings, actor, where)
+    signature = settings.signature(message.organisation)
+    rendered = templates.render(language, signature, person_id=message.person_id)
+    channel, content_sid, content_variables = whatsapp_first_contact(settings, advert, rendered.language, signature)
+    message.body, message.language, message.template_variant = rendered.body, rendered.language, rendered.variant
+    message.language_rule, message.language_confidence = Rule.OVERRIDE.value, 1.0
+    message.channel, message.content_sid, message.content_variables = channel, content_sid, content_variables
+    message.updated_at = now
+    audit.record(
+        session,
+        Event.MESSAGE_EDITED,
+        actor,
+        message_id=message.id,
+        language=rendered.language,
+        variant=rendered.variant,
+        channel=channel,
+        reason=reason,
+    )
+    return rendered.language

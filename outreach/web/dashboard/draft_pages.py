@@ -17,11 +17,15 @@ from starlette.responses import RedirectResponse, Response
 from messaging.outbox.factory import make_outbox
 from messaging.outbox.send_policy import SendWindow
 from messaging.segments import count_segments
+from messaging.template_check import require_templates_pass
+from messaging.templates import TemplateBook
 from outreach.access.users import SessionUser
 from outreach.errors import N_, OutreachError
 from outreach.people import conversations, optouts
 from outreach.store.models import Message
 from outreach.store.types import utcnow
+from outreach.targeting.advert_language import redraft
+from outreach.targeting.contact_pass import first_contact_templates
 from outreach.web.dashboard.core import NO_REASON, Dashboard, Form, HTTPProblem, int_param
 
 SNIPPET = 300
@@ -31,6 +35,14 @@ DRAFTS_PAGE = 100  # drafts a page lists; the rest on the next pages
 class DraftPages:
     def __init__(self, dashboard: Dashboard) -> None:
         self.dashboard = dashboard
+        self._templates: TemplateBook | None = None  # the first-contact templates, checked, at the first redraft
+
+    def _first_contact_templates(self) -> TemplateBook:
+        if self._templates is None:
+            settings = self.dashboard.settings
+            require_templates_pass(settings)  # a redraft is written from the same checked templates as a cycle's
+            self._templates = first_contact_templates(settings)
+        return self._templates
 
     def _visible(
         self,
@@ -133,6 +145,7 @@ class DraftPages:
             "assist.html",
             {
                 "user": user,
+                "languages": self.dashboard.settings.languages,
                 "item": queue[0] if queue else None,
                 "left": left,
                 "done": request.query_params.get("done"),
@@ -140,6 +153,27 @@ class DraftPages:
                 "next_open": window.next_open(utcnow()),
             },
         )
+
+    def assist_language(self, request: Request, user: SessionUser, form: Form) -> Response:
+        """This draft written again in another language (and its advert's language set to it), when the detector
+        got it wrong; the same draft is shown again."""
+        message_id = int(request.path_params["message_id"])
+        templates = self._first_contact_templates()
+        with self.dashboard.store.session() as session:
+            if not self._visible(session, user, ids=[message_id], limit=1):
+                raise HTTPProblem(404, N_("No such draft."))
+            redraft(
+                session,
+                message_id,
+                form.get("language", ""),
+                form.get("reason", ""),
+                settings=self.dashboard.settings,
+                templates=templates,
+                actor=user.name,
+                now=utcnow(),
+                where="dashboard",
+            )
+        return RedirectResponse(f"/assist?after={message_id - 1}&done=language", status_code=303)
 
     def assist_send(self, request: Request, user: SessionUser, form: Form) -> Response:
         """Send this draft now, with the fieldworker's edit when there is one (it must still name the organisation

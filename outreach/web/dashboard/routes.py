@@ -120,6 +120,7 @@ def dashboard_routes(settings: Settings, store: Store) -> DashboardRoutes:
         Route("/drafts/reject", route(drafts.reject), methods=["POST"]),
         Route("/assist", route(drafts.assist), methods=["GET"]),
         Route("/assist/{message_id:id}/send", route(drafts.assist_send), methods=["POST"]),
+        Route("/assist/{message_id:id}/language", route(drafts.assist_language), methods=["POST"]),
         Route("/inbox", inbox_moved, methods=["GET"]),
         Route("/stops", route(supervisor.stops, role=supervisors), methods=["GET"]),
         Route("/stops/add", route(supervisor.add, role=supervisors), methods=["POST"]),
