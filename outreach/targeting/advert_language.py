@@ -60,7 +60,8 @@ def redraft(
     """A drafted first message written again from `language`'s template, for a draft whose language the detector got
     wrong; its advert's language is set to it as well (set_language), so a later message follows it. What the draft
     said before, a fieldworker's edit included, is replaced. Returns the language written in."""
-    message = session.get(Message, message_id)
+    # Locked (PostgreSQL): an approval that commits meanwhile is seen, and a queued message is never rewritten.
+    message = session.get(Message, message_id, with_for_update=True)
     advert = session.get(Advert, message.advert_id) if message is not None and message.advert_id else None
     if (
         message is None
