@@ -4,12 +4,19 @@ advert's own organisation only. That the next first message follows it is tests/
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 from sqlalchemy import select
 
 from messaging.outbox.enqueue import queue_message
+from outreach.errors import UsageError
+from outreach.people import conversations
+from outreach.store.db import Store
 from outreach.store.models import Advert, AuditEvent, Message
 from outreach.store.states import MessageKind, MessageStatus
 from outreach.store.types import utcnow
+from outreach.targeting.advert_language import redraft
 from outreach.targeting.contact_pass import first_contact_templates
 from outreach.web.app import create_app
 from tests.conftest import World
@@ -141,5 +148,90 @@ def test_a_draft_in_the_wrong_language_is_written_again_in_the_right_one(world: 
             MessageStatus.DRAFT,
         )
         assert message.language_detected == "pt"  # what the detector said stays, for the figures
-    assert _override(world, advert_id) == "es"
-    assert audit_count(store, "message.edited") == 1 and audit_count(store, "advert.language") == 1
+        advert = session.get(Advert, advert_id)
+        assert advert is not None and (advert.language, advert.language_override) == ("es", "es")
+        edited = session.execute(select(AuditEvent.fields).where(AuditEvent.name == "message.edited")).scalar_one()
+    assert (edited["where"], edited["advert_id"], edited["language"], edited["reason"]) == (
+        "dashboard",
+        advert_id,
+        "es",
+        "Spanish, not Portuguese",
+    )
+    assert audit_count(store, "advert.language") == 1
+
+
+def _draft(store: Store, person_id: int, advert_id: int, kind: MessageKind, status: MessageStatus) -> int:
+    with store.session() as session:
+        return queue_message(
+            session,
+            actor="cycle",
+            now=utcnow(),
+            status=status,
+            person_id=person_id,
+            advert_id=advert_id,
+            channel="sms",
+            kind=kind,
+            body="Olá, sou a Sanne da Demo Outreach. STOP",
+            language="pt",
+        )
+
+
+def test_only_a_waiting_first_message_is_written_again(world: World) -> None:
+    world.gateway.callbacks = "none"
+    settings = messaging_settings(world, web={"public_url": "https://testserver", "language": "en"})
+    store = world.store()
+    add_users(store)
+    seeded = seed(settings, store, count=2)
+    person_id, advert_id = seeded.person_ids[1], seeded.advert_ids[1]
+    reminder = _draft(store, person_id, advert_id, MessageKind.REMINDER, MessageStatus.DRAFT)
+    templates = first_contact_templates(settings)
+    with client_for(create_app(settings)) as alice:
+        log_in(alice, "alice")
+        page = alice.get("/assist").text
+        assert f'id="draft-{reminder}"' in page and 'id="assist-language"' not in page  # no form for a reminder
+        csrf = page_csrf(alice, "/assist")
+        refused = alice.post(f"/assist/{reminder}/language", data={"csrf": csrf, "language": "es", "reason": "r"})
+        assert refused.status_code == 400 and "Only a drafted first message" in refused.text
+        no_token = alice.post(f"/assist/{reminder}/language", data={"language": "es", "reason": "r"})
+        assert no_token.status_code == 403
+    queued = _draft(store, person_id, advert_id, MessageKind.FIRST_CONTACT, MessageStatus.QUEUED)
+    for message_id in (reminder, queued):
+        with pytest.raises(UsageError, match="Only a drafted first message"), store.session() as session:
+            redraft(
+                session, message_id, "es", "r", settings=settings, templates=templates, actor="alice",
+                now=utcnow(), where="test",
+            )  # fmt: skip
+    assert _override(world, advert_id) is None and audit_count(store, "message.edited") == 0
+
+
+def test_an_approval_that_commits_during_a_rewrite_wins(world: World) -> None:
+    settings = messaging_settings(world)
+    store = world.store()
+    seeded = seed(settings, store, count=2)
+    draft = _draft(store, seeded.person_ids[1], seeded.advert_ids[1], MessageKind.FIRST_CONTACT, MessageStatus.DRAFT)
+    templates = first_contact_templates(settings)
+    outcome: list[str] = []
+
+    def rewrite() -> None:
+        try:
+            with store.session() as session:
+                redraft(
+                    session, draft, "es", "r", settings=settings, templates=templates, actor="alice", now=utcnow(),
+                    where="test",
+                )  # fmt: skip
+            outcome.append("rewritten")
+        except UsageError as exc:
+            outcome.append(exc.message)
+
+    with store.session() as approving:
+        assert conversations.approve(approving, [draft], "bob") == 1
+        approving.flush()  # the approval holds the row (PostgreSQL) or the write lock (SQLite) until it commits
+        rewriting = threading.Thread(target=rewrite)
+        rewriting.start()
+        rewriting.join(0.5)
+        assert rewriting.is_alive(), "the rewrite did not wait for the approval"
+    rewriting.join(30)
+    assert outcome == ["Only a drafted first message can be written again in another language."]
+    with store.session() as session:
+        message = session.get(Message, draft)
+        assert message is not None and (message.status, message.language) == (MessageStatus.QUEUED, "pt")

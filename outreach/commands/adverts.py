@@ -27,11 +27,12 @@ def language(
     """
     from outreach.store.db import Store
     from outreach.store.models import Advert
-    from outreach.targeting.advert_language import set_language
+    from outreach.targeting.advert_language import chosen_language, set_language
 
     if not reason.strip():
         raise UsageError("--reason is required")
     settings = settings_from(config)
+    chosen_language(lang, settings)  # a language without a template is refused before the database is opened
     store = Store(settings.database_url)
     try:
         with store.session() as session:

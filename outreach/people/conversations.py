@@ -40,6 +40,7 @@ class Draft:
     number: str
     organisation: str | None = None
     advert_id: int | None = None
+    kind: str | None = None
 
 
 def _draft_filter(organisations: Sequence[str] | None) -> list[ColumnElement[bool]]:
@@ -87,6 +88,7 @@ def drafts(
             vault.decrypt(encrypted),
             message.organisation,
             message.advert_id,
+            message.kind,
         )
         for message, encrypted, title, text in rows
     ]

@@ -22,22 +22,29 @@ from outreach.targeting.compose import whatsapp_first_contact
 AUTO = "auto"  # detect again
 
 
-def set_language(
-    session: Session, advert: Advert, language: str, reason: str, settings: Settings, actor: str, where: str
-) -> str | None:
-    """Set the advert's message language by hand (AUTO: detection decides again); returns the override now in force.
-    A language needs a template; a reason is required, for the audit log."""
+def chosen_language(language: str, settings: Settings) -> str | None:
+    """The override a fieldworker's choice means: a language with a template, or None for AUTO (detect again)."""
     if not language:
         raise UsageError(N_("Choose a language."))
-    if not reason.strip():
-        raise UsageError(N_("Say why, for the audit log."))
-    chosen = None if language == AUTO else language
-    if chosen is not None and chosen not in settings.languages:
+    if language == AUTO:
+        return None
+    if language not in settings.languages:
         raise UsageError(
             N_("no template for %(language)s; languages with a template: %(languages)s"),
             language=language,
             languages=", ".join(settings.languages),
         )
+    return language
+
+
+def set_language(
+    session: Session, advert: Advert, language: str, reason: str, settings: Settings, actor: str, where: str
+) -> str | None:
+    """Set the advert's message language by hand (AUTO: detection decides again); returns the override now in force.
+    A language needs a template; a reason is required, for the audit log."""
+    chosen = chosen_language(language, settings)
+    if not reason.strip():
+        raise UsageError(N_("Say why, for the audit log."))
     advert.language_override = chosen
     audit.record(
         session, Event.ADVERT_LANGUAGE, actor, where=where, advert_id=advert.id, language=language, reason=reason
@@ -73,6 +80,7 @@ def redraft(
     if language == AUTO:
         raise UsageError(N_("Choose a language."))
     set_language(session, advert, language, reason, settings, actor, where)
+    advert.language = language  # as a cycle's composition records an override
     signature = settings.signature(message.organisation)
     rendered = templates.render(language, signature, person_id=message.person_id)
     channel, content_sid, content_variables = whatsapp_first_contact(settings, advert, rendered.language, signature)
@@ -84,7 +92,9 @@ def redraft(
         session,
         Event.MESSAGE_EDITED,
         actor,
+        where=where,
         message_id=message.id,
+        advert_id=advert.id,
         language=rendered.language,
         variant=rendered.variant,
         channel=channel,

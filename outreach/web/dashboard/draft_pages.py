@@ -158,10 +158,11 @@ class DraftPages:
         """This draft written again in another language (and its advert's language set to it), when the detector
         got it wrong; the same draft is shown again."""
         message_id = int(request.path_params["message_id"])
-        templates = self._first_contact_templates()
-        with self.dashboard.store.session() as session:
+        with self.dashboard.store.reading() as session:
             if not self._visible(session, user, ids=[message_id], limit=1):
                 raise HTTPProblem(404, N_("No such draft."))
+        templates = self._first_contact_templates()
+        with self.dashboard.store.session() as session:  # redraft locks the row and checks it is still a draft
             redraft(
                 session,
                 message_id,
