@@ -3,6 +3,7 @@ with a reason, a fieldworker works the assist queue (send at once, edit, skip, r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -53,12 +54,19 @@ def desk(world: World) -> Iterator[Desk]:
         yield Desk(settings, store, seeded, client, world, drafts)
 
 
+def mark_of(page: str, message_id: int) -> str:
+    """The value the page's checkbox for this draft sends (what the draft said when the page was made)."""
+    found = re.search(rf'name="draft-{message_id}" value="([0-9a-f]+)"', page)
+    assert found, f"no checkbox for draft {message_id}"
+    return found[1]
+
+
 def test_a_supervisor_approves_several_drafts_at_once(desk: Desk) -> None:
     log_in(desk.client, "bob")
     page = desk.client.get("/drafts").text
     assert "4 first messages wait" in page and "93% sure" in page and "1 SMS part" in page
     assert all(number not in page for number in numbers(4, start=300))
-    chosen = {f"draft-{message_id}": "yes" for message_id in desk.drafts[:3]}
+    chosen = {f"draft-{message_id}": mark_of(page, message_id) for message_id in desk.drafts[:3]}
     answer = desk.client.post("/drafts/approve", data={"csrf": csrf_of(page), **chosen})
     assert answer.status_code == 303 and answer.headers["location"] == "/drafts?approved=3"
     assert [desk.status(m) for m in desk.drafts] == ["queued", "queued", "queued", "draft"]
@@ -119,7 +127,8 @@ def test_a_long_queue_of_drafts_is_paged_and_a_draft_on_a_later_page_can_be_appr
     second = desk.client.get("/drafts?page=2").text
     assert second.count('class="draft"') == len(desk.drafts) + len(more) - DRAFTS_PAGE
     assert f'id="draft-{more[-1]}"' in second and f'id="draft-{more[-1]}"' not in first
-    answer = desk.client.post("/drafts/approve", data={"csrf": csrf_of(second), f"draft-{more[-1]}": "yes"})
+    chosen = {f"draft-{more[-1]}": mark_of(second, more[-1])}
+    answer = desk.client.post("/drafts/approve", data={"csrf": csrf_of(second), **chosen})
     assert answer.status_code == 303 and desk.status(more[-1]) == "queued"
     too_long = desk.client.post("/drafts/approve", data={"csrf": csrf_of(second), "draft-" + "9" * 30: "yes"})
     assert too_long.status_code == 404
@@ -138,3 +147,24 @@ def test_drafts_are_chosen_by_organisation_before_the_limit(desk: Desk) -> None:
         assert [d.message_id for d in ours] == [desk.drafts[3]]
         assert conversations.count_drafts(session, ["rotterdam"]) == 1
         assert len(conversations.drafts(session, vault, None)) == len(desk.drafts)
+
+
+def test_a_draft_rewritten_after_the_page_was_made_is_not_approved_unseen(desk: Desk) -> None:
+    log_in(desk.client, "bob")
+    page = desk.client.get("/drafts").text
+    first, second = desk.drafts[:2]
+    chosen = {f"draft-{first}": mark_of(page, first), f"draft-{second}": mark_of(page, second)}
+    with desk.store.session() as session:  # a colleague rewrites the first meanwhile (assist: another language)
+        message = session.get(Message, first)
+        assert message is not None
+        message.body = "Hello, this is Sanne of Demo Outreach. We help for free. No more messages? Reply STOP."
+    answer = desk.client.post("/drafts/approve", data={"csrf": csrf_of(page), **chosen})
+    assert answer.status_code == 303 and answer.headers["location"] == "/drafts?approved=1&changed=1"
+    assert [desk.status(first), desk.status(second)] == ["draft", "queued"]
+    again = desk.client.get(answer.headers["location"]).text
+    assert 'id="changed"' in again and "1 draft was changed since you opened the page" in again
+    assert "Hello, this is Sanne" in again  # shown again, as it is now
+    fresh = {f"draft-{first}": mark_of(again, first)}
+    assert desk.client.post("/drafts/approve", data={"csrf": csrf_of(again), **fresh}).status_code == 303
+    assert desk.status(first) == "queued"
+    assert audit_count(desk.store, "message.approved") == 2

@@ -5,6 +5,7 @@ Each action is one transaction with its audit event; sending itself always goes 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -96,6 +97,12 @@ def drafts(
 
 def count_drafts(session: Session, organisations: Sequence[str] | None = None) -> int:
     return session.execute(select(func.count(Message.id)).where(*_draft_filter(organisations))).scalar_one()
+
+
+def seen_mark(body: str) -> str:
+    """What a page that shows a draft sends back with its approval: the draft is approved only while it still says
+    what was shown (a colleague may have rewritten it meanwhile)."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
 
 
 def approve(session: Session, message_ids: list[int], actor: str) -> int:

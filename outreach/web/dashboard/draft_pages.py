@@ -72,6 +72,7 @@ class DraftPages:
         return [
             {
                 "draft": draft,
+                "mark": conversations.seen_mark(draft.body),
                 "confidence": confidence.get(draft.message_id),
                 "parts": count_segments(draft.body),
                 "snippet": " ".join(f"{draft.advert_title}. {draft.advert_text}".split())[:SNIPPET],
@@ -112,14 +113,23 @@ class DraftPages:
                 "has_next": page * DRAFTS_PAGE < total,
                 "approved": int_param(request.query_params.get("approved"), "approved"),
                 "rejected": int_param(request.query_params.get("rejected"), "rejected"),
+                "changed": int_param(request.query_params.get("changed"), "changed"),
             },
         )
 
     def approve(self, request: Request, user: SessionUser, form: Form) -> Response:
-        """Approve mode (supervisors): the chosen drafts are queued; the next drain sends them."""
+        """Approve mode (supervisors): the chosen drafts are queued; the next drain sends them. A draft that no
+        longer says what the page showed (rewritten meanwhile) is left for another look."""
         with self.dashboard.store.session() as session:
-            done = conversations.approve(session, self._chosen(session, user, form), user.name)
-        return RedirectResponse(f"/drafts?approved={done}", status_code=303)
+            chosen = self._chosen(session, user, form)
+            shown = {
+                item["draft"].message_id: item["mark"] for item in self._visible(session, user, ids=chosen, limit=None)
+            }
+            unchanged = [message_id for message_id in chosen if form.get(f"draft-{message_id}") == shown[message_id]]
+            done = conversations.approve(session, unchanged, user.name)
+        changed = len(chosen) - len(unchanged)
+        where = f"/drafts?approved={done}" + (f"&changed={changed}" if changed else "")
+        return RedirectResponse(where, status_code=303)
 
     def reject(self, request: Request, user: SessionUser, form: Form) -> Response:
         reason = form.get("reason", "").strip()
