@@ -157,7 +157,10 @@ def test_a_draft_rewritten_after_the_page_was_made_is_not_approved_unseen(desk: 
     with desk.store.session() as session:  # a colleague rewrites the first meanwhile (assist: another language)
         message = session.get(Message, first)
         assert message is not None
+        shown = message.body
         message.body = "Hello, this is Sanne of Demo Outreach. We help for free. No more messages? Reply STOP."
+    with desk.store.session() as session:  # the UPDATE itself checks the text too (a rewrite committed first)
+        assert conversations.approve(session, [first], "bob", shown={first: shown}) == 0
     answer = desk.client.post("/drafts/approve", data={"csrf": csrf_of(page), **chosen})
     assert answer.status_code == 303 and answer.headers["location"] == "/drafts?approved=1&changed=1"
     assert [desk.status(first), desk.status(second)] == ["draft", "queued"]

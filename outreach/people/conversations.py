@@ -6,7 +6,7 @@ Each action is one transaction with its audit event; sending itself always goes 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,15 +105,17 @@ def seen_mark(body: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
 
 
-def approve(session: Session, message_ids: list[int], actor: str) -> int:
-    """draft -> queued; the next drain sends them."""
+def approve(session: Session, message_ids: list[int], actor: str, shown: Mapping[int, str] | None = None) -> int:
+    """draft -> queued; the next drain sends them. With `shown` (id -> the text a page showed), a draft is approved
+    only while it still says that: the condition is in the UPDATE, so a rewrite that commits first wins."""
     now = utcnow()
     approved = 0
     for message_id in message_ids:
+        still = [Message.body == shown[message_id]] if shown is not None else []
         if rows_changed(
             session,
             update(Message)
-            .where(Message.id == message_id, Message.status == MessageStatus.DRAFT)
+            .where(Message.id == message_id, Message.status == MessageStatus.DRAFT, *still)
             .values(status=MessageStatus.QUEUED, approved_by=actor, updated_at=now),
         ):
             audit.record(session, Event.MESSAGE_APPROVED, actor, message_id=message_id)

@@ -122,12 +122,15 @@ class DraftPages:
         longer says what the page showed (rewritten meanwhile) is left for another look."""
         with self.dashboard.store.session() as session:
             chosen = self._chosen(session, user, form)
+            now = {item["draft"].message_id: item for item in self._visible(session, user, ids=chosen, limit=None)}
+            # What the page showed (its mark) is what the draft says now; the UPDATE checks that text once more.
             shown = {
-                item["draft"].message_id: item["mark"] for item in self._visible(session, user, ids=chosen, limit=None)
+                message_id: now[message_id]["draft"].body
+                for message_id in chosen
+                if form.get(f"draft-{message_id}") == now[message_id]["mark"]
             }
-            unchanged = [message_id for message_id in chosen if form.get(f"draft-{message_id}") == shown[message_id]]
-            done = conversations.approve(session, unchanged, user.name)
-        changed = len(chosen) - len(unchanged)
+            done = conversations.approve(session, list(shown), user.name, shown=shown)
+        changed = len(chosen) - done
         where = f"/drafts?approved={done}" + (f"&changed={changed}" if changed else "")
         return RedirectResponse(where, status_code=303)
 
