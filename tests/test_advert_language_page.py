@@ -5,6 +5,7 @@ advert's own organisation only. That the next first message follows it is tests/
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from messaging.outbox.enqueue import queue_message
 from outreach.errors import UsageError
 from outreach.people import conversations
+from outreach.settings import Settings
 from outreach.store.db import Store
 from outreach.store.models import Advert, AuditEvent, Message
 from outreach.store.states import MessageKind, MessageStatus
@@ -20,8 +22,34 @@ from outreach.targeting.advert_language import redraft
 from outreach.targeting.contact_pass import first_contact_templates
 from outreach.web.app import create_app
 from tests.conftest import World
-from tests.dashboard_world import add_users, client_for, log_in, page_csrf, seed
+from tests.dashboard_world import Seeded, add_users, client_for, log_in, page_csrf, seed
 from tests.messaging_world import audit_count, messaging_settings
+
+
+def _desk(world: World, **overrides: Any) -> tuple[Settings, Store, Seeded]:
+    """The dashboard world of these tests: users, two adverts with a person each (tests.dashboard_world.seed)."""
+    world.gateway.callbacks = "none"  # no status callbacks to https://testserver
+    settings = messaging_settings(world, web={"public_url": "https://testserver", **overrides})
+    store = world.store()
+    add_users(store)
+    return settings, store, seed(settings, store, count=2)
+
+
+def _draft(store: Store, seeded: Seeded, kind: MessageKind = MessageKind.FIRST_CONTACT, **columns: Any) -> int:
+    """A message to the second advert's person, in Portuguese, a draft unless `columns` say otherwise."""
+    with store.session() as session:
+        return queue_message(
+            session,
+            actor="cycle",
+            now=utcnow(),
+            person_id=seeded.person_ids[1],
+            advert_id=seeded.advert_ids[1],
+            channel="sms",
+            kind=kind,
+            body="Olá, sou a Sanne da Demo Outreach. STOP",
+            language="pt",
+            **{"status": MessageStatus.DRAFT, **columns},
+        )
 
 
 def _override(world: World, advert_id: int) -> str | None:
@@ -32,11 +60,8 @@ def _override(world: World, advert_id: int) -> str | None:
 
 
 def test_a_fieldworker_sets_an_adverts_language_with_a_reason_and_back_to_detection(world: World) -> None:
-    world.gateway.callbacks = "none"
-    settings = messaging_settings(world, web={"public_url": "https://testserver", "language": "en"})
-    store = world.store()
-    add_users(store)
-    advert_id = seed(settings, store, count=2).advert_ids[1]
+    settings, store, seeded = _desk(world, language="en")
+    advert_id = seeded.advert_ids[1]
     page = f"/adverts/{advert_id}"
     with client_for(create_app(settings)) as alice:
         log_in(alice, "alice")
@@ -76,11 +101,8 @@ def test_a_fieldworker_sets_an_adverts_language_with_a_reason_and_back_to_detect
 
 
 def test_the_dutch_page_names_the_languages_in_dutch(world: World) -> None:
-    world.gateway.callbacks = "none"
-    settings = messaging_settings(world, web={"public_url": "https://testserver"})  # the default: Dutch
-    store = world.store()
-    add_users(store)
-    advert_id = seed(settings, store, count=1).advert_ids[0]
+    settings, _store, seeded = _desk(world)  # the dashboard's default language: Dutch
+    advert_id = seeded.advert_ids[0]
     with client_for(create_app(settings)) as alice:
         log_in(alice, "alice")
         shown = alice.get(f"/adverts/{advert_id}").text
@@ -88,31 +110,12 @@ def test_the_dutch_page_names_the_languages_in_dutch(world: World) -> None:
 
 
 def test_a_draft_in_the_wrong_language_is_written_again_in_the_right_one(world: World) -> None:
-    world.gateway.callbacks = "none"
-    settings = messaging_settings(
-        world, web={"public_url": "https://testserver", "language": "en"}, sending={"mode": "assist"}
-    )
-    store = world.store()
-    add_users(store)
-    seeded = seed(settings, store, count=2)
+    settings, store, seeded = _desk(world, language="en")
     advert_id, person_id = seeded.advert_ids[1], seeded.person_ids[1]
+    draft = _draft(
+        store, seeded, language_detected="pt", language_confidence=0.72, language_rule="detected", template_variant="a"
+    )
     with store.session() as session:
-        draft = queue_message(
-            session,
-            actor="cycle",
-            now=utcnow(),
-            status=MessageStatus.DRAFT,
-            person_id=person_id,
-            advert_id=advert_id,
-            channel="sms",
-            kind=MessageKind.FIRST_CONTACT,
-            body="Olá, sou a Sanne da Demo Outreach. STOP",
-            language="pt",
-            language_detected="pt",
-            language_confidence=0.72,
-            language_rule="detected",
-            template_variant="a",
-        )
         sent = session.execute(
             select(Message.id).where(Message.person_id == person_id, Message.status != MessageStatus.DRAFT)
         ).scalar_one()
@@ -160,30 +163,9 @@ def test_a_draft_in_the_wrong_language_is_written_again_in_the_right_one(world: 
     assert audit_count(store, "advert.language") == 1
 
 
-def _draft(store: Store, person_id: int, advert_id: int, kind: MessageKind, status: MessageStatus) -> int:
-    with store.session() as session:
-        return queue_message(
-            session,
-            actor="cycle",
-            now=utcnow(),
-            status=status,
-            person_id=person_id,
-            advert_id=advert_id,
-            channel="sms",
-            kind=kind,
-            body="Olá, sou a Sanne da Demo Outreach. STOP",
-            language="pt",
-        )
-
-
 def test_only_a_waiting_first_message_is_written_again(world: World) -> None:
-    world.gateway.callbacks = "none"
-    settings = messaging_settings(world, web={"public_url": "https://testserver", "language": "en"})
-    store = world.store()
-    add_users(store)
-    seeded = seed(settings, store, count=2)
-    person_id, advert_id = seeded.person_ids[1], seeded.advert_ids[1]
-    reminder = _draft(store, person_id, advert_id, MessageKind.REMINDER, MessageStatus.DRAFT)
+    settings, store, seeded = _desk(world, language="en")
+    reminder = _draft(store, seeded, MessageKind.REMINDER)
     templates = first_contact_templates(settings)
     with client_for(create_app(settings)) as alice:
         log_in(alice, "alice")
@@ -194,21 +176,19 @@ def test_only_a_waiting_first_message_is_written_again(world: World) -> None:
         assert refused.status_code == 400 and "Only a drafted first message" in refused.text
         no_token = alice.post(f"/assist/{reminder}/language", data={"language": "es", "reason": "r"})
         assert no_token.status_code == 403
-    queued = _draft(store, person_id, advert_id, MessageKind.FIRST_CONTACT, MessageStatus.QUEUED)
+    queued = _draft(store, seeded, status=MessageStatus.QUEUED)
     for message_id in (reminder, queued):
         with pytest.raises(UsageError, match="Only a drafted first message"), store.session() as session:
             redraft(
                 session, message_id, "es", "r", settings=settings, templates=templates, actor="alice",
                 now=utcnow(), where="test",
             )  # fmt: skip
-    assert _override(world, advert_id) is None and audit_count(store, "message.edited") == 0
+    assert _override(world, seeded.advert_ids[1]) is None and audit_count(store, "message.edited") == 0
 
 
 def test_an_approval_that_commits_during_a_rewrite_wins(world: World) -> None:
-    settings = messaging_settings(world)
-    store = world.store()
-    seeded = seed(settings, store, count=2)
-    draft = _draft(store, seeded.person_ids[1], seeded.advert_ids[1], MessageKind.FIRST_CONTACT, MessageStatus.DRAFT)
+    settings, store, seeded = _desk(world)
+    draft = _draft(store, seeded)
     templates = first_contact_templates(settings)
     outcome: list[str] = []
 

@@ -14,6 +14,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.langid.__main__ import CHOICE_SETS, TARGETS
 from bench.langid.variants import _read, build, strip_diacritics
 from messaging.language.backends import RESEARCH_LANGUAGES, Py3langidBackend
 from messaging.language.cleaning import clean_for_detection
@@ -21,16 +22,9 @@ from messaging.language.words import MISSING_BELOW_RAREST, WordFrequencies
 
 REPO = Path(__file__).resolve().parents[2]
 COSTS = (0, 25, 50, 75, 100, 150, 200, 300)  # centibels beyond the list's rarest word: 100 is ten times rarer
-CHOICE = ("selection", "selection-no-diacritics")
+CHOICE = CHOICE_SETS  # the sets the detector's rule chooses on
 THEN = ("word-pairs", "word-pairs-no-diacritics")
-REPORTED = (
-    "held-out",
-    "held-out-no-diacritics",
-    "udhr",
-    "udhr-no-diacritics",
-    "leipzig-pieces",
-    "leipzig-pieces-no-diacritics",
-)
+REPORTED = tuple(TARGETS)  # the sets the targets judge: printed after the choice, never chosen on
 
 
 class _Remembered(Py3langidBackend):
@@ -76,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     data = args.data / "lingua-py"
     if not (data / "word-pairs").is_dir():
         raise SystemExit(f"--data: no lingua-py/word-pairs in {args.data}")
+    assert not set(CHOICE + THEN) & set(REPORTED), "a set the rule chooses on cannot also judge the choice"
     sets = texts(data, args.per_language, args.seed)
     backend = _Remembered()
     counts: dict[int, dict[str, int]] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Environment
@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from messaging.templates import TemplateBook
 from outreach.access.roles import Access, access
 from outreach.access.users import SessionUser, session_user
 from outreach.crypto import PhoneVault
@@ -60,6 +61,9 @@ class Dashboard:
     # One environment per language (outreach.web.i18n.LANGUAGES), all loaded at start-up: a catalog that is
     # missing stops `serve` with one line instead of failing on the first Dutch page.
     templates: dict[str, Environment]
+    # The first-contact message templates, checked, loaded at their first use (an approval, a rewrite): what the
+    # dashboard composes with, the same checked templates as a cycle's.
+    _first_contact: TemplateBook | None = field(default=None, init=False)
 
     @classmethod
     def create(cls, settings: Settings, store: Store) -> Dashboard:
@@ -68,6 +72,15 @@ class Dashboard:
         for environment in environments.values():  # approve and assist modes: the menu shows the drafts
             environment.globals["drafts_in_use"] = settings.sending.mode != "auto"
         return cls(settings, store, PhoneVault.from_settings(settings), environments)
+
+    def first_contact_templates(self) -> TemplateBook:
+        if self._first_contact is None:
+            from messaging.template_check import require_templates_pass
+            from outreach.targeting.contact_pass import first_contact_templates
+
+            require_templates_pass(self.settings)
+            self._first_contact = first_contact_templates(self.settings)
+        return self._first_contact
 
     def compile_templates(self) -> None:
         """Compile every page's template in every language now (at start, in the background): the first view of a

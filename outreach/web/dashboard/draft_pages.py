@@ -17,15 +17,12 @@ from starlette.responses import RedirectResponse, Response
 from messaging.outbox.factory import make_outbox
 from messaging.outbox.send_policy import SendWindow
 from messaging.segments import count_segments
-from messaging.template_check import require_templates_pass
-from messaging.templates import TemplateBook
 from outreach.access.users import SessionUser
 from outreach.errors import N_, OutreachError
 from outreach.people import conversations, optouts
 from outreach.store.models import Message
 from outreach.store.types import utcnow
 from outreach.targeting.advert_language import redraft
-from outreach.targeting.contact_pass import first_contact_templates
 from outreach.web.dashboard.core import NO_REASON, Dashboard, Form, HTTPProblem, int_param
 
 SNIPPET = 300
@@ -35,14 +32,6 @@ DRAFTS_PAGE = 100  # drafts a page lists; the rest on the next pages
 class DraftPages:
     def __init__(self, dashboard: Dashboard) -> None:
         self.dashboard = dashboard
-        self._templates: TemplateBook | None = None  # the first-contact templates, checked, at the first redraft
-
-    def _first_contact_templates(self) -> TemplateBook:
-        if self._templates is None:
-            settings = self.dashboard.settings
-            require_templates_pass(settings)  # a redraft is written from the same checked templates as a cycle's
-            self._templates = first_contact_templates(settings)
-        return self._templates
 
     def _visible(
         self,
@@ -174,7 +163,7 @@ class DraftPages:
         with self.dashboard.store.reading() as session:
             if not self._visible(session, user, ids=[message_id], limit=1):
                 raise HTTPProblem(404, N_("No such draft."))
-        templates = self._first_contact_templates()
+        templates = self.dashboard.first_contact_templates()
         with self.dashboard.store.session() as session:  # redraft locks the row and checks it is still a draft
             redraft(
                 session,

@@ -21,7 +21,7 @@ from outreach.web.dashboard.core import NO_REASON, Dashboard, Form, HTTPProblem,
 class ReviewPages:
     def __init__(self, dashboard: Dashboard) -> None:
         self.dashboard = dashboard
-        self._sending: tuple[Any, Any] | None = None  # the detector and templates, loaded at the first approval
+        self._detector: Any = None  # loaded at the first approval
 
     def _regions(self, user: SessionUser) -> set[str] | None:
         settings = self.dashboard.settings
@@ -42,15 +42,11 @@ class ReviewPages:
         )
 
     def _detector_and_templates(self) -> tuple[Any, Any]:
-        if self._sending is None:
+        if self._detector is None:
             from messaging.language import make_detector
-            from messaging.template_check import require_templates_pass
-            from outreach.targeting.contact_pass import first_contact_templates
 
-            settings = self.dashboard.settings
-            require_templates_pass(settings)  # an approval sends through the same checked templates as a cycle
-            self._sending = (make_detector(settings), first_contact_templates(settings))
-        return self._sending
+            self._detector = make_detector(self.dashboard.settings)
+        return self._detector, self.dashboard.first_contact_templates()
 
     def decide(self, request: Request, user: SessionUser, form: Form) -> Response:
         held_id = int(request.path_params["held_id"])
